@@ -1,0 +1,168 @@
+// The spikeem command line: `spikeem COMMAND [options]`.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/outputs.hpp"
+#include "io/spec_loader.hpp"
+#include "network/simulation.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // the run itself failed (I/O, internal)
+constexpr int kExitUsage = 2;    // bad command line or bad spec: nothing was written
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+const char* kTopHelp =
+    "spikeem: an event-driven spiking network simulator\n"
+    "\n"
+    "usage: spikeem COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run SPEC --out DIR [--seed N] [--duration-ms T]   simulate a network spec\n"
+    "  validate SPEC                                     check a spec without running it\n"
+    "\n"
+    "  spikeem COMMAND --help   options of a command\n"
+    "  spikeem --version        version\n"
+    "\n"
+    "SPEC is protobuf text format (.pbtxt), or binary protobuf if it ends in .pb or .binpb;\n"
+    "the schema is io/spikeem.proto.  Exit status: 0 success, 1 run failure, 2 bad usage or spec.\n";
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& visible,
+                        const po::options_description& all, const po::positional_options_description& pos) {
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+        if (vm.count("help")) return vm;
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::ostringstream os;
+        os << visible;
+        throw UsageError(fmt::format("{}\n\n{}", e.what(), os.str()));
+    }
+    return vm;
+}
+
+spikeem::io::SpecOverrides overrides_from(const po::variables_map& vm) {
+    spikeem::io::SpecOverrides o;
+    if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
+    if (vm.count("duration-ms")) o.duration_ms = vm["duration-ms"].as<double>();
+    return o;
+}
+
+}  // namespace
+
+namespace spikeem::io {
+// Declared here, not in a header: the commands are private to the CLI.
+int cmd_run(const std::vector<std::string>& args);
+int cmd_validate(const std::vector<std::string>& args);
+}  // namespace spikeem::io
+
+int spikeem::io::cmd_run(const std::vector<std::string>& args) {
+    po::options_description opts("spikeem run SPEC --out DIR [options]");
+    opts.add_options()("help,h", "show this help")("out,o", po::value<std::string>()->required(),
+                                                    "output folder (created if missing)")(
+        "seed", po::value<std::uint64_t>(), "random seed (replaces run.seed of the spec)")(
+        "duration-ms", po::value<double>(), "simulated time in ms (replaces run.duration_ms)")(
+        "quiet,q", "print nothing on success");
+    po::options_description all = opts;
+    all.add_options()("spec", po::value<std::string>()->required(), "spec file");
+    po::positional_options_description pos;
+    pos.add("spec", 1);
+    auto vm = parse(args, opts, all, pos);
+    if (vm.count("help")) {
+        std::cout << opts << "\nWrites DIR/spikes.csv (t_ms,population,neuron), DIR/voltages.csv when voltages are\n"
+                             "recorded (t_ms,population,neuron,v_mV), and DIR/run.json (provenance and statistics).\n";
+        return kExitOk;
+    }
+    const std::string spec_path = vm["spec"].as<std::string>();
+    LoadedSpec spec = load_spec_file(spec_path, overrides_from(vm));
+
+    auto t0 = std::chrono::steady_clock::now();
+    Simulation sim(spec.spec);
+    sim.run();
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const fs::path out = vm["out"].as<std::string>();
+    write_run_outputs(out, sim, spec, RunInfo{spec_path, wall});
+
+    if (!vm.count("quiet")) {
+        fmt::print("{}: {} ms simulated in {:.3f} s wall ({} events, {} synaptic events)\n",
+                   spec.spec.name.empty() ? spec_path : spec.spec.name, sim.time().format_ms(sim.now()), wall,
+                   sim.events_processed(), sim.synaptic_events());
+        fmt::print("{:<16} {:>10} {:>12} {:>14} {:>10}\n", "population", "neurons", "spikes", "rate (Hz)", "CV ISI");
+        for (std::size_t p = 0; p < sim.num_populations(); ++p) {
+            PopulationSummary s = sim.summary(p);
+            fmt::print("{:<16} {:>10} {:>12} {:>14.3f} {:>10}\n", s.name, s.neurons, s.spikes, s.mean_rate_hz,
+                       s.has_cv ? fmt::format("{:.3f}", s.mean_cv_isi) : "-");
+        }
+        fmt::print("outputs in {}\n", out.string());
+    }
+    return kExitOk;
+}
+
+int spikeem::io::cmd_validate(const std::vector<std::string>& args) {
+    po::options_description opts("spikeem validate SPEC [options]");
+    opts.add_options()("help,h", "show this help");
+    po::options_description all = opts;
+    all.add_options()("spec", po::value<std::string>()->required(), "spec file");
+    po::positional_options_description pos;
+    pos.add("spec", 1);
+    auto vm = parse(args, opts, all, pos);
+    if (vm.count("help")) {
+        std::cout << opts << "\nChecks a spec and prints a summary; exit status 2 and the problems if it is invalid.\n";
+        return kExitOk;
+    }
+    const std::string spec_path = vm["spec"].as<std::string>();
+    LoadedSpec spec = load_spec_file(spec_path);
+    std::uint64_t neurons = 0;
+    for (const auto& p : spec.spec.populations) neurons += p.size;
+    fmt::print("{}: valid ({} populations, {} neurons, {} projections; {})\n", spec_path, spec.spec.populations.size(),
+               neurons, spec.spec.projections.size(), spec.hash);
+    return kExitOk;
+}
+
+int main(int argc, char** argv) {
+    using namespace spikeem::io;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+            std::cout << kTopHelp;
+            return args.empty() ? kExitUsage : kExitOk;
+        }
+        if (args[0] == "--version") {
+            fmt::print("spikeem {}\n", version());
+            return kExitOk;
+        }
+        const std::string cmd = args[0];
+        args.erase(args.begin());
+        const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
+            {"run", cmd_run}, {"validate", cmd_validate}};
+        auto it = commands.find(cmd);
+        if (it == commands.end()) throw UsageError(fmt::format("unknown command \"{}\"\n\n{}", cmd, kTopHelp));
+        return it->second(args);
+    } catch (const UsageError& e) {
+        fmt::print(stderr, "spikeem: {}\n", e.what());
+        return kExitUsage;
+    } catch (const SpecError& e) {
+        fmt::print(stderr, "{}\n", e.what());
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "spikeem: error: {}\n", e.what());
+        return kExitFailure;
+    }
+}

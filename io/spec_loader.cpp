@@ -1,0 +1,547 @@
+#include "io/spec_loader.hpp"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/text_format.h>
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "io/spikeem.pb.h"
+#include "sim/random.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem::io {
+namespace {
+
+namespace pb = google::protobuf;
+using ParseInfoTree = pb::TextFormat::ParseInfoTree;
+
+class ParseErrors : public pb::io::ErrorCollector {
+public:
+    explicit ParseErrors(std::string origin) : origin_(std::move(origin)) {}
+    void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
+        lines_.push_back(fmt::format("{}:{}:{}: {}", origin_, line + 1, column + 1, message));
+    }
+    void AddWarning(int line, pb::io::ColumnNumber column, const std::string& message) override {
+        AddError(line, column, message);  // e.g. deprecated syntax: treat as an error, nothing passes silently
+    }
+    std::vector<std::string> lines_;
+
+private:
+    std::string origin_;
+};
+
+// A message in the spec together with its place: the field path for messages,
+// and the text-format parse tree (when parsed from text) for line and column.
+struct Node {
+    const pb::Message* msg;
+    const ParseInfoTree* tree;
+    std::string path;
+
+    const pb::FieldDescriptor* field(const char* name) const {
+        const pb::FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(name);
+        if (f == nullptr) throw std::logic_error(std::string("no field ") + name);
+        return f;
+    }
+    Node child(const char* name, const pb::Message& sub, int index = -1) const {
+        const ParseInfoTree* t = tree ? tree->GetTreeForNested(field(name), index) : nullptr;
+        std::string p = path.empty() ? name : path + "." + name;
+        if (index >= 0) p += fmt::format("[{}]", index);
+        return Node{&sub, t, p};
+    }
+    // A named child of a repeated field: `population "E"` reads better than population[3].
+    Node named(const char* name, const pb::Message& sub, int index, const std::string& label) const {
+        Node n = child(name, sub, index);
+        n.path = fmt::format("{} \"{}\"", name, label);
+        return n;
+    }
+    std::string where(const char* name = nullptr, int index = -1) const {
+        if (tree == nullptr) return "";
+        pb::TextFormat::ParseLocation loc{-1, -1};
+        if (name != nullptr) loc = tree->GetLocation(field(name), index);
+        if (loc.line < 0) return "";
+        return fmt::format("{}:{}:", loc.line + 1, loc.column + 1);
+    }
+    std::string at(const char* name, int index = -1) const {
+        std::string p = path.empty() ? name : path + "." + name;
+        if (index >= 0) p += fmt::format("[{}]", index);
+        return p;
+    }
+};
+
+std::string num(double x) { return fmt::format("{}", x); }
+
+class Validator {
+public:
+    explicit Validator(std::string origin) : origin_(std::move(origin)) {}
+
+    // Report a problem with field `name` of `n`: "file:line:col: path = value: what".
+    void fail(const Node& n, const char* name, const std::string& value, const std::string& what, int index = -1) {
+        std::string loc = n.where(name, index);
+        std::string head = loc.empty() ? origin_ + ":" : origin_ + ":" + loc;
+        if (value.empty())
+            errors_.push_back(fmt::format("{} {}: {}", head, n.at(name, index), what));
+        else
+            errors_.push_back(fmt::format("{} {} = {}: {}", head, n.at(name, index), value, what));
+    }
+    // A problem with a message as a whole (e.g. a missing oneof).
+    void fail_node(const Node& n, const std::string& what) {
+        errors_.push_back(fmt::format("{}: {}: {}", origin_, n.path, what));
+    }
+
+    bool finite(const Node& n, const char* name, double v, const char* unit) {
+        if (std::isfinite(v)) return true;
+        fail(n, name, num(v), fmt::format("must be a finite number ({})", unit));
+        return false;
+    }
+    void positive(const Node& n, const char* name, double v, const char* unit) {
+        if (!finite(n, name, v, unit)) return;
+        if (!(v > 0)) fail(n, name, num(v), fmt::format("must be > 0 ({})", unit));
+    }
+    void non_negative(const Node& n, const char* name, double v, const char* unit) {
+        if (!finite(n, name, v, unit)) return;
+        if (!(v >= 0)) fail(n, name, num(v), fmt::format("must be >= 0 ({})", unit));
+    }
+
+    // Returns the distribution if valid.  `positive_values`: every draw must be > 0.
+    std::optional<Distribution> distribution(const Node& parent, const char* name, const proto::Distribution& d,
+                                             const char* unit, bool required, bool positive_values) {
+        Node n = parent.child(name, d);
+        switch (d.kind_case()) {
+            case proto::Distribution::KIND_NOT_SET:
+                if (required)
+                    fail(parent, name, "", fmt::format("missing: expected constant, uniform or normal ({})", unit));
+                return std::nullopt;
+            case proto::Distribution::kConstant:
+                if (!finite(n, "constant", d.constant(), unit)) return std::nullopt;
+                if (positive_values && !(d.constant() > 0)) {
+                    fail(n, "constant", num(d.constant()), fmt::format("must be > 0 ({})", unit));
+                    return std::nullopt;
+                }
+                return Distribution{d.constant()};
+            case proto::Distribution::kUniform: {
+                Node u = n.child("uniform", d.uniform());
+                bool ok = finite(u, "low", d.uniform().low(), unit) && finite(u, "high", d.uniform().high(), unit);
+                if (ok && !(d.uniform().high() > d.uniform().low())) {
+                    fail(u, "high", num(d.uniform().high()),
+                         fmt::format("must be > low = {} ({})", num(d.uniform().low()), unit));
+                    ok = false;
+                }
+                if (ok && positive_values && !(d.uniform().low() > 0)) {
+                    fail(u, "low", num(d.uniform().low()), fmt::format("must be > 0 ({})", unit));
+                    ok = false;
+                }
+                if (!ok) return std::nullopt;
+                return Distribution{UniformDist{d.uniform().low(), d.uniform().high()}};
+            }
+            case proto::Distribution::kNormal: {
+                const auto& m = d.normal();
+                Node u = n.child("normal", m);
+                bool ok = finite(u, "mean", m.mean(), unit) && finite(u, "std", m.std(), unit);
+                if (ok && !(m.std() >= 0)) {
+                    fail(u, "std", num(m.std()), fmt::format("must be >= 0 ({})", unit));
+                    ok = false;
+                }
+                NormalDist nd{m.mean(), m.std()};
+                if (m.has_min()) ok = finite(u, "min", m.min(), unit) && ok, nd.low = m.min();
+                if (m.has_max()) ok = finite(u, "max", m.max(), unit) && ok, nd.high = m.max();
+                if (ok && nd.low > nd.high) {
+                    fail(u, "max", num(nd.high), fmt::format("must be >= min = {} ({})", num(nd.low), unit));
+                    ok = false;
+                }
+                if (ok && positive_values && !(m.has_min() && m.min() > 0)) {
+                    fail(u, "min", m.has_min() ? num(m.min()) : "",
+                         fmt::format("must be set and > 0 so that every draw is positive ({})", unit));
+                    ok = false;
+                }
+                if (!ok) return std::nullopt;
+                return Distribution{nd};
+            }
+        }
+        return std::nullopt;
+    }
+
+    const std::vector<std::string>& errors() const { return errors_; }
+    const std::string& origin() const { return origin_; }
+
+private:
+    std::string origin_;
+    std::vector<std::string> errors_;
+};
+
+bool valid_name(const std::string& s) {
+    if (s.empty() || s.size() > 200) return false;
+    for (unsigned char c : s)
+        if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c == '>' || c == '+')) return false;
+    return true;
+}
+constexpr const char* kNameRule = "must be 1 to 200 of the characters A-Z a-z 0-9 _ - . : > +";
+
+// Upper bound of a distribution's draws (for initial voltages below threshold).
+double sup(const Distribution& d) {
+    if (auto* c = std::get_if<double>(&d)) return *c;
+    if (auto* u = std::get_if<UniformDist>(&d)) return u->high;  // exclusive
+    return std::get<NormalDist>(d).high;
+}
+
+NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* tree, Validator& v) {
+    NetworkSpec out;
+    Node root{&spec, tree, ""};
+    out.name = spec.name();
+
+    // ---- run
+    const auto& run = spec.run();
+    Node rn = root.child("run", run);
+    int digits = 6;
+    if (run.has_resolution_ns()) {
+        double r = run.resolution_ns();
+        double l = std::isfinite(r) && r > 0 ? std::log10(r) : NAN;
+        if (!std::isfinite(l) || std::abs(l - std::round(l)) > 1e-9 || std::round(l) < -3 || std::round(l) > 6)
+            v.fail(rn, "resolution_ns", num(r), "must be a power of ten from 0.001 to 1000000 (ns)");
+        else
+            digits = 6 - static_cast<int>(std::round(l));
+    }
+    out.run.time_digits = digits;
+    TimeBase time(digits);
+    if (run.has_duration_ms()) {
+        double d = run.duration_ms();
+        v.positive(rn, "duration_ms", d, "ms");
+        if (std::isfinite(d) && d * static_cast<double>(time.ticks_per_ms()) > 4.0e18)
+            v.fail(rn, "duration_ms", num(d),
+                   fmt::format("too long for the resolution {} ns (at most {} ms)", time.resolution_ns(),
+                               num(4.0e18 / static_cast<double>(time.ticks_per_ms()))));
+        out.run.duration_ms = d;
+    }
+    if (run.has_seed()) out.run.seed = run.seed();
+
+    // ---- populations
+    std::map<std::string, std::size_t> pop_index;
+    std::vector<bool> is_neuron;
+    std::uint64_t total = 0;
+    if (spec.population_size() == 0) v.fail(root, "population", "", "the spec has no population: expected at least one");
+    for (int i = 0; i < spec.population_size(); ++i) {
+        const auto& p = spec.population(i);
+        Node pn = valid_name(p.name()) ? root.named("population", p, i, p.name()) : root.child("population", p, i);
+        PopulationSpec ps;
+        ps.name = p.name();
+        ps.size = p.size();
+        if (!valid_name(p.name())) v.fail(pn, "name", fmt::format("\"{}\"", p.name()), kNameRule);
+        else if (!pop_index.emplace(p.name(), i).second)
+            v.fail(pn, "name", fmt::format("\"{}\"", p.name()), "must be unique: another population has this name");
+        if (p.size() == 0) v.fail(pn, "size", "0", "must be >= 1 (neurons)");
+        total += p.size();
+        bool neuron = false;
+        switch (p.model_case()) {
+            case proto::Population::MODEL_NOT_SET:
+                v.fail_node(pn, "no model: expected one of lif_delta, poisson, spike_times");
+                break;
+            case proto::Population::kLifDelta: {
+                neuron = true;
+                const auto& m = p.lif_delta();
+                Node mn = pn.child("lif_delta", m);
+                LifDeltaParams lp;
+                if (m.has_tau_m_ms()) lp.tau_m_ms = m.tau_m_ms();
+                if (m.has_v_rest_mv()) lp.v_rest_mV = m.v_rest_mv();
+                if (m.has_v_reset_mv()) lp.v_reset_mV = m.v_reset_mv();
+                if (m.has_v_th_mv()) lp.v_th_mV = m.v_th_mv();
+                if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
+                v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
+                v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
+                bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") &
+                             v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") & v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
+                if (volts && !(lp.v_reset_mV < lp.v_th_mV))
+                    v.fail(mn, "v_reset_mV", num(lp.v_reset_mV),
+                           fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
+                lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
+                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false, false)) {
+                    lp.v_init_mV = *d;
+                    double hi = sup(*d);
+                    bool exclusive = std::holds_alternative<UniformDist>(*d);
+                    if (volts && (exclusive ? hi > lp.v_th_mV : hi >= lp.v_th_mV))
+                        v.fail(mn, "v_init_mV", "",
+                               fmt::format("every initial value must be below v_th_mV = {} (mV); {} allows {}",
+                                           num(lp.v_th_mV),
+                                           std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it",
+                                           num(hi)));
+                }
+                ps.model = lp;
+                break;
+            }
+            case proto::Population::kPoisson: {
+                const auto& m = p.poisson();
+                Node mn = pn.child("poisson", m);
+                PoissonParams pp;
+                pp.rate_hz = m.rate_hz();
+                v.non_negative(mn, "rate_hz", pp.rate_hz, "Hz");
+                if (m.has_start_ms()) {
+                    pp.start_ms = m.start_ms();
+                    v.non_negative(mn, "start_ms", pp.start_ms, "ms");
+                }
+                if (m.has_stop_ms()) {
+                    pp.stop_ms = m.stop_ms();
+                    if (v.finite(mn, "stop_ms", pp.stop_ms, "ms") && !(pp.stop_ms > pp.start_ms))
+                        v.fail(mn, "stop_ms", num(pp.stop_ms),
+                               fmt::format("must be > start_ms = {} (ms)", num(pp.start_ms)));
+                }
+                ps.model = pp;
+                break;
+            }
+            case proto::Population::kSpikeTimes: {
+                const auto& m = p.spike_times();
+                Node mn = pn.child("spike_times", m);
+                SpikeTimesParams sp;
+                sp.times_ms.resize(p.size());
+                std::set<std::uint32_t> seen;
+                for (int k = 0; k < m.train_size(); ++k) {
+                    const auto& tr = m.train(k);
+                    Node tn = mn.child("train", tr, k);
+                    if (tr.neuron() >= p.size()) {
+                        v.fail(tn, "neuron", std::to_string(tr.neuron()),
+                               fmt::format("must be < size = {} (neuron index)", p.size()));
+                        continue;
+                    }
+                    if (!seen.insert(tr.neuron()).second)
+                        v.fail(tn, "neuron", std::to_string(tr.neuron()), "has a train already: give each neuron one train");
+                    for (int j = 0; j < tr.t_ms_size(); ++j) {
+                        double t = tr.t_ms(j);
+                        if (!std::isfinite(t) || t < 0)
+                            v.fail(tn, "t_ms", num(t), "must be a finite time >= 0 (ms)", j);
+                        else
+                            sp.times_ms[tr.neuron()].push_back(t);
+                    }
+                }
+                ps.model = sp;
+                break;
+            }
+        }
+        is_neuron.push_back(neuron);
+        out.populations.push_back(std::move(ps));
+    }
+    if (total >= 0xffffffffull) v.fail(root, "population", std::to_string(total), "the total neuron count must be < 2^32");
+
+    auto lookup = [&](const Node& n, const char* field, const std::string& name, bool need_neuron) -> std::optional<std::size_t> {
+        auto it = pop_index.find(name);
+        if (it == pop_index.end()) {
+            std::string known;
+            for (const auto& [k, _] : pop_index) known += (known.empty() ? "" : ", ") + k;
+            v.fail(n, field, fmt::format("\"{}\"", name), fmt::format("no such population (known: {})", known));
+            return std::nullopt;
+        }
+        if (need_neuron && !is_neuron[it->second]) {
+            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta), not a spike source");
+            return std::nullopt;
+        }
+        return it->second;
+    };
+
+    // ---- projections
+    std::set<std::string> proj_names;
+    for (int i = 0; i < spec.projection_size(); ++i) {
+        const auto& p = spec.projection(i);
+        ProjectionSpec js;
+        js.name = p.name().empty() ? p.source() + "->" + p.target() : p.name();
+        Node pn = root.named("projection", p, i, js.name);
+        if (!p.name().empty() && !valid_name(p.name()))
+            v.fail(pn, "name", fmt::format("\"{}\"", p.name()), kNameRule);
+        else if (!proj_names.insert(js.name).second)
+            v.fail(pn, "name", fmt::format("\"{}\"", js.name),
+                   "must be unique: another projection has this name (set name to tell them apart)");
+        js.source = p.source();
+        js.target = p.target();
+        auto s = lookup(pn, "source", p.source(), false);
+        auto t = lookup(pn, "target", p.target(), true);
+        js.allow_autapses = p.allow_autapses();
+        std::uint32_t ns = 0, nt = 0;
+        auto range = [&](const char* field, const proto::NeuronRange& r, std::uint32_t size) -> std::optional<NeuronRange> {
+            Node rn2 = pn.child(field, r);
+            if (!(r.end() > r.begin()))
+                v.fail(rn2, "end", std::to_string(r.end()), fmt::format("must be > begin = {} (neuron index)", r.begin()));
+            else if (r.end() > size)
+                v.fail(rn2, "end", std::to_string(r.end()), fmt::format("must be <= the population size {} (neuron index)", size));
+            return NeuronRange{r.begin(), r.end()};
+        };
+        if (s) {
+            ns = out.populations[*s].size;
+            if (p.has_source_neurons()) {
+                js.source_range = range("source_neurons", p.source_neurons(), ns);
+                ns = js.source_range->end > js.source_range->begin ? js.source_range->end - js.source_range->begin : 0;
+            }
+        }
+        if (t) {
+            nt = out.populations[*t].size;
+            if (p.has_target_neurons()) {
+                js.target_range = range("target_neurons", p.target_neurons(), nt);
+                nt = js.target_range->end > js.target_range->begin ? js.target_range->end - js.target_range->begin : 0;
+            }
+        }
+        const bool sizes_known = s && t;
+        bool explicit_pairs = false;
+        switch (p.connectivity_case()) {
+            case proto::Projection::CONNECTIVITY_NOT_SET:
+                v.fail_node(pn, "no connectivity: expected one of all_to_all, one_to_one, fixed_probability, "
+                                "fixed_indegree, explicit");
+                break;
+            case proto::Projection::kAllToAll: js.connectivity = AllToAll{}; break;
+            case proto::Projection::kOneToOne:
+                if (sizes_known && ns != nt)
+                    v.fail(pn, "one_to_one", "",
+                           fmt::format("needs equal source and target sizes, got {} and {} (neurons)", ns, nt));
+                js.connectivity = OneToOne{};
+                break;
+            case proto::Projection::kFixedProbability: {
+                double pr = p.fixed_probability().p();
+                Node cn = pn.child("fixed_probability", p.fixed_probability());
+                if (!(pr >= 0 && pr <= 1)) v.fail(cn, "p", num(pr), "must be a probability in [0, 1]");
+                js.connectivity = FixedProbability{pr};
+                break;
+            }
+            case proto::Projection::kFixedIndegree: {
+                std::uint32_t k = p.fixed_indegree().indegree();
+                Node cn = pn.child("fixed_indegree", p.fixed_indegree());
+                std::uint32_t pool = ns;
+                bool self = sizes_known && *s == *t && !p.allow_autapses();
+                if (self && pool > 0) pool -= 1;  // conservative: self may be in the source range
+                if (sizes_known && k > pool)
+                    v.fail(cn, "indegree", std::to_string(k),
+                           fmt::format("must be <= {} (distinct sources available{})", pool,
+                                       self ? ", autapses excluded" : ""));
+                js.connectivity = FixedIndegree{k};
+                break;
+            }
+            case proto::Projection::kExplicit: {
+                explicit_pairs = true;
+                ExplicitPairs ep;
+                Node cn = pn.child("explicit", p.explicit_());
+                for (int k = 0; k < p.explicit_().pair_size(); ++k) {
+                    const auto& pr = p.explicit_().pair(k);
+                    Node prn = cn.child("pair", pr, k);
+                    ExplicitPair e{pr.pre(), pr.post(), std::nullopt, std::nullopt};
+                    if (sizes_known && pr.pre() >= ns)
+                        v.fail(prn, "pre", std::to_string(pr.pre()), fmt::format("must be < {} (source neurons)", ns));
+                    if (sizes_known && pr.post() >= nt)
+                        v.fail(prn, "post", std::to_string(pr.post()), fmt::format("must be < {} (target neurons)", nt));
+                    if (pr.has_weight_mv() && v.finite(prn, "weight_mV", pr.weight_mv(), "mV")) e.weight_mV = pr.weight_mv();
+                    if (pr.has_delay_ms()) {
+                        v.positive(prn, "delay_ms", pr.delay_ms(), "ms");
+                        e.delay_ms = pr.delay_ms();
+                    }
+                    ep.pairs.push_back(e);
+                }
+                js.connectivity = std::move(ep);
+                break;
+            }
+        }
+        // With explicit pairs that all carry their own values the projection-wide ones are optional.
+        bool all_w = explicit_pairs, all_d = explicit_pairs;
+        for (int k = 0; explicit_pairs && k < p.explicit_().pair_size(); ++k) {
+            all_w = all_w && p.explicit_().pair(k).has_weight_mv();
+            all_d = all_d && p.explicit_().pair(k).has_delay_ms();
+        }
+        if (auto d = v.distribution(pn, "weight_mV", p.weight_mv(), "mV", !all_w, false)) js.weight_mV = *d;
+        if (auto d = v.distribution(pn, "delay_ms", p.delay_ms(), "ms", !all_d, true)) js.delay_ms = *d;
+        out.projections.push_back(std::move(js));
+    }
+
+    // ---- recorders
+    const auto& rec = spec.record();
+    Node rc = root.child("record", rec);
+    std::set<std::string> recorded;
+    for (int i = 0; i < rec.spikes_size(); ++i) {
+        if (!lookup(rc, "spikes", rec.spikes(i), false)) continue;
+        if (!recorded.insert(rec.spikes(i)).second)
+            v.fail(rc, "spikes", fmt::format("\"{}\"", rec.spikes(i)), "is listed twice", i);
+        out.record.spike_populations.push_back(rec.spikes(i));
+    }
+    for (int i = 0; i < rec.voltage_size(); ++i) {
+        const auto& vp = rec.voltage(i);
+        Node vn = rc.child("voltage", vp, i);
+        VoltageProbeSpec ps{vp.population(), {}, vp.interval_ms()};
+        auto p = lookup(vn, "population", vp.population(), true);
+        for (int k = 0; k < vp.neuron_size(); ++k) {
+            if (p && vp.neuron(k) >= out.populations[*p].size)
+                v.fail(vn, "neuron", std::to_string(vp.neuron(k)),
+                       fmt::format("must be < the population size {} (neuron index)", out.populations[*p].size), k);
+            ps.neurons.push_back(vp.neuron(k));
+        }
+        if (v.finite(vn, "interval_ms", vp.interval_ms(), "ms") && !(vp.interval_ms() >= time.resolution_ms()))
+            v.fail(vn, "interval_ms", num(vp.interval_ms()),
+                   fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
+        out.record.voltages.push_back(std::move(ps));
+    }
+    return out;
+}
+
+void apply(proto::Spec& spec, const SpecOverrides& o) {
+    if (o.seed) spec.mutable_run()->set_seed(*o.seed);
+    if (o.duration_ms) spec.mutable_run()->set_duration_ms(*o.duration_ms);
+}
+
+std::string hash_of(const proto::Spec& spec) {
+    std::string bytes;
+    {
+        pb::io::StringOutputStream sos(&bytes);
+        pb::io::CodedOutputStream cos(&sos);
+        cos.SetSerializationDeterministic(true);
+        spec.SerializeToCodedStream(&cos);
+    }
+    return fmt::format("fnv1a64:{:016x}", stable_hash(bytes));
+}
+
+LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::string& origin, const SpecOverrides& o) {
+    apply(spec, o);
+    Validator v(origin);
+    NetworkSpec ns = validate_and_convert(spec, tree, v);
+    if (!v.errors().empty()) {
+        std::string msg;
+        for (const auto& e : v.errors()) msg += (msg.empty() ? "" : "\n") + e;
+        throw SpecError(msg);
+    }
+    return LoadedSpec{std::move(ns), hash_of(spec), origin};
+}
+
+}  // namespace
+
+LoadedSpec load_spec_text(const std::string& text, const std::string& origin, const SpecOverrides& overrides) {
+    proto::Spec spec;
+    ParseInfoTree tree;
+    ParseErrors errors(origin);
+    pb::TextFormat::Parser parser;
+    parser.RecordErrorsTo(&errors);
+    parser.WriteLocationsTo(&tree);
+    if (!parser.ParseFromString(text, &spec)) {
+        std::string msg;
+        for (const auto& e : errors.lines_) msg += (msg.empty() ? "" : "\n") + e;
+        if (msg.empty()) msg = origin + ": not a valid spikeem spec in text format";
+        throw SpecError(msg);
+    }
+    return finish(spec, &tree, origin, overrides);
+}
+
+LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& overrides) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw SpecError(fmt::format("{}: cannot open the spec file: {}", path, std::strerror(errno)));
+    std::stringstream buf;
+    buf << in.rdbuf();
+    std::string data = buf.str();
+    auto ends_with = [&](const std::string& suffix) {
+        return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends_with(".pb") || ends_with(".binpb")) {
+        proto::Spec spec;
+        if (!spec.ParseFromString(data))
+            throw SpecError(fmt::format("{}: not a valid binary spikeem spec (files ending in .pb or .binpb are read "
+                                        "as binary protobuf; use .pbtxt for text format)",
+                                        path));
+        return finish(spec, nullptr, path, overrides);
+    }
+    return load_spec_text(data, path, overrides);
+}
+
+}  // namespace spikeem::io

@@ -1,0 +1,151 @@
+#pragma once
+// Runtime populations: neuron models and spike sources.
+//
+// A population owns the state of its neurons and advances it exactly from one
+// event to the next.  It talks to the engine only through EngineHooks: to
+// schedule its own future events and to announce a spike (the engine then
+// records it and schedules deliveries along outgoing projections).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "network/spec.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/random.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+class EngineHooks {
+public:
+    virtual void schedule(const Event& e) = 0;
+    virtual void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) = 0;
+
+protected:
+    ~EngineHooks() = default;
+};
+
+class Population {
+public:
+    Population(std::string name, std::uint32_t size, std::uint32_t index, std::uint32_t global_offset)
+        : name_(std::move(name)), size_(size), index_(index), offset_(global_offset) {}
+    virtual ~Population() = default;
+
+    const std::string& name() const { return name_; }
+    std::uint32_t size() const { return size_; }
+    std::uint32_t index() const { return index_; }
+    std::uint32_t global_offset() const { return offset_; }
+    virtual const char* model() const = 0;
+    // Can this population receive synaptic input / be sampled for a voltage?
+    virtual bool is_neuron() const = 0;
+
+    // Schedule whatever the population needs at t = 0.
+    virtual void start(EngineHooks& engine) = 0;
+    // A SourceFire or Crossing event for neuron `local`.
+    virtual void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) = 0;
+    // A block of synapses of one spike arrives at time t: targets[k] gets weight[k].
+    virtual void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                         std::size_t n) {
+        (void)engine, (void)t, (void)targets, (void)weights, (void)n;
+    }
+    // Membrane potential at time t >= the last event applied; read-only, so
+    // recording never perturbs the dynamics (not even its rounding).
+    virtual double voltage_mV(std::uint32_t local, Tick t) const {
+        (void)local, (void)t;
+        return 0.0;
+    }
+
+protected:
+    Event make_event(Tick t, EventKind kind, std::uint32_t local) const {
+        return Event{t, offset_ + local, 0, 0, kind};
+    }
+
+private:
+    std::string name_;
+    std::uint32_t size_, index_, offset_;
+};
+
+// Leaky integrate-and-fire neuron with voltage-jump (delta) synapses:
+//   tau_m dV/dt = -(V - v_rest),   V += w at each input,
+//   V >= v_th: spike, V = v_reset, inputs ignored during [t_spike, t_spike + t_ref).
+// Between events V(t) = v_rest + (V0 - v_rest) exp(-(t - t0)/tau_m), exactly.
+// With v_rest <= v_th a neuron can only cross at an input.  With v_rest > v_th it
+// also crosses on its own, at t0 + tau_m ln((V0 - v_rest)/(v_th - v_rest)),
+// rounded up to the next tick; that time is scheduled as a Crossing event and
+// re-predicted only when an input moves it earlier (excitation).  Inhibition
+// moves it later: the old event then pops early, finds the neuron below
+// threshold and reschedules (lazy invalidation, no heap updates).
+class LifDeltaPopulation final : public Population {
+public:
+    LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                       const TimeBase& time, std::uint64_t seed);
+    const char* model() const override { return "lif_delta"; }
+    bool is_neuron() const override { return true; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                 std::size_t n) override;
+    double voltage_mV(std::uint32_t local, Tick t) const override;
+
+    const LifDeltaParams& params() const { return p_; }
+
+private:
+    double decay(Tick dt) const;
+    Tick predict_crossing(std::uint32_t i) const;
+    void spike(EngineHooks& engine, std::uint32_t i, Tick t);
+    void schedule_crossing(EngineHooks& engine, std::uint32_t i);
+
+    LifDeltaParams p_;
+    TimeBase time_;
+    Tick t_ref_ticks_;
+    bool self_crossing_;  // v_rest > v_th: fires without input
+    double inv_tau_ticks_;  // 1 / (tau_m in ticks)
+    std::vector<double> v_;          // V at t_last_
+    std::vector<Tick> t_last_;       // time of V; after a spike, the end of refractoriness
+    std::vector<Tick> pending_;      // tick of the live Crossing event, kNever if none
+};
+
+// Independent Poisson spike trains, rate_hz in [start_ms, stop_ms).  Intervals
+// are drawn exactly (exponential, in double ms) and only the emission time is
+// rounded to the tick, so rounding never accumulates.
+class PoissonPopulation final : public Population {
+public:
+    PoissonPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                      const TimeBase& time, std::uint64_t seed);
+    const char* model() const override { return "poisson"; }
+    bool is_neuron() const override { return false; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+
+private:
+    void schedule_next(EngineHooks& engine, std::uint32_t i);
+    PoissonParams p_;
+    TimeBase time_;
+    double mean_isi_ms_;
+    std::vector<RandomStream> rng_;
+    std::vector<double> next_ms_;
+};
+
+// Each neuron emits at a given list of times (rounded to the tick).
+class SpikeTimesPopulation final : public Population {
+public:
+    SpikeTimesPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                         const TimeBase& time);
+    const char* model() const override { return "spike_times"; }
+    bool is_neuron() const override { return false; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+
+private:
+    std::vector<std::vector<Tick>> times_;
+    std::vector<std::size_t> next_;
+};
+
+std::unique_ptr<Population> make_population(const PopulationSpec& spec, std::uint32_t index,
+                                            std::uint32_t global_offset, const TimeBase& time, std::uint64_t seed);
+
+// Draw one value of a distribution.
+double draw(const Distribution& d, RandomStream& rng);
+
+}  // namespace spikeem

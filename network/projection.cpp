@@ -1,0 +1,148 @@
+#include "network/projection.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "network/populations.hpp"
+#include "sim/random.hpp"
+
+namespace spikeem {
+namespace {
+
+struct RawSynapse {
+    std::uint32_t src, tgt;
+    Tick delay;
+    double w;
+};
+
+// Floyd's algorithm: k distinct values from [0, n), in ascending order.
+std::vector<std::uint32_t> sample_distinct(std::uint32_t n, std::uint32_t k, RandomStream& rng) {
+    std::vector<std::uint32_t> chosen;
+    chosen.reserve(k);
+    for (std::uint32_t j = n - k; j < n; ++j) {
+        auto t = static_cast<std::uint32_t>(rng.below(std::uint64_t{j} + 1));
+        if (std::find(chosen.begin(), chosen.end(), t) == chosen.end())
+            chosen.push_back(t);
+        else
+            chosen.push_back(j);
+    }
+    std::sort(chosen.begin(), chosen.end());
+    return chosen;
+}
+
+}  // namespace
+
+Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop,
+                       std::uint32_t target_pop, std::uint32_t source_size, std::uint32_t target_size,
+                       bool same_population, const TimeBase& time, std::uint64_t seed)
+    : name_(spec.name), index_(index), source_pop_(source_pop), target_pop_(target_pop) {
+    const NeuronRange srange = spec.source_range.value_or(NeuronRange{0, source_size});
+    const NeuronRange trange = spec.target_range.value_or(NeuronRange{0, target_size});
+    const std::uint32_t ns = srange.end - srange.begin, nt = trange.end - trange.begin;
+    const std::uint64_t key = stable_hash(spec.name);
+    const bool no_autapses = same_population && !spec.allow_autapses;
+
+    // Weights and delays are drawn from one stream per source row (or target
+    // row for fixed in-degree), in the order the row's synapses are generated.
+    std::vector<RawSynapse> raw;
+    auto add = [&](std::uint32_t s, std::uint32_t t, RandomStream& wr, RandomStream& dr) {
+        std::uint32_t gs = srange.begin + s, gt = trange.begin + t;
+        if (no_autapses && gs == gt) return;
+        double w = draw(spec.weight_mV, wr);
+        Tick d = std::max<Tick>(time.round(draw(spec.delay_ms, dr)), 1);
+        raw.push_back({gs, gt, d, w});
+    };
+
+    if (std::holds_alternative<AllToAll>(spec.connectivity)) {
+        raw.reserve(std::size_t{ns} * nt);
+        for (std::uint32_t s = 0; s < ns; ++s) {
+            RandomStream wr(seed, rng_domain::kWeight, key, s), dr(seed, rng_domain::kDelay, key, s);
+            for (std::uint32_t t = 0; t < nt; ++t) add(s, t, wr, dr);
+        }
+    } else if (std::holds_alternative<OneToOne>(spec.connectivity)) {
+        for (std::uint32_t s = 0; s < ns; ++s) {
+            RandomStream wr(seed, rng_domain::kWeight, key, s), dr(seed, rng_domain::kDelay, key, s);
+            add(s, s, wr, dr);
+        }
+    } else if (auto* fp = std::get_if<FixedProbability>(&spec.connectivity)) {
+        // Geometric skipping: O(synapses) rather than O(ns * nt) Bernoulli draws.
+        const double p = fp->p;
+        raw.reserve(static_cast<std::size_t>(p * ns * nt * 1.1) + 16);
+        for (std::uint32_t s = 0; s < ns; ++s) {
+            RandomStream cr(seed, rng_domain::kConnectivity, key, s);
+            RandomStream wr(seed, rng_domain::kWeight, key, s), dr(seed, rng_domain::kDelay, key, s);
+            if (p >= 1.0) {
+                for (std::uint32_t t = 0; t < nt; ++t) add(s, t, wr, dr);
+                continue;
+            }
+            if (p <= 0.0) continue;
+            const double log_q = std::log1p(-p);
+            double t = -1.0;
+            while (true) {
+                t += 1.0 + std::floor(std::log(cr.uniform_pos()) / log_q);
+                if (t >= nt) break;
+                add(s, static_cast<std::uint32_t>(t), wr, dr);
+            }
+        }
+    } else if (auto* fi = std::get_if<FixedIndegree>(&spec.connectivity)) {
+        raw.reserve(std::size_t{fi->indegree} * nt);
+        for (std::uint32_t t = 0; t < nt; ++t) {
+            RandomStream cr(seed, rng_domain::kConnectivity, key, t);
+            RandomStream wr(seed, rng_domain::kWeight, key, t), dr(seed, rng_domain::kDelay, key, t);
+            // Without autapses, draw from the other ns - 1 sources and skip self.
+            const std::uint32_t gt = trange.begin + t;
+            const bool self_in_range = no_autapses && gt >= srange.begin && gt < srange.end;
+            const std::uint32_t pool = self_in_range ? ns - 1 : ns;
+            for (std::uint32_t s : sample_distinct(pool, fi->indegree, cr)) {
+                if (self_in_range && srange.begin + s >= gt) ++s;
+                add(s, t, wr, dr);
+            }
+        }
+    } else {
+        const auto& pairs = std::get<ExplicitPairs>(spec.connectivity).pairs;
+        RandomStream wr(seed, rng_domain::kWeight, key, 0), dr(seed, rng_domain::kDelay, key, 0);
+        for (const auto& pr : pairs) {
+            std::uint32_t gs = srange.begin + pr.pre, gt = trange.begin + pr.post;
+            double w = pr.weight_mV ? *pr.weight_mV : draw(spec.weight_mV, wr);
+            Tick d = std::max<Tick>(time.round(pr.delay_ms ? *pr.delay_ms : draw(spec.delay_ms, dr)), 1);
+            raw.push_back({gs, gt, d, w});  // explicit pairs are taken as given, autapses included
+        }
+    }
+
+    // CSR by (source, delay, target); stable so that duplicate explicit pairs keep their order.
+    std::stable_sort(raw.begin(), raw.end(), [](const RawSynapse& a, const RawSynapse& b) {
+        if (a.src != b.src) return a.src < b.src;
+        if (a.delay != b.delay) return a.delay < b.delay;
+        return a.tgt < b.tgt;
+    });
+    if (raw.size() >= 0xffffffffull) throw std::runtime_error("projection \"" + name_ + "\": more than 2^32 synapses");
+    targets_.resize(raw.size());
+    weights_.resize(raw.size());
+    row_.assign(std::size_t{source_size} + 1, 0);
+    std::size_t k = 0;
+    for (std::uint32_t s = 0; s < source_size; ++s) {
+        row_[s] = static_cast<std::uint32_t>(groups_.size());
+        while (k < raw.size() && raw[k].src == s) {
+            Tick d = raw[k].delay;
+            groups_.push_back({d, static_cast<std::uint32_t>(k)});
+            min_delay_ = std::min(min_delay_, d);
+            for (; k < raw.size() && raw[k].src == s && raw[k].delay == d; ++k) {
+                targets_[k] = raw[k].tgt;
+                weights_[k] = raw[k].w;
+            }
+        }
+    }
+    row_[source_size] = static_cast<std::uint32_t>(groups_.size());
+    groups_.push_back({0, static_cast<std::uint32_t>(raw.size())});
+}
+
+std::uint32_t Projection::source_of(std::size_t k) const {
+    auto g = std::upper_bound(groups_.begin(), groups_.end() - 1, k,
+                              [](std::size_t x, const DelayGroup& grp) { return x < grp.begin; });
+    auto gi = static_cast<std::uint32_t>(g - groups_.begin() - 1);
+    auto r = std::upper_bound(row_.begin(), row_.end(), gi);
+    return static_cast<std::uint32_t>(r - row_.begin() - 1);
+}
+
+}  // namespace spikeem

@@ -1,0 +1,58 @@
+#pragma once
+// A projection's synapses, stored contiguously by source neuron and, within a
+// source, by delay (compressed sparse rows).  A spike of source s walks, for
+// each of its delay groups, one contiguous block of (target, weight): one queue
+// entry per (spike, delay group), never one per synapse.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "network/spec.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+struct DelayGroup {
+    Tick delay;
+    std::uint32_t begin;  // first synapse; the group ends where the next one begins
+};
+
+class Projection {
+public:
+    // Build the synapses.  source_size / target_size are the full population
+    // sizes; the spec's ranges select sub-populations.  Deterministic in
+    // (seed, projection name): other projections never shift its draws.
+    Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop, std::uint32_t target_pop,
+               std::uint32_t source_size, std::uint32_t target_size, bool same_population, const TimeBase& time,
+               std::uint64_t seed);
+
+    const std::string& name() const { return name_; }
+    std::uint32_t index() const { return index_; }
+    std::uint32_t source_population() const { return source_pop_; }
+    std::uint32_t target_population() const { return target_pop_; }
+    std::size_t num_synapses() const { return targets_.size(); }
+    Tick min_delay() const { return min_delay_; }
+
+    // Delay groups of source neuron s: groups()[group_begin(s) .. group_begin(s+1)).
+    std::uint32_t group_begin(std::uint32_t s) const { return row_[s]; }
+    std::uint32_t group_end(std::uint32_t s) const { return row_[s + 1]; }
+    const DelayGroup& group(std::uint32_t g) const { return groups_[g]; }
+    std::uint32_t group_size(std::uint32_t g) const { return groups_[g + 1].begin - groups_[g].begin; }
+
+    const std::uint32_t* targets() const { return targets_.data(); }
+    const double* weights() const { return weights_.data(); }
+
+    // Synapse k's source (found by search; for reporting, not the hot path).
+    std::uint32_t source_of(std::size_t k) const;
+
+private:
+    std::string name_;
+    std::uint32_t index_, source_pop_, target_pop_;
+    std::vector<std::uint32_t> row_;    // per source neuron + 1: first delay group
+    std::vector<DelayGroup> groups_;    // + a sentinel whose begin = number of synapses
+    std::vector<std::uint32_t> targets_;
+    std::vector<double> weights_;
+    Tick min_delay_ = kNever;
+};
+
+}  // namespace spikeem

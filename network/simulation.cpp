@@ -1,0 +1,146 @@
+#include "network/simulation.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+namespace spikeem {
+
+Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.run.time_digits) {
+    const std::uint64_t seed = spec_.run.seed;
+    std::uint32_t offset = 0;
+    for (std::size_t i = 0; i < spec_.populations.size(); ++i) {
+        const auto& ps = spec_.populations[i];
+        offsets_.push_back(offset);
+        populations_.push_back(make_population(ps, static_cast<std::uint32_t>(i), offset, time_, seed));
+        offset += ps.size;
+    }
+    offsets_.push_back(offset);
+
+    auto find_pop = [&](const std::string& name) {
+        for (std::size_t i = 0; i < populations_.size(); ++i)
+            if (populations_[i]->name() == name) return static_cast<std::uint32_t>(i);
+        throw std::invalid_argument("unknown population \"" + name + "\"");
+    };
+    outgoing_.resize(populations_.size());
+    projections_.reserve(spec_.projections.size());
+    for (std::size_t j = 0; j < spec_.projections.size(); ++j) {
+        const auto& pj = spec_.projections[j];
+        std::uint32_t s = find_pop(pj.source), t = find_pop(pj.target);
+        projections_.emplace_back(pj, static_cast<std::uint32_t>(j), s, t, populations_[s]->size(),
+                                  populations_[t]->size(), s == t, time_, seed);
+        outgoing_[s].push_back(static_cast<std::uint32_t>(j));
+    }
+
+    record_spikes_.assign(populations_.size(), false);
+    for (const auto& name : spec_.record.spike_populations) record_spikes_[find_pop(name)] = true;
+    for (std::size_t k = 0; k < spec_.record.voltages.size(); ++k) {
+        const auto& vp = spec_.record.voltages[k];
+        Probe probe{find_pop(vp.population), vp.neurons, std::max<Tick>(time_.round(vp.interval_ms), 1)};
+        if (probe.neurons.empty())
+            for (std::uint32_t i = 0; i < populations_[probe.population]->size(); ++i) probe.neurons.push_back(i);
+        probes_.push_back(std::move(probe));
+        queue_.push(Event{0, static_cast<std::uint32_t>(k), 0, 0, EventKind::Sample});
+    }
+
+    spike_count_.assign(populations_.size(), 0);
+    last_spike_.assign(offset, -1);
+    isi_n_.assign(offset, 0);
+    isi_mean_.assign(offset, 0.0);
+    isi_m2_.assign(offset, 0.0);
+
+    for (auto& p : populations_) p->start(*this);
+}
+
+std::uint32_t Simulation::population_of(std::uint32_t global) const {
+    auto it = std::upper_bound(offsets_.begin(), offsets_.end(), global);
+    return static_cast<std::uint32_t>(it - offsets_.begin() - 1);
+}
+
+void Simulation::run_until(Tick end) {
+    events_processed_ += spikeem::run_until(queue_, *this, end);
+    now_ = std::max(now_, end);
+}
+
+void Simulation::handle(const Event& e) {
+    switch (e.kind) {
+        case EventKind::Deliver: {
+            const Projection& pj = projections_[e.aux];
+            const DelayGroup& g = pj.group(e.aux2);
+            const std::uint32_t n = pj.group_size(e.aux2);
+            synaptic_events_ += n;
+            populations_[pj.target_population()]->deliver(*this, e.t, pj.targets() + g.begin, pj.weights() + g.begin,
+                                                          n);
+            break;
+        }
+        case EventKind::SourceFire:
+        case EventKind::Crossing: {
+            const std::uint32_t p = population_of(e.src);
+            populations_[p]->on_event(*this, e, e.src - offsets_[p]);
+            break;
+        }
+        case EventKind::Sample: {
+            const Probe& probe = probes_[e.src];
+            const Population& pop = *populations_[probe.population];
+            for (std::uint32_t i : probe.neurons)
+                voltages_.push_back({e.t, probe.population, i, pop.voltage_mV(i, e.t)});
+            queue_.push(Event{e.t + probe.interval, e.src, 0, 0, EventKind::Sample});
+            break;
+        }
+    }
+}
+
+void Simulation::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) {
+    const std::uint32_t global = offsets_[population] + neuron;
+    ++spike_count_[population];
+    if (last_spike_[global] >= 0) {
+        double isi = static_cast<double>(t - last_spike_[global]);
+        double n = ++isi_n_[global];
+        double delta = isi - isi_mean_[global];
+        isi_mean_[global] += delta / n;
+        isi_m2_[global] += delta * (isi - isi_mean_[global]);
+    }
+    last_spike_[global] = t;
+    if (record_spikes_[population]) spikes_.push_back({t, population, neuron});
+    for (std::uint32_t j : outgoing_[population]) {
+        const Projection& pj = projections_[j];
+        for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g)
+            queue_.push(Event{t + pj.group(g).delay, global, j, g, EventKind::Deliver});
+    }
+}
+
+std::vector<SpikeRecord> Simulation::sorted_spikes() const {
+    std::vector<SpikeRecord> out = spikes_;
+    std::stable_sort(out.begin(), out.end(), [](const SpikeRecord& a, const SpikeRecord& b) {
+        if (a.t != b.t) return a.t < b.t;
+        if (a.population != b.population) return a.population < b.population;
+        return a.neuron < b.neuron;
+    });
+    return out;
+}
+
+PopulationSummary Simulation::summary(std::size_t p) const {
+    const Population& pop = *populations_[p];
+    PopulationSummary s;
+    s.name = pop.name();
+    s.model = pop.model();
+    s.neurons = pop.size();
+    s.spikes = spike_count_[p];
+    const double seconds = time_.to_ms(now_) / 1000.0;
+    s.mean_rate_hz = (pop.size() > 0 && seconds > 0) ? static_cast<double>(s.spikes) / pop.size() / seconds : 0.0;
+    double cv_sum = 0.0;
+    for (std::uint32_t i = 0; i < pop.size(); ++i) {
+        const std::uint32_t g = offsets_[p] + i;
+        if (isi_n_[g] < 2 || isi_mean_[g] <= 0.0) continue;
+        cv_sum += std::sqrt(isi_m2_[g] / isi_n_[g]) / isi_mean_[g];
+        ++s.neurons_with_cv;
+    }
+    if (s.neurons_with_cv > 0) {
+        s.has_cv = true;
+        s.mean_cv_isi = cv_sum / s.neurons_with_cv;
+    }
+    return s;
+}
+
+}  // namespace spikeem

@@ -1,0 +1,110 @@
+#pragma once
+// A Simulation: the network built from a NetworkSpec, its event queue, and the
+// recorders watching it.  Self-contained: any number can live in one process.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "network/populations.hpp"
+#include "network/projection.hpp"
+#include "network/spec.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+struct SpikeRecord {
+    Tick t;
+    std::uint32_t population;
+    std::uint32_t neuron;
+};
+
+struct VoltageSample {
+    Tick t;
+    std::uint32_t population;
+    std::uint32_t neuron;
+    double v_mV;
+};
+
+struct PopulationSummary {
+    std::string name;
+    std::string model;
+    std::uint32_t neurons = 0;
+    std::uint64_t spikes = 0;
+    double mean_rate_hz = 0.0;
+    // Coefficient of variation of inter-spike intervals: std/mean (population
+    // std, ddof 0) per neuron with at least 2 intervals, averaged over those
+    // neurons; absent (has_cv false) when no neuron qualifies.
+    bool has_cv = false;
+    double mean_cv_isi = 0.0;
+    std::uint32_t neurons_with_cv = 0;
+};
+
+class Simulation final : private EngineHooks {
+public:
+    explicit Simulation(NetworkSpec spec);
+    Simulation(const Simulation&) = delete;
+    Simulation& operator=(const Simulation&) = delete;
+
+    // Process every event before `end` (ticks); may be called repeatedly with
+    // growing ends to run in chunks.  run() runs to the spec's duration.
+    void run_until(Tick end);
+    void run() { run_until(duration_ticks()); }
+
+    const NetworkSpec& spec() const { return spec_; }
+    const TimeBase& time() const { return time_; }
+    Tick duration_ticks() const { return time_.round(spec_.run.duration_ms); }
+    Tick now() const { return now_; }
+
+    std::size_t num_populations() const { return populations_.size(); }
+    const Population& population(std::size_t i) const { return *populations_[i]; }
+    std::size_t num_projections() const { return projections_.size(); }
+    const Projection& projection(std::size_t i) const { return projections_[i]; }
+
+    // Recorded spikes in the documented output order: time, then population
+    // (spec order), then neuron index.
+    std::vector<SpikeRecord> sorted_spikes() const;
+    // Voltage samples in order of time, then probe (spec order), then the
+    // probe's neuron list order.
+    const std::vector<VoltageSample>& voltages() const { return voltages_; }
+
+    PopulationSummary summary(std::size_t population) const;
+    std::uint64_t events_processed() const { return events_processed_; }
+    std::uint64_t synaptic_events() const { return synaptic_events_; }
+
+    void handle(const Event& e);  // for the run loop
+
+private:
+    void schedule(const Event& e) override { queue_.push(e); }
+    void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) override;
+    std::uint32_t population_of(std::uint32_t global) const;
+
+    struct Probe {
+        std::uint32_t population;
+        std::vector<std::uint32_t> neurons;
+        Tick interval;
+    };
+
+    NetworkSpec spec_;
+    TimeBase time_;
+    std::vector<std::unique_ptr<Population>> populations_;
+    std::vector<std::uint32_t> offsets_;  // global index of each population's neuron 0, + total
+    std::vector<Projection> projections_;
+    std::vector<std::vector<std::uint32_t>> outgoing_;  // per population: projection indices
+    std::vector<bool> record_spikes_;                   // per population
+    std::vector<Probe> probes_;
+    EventQueue queue_;
+    Tick now_ = 0;
+
+    std::vector<SpikeRecord> spikes_;
+    std::vector<VoltageSample> voltages_;
+    std::uint64_t events_processed_ = 0, synaptic_events_ = 0;
+    // Per population spike count, per neuron inter-spike interval statistics (Welford).
+    std::vector<std::uint64_t> spike_count_;
+    std::vector<Tick> last_spike_;
+    std::vector<std::uint32_t> isi_n_;
+    std::vector<double> isi_mean_, isi_m2_;
+};
+
+}  // namespace spikeem
