@@ -1,1 +1,169 @@
+// End to end: the spikeem binary on the shipped example and on bad input.
 #include <doctest/doctest.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int status;
+    std::string out;  // stdout and stderr
+};
+
+Result sh(const std::string& args) {
+    static int counter = 0;  // distinct capture files within this process only
+    fs::path log = fs::temp_directory_path() / ("spikeem_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::string cmd = std::string(SPIKEEM_BINARY) + " " + args + " > " + log.string() + " 2>&1";
+    int rc = std::system(cmd.c_str());
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    fs::remove(log);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+fs::path fresh_dir(const std::string& name) {
+    fs::path d = fs::temp_directory_path() / ("spikeem_test_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    return d;
+}
+
+const std::string kExample = std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/cuba_delta.pbtxt";
+
+// run.json without its one run-dependent line (wall time).
+std::string without_wall_time(const std::string& json) {
+    std::stringstream in(json);
+    std::string line, out;
+    while (std::getline(in, line))
+        if (line.find("\"wall_time_s\"") == std::string::npos) out += line + "\n";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("spikeem run on the CUBA example writes outputs that parse") {
+    fs::path out = fresh_dir("cuba");
+    Result r = sh("run " + kExample + " --out " + out.string() + " --duration-ms 100");
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("population") != std::string::npos);
+
+    // spikes.csv: header, times non-decreasing and within [0, 100), known populations, valid indices.
+    std::ifstream spikes(out / "spikes.csv");
+    std::string line;
+    std::getline(spikes, line);
+    CHECK(line == "t_ms,population,neuron");
+    double last = -1;
+    std::size_t rows = 0;
+    std::set<std::string> pops;
+    while (std::getline(spikes, line)) {
+        std::stringstream ls(line);
+        std::string t, pop, idx;
+        REQUIRE(std::getline(ls, t, ','));
+        REQUIRE(std::getline(ls, pop, ','));
+        REQUIRE(std::getline(ls, idx));
+        double tv = std::stod(t);
+        CHECK(tv >= last);
+        CHECK(tv < 100.0);
+        last = tv;
+        pops.insert(pop);
+        CHECK(std::stoul(idx) < (pop == "E" ? 3200u : 800u));
+        ++rows;
+    }
+    CHECK(rows > 1000);
+    CHECK(pops == std::set<std::string>{"E", "I"});
+
+    std::string volts = slurp(out / "voltages.csv");
+    CHECK(volts.rfind("t_ms,population,neuron,v_mV\n", 0) == 0);
+    CHECK(std::count(volts.begin(), volts.end(), '\n') == 1 + 3 * 1000);
+
+    // run.json is real JSON: parse it with protobuf's JSON parser into a Struct.
+    google::protobuf::Struct doc;
+    auto status = google::protobuf::util::JsonStringToMessage(slurp(out / "run.json"), &doc);
+    REQUIRE(status.ok());
+    const auto& f = doc.fields();
+    CHECK(f.at("seed").number_value() == 1);
+    CHECK(f.at("spec_hash").string_value().rfind("fnv1a64:", 0) == 0);
+    CHECK(f.at("spikeem_version").string_value().size() > 0);
+    CHECK(f.at("resolution_ns").number_value() == 1);
+    CHECK(f.at("duration_ms").number_value() == 100);
+    const auto& pops_json = f.at("populations").list_value().values();
+    REQUIRE(pops_json.size() == 3);
+    const auto& e = pops_json[0].struct_value().fields();
+    CHECK(e.at("name").string_value() == "E");
+    CHECK(e.at("neurons").number_value() == 3200);
+    CHECK(e.at("mean_rate_hz").number_value() > 1.0);
+    CHECK(e.at("mean_cv_isi").number_value() > 0.0);
+    CHECK(f.at("events_processed").number_value() > 0);
+    // No temporaries left behind.
+    for (const auto& entry : fs::directory_iterator(out)) CHECK(entry.path().filename().string()[0] != '.');
+    fs::remove_all(out);
+}
+
+TEST_CASE("Same seed, byte-identical outputs; another seed, different spikes") {
+    fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
+    REQUIRE(sh("run " + kExample + " -q --duration-ms 50 --out " + a.string()).status == 0);
+    REQUIRE(sh("run " + kExample + " -q --duration-ms 50 --out " + b.string()).status == 0);
+    REQUIRE(sh("run " + kExample + " -q --duration-ms 50 --seed 2 --out " + c.string()).status == 0);
+    CHECK(slurp(a / "spikes.csv") == slurp(b / "spikes.csv"));
+    CHECK(slurp(a / "voltages.csv") == slurp(b / "voltages.csv"));
+    CHECK(without_wall_time(slurp(a / "run.json")) == without_wall_time(slurp(b / "run.json")));
+    CHECK(slurp(a / "spikes.csv") != slurp(c / "spikes.csv"));
+    CHECK(without_wall_time(slurp(a / "run.json")) != without_wall_time(slurp(c / "run.json")));
+    for (const auto& d : {a, b, c}) fs::remove_all(d);
+}
+
+TEST_CASE("A bad spec: exit 2, a message naming file, line and field, and nothing written") {
+    fs::path dir = fresh_dir("bad");
+    fs::create_directories(dir);
+    fs::path spec = dir / "bad.pbtxt";
+    std::ofstream(spec) << "population { name: \"E\" size: 10\n"
+                           "  lif_delta { tau_m_ms: -5 } }\n";
+    fs::path out = dir / "out";
+    Result r = sh("run " + spec.string() + " --out " + out.string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("bad.pbtxt:2:15: population \"E\".lif_delta.tau_m_ms = -5: must be > 0 (ms)") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+    Result v = sh("validate " + spec.string());
+    CHECK(v.status == 2);
+    CHECK(v.out.find("tau_m_ms = -5") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("Command line: help, version, validate, usage errors") {
+    Result h = sh("--help");
+    CHECK(h.status == 0);
+    CHECK(h.out.find("validate") != std::string::npos);
+    CHECK(sh("run --help").status == 0);
+    CHECK(sh("run --help").out.find("--duration-ms") != std::string::npos);
+    CHECK(sh("validate --help").status == 0);
+    CHECK(sh("--version").out.rfind("spikeem ", 0) == 0);
+    Result ok = sh("validate " + kExample);
+    CHECK(ok.status == 0);
+    CHECK(ok.out.find("valid") != std::string::npos);
+    Result missing_out = sh("run " + kExample);
+    CHECK(missing_out.status == 2);
+    CHECK(missing_out.out.find("--out") != std::string::npos);
+    CHECK(sh("frobnicate").status == 2);
+    Result no_file = sh("validate /nonexistent/x.pbtxt");
+    CHECK(no_file.status == 2);
+    CHECK(no_file.out.find("/nonexistent/x.pbtxt") != std::string::npos);
+    CHECK(sh("run " + kExample + " --out /tmp/x --duration-ms abc").status == 2);
+}

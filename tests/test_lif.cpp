@@ -1,1 +1,134 @@
+// LIF with voltage jumps against its closed-form solution.
 #include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "helpers.hpp"
+
+using namespace spikeem;
+using namespace spikeem::test;
+
+TEST_CASE("Membrane between inputs is v_rest + (V0 - v_rest) exp(-t/tau) to 1e-12") {
+    NetworkSpec s;
+    s.run.duration_ms = 50.0;
+    LifDeltaParams p{12.5, -70.0, -75.0, -50.0, 2.0, -58.0};
+    s.populations = {lif("n", 1, p), spike_times("in", {{10.0, 10.0, 23.7}})};
+    s.projections = {connect("in", "n", AllToAll{}, -3.0, 1.5)};
+    s.record.voltages = {VoltageProbeSpec{"n", {}, 0.1}};
+    Simulation sim(s);
+    sim.run();
+    // Reference, written out here: inputs of -3 mV at 11.5 (twice) and 25.2 ms.
+    // Times in ns ticks so that "at or after an input" is decided exactly.
+    auto reference = [&](Tick t) {
+        double v = -58.0;
+        Tick t0 = 0;
+        for (Tick ti : {11500000, 11500000, 25200000}) {
+            if (ti > t) break;
+            v = -70.0 + (v + 70.0) * std::exp(-(ti - t0) * 1e-6 / 12.5) - 3.0;
+            t0 = ti;
+        }
+        return -70.0 + (v + 70.0) * std::exp(-(t - t0) * 1e-6 / 12.5);
+    };
+    REQUIRE(sim.voltages().size() == 500);
+    double worst = 0.0;
+    for (const auto& v : sim.voltages()) worst = std::max(worst, std::abs(v.v_mV - reference(v.t)));
+    CHECK(worst < 1e-12);
+    // A sample at an input time sees the state after the input (samples come last in a tick).
+    CHECK(sim.voltages()[115].t == 11500000);
+    CHECK(sim.voltages()[115].v_mV < -58.0 - 5.0);
+}
+
+TEST_CASE("A neuron fed a known spike train fires exactly when the closed form says") {
+    NetworkSpec s;
+    s.run.duration_ms = 100.0;
+    LifDeltaParams p{10.0, -70.0, -70.0, -55.0, 2.0, -70.0};
+    std::vector<double> in;
+    for (int k = 0; k < 40; ++k) in.push_back(1.0 + 1.7 * k);
+    s.populations = {lif("n", 1, p), spike_times("in", {in})};
+    const double w = 3.5, d = 0.75;
+    s.projections = {connect("in", "n", AllToAll{}, w, d)};
+    s.record.spike_populations = {"n"};
+    Simulation sim(s);
+    sim.run();
+
+    // Independent reference: iterate the closed form from input to input.
+    std::vector<Tick> expected;
+    double v = -70.0, t0 = 0.0, ref_end = -1.0;
+    for (double ti : in) {
+        double t = ti + d;
+        if (t < ref_end) continue;
+        double start = std::max(t0, ref_end);
+        v = -70.0 + (v + 70.0) * std::exp(-(t - start) / 10.0) + w;
+        t0 = t;
+        if (v >= -55.0) {
+            expected.push_back(sim.time().round(t));
+            v = -70.0;
+            ref_end = t + 2.0;
+            t0 = ref_end;
+        }
+    }
+    REQUIRE(expected.size() >= 5);
+    CHECK(spike_ticks(sim, 0, 0) == expected);
+}
+
+TEST_CASE("A neuron with v_rest above threshold fires on its own at the closed-form crossing time") {
+    NetworkSpec s;
+    s.run.duration_ms = 200.0;
+    LifDeltaParams p{20.0, -49.0, -60.0, -50.0, 5.0, -60.0};
+    s.populations = {lif("n", 1, p)};
+    s.record.spike_populations = {"n"};
+    Simulation sim(s);
+    sim.run();
+    // From V0 = -60: crossing after tau ln((V0 - E)/(V_th - E)) = 20 ln 11 ms,
+    // rounded up to the next tick; then t_ref at reset, and again.
+    const TimeBase& tb = sim.time();
+    const Tick period = tb.ceil(20.0 * std::log(11.0));
+    std::vector<Tick> expected;
+    for (Tick t = period; t < tb.round(200.0); t += tb.round(5.0) + period) expected.push_back(t);
+    CHECK(expected.size() == 3);
+    CHECK(spike_ticks(sim, 0, 0) == expected);
+    CHECK(std::abs(tb.to_ms(expected[0]) - 20.0 * std::log(11.0)) <= tb.resolution_ms());
+}
+
+TEST_CASE("Inhibition postpones a self-driven crossing; excitation brings it forward") {
+    NetworkSpec s;
+    s.run.duration_ms = 60.0;
+    LifDeltaParams p{20.0, -49.0, -60.0, -50.0, 5.0, -60.0};
+    s.populations = {lif("n", 2, p), spike_times("inh", {{10.0}}), spike_times("exc", {{10.0}})};
+    ProjectionSpec a = connect("inh", "n", ExplicitPairs{{{0, 0, std::nullopt, std::nullopt}}}, -4.0, 1.0);
+    ProjectionSpec b = connect("exc", "n", ExplicitPairs{{{0, 1, std::nullopt, std::nullopt}}}, 4.0, 1.0);
+    s.projections = {a, b};
+    s.record.spike_populations = {"n"};
+    Simulation sim(s);
+    sim.run();
+    const TimeBase& tb = sim.time();
+    auto cross_after = [&](double v0, double t0) { return t0 + 20.0 * std::log((v0 + 49.0) / (-50.0 + 49.0)); };
+    double v11 = -49.0 + (-60.0 + 49.0) * std::exp(-11.0 / 20.0);
+    auto t_inh = spike_ticks(sim, 0, 0), t_exc = spike_ticks(sim, 0, 1);
+    REQUIRE(t_inh.size() == 1);
+    REQUIRE(t_exc.size() == 1);
+    // Both times are rounded up to the tick, from the state right after the input.
+    CHECK(std::abs(tb.to_ms(t_inh[0]) - cross_after(v11 - 4.0, 11.0)) <= tb.resolution_ms());
+    CHECK(std::abs(tb.to_ms(t_exc[0]) - cross_after(v11 + 4.0, 11.0)) <= tb.resolution_ms());
+    CHECK(t_exc[0] < tb.round(20.0 * std::log(11.0)));
+    CHECK(t_inh[0] > tb.round(20.0 * std::log(11.0)));
+}
+
+TEST_CASE("Refractory period: inputs during [t_spike, t_spike + t_ref) are lost, V held at reset") {
+    NetworkSpec s;
+    s.run.duration_ms = 20.0;
+    LifDeltaParams p{10.0, -70.0, -80.0, -55.0, 4.0, -70.0};
+    // Strong inputs (each fires the neuron alone) at 1, 3 (refractory: lost), 5 (= end of refractoriness), 6 (refractory).
+    s.populations = {lif("n", 1, p), spike_times("in", {{1.0, 3.0, 5.0, 6.0}})};
+    s.projections = {connect("in", "n", AllToAll{}, 30.0, 0.5)};
+    s.record.spike_populations = {"n"};
+    s.record.voltages = {VoltageProbeSpec{"n", {}, 0.5}};
+    Simulation sim(s);
+    sim.run();
+    const TimeBase& tb = sim.time();
+    CHECK(spike_ticks(sim, 0, 0) == std::vector<Tick>{tb.round(1.5), tb.round(5.5)});
+    for (const auto& v : sim.voltages()) {
+        double t = tb.to_ms(v.t);
+        if ((t >= 1.5 && t < 5.5) || (t >= 5.5 && t < 9.5)) CHECK(v.v_mV == -80.0);
+    }
+}

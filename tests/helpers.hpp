@@ -1,0 +1,62 @@
+#pragma once
+// Small builders shared by the tests: networks written directly as domain
+// structs, so that engine tests do not depend on the spec parser.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "network/simulation.hpp"
+#include "network/spec.hpp"
+
+namespace spikeem::test {
+
+inline PopulationSpec lif(const std::string& name, std::uint32_t size, LifDeltaParams p) {
+    return PopulationSpec{name, size, p};
+}
+inline PopulationSpec spike_times(const std::string& name, std::vector<std::vector<double>> times_ms) {
+    auto n = static_cast<std::uint32_t>(times_ms.size());
+    return PopulationSpec{name, n, SpikeTimesParams{std::move(times_ms)}};
+}
+inline PopulationSpec poisson(const std::string& name, std::uint32_t size, double rate_hz, double start_ms = 0.0,
+                              double stop_ms = INFINITY) {
+    return PopulationSpec{name, size, PoissonParams{rate_hz, start_ms, stop_ms}};
+}
+inline ProjectionSpec connect(const std::string& src, const std::string& tgt, Connectivity c, Distribution w,
+                              Distribution d) {
+    ProjectionSpec p;
+    p.name = src + "->" + tgt;
+    p.source = src;
+    p.target = tgt;
+    p.connectivity = std::move(c);
+    p.weight_mV = std::move(w);
+    p.delay_ms = std::move(d);
+    return p;
+}
+
+// Recorded spike times (ms) of one neuron.
+inline std::vector<Tick> spike_ticks(const Simulation& sim, std::uint32_t pop, std::uint32_t neuron) {
+    std::vector<Tick> out;
+    for (const auto& s : sim.sorted_spikes())
+        if (s.population == pop && s.neuron == neuron) out.push_back(s.t);
+    return out;
+}
+
+// A small Brette-style network (E/I LIF with E_L above threshold plus a
+// Poisson drive): chaotic, so any difference in order or rounding shows.
+inline NetworkSpec small_cuba(std::uint64_t seed, double duration_ms = 200.0) {
+    NetworkSpec s;
+    s.run.duration_ms = duration_ms;
+    s.run.seed = seed;
+    LifDeltaParams p{20.0, -49.0, -60.0, -50.0, 5.0, UniformDist{-60.0, -50.0}};
+    s.populations = {lif("E", 320, p), lif("I", 80, p), poisson("drive", 40, 200.0, 0.0, 50.0)};
+    s.projections = {connect("E", "E", FixedProbability{0.1}, 0.5, 0.125),
+                     connect("E", "I", FixedProbability{0.1}, 0.5, UniformDist{0.1, 2.0}),
+                     connect("I", "E", FixedProbability{0.1}, -2.5, 0.125),
+                     connect("I", "I", FixedIndegree{8}, NormalDist{-2.5, 0.5, -5.0, 0.0}, 0.2),
+                     connect("drive", "E", FixedIndegree{4}, 1.0, 0.3)};
+    s.record.spike_populations = {"E", "I", "drive"};
+    s.record.voltages = {VoltageProbeSpec{"E", {0, 5, 17}, 0.25}};
+    return s;
+}
+
+}  // namespace spikeem::test
