@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -65,7 +67,11 @@ struct Node {
     std::string where(const char* name = nullptr, int index = -1) const {
         if (tree == nullptr) return "";
         pb::TextFormat::ParseLocation loc{-1, -1};
-        if (name != nullptr) loc = tree->GetLocation(field(name), index);
+        if (name == nullptr) return "";
+        const pb::FieldDescriptor* f = field(name);
+        // A repeated field has a location per element only: without an index there is none.
+        if (f->is_repeated() != (index >= 0)) return "";
+        loc = tree->GetLocation(f, index);
         if (loc.line < 0) return "";
         return fmt::format("{}:{}:", loc.line + 1, loc.column + 1);
     }
@@ -110,9 +116,13 @@ public:
         if (!(v >= 0)) fail(n, name, num(v), fmt::format("must be >= 0 ({})", unit));
     }
 
-    // Returns the distribution if valid.  `positive_values`: every draw must be > 0.
+    // Returns the distribution if valid.  min_value > 0: every draw must be >= min_value
+    // (delays: at least one scheduler tick), named by min_label in messages.
     std::optional<Distribution> distribution(const Node& parent, const char* name, const proto::Distribution& d,
-                                             const char* unit, bool required, bool positive_values) {
+                                             const char* unit, bool required, double min_value = 0.0,
+                                             const std::string& min_label = "") {
+        const bool positive_values = min_value > 0.0;
+        const std::string bound = fmt::format("must be >= {} ({})", min_label, unit);
         Node n = parent.child(name, d);
         switch (d.kind_case()) {
             case proto::Distribution::KIND_NOT_SET:
@@ -121,8 +131,8 @@ public:
                 return std::nullopt;
             case proto::Distribution::kConstant:
                 if (!finite(n, "constant", d.constant(), unit)) return std::nullopt;
-                if (positive_values && !(d.constant() > 0)) {
-                    fail(n, "constant", num(d.constant()), fmt::format("must be > 0 ({})", unit));
+                if (positive_values && !(d.constant() >= min_value)) {
+                    fail(n, "constant", num(d.constant()), bound);
                     return std::nullopt;
                 }
                 return Distribution{d.constant()};
@@ -134,8 +144,8 @@ public:
                          fmt::format("must be > low = {} ({})", num(d.uniform().low()), unit));
                     ok = false;
                 }
-                if (ok && positive_values && !(d.uniform().low() > 0)) {
-                    fail(u, "low", num(d.uniform().low()), fmt::format("must be > 0 ({})", unit));
+                if (ok && positive_values && !(d.uniform().low() >= min_value)) {
+                    fail(u, "low", num(d.uniform().low()), bound);
                     ok = false;
                 }
                 if (!ok) return std::nullopt;
@@ -156,9 +166,9 @@ public:
                     fail(u, "max", num(nd.high), fmt::format("must be >= min = {} ({})", num(nd.low), unit));
                     ok = false;
                 }
-                if (ok && positive_values && !(m.has_min() && m.min() > 0)) {
+                if (ok && positive_values && !(m.has_min() && m.min() >= min_value)) {
                     fail(u, "min", m.has_min() ? num(m.min()) : "",
-                         fmt::format("must be set and > 0 so that every draw is positive ({})", unit));
+                         fmt::format("must be set and >= {} ({}): draws are clipped to it", min_label, unit));
                     ok = false;
                 }
                 if (!ok) return std::nullopt;
@@ -191,7 +201,8 @@ double sup(const Distribution& d) {
     return std::get<NormalDist>(d).high;
 }
 
-NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* tree, Validator& v) {
+NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* tree, const SpecOverrides& o,
+                                 Validator& v) {
     NetworkSpec out;
     Node root{&spec, tree, ""};
     out.name = spec.name();
@@ -210,11 +221,14 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     }
     out.run.time_digits = digits;
     TimeBase time(digits);
+    const std::string resolution = fmt::format("the resolution {}", num(time.resolution_ms()));
     if (run.has_duration_ms()) {
         double d = run.duration_ms();
-        v.positive(rn, "duration_ms", d, "ms");
+        Node rd = rn;  // a value from --duration-ms has no place in the file
+        if (o.duration_ms) rd = Node{&run, nullptr, "(--duration-ms) run"};
+        v.positive(rd, "duration_ms", d, "ms");
         if (std::isfinite(d) && d * static_cast<double>(time.ticks_per_ms()) > 4.0e18)
-            v.fail(rn, "duration_ms", num(d),
+            v.fail(rd, "duration_ms", num(d),
                    fmt::format("too long for the resolution {} ns (at most {} ms)", time.resolution_ns(),
                                num(4.0e18 / static_cast<double>(time.ticks_per_ms()))));
         out.run.duration_ms = d;
@@ -233,8 +247,9 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         ps.name = p.name();
         ps.size = p.size();
         if (!valid_name(p.name())) v.fail(pn, "name", fmt::format("\"{}\"", p.name()), kNameRule);
-        else if (!pop_index.emplace(p.name(), i).second)
-            v.fail(pn, "name", fmt::format("\"{}\"", p.name()), "must be unique: another population has this name");
+        else if (auto [it, fresh] = pop_index.emplace(p.name(), i); !fresh)
+            v.fail(pn, "name", fmt::format("\"{}\"", p.name()),
+                   fmt::format("must be unique: population[{}] has this name already", it->second));
         if (p.size() == 0) v.fail(pn, "size", "0", "must be >= 1 (neurons)");
         total += p.size();
         bool neuron = false;
@@ -260,7 +275,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                     v.fail(mn, "v_reset_mV", num(lp.v_reset_mV),
                            fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
                 lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
-                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false, false)) {
+                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false)) {
                     lp.v_init_mV = *d;
                     double hi = sup(*d);
                     bool exclusive = std::holds_alternative<UniformDist>(*d);
@@ -326,16 +341,18 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     }
     if (total >= 0xffffffffull) v.fail(root, "population", std::to_string(total), "the total neuron count must be < 2^32");
 
-    auto lookup = [&](const Node& n, const char* field, const std::string& name, bool need_neuron) -> std::optional<std::size_t> {
+    auto lookup = [&](const Node& n, const char* field, const std::string& name, bool need_neuron,
+                      int index = -1) -> std::optional<std::size_t> {
         auto it = pop_index.find(name);
         if (it == pop_index.end()) {
             std::string known;
             for (const auto& [k, _] : pop_index) known += (known.empty() ? "" : ", ") + k;
-            v.fail(n, field, fmt::format("\"{}\"", name), fmt::format("no such population (known: {})", known));
+            v.fail(n, field, fmt::format("\"{}\"", name), fmt::format("no such population (known: {})", known), index);
             return std::nullopt;
         }
         if (need_neuron && !is_neuron[it->second]) {
-            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta), not a spike source");
+            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta), not a spike source",
+                   index);
             return std::nullopt;
         }
         return it->second;
@@ -406,8 +423,14 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 std::uint32_t k = p.fixed_indegree().indegree();
                 Node cn = pn.child("fixed_indegree", p.fixed_indegree());
                 std::uint32_t pool = ns;
-                bool self = sizes_known && *s == *t && !p.allow_autapses();
-                if (self && pool > 0) pool -= 1;  // conservative: self may be in the source range
+                bool self = false;
+                if (sizes_known && *s == *t && !p.allow_autapses()) {
+                    // Autapses excluded: a target inside the source range has one source fewer.
+                    NeuronRange sr = js.source_range.value_or(NeuronRange{0, out.populations[*s].size});
+                    NeuronRange tr = js.target_range.value_or(NeuronRange{0, out.populations[*t].size});
+                    self = std::max(sr.begin, tr.begin) < std::min(sr.end, tr.end);
+                    if (self && pool > 0) pool -= 1;
+                }
                 if (sizes_known && k > pool)
                     v.fail(cn, "indegree", std::to_string(k),
                            fmt::format("must be <= {} (distinct sources available{})", pool,
@@ -429,7 +452,8 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                         v.fail(prn, "post", std::to_string(pr.post()), fmt::format("must be < {} (target neurons)", nt));
                     if (pr.has_weight_mv() && v.finite(prn, "weight_mV", pr.weight_mv(), "mV")) e.weight_mV = pr.weight_mv();
                     if (pr.has_delay_ms()) {
-                        v.positive(prn, "delay_ms", pr.delay_ms(), "ms");
+                        if (v.finite(prn, "delay_ms", pr.delay_ms(), "ms") && !(pr.delay_ms() >= time.resolution_ms()))
+                            v.fail(prn, "delay_ms", num(pr.delay_ms()), fmt::format("must be >= {} (ms)", resolution));
                         e.delay_ms = pr.delay_ms();
                     }
                     ep.pairs.push_back(e);
@@ -444,8 +468,9 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
             all_w = all_w && p.explicit_().pair(k).has_weight_mv();
             all_d = all_d && p.explicit_().pair(k).has_delay_ms();
         }
-        if (auto d = v.distribution(pn, "weight_mV", p.weight_mv(), "mV", !all_w, false)) js.weight_mV = *d;
-        if (auto d = v.distribution(pn, "delay_ms", p.delay_ms(), "ms", !all_d, true)) js.delay_ms = *d;
+        if (auto d = v.distribution(pn, "weight_mV", p.weight_mv(), "mV", !all_w)) js.weight_mV = *d;
+        if (auto d = v.distribution(pn, "delay_ms", p.delay_ms(), "ms", !all_d, time.resolution_ms(), resolution))
+            js.delay_ms = *d;
         out.projections.push_back(std::move(js));
     }
 
@@ -454,7 +479,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     Node rc = root.child("record", rec);
     std::set<std::string> recorded;
     for (int i = 0; i < rec.spikes_size(); ++i) {
-        if (!lookup(rc, "spikes", rec.spikes(i), false)) continue;
+        if (!lookup(rc, "spikes", rec.spikes(i), false, i)) continue;
         if (!recorded.insert(rec.spikes(i)).second)
             v.fail(rc, "spikes", fmt::format("\"{}\"", rec.spikes(i)), "is listed twice", i);
         out.record.spike_populations.push_back(rec.spikes(i));
@@ -497,7 +522,7 @@ std::string hash_of(const proto::Spec& spec) {
 LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::string& origin, const SpecOverrides& o) {
     apply(spec, o);
     Validator v(origin);
-    NetworkSpec ns = validate_and_convert(spec, tree, v);
+    NetworkSpec ns = validate_and_convert(spec, tree, o, v);
     if (!v.errors().empty()) {
         std::string msg;
         for (const auto& e : v.errors()) msg += (msg.empty() ? "" : "\n") + e;
@@ -515,7 +540,8 @@ LoadedSpec load_spec_text(const std::string& text, const std::string& origin, co
     pb::TextFormat::Parser parser;
     parser.RecordErrorsTo(&errors);
     parser.WriteLocationsTo(&tree);
-    if (!parser.ParseFromString(text, &spec)) {
+    // Warnings count as errors: nothing in a spec passes silently.
+    if (!parser.ParseFromString(text, &spec) || !errors.lines_.empty()) {
         std::string msg;
         for (const auto& e : errors.lines_) msg += (msg.empty() ? "" : "\n") + e;
         if (msg.empty()) msg = origin + ": not a valid spikeem spec in text format";

@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -70,14 +71,60 @@ struct ExplicitPairs {
 };
 using Connectivity = std::variant<AllToAll, OneToOne, FixedProbability, FixedIndegree, ExplicitPairs>;
 
+// ---- plasticity (rules live in plasticity/; these are their parameters)
+
+// Which pre/post spike pairs interact (Morrison, Diesmann & Gerstner 2008, Fig. 7):
+// all pairs; each spike with the nearest spike of the other side before it
+// (symmetric nearest-spike); or each presynaptic spike with the last
+// postsynaptic spike before it and the first one after it (presynaptic-centred).
+enum class Pairing { AllToAll, NearestSymmetric, NearestPresynapticCentred };
+
+// Window A+ exp(-dt/tau+) for dt = t_post - t_pre >= 0, -A- exp(dt/tau-) for dt < 0,
+// times at the synapse; amplitudes in weight units (mV).
+struct PairStdpParams {
+    double a_plus_mV = 0.01;
+    double a_minus_mV = 0.0105;
+    double tau_plus_ms = 20.0;
+    double tau_minus_ms = 20.0;
+    Pairing pairing = Pairing::AllToAll;
+};
+
+// Pfister & Gerstner 2006: pre traces r1 (tau_plus), r2 (tau_x), post traces
+// o1 (tau_minus), o2 (tau_y).  Pre spike: w -= o1 (A2- + A3- r2);
+// post spike: w += r1 (A2+ + A3+ o2), each read just before its own update.
+// Nearest-spike: traces are set to 1 at a spike instead of incremented.
+struct TripletStdpParams {
+    double a2_plus_mV = 0.0, a3_plus_mV = 0.0, a2_minus_mV = 0.0, a3_minus_mV = 0.0;
+    double tau_plus_ms = 16.8, tau_minus_ms = 33.7, tau_x_ms = 101.0, tau_y_ms = 125.0;
+    bool nearest_spike = false;
+};
+
+// Weight dependence in Guetig et al. (2003) form, on the normalised weight
+// u = (w - w_min)/(w_max - w_min): potentiation scaled by (1 - u)^mu_plus,
+// depression by u^mu_minus.  Additive: 0, 0; multiplicative: 1, 1.
+struct WeightDependence {
+    double mu_plus = 0.0, mu_minus = 0.0;
+};
+
+struct PlasticitySpec {
+    std::variant<PairStdpParams, TripletStdpParams> rule = PairStdpParams{};
+    WeightDependence dependence;
+    double w_min_mV = 0.0;
+    double w_max_mV = std::numeric_limits<double>::infinity();  // finite unless additive
+};
+
 struct ProjectionSpec {
     std::string name;  // unique; defaults to "source->target"
     std::string source, target;
     std::optional<NeuronRange> source_range, target_range;
     Connectivity connectivity = AllToAll{};
     Distribution weight_mV = 0.0;
-    Distribution delay_ms = 1.0;  // axonal delay
+    Distribution delay_ms = 1.0;  // axonal delay: the spike reaches the synapse
+    // Dendritic delay: the PSP needs it from synapse to soma, and a
+    // postsynaptic spike needs it to reach the synapse.
+    double dendritic_delay_ms = 0.0;
     bool allow_autapses = false;  // only meaningful when source == target
+    std::optional<PlasticitySpec> plasticity;
 };
 
 struct VoltageProbeSpec {
@@ -86,9 +133,17 @@ struct VoltageProbeSpec {
     double interval_ms = 1.0;
 };
 
+// Weights of chosen synapses (pre, post) of a projection, or all of them.
+struct WeightProbeSpec {
+    std::string projection;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;  // empty = all synapses
+    double interval_ms = 1.0;
+};
+
 struct RecordSpec {
     std::vector<std::string> spike_populations;
     std::vector<VoltageProbeSpec> voltages;
+    std::vector<WeightProbeSpec> weights;
 };
 
 struct RunSpec {

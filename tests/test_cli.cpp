@@ -117,7 +117,7 @@ TEST_CASE("spikeem run on the CUBA example writes outputs that parse") {
     fs::remove_all(out);
 }
 
-TEST_CASE("Same seed, byte-identical outputs; another seed, different spikes") {
+TEST_CASE("Same seed gives byte-identical outputs and another seed different spikes") {
     fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
     REQUIRE(sh("run " + kExample + " -q --duration-ms 50 --out " + a.string()).status == 0);
     REQUIRE(sh("run " + kExample + " -q --duration-ms 50 --out " + b.string()).status == 0);
@@ -130,7 +130,7 @@ TEST_CASE("Same seed, byte-identical outputs; another seed, different spikes") {
     for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
-TEST_CASE("A bad spec: exit 2, a message naming file, line and field, and nothing written") {
+TEST_CASE("A bad spec exits 2 with a message naming file line and field and writes nothing") {
     fs::path dir = fresh_dir("bad");
     fs::create_directories(dir);
     fs::path spec = dir / "bad.pbtxt";
@@ -147,7 +147,7 @@ TEST_CASE("A bad spec: exit 2, a message naming file, line and field, and nothin
     fs::remove_all(dir);
 }
 
-TEST_CASE("Command line: help, version, validate, usage errors") {
+TEST_CASE("Command line help and version and validate and usage errors") {
     Result h = sh("--help");
     CHECK(h.status == 0);
     CHECK(h.out.find("validate") != std::string::npos);

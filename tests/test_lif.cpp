@@ -90,7 +90,7 @@ TEST_CASE("A neuron with v_rest above threshold fires on its own at the closed-f
     CHECK(std::abs(tb.to_ms(expected[0]) - 20.0 * std::log(11.0)) <= tb.resolution_ms());
 }
 
-TEST_CASE("Inhibition postpones a self-driven crossing; excitation brings it forward") {
+TEST_CASE("Inhibition postpones a self-driven crossing and excitation brings it forward") {
     NetworkSpec s;
     s.run.duration_ms = 60.0;
     LifDeltaParams p{20.0, -49.0, -60.0, -50.0, 5.0, -60.0};
@@ -114,7 +114,7 @@ TEST_CASE("Inhibition postpones a self-driven crossing; excitation brings it for
     CHECK(t_inh[0] > tb.round(20.0 * std::log(11.0)));
 }
 
-TEST_CASE("Refractory period: inputs during [t_spike, t_spike + t_ref) are lost, V held at reset") {
+TEST_CASE("Refractory period: inputs from t_spike until t_spike + t_ref are lost and V is held at reset") {
     NetworkSpec s;
     s.run.duration_ms = 20.0;
     LifDeltaParams p{10.0, -70.0, -80.0, -55.0, 4.0, -70.0};

@@ -86,7 +86,7 @@ bool same_voltages(const std::vector<VoltageSample>& a, const std::vector<Voltag
 }
 }  // namespace
 
-TEST_CASE("Same seed gives identical spikes and voltages; another seed does not") {
+TEST_CASE("Same seed gives identical spikes and voltages and another seed does not") {
     Simulation a(small_cuba(11)), b(small_cuba(11)), c(small_cuba(12));
     a.run();
     b.run();

@@ -52,7 +52,7 @@ TEST_CASE("Poisson counts: mean and dispersion match Poisson(rate * T) (alpha = 
     }
 }
 
-TEST_CASE("Poisson intervals are exponential (KS test, alpha = 0.001 per seed)") {
+TEST_CASE("Poisson intervals are exponential (KS test at alpha = 0.001 per seed)") {
     const double rate = 25.0;
     for (std::uint64_t seed : {7u, 8u}) {
         CAPTURE(seed);

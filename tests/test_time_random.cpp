@@ -27,7 +27,7 @@ TEST_CASE("TimeBase prints ticks as exact decimal milliseconds") {
     CHECK(ps.format_ms(1) == "0.000000001");
 }
 
-TEST_CASE("Event order is total: time, kind, source, projection, group") {
+TEST_CASE("Event order is total: time then kind then source then projection then group") {
     EventQueue q;
     std::vector<Event> in = {{5, 2, 0, 0, EventKind::Deliver}, {5, 1, 0, 0, EventKind::Deliver},
                              {5, 9, 0, 0, EventKind::SourceFire}, {4, 7, 3, 1, EventKind::Sample},
@@ -61,7 +61,7 @@ TEST_CASE("Random streams are pure functions of their key") {
     CHECK(stable_hash("E") == 0xaf63f84c86021c20ull);  // FNV-1a of "E": fixed forever, or seeds change meaning
 }
 
-TEST_CASE("Uniform, exponential and bounded integers have the right moments (alpha = 0.001 each)") {
+TEST_CASE("Uniform and exponential and bounded integers have the right moments (alpha = 0.001 each)") {
     // z-tests on the mean with n = 200000; |z| < 3.29 is two-sided alpha = 0.001.
     const int n = 200000;
     RandomStream r(1, 2, 3, 4);
