@@ -148,6 +148,30 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
         buf.clear();
     }
 
+    // Weights: probe samples, then the final weight of every synapse of every plastic projection.
+    bool any_plastic = false;
+    for (const auto& pj : spec.spec.projections) any_plastic = any_plastic || pj.plasticity.has_value();
+    if (spec.spec.record.weights.empty() && !any_plastic) {
+        out.obsolete("weights.csv");
+    } else {
+        auto& weights = out.add("weights.csv");
+        weights << "t_ms,projection,pre,post,w\n";
+        auto row = [&](const WeightSample& w) {
+            fmt::format_to(std::back_inserter(buf), "{},{},{},{},{}\n", tb.format_ms(w.t),
+                           sim.projection(w.projection).name(), w.pre, w.post, w.w);
+            if (buf.size() > (1u << 20)) {
+                weights.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+                buf.clear();
+            }
+        };
+        for (const WeightSample& w : sim.weight_samples()) row(w);
+        for (std::size_t j = 0; j < sim.num_projections(); ++j)
+            if (sim.projection(j).plastic())
+                for (const WeightSample& w : sim.weights_now(j)) row(w);
+        weights.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        buf.clear();
+    }
+
     out.add("run.json") << run_json(sim, spec, info);
     out.commit();
 }

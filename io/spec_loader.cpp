@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "io/spikeem.pb.h"
+#include "plasticity/presets.hpp"
 #include "sim/random.hpp"
 #include "sim/time.hpp"
 
@@ -199,6 +200,125 @@ double sup(const Distribution& d) {
     if (auto* c = std::get_if<double>(&d)) return *c;
     if (auto* u = std::get_if<UniformDist>(&d)) return u->high;  // exclusive
     return std::get<NormalDist>(d).high;
+}
+
+// Bounds of a distribution's draws, for checking initial weights against weight bounds.
+std::pair<double, double> support(const Distribution& d) {
+    if (auto* c = std::get_if<double>(&d)) return {*c, *c};
+    if (auto* u = std::get_if<UniformDist>(&d)) return {u->low, u->high};
+    const auto& n = std::get<NormalDist>(d);
+    return {n.low, n.high};
+}
+
+std::optional<PlasticitySpec> plasticity(const Node& n, const proto::Plasticity& p, const ProjectionSpec& js,
+                                         Validator& v) {
+    PlasticitySpec ps;
+    bool ok = true;
+    auto positive = [&](const Node& m, const char* name, double x) {
+        if (!(std::isfinite(x) && x > 0)) v.fail(m, name, num(x), "must be > 0 (ms)"), ok = false;
+    };
+    auto amplitude = [&](const Node& m, const char* name, double x) {
+        if (!(std::isfinite(x) && x >= 0))
+            v.fail(m, name, num(x), "must be >= 0 (mV; the sign is the rule's)"), ok = false;
+    };
+    switch (p.rule_case()) {
+        case proto::Plasticity::RULE_NOT_SET:
+            v.fail_node(n, "no rule: expected pair_stdp or triplet_stdp");
+            return std::nullopt;
+        case proto::Plasticity::kPairStdp: {
+            const auto& r = p.pair_stdp();
+            Node m = n.child("pair_stdp", r);
+            PairStdpParams q{r.a_plus_mv(), r.a_minus_mv(), r.tau_plus_ms(), r.tau_minus_ms(), Pairing::AllToAll};
+            amplitude(m, "a_plus_mV", q.a_plus_mV);
+            amplitude(m, "a_minus_mV", q.a_minus_mV);
+            positive(m, "tau_plus_ms", q.tau_plus_ms);
+            positive(m, "tau_minus_ms", q.tau_minus_ms);
+            switch (r.pairing()) {
+                case proto::ALL_TO_ALL: q.pairing = Pairing::AllToAll; break;
+                case proto::NEAREST_SYMMETRIC: q.pairing = Pairing::NearestSymmetric; break;
+                case proto::NEAREST_PRESYNAPTIC_CENTRED: q.pairing = Pairing::NearestPresynapticCentred; break;
+                default: v.fail(m, "pairing", std::to_string(r.pairing()), "unknown pairing scheme"), ok = false;
+            }
+            ps.rule = q;
+            break;
+        }
+        case proto::Plasticity::kTripletStdp: {
+            const auto& r = p.triplet_stdp();
+            Node m = n.child("triplet_stdp", r);
+            TripletStdpParams q;
+            bool have_preset = !r.preset().empty();
+            if (have_preset) {
+                if (auto pre = triplet_preset(r.preset())) {
+                    q = *pre;
+                } else {
+                    std::string known;
+                    for (const auto& [name, _] : triplet_presets()) known += (known.empty() ? "" : ", ") + name;
+                    v.fail(m, "preset", fmt::format("\"{}\"", r.preset()), fmt::format("unknown preset (known: {})", known));
+                    return std::nullopt;
+                }
+            }
+            auto take = [&](const char* name, bool has, double value, double& into, bool is_tau) {
+                if (has) into = value;
+                else if (!have_preset) {
+                    v.fail(m, name, "", "missing: without a preset every parameter must be given"), ok = false;
+                    return;
+                }
+                if (is_tau) positive(m, name, into);
+                else amplitude(m, name, into);
+            };
+            take("a2_plus_mV", r.has_a2_plus_mv(), r.a2_plus_mv(), q.a2_plus_mV, false);
+            take("a3_plus_mV", r.has_a3_plus_mv(), r.a3_plus_mv(), q.a3_plus_mV, false);
+            take("a2_minus_mV", r.has_a2_minus_mv(), r.a2_minus_mv(), q.a2_minus_mV, false);
+            take("a3_minus_mV", r.has_a3_minus_mv(), r.a3_minus_mv(), q.a3_minus_mV, false);
+            take("tau_plus_ms", r.has_tau_plus_ms(), r.tau_plus_ms(), q.tau_plus_ms, true);
+            take("tau_minus_ms", r.has_tau_minus_ms(), r.tau_minus_ms(), q.tau_minus_ms, true);
+            take("tau_x_ms", r.has_tau_x_ms(), r.tau_x_ms(), q.tau_x_ms, true);
+            take("tau_y_ms", r.has_tau_y_ms(), r.tau_y_ms(), q.tau_y_ms, true);
+            if (r.has_nearest_spike()) q.nearest_spike = r.nearest_spike();
+            ps.rule = q;
+            break;
+        }
+    }
+    if (p.has_w_min_mv()) ps.w_min_mV = p.w_min_mv();
+    if (p.has_w_max_mv()) ps.w_max_mV = p.w_max_mv();
+    if (!std::isfinite(ps.w_min_mV)) v.fail(n, "w_min_mV", num(ps.w_min_mV), "must be a finite number (mV)"), ok = false;
+    if (p.has_w_max_mv() && !(ps.w_max_mV > ps.w_min_mV && !std::isnan(ps.w_max_mV)))
+        v.fail(n, "w_max_mV", num(ps.w_max_mV), fmt::format("must be > w_min_mV = {} (mV)", num(ps.w_min_mV))), ok = false;
+    const auto& wd = p.weight_dependence();
+    Node dn = n.child("weight_dependence", wd);
+    switch (wd.kind_case()) {
+        case proto::WeightDependence::KIND_NOT_SET:
+        case proto::WeightDependence::kAdditive: ps.dependence = {0.0, 0.0}; break;
+        case proto::WeightDependence::kMultiplicative: ps.dependence = {1.0, 1.0}; break;
+        case proto::WeightDependence::kGuetig: {
+            Node g = dn.child("guetig", wd.guetig());
+            ps.dependence = {wd.guetig().mu_plus(), wd.guetig().mu_minus()};
+            if (!(ps.dependence.mu_plus >= 0 && std::isfinite(ps.dependence.mu_plus)))
+                v.fail(g, "mu_plus", num(ps.dependence.mu_plus), "must be >= 0 (dimensionless)"), ok = false;
+            if (!(ps.dependence.mu_minus >= 0 && std::isfinite(ps.dependence.mu_minus)))
+                v.fail(g, "mu_minus", num(ps.dependence.mu_minus), "must be >= 0 (dimensionless)"), ok = false;
+            break;
+        }
+    }
+    if (wd.kind_case() == proto::WeightDependence::kMultiplicative || wd.kind_case() == proto::WeightDependence::kGuetig) {
+        if (!p.has_w_max_mv())
+            v.fail(n, "w_max_mV", "", "missing: a weight-dependent rule needs a finite upper bound (mV)"), ok = false;
+    }
+    // Initial weights must lie within the bounds, or the first update would silently clip them.
+    auto [lo, hi] = support(js.weight_mV);
+    if (const auto* ep = std::get_if<ExplicitPairs>(&js.connectivity)) {
+        bool all_own = !ep->pairs.empty();
+        for (const auto& pr : ep->pairs) all_own = all_own && pr.weight_mV.has_value();
+        if (all_own) lo = INFINITY, hi = -INFINITY;  // the projection-wide weight is never drawn
+        for (const auto& pr : ep->pairs)
+            if (pr.weight_mV) lo = std::min(lo, *pr.weight_mV), hi = std::max(hi, *pr.weight_mV);
+    }
+    if (ok && (lo < ps.w_min_mV || hi > ps.w_max_mV))
+        v.fail_node(n, fmt::format("initial weights range over [{}, {}] mV, outside the bounds [{}, {}] mV", num(lo),
+                                   num(hi), num(ps.w_min_mV), num(ps.w_max_mV))),
+            ok = false;
+    if (!ok) return std::nullopt;
+    return ps;
 }
 
 NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* tree, const SpecOverrides& o,
@@ -471,6 +591,9 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         if (auto d = v.distribution(pn, "weight_mV", p.weight_mv(), "mV", !all_w)) js.weight_mV = *d;
         if (auto d = v.distribution(pn, "delay_ms", p.delay_ms(), "ms", !all_d, time.resolution_ms(), resolution))
             js.delay_ms = *d;
+        js.dendritic_delay_ms = p.dendritic_delay_ms();
+        v.non_negative(pn, "dendritic_delay_ms", p.dendritic_delay_ms(), "ms");
+        if (p.has_plasticity()) js.plasticity = plasticity(pn.child("plasticity", p.plasticity()), p.plasticity(), js, v);
         out.projections.push_back(std::move(js));
     }
 
@@ -483,6 +606,34 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         if (!recorded.insert(rec.spikes(i)).second)
             v.fail(rc, "spikes", fmt::format("\"{}\"", rec.spikes(i)), "is listed twice", i);
         out.record.spike_populations.push_back(rec.spikes(i));
+    }
+    for (int i = 0; i < rec.weights_size(); ++i) {
+        const auto& wp = rec.weights(i);
+        Node wn = rc.child("weights", wp, i);
+        WeightProbeSpec ps{wp.projection(), {}, wp.interval_ms()};
+        const ProjectionSpec* pj = nullptr;
+        for (const auto& q : out.projections)
+            if (q.name == wp.projection()) pj = &q;
+        if (pj == nullptr) {
+            std::string known;
+            for (const auto& q : out.projections) known += (known.empty() ? "" : ", ") + q.name;
+            v.fail(wn, "projection", fmt::format("\"{}\"", wp.projection()),
+                   fmt::format("no such projection (known: {})", known.empty() ? "none" : known));
+        }
+        for (int k = 0; k < wp.synapse_size(); ++k) {
+            const auto& sp = wp.synapse(k);
+            Node sn = wn.child("synapse", sp, k);
+            if (pj != nullptr && pop_index.count(pj->source) && sp.pre() >= out.populations[pop_index[pj->source]].size)
+                v.fail(sn, "pre", std::to_string(sp.pre()),
+                       fmt::format("must be < the size of \"{}\" (neuron index)", pj->source));
+            if (pj != nullptr && pop_index.count(pj->target) && sp.post() >= out.populations[pop_index[pj->target]].size)
+                v.fail(sn, "post", std::to_string(sp.post()),
+                       fmt::format("must be < the size of \"{}\" (neuron index)", pj->target));
+            ps.pairs.emplace_back(sp.pre(), sp.post());
+        }
+        if (v.finite(wn, "interval_ms", wp.interval_ms(), "ms") && !(wp.interval_ms() >= time.resolution_ms()))
+            v.fail(wn, "interval_ms", num(wp.interval_ms()), fmt::format("must be >= {} (ms)", resolution));
+        out.record.weights.push_back(std::move(ps));
     }
     for (int i = 0; i < rec.voltage_size(); ++i) {
         const auto& vp = rec.voltage(i);

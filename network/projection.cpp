@@ -36,7 +36,11 @@ std::vector<std::uint32_t> sample_distinct(std::uint32_t n, std::uint32_t k, Ran
 Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop,
                        std::uint32_t target_pop, std::uint32_t source_size, std::uint32_t target_size,
                        bool same_population, const TimeBase& time, std::uint64_t seed)
-    : name_(spec.name), index_(index), source_pop_(source_pop), target_pop_(target_pop) {
+    : name_(spec.name),
+      index_(index),
+      source_pop_(source_pop),
+      target_pop_(target_pop),
+      dendritic_(time.round(spec.dendritic_delay_ms)) {
     const NeuronRange srange = spec.source_range.value_or(NeuronRange{0, source_size});
     const NeuronRange trange = spec.target_range.value_or(NeuronRange{0, target_size});
     const std::uint32_t ns = srange.end - srange.begin, nt = trange.end - trange.begin;
@@ -50,7 +54,7 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
         std::uint32_t gs = srange.begin + s, gt = trange.begin + t;
         if (no_autapses && gs == gt) return;
         double w = draw(spec.weight_mV, wr);
-        Tick d = std::max<Tick>(time.round(draw(spec.delay_ms, dr)), 1);
+        Tick d = std::max<Tick>(time.round(draw(spec.delay_ms, dr)), 1) + dendritic_;
         raw.push_back({gs, gt, d, w});
     };
 
@@ -105,7 +109,7 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
         for (const auto& pr : pairs) {
             std::uint32_t gs = srange.begin + pr.pre, gt = trange.begin + pr.post;
             double w = pr.weight_mV ? *pr.weight_mV : draw(spec.weight_mV, wr);
-            Tick d = std::max<Tick>(time.round(pr.delay_ms ? *pr.delay_ms : draw(spec.delay_ms, dr)), 1);
+            Tick d = std::max<Tick>(time.round(pr.delay_ms ? *pr.delay_ms : draw(spec.delay_ms, dr)), 1) + dendritic_;
             raw.push_back({gs, gt, d, w});  // explicit pairs are taken as given, autapses included
         }
     }
@@ -135,6 +139,8 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
     }
     row_[source_size] = static_cast<std::uint32_t>(groups_.size());
     groups_.push_back({0, static_cast<std::uint32_t>(raw.size())});
+    if (spec.plasticity)
+        plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
 }
 
 std::uint32_t Projection::source_of(std::size_t k) const {

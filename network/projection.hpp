@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "network/spec.hpp"
+#include "plasticity/plastic_synapses.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
 
 struct DelayGroup {
-    Tick delay;
+    Tick delay;  // axonal + dendritic: from the spike to the soma of the target
     std::uint32_t begin;  // first synapse; the group ends where the next one begins
 };
 
@@ -32,6 +33,7 @@ public:
     std::uint32_t target_population() const { return target_pop_; }
     std::size_t num_synapses() const { return targets_.size(); }
     Tick min_delay() const { return min_delay_; }
+    Tick dendritic_delay() const { return dendritic_; }
 
     // Delay groups of source neuron s: groups()[group_begin(s) .. group_begin(s+1)).
     std::uint32_t group_begin(std::uint32_t s) const { return row_[s]; }
@@ -41,6 +43,21 @@ public:
 
     const std::uint32_t* targets() const { return targets_.data(); }
     const double* weights() const { return weights_.data(); }
+
+    // Plasticity.  Synapse-side events are handed over d_den late (when the
+    // PSP reaches the soma, and when a post spike has gone to the synapse and
+    // d_den more), which shifts them all equally and so keeps their order
+    // exact: the rule sees synapse times, event time - d_den.
+    bool plastic() const { return plasticity_ != nullptr; }
+    void pre_arrival(Tick event_t, std::uint32_t group) {
+        plasticity_->on_pre(event_t - dendritic_, groups_[group].begin, group_size(group), weights_.data(),
+                            targets_.data());
+    }
+    void post_arrival(Tick event_t, std::uint32_t post) {
+        plasticity_->on_post(event_t - dendritic_, post, weights_.data());
+    }
+    // When a postsynaptic spike at t must be handed to post_arrival.
+    Tick post_arrival_time(Tick spike_t) const { return spike_t + 2 * dendritic_; }
 
     // Synapse k's source (found by search; for reporting, not the hot path).
     std::uint32_t source_of(std::size_t k) const;
@@ -53,6 +70,8 @@ private:
     std::vector<std::uint32_t> targets_;
     std::vector<double> weights_;
     Tick min_delay_ = kNever;
+    Tick dendritic_ = 0;
+    std::unique_ptr<Plasticity> plasticity_;
 };
 
 }  // namespace spikeem

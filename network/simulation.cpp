@@ -24,6 +24,7 @@ Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.r
         throw std::invalid_argument("unknown population \"" + name + "\"");
     };
     outgoing_.resize(populations_.size());
+    plastic_in_.resize(populations_.size());
     projections_.reserve(spec_.projections.size());
     for (std::size_t j = 0; j < spec_.projections.size(); ++j) {
         const auto& pj = spec_.projections[j];
@@ -31,6 +32,7 @@ Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.r
         projections_.emplace_back(pj, static_cast<std::uint32_t>(j), s, t, populations_[s]->size(),
                                   populations_[t]->size(), s == t, time_, seed);
         outgoing_[s].push_back(static_cast<std::uint32_t>(j));
+        if (projections_.back().plastic()) plastic_in_[t].push_back(static_cast<std::uint32_t>(j));
     }
 
     record_spikes_.assign(populations_.size(), false);
@@ -42,6 +44,24 @@ Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.r
             for (std::uint32_t i = 0; i < populations_[probe.population]->size(); ++i) probe.neurons.push_back(i);
         probes_.push_back(std::move(probe));
         queue_.push(Event{0, static_cast<std::uint32_t>(k), 0, 0, EventKind::Sample});
+    }
+    for (std::size_t k = 0; k < spec_.record.weights.size(); ++k) {
+        const auto& wp = spec_.record.weights[k];
+        std::uint32_t j = 0;
+        while (j < projections_.size() && projections_[j].name() != wp.projection) ++j;
+        if (j == projections_.size()) throw std::invalid_argument("unknown projection \"" + wp.projection + "\"");
+        WeightProbe probe{j, {}, {}, {}, std::max<Tick>(time_.round(wp.interval_ms), 1)};
+        const std::vector<WeightSample> all = weights_now(j);
+        for (std::size_t k = 0; k < all.size(); ++k) {
+            bool wanted = wp.pairs.empty();
+            for (const auto& [pre, post] : wp.pairs) wanted = wanted || (pre == all[k].pre && post == all[k].post);
+            if (!wanted) continue;
+            probe.synapses.push_back(static_cast<std::uint32_t>(k));
+            probe.pre.push_back(all[k].pre);
+            probe.post.push_back(all[k].post);
+        }
+        weight_probes_.push_back(std::move(probe));
+        queue_.push(Event{0, static_cast<std::uint32_t>(k), 1, 0, EventKind::Sample});
     }
 
     spike_count_.assign(populations_.size(), 0);
@@ -66,12 +86,18 @@ void Simulation::run_until(Tick end) {
 void Simulation::handle(const Event& e) {
     switch (e.kind) {
         case EventKind::Deliver: {
-            const Projection& pj = projections_[e.aux];
+            Projection& pj = projections_[e.aux];
             const DelayGroup& g = pj.group(e.aux2);
             const std::uint32_t n = pj.group_size(e.aux2);
             synaptic_events_ += n;
             populations_[pj.target_population()]->deliver(*this, e.t, pj.targets() + g.begin, pj.weights() + g.begin,
                                                           n);
+            if (pj.plastic()) pj.pre_arrival(e.t, e.aux2);  // transmit first, then learn
+            break;
+        }
+        case EventKind::PostArrive: {
+            Projection& pj = projections_[e.aux];
+            pj.post_arrival(e.t, e.src - offsets_[pj.target_population()]);
             break;
         }
         case EventKind::SourceFire:
@@ -81,6 +107,14 @@ void Simulation::handle(const Event& e) {
             break;
         }
         case EventKind::Sample: {
+            if (e.aux == 1) {
+                const WeightProbe& probe = weight_probes_[e.src];
+                const double* w = projections_[probe.projection].weights();
+                for (std::size_t i = 0; i < probe.synapses.size(); ++i)
+                    weight_samples_.push_back({e.t, probe.projection, probe.pre[i], probe.post[i], w[probe.synapses[i]]});
+                queue_.push(Event{e.t + probe.interval, e.src, 1, 0, EventKind::Sample});
+                break;
+            }
             const Probe& probe = probes_[e.src];
             const Population& pop = *populations_[probe.population];
             for (std::uint32_t i : probe.neurons)
@@ -108,6 +142,20 @@ void Simulation::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick
         for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g)
             queue_.push(Event{t + pj.group(g).delay, global, j, g, EventKind::Deliver});
     }
+    for (std::uint32_t j : plastic_in_[population])
+        queue_.push(Event{projections_[j].post_arrival_time(t), global, j, 0, EventKind::PostArrive});
+}
+
+std::vector<WeightSample> Simulation::weights_now(std::size_t j) const {
+    const Projection& pj = projections_[j];
+    std::vector<WeightSample> out;
+    out.reserve(pj.num_synapses());
+    const std::uint32_t sources = populations_[pj.source_population()]->size();
+    for (std::uint32_t s = 0; s < sources; ++s)
+        for (std::uint32_t g = pj.group_begin(s); g < pj.group_end(s); ++g)
+            for (std::uint32_t k = pj.group(g).begin; k < pj.group(g).begin + pj.group_size(g); ++k)
+                out.push_back({now_, static_cast<std::uint32_t>(j), s, pj.targets()[k], pj.weights()[k]});
+    return out;
 }
 
 std::vector<SpikeRecord> Simulation::sorted_spikes() const {

@@ -27,6 +27,13 @@ struct VoltageSample {
     double v_mV;
 };
 
+struct WeightSample {
+    Tick t;
+    std::uint32_t projection;
+    std::uint32_t pre, post;  // indices within the source and target populations
+    double w;
+};
+
 struct PopulationSummary {
     std::string name;
     std::string model;
@@ -68,6 +75,11 @@ public:
     // Voltage samples in order of time, then probe (spec order), then the
     // probe's neuron list order.
     const std::vector<VoltageSample>& voltages() const { return voltages_; }
+    // Weight samples in order of time, then probe (spec order), then synapse
+    // storage order (by pre, then delay, then post).
+    const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
+    // Current weights of every synapse of a projection, in storage order, with (pre, post).
+    std::vector<WeightSample> weights_now(std::size_t projection) const;
 
     PopulationSummary summary(std::size_t population) const;
     std::uint64_t events_processed() const { return events_processed_; }
@@ -85,6 +97,11 @@ private:
         std::vector<std::uint32_t> neurons;
         Tick interval;
     };
+    struct WeightProbe {
+        std::uint32_t projection;
+        std::vector<std::uint32_t> synapses, pre, post;
+        Tick interval;
+    };
 
     NetworkSpec spec_;
     TimeBase time_;
@@ -92,13 +109,16 @@ private:
     std::vector<std::uint32_t> offsets_;  // global index of each population's neuron 0, + total
     std::vector<Projection> projections_;
     std::vector<std::vector<std::uint32_t>> outgoing_;  // per population: projection indices
+    std::vector<std::vector<std::uint32_t>> plastic_in_;  // per population: incoming plastic projections
     std::vector<bool> record_spikes_;                   // per population
     std::vector<Probe> probes_;
+    std::vector<WeightProbe> weight_probes_;
     EventQueue queue_;
     Tick now_ = 0;
 
     std::vector<SpikeRecord> spikes_;
     std::vector<VoltageSample> voltages_;
+    std::vector<WeightSample> weight_samples_;
     std::uint64_t events_processed_ = 0, synaptic_events_ = 0;
     // Per population spike count, per neuron inter-spike interval statistics (Welford).
     std::vector<std::uint64_t> spike_count_;

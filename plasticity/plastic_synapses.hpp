@@ -1,0 +1,103 @@
+#pragma once
+// The one loop over plastic synapses, shared by every rule.
+//
+// Timing contract: times passed in are *synapse* times: a presynaptic spike
+// counts when it reaches the synapse (after the axonal delay), a postsynaptic
+// spike when it reaches the synapse (after the dendritic delay).  The caller
+// presents the events of one projection in order of synapse time; at equal
+// times presynaptic arrivals come first, so a pair with t_post = t_pre counts
+// as pre-before-post (potentiation).  At a presynaptic arrival the weight is
+// transmitted first and updated after.
+//
+// Weights live in the projection; they are passed in at each call so that this
+// object never holds a pointer into storage it does not own.  Hard bounds
+// [w_min, w_max] are applied after every update.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "network/spec.hpp"
+#include "plasticity/rules.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+class Plasticity {
+public:
+    virtual ~Plasticity() = default;
+    // A presynaptic spike reaches synapses [begin, begin + n) at synapse time t.
+    virtual void on_pre(Tick t, std::uint32_t begin, std::uint32_t n, double* weights,
+                        const std::uint32_t* targets) = 0;
+    // A spike of postsynaptic neuron `post` reaches its synapses at synapse time t.
+    virtual void on_post(Tick t, std::uint32_t post, double* weights) = 0;
+};
+
+template <class Rule>
+class PlasticSynapses final : public Plasticity {
+public:
+    PlasticSynapses(Rule rule, const PlasticitySpec& spec, const std::uint32_t* targets, std::size_t n_synapses,
+                    std::uint32_t target_size)
+        : rule_(std::move(rule)),
+          w_min_(spec.w_min_mV),
+          w_max_(spec.w_max_mV),
+          mu_plus_(spec.dependence.mu_plus),
+          mu_minus_(spec.dependence.mu_minus),
+          pre_(n_synapses),
+          post_(target_size),
+          in_row_(std::size_t{target_size} + 1, 0),
+          in_syn_(n_synapses) {
+        // Incoming synapses per postsynaptic neuron (CSC), in storage order.
+        for (std::size_t k = 0; k < n_synapses; ++k) ++in_row_[targets[k] + 1];
+        for (std::uint32_t j = 0; j < target_size; ++j) in_row_[j + 1] += in_row_[j];
+        std::vector<std::uint32_t> fill(in_row_.begin(), in_row_.end() - 1);
+        for (std::size_t k = 0; k < n_synapses; ++k) in_syn_[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
+    }
+
+    void on_pre(Tick t, std::uint32_t begin, std::uint32_t n, double* w, const std::uint32_t* targets) override {
+        for (std::uint32_t k = begin; k < begin + n; ++k) {
+            const auto now = rule_.post_at(post_[targets[k]], t);
+            const double d = rule_.depression(pre_[k], now, t);
+            if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+        }
+    }
+
+    void on_post(Tick t, std::uint32_t post, double* w) override {
+        const auto now = rule_.post_at(post_[post], t);
+        for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+            const std::uint32_t k = in_syn_[i];
+            const double p = rule_.potentiation(pre_[k], now, t);
+            if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+        }
+        rule_.post_spike(post_[post], t);
+    }
+
+private:
+    double clamp(double w) const { return std::clamp(w, w_min_, w_max_); }
+    // Guetig et al. 2003 on u = (w - w_min)/(w_max - w_min); exponent 0 is additive.
+    double f_plus(double w) const {
+        return mu_plus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (w_max_ - w) / (w_max_ - w_min_)), mu_plus_);
+    }
+    double f_minus(double w) const {
+        return mu_minus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (w - w_min_) / (w_max_ - w_min_)), mu_minus_);
+    }
+
+    Rule rule_;
+    double w_min_, w_max_, mu_plus_, mu_minus_;
+    std::vector<typename Rule::Pre> pre_;
+    std::vector<typename Rule::Post> post_;
+    std::vector<std::uint32_t> in_row_, in_syn_;
+};
+
+inline std::unique_ptr<Plasticity> make_plasticity(const PlasticitySpec& spec, const TimeBase& time,
+                                                   const std::uint32_t* targets, std::size_t n_synapses,
+                                                   std::uint32_t target_size) {
+    if (auto* p = std::get_if<PairStdpParams>(&spec.rule))
+        return std::make_unique<PlasticSynapses<PairStdp>>(PairStdp(*p, time), spec, targets, n_synapses,
+                                                           target_size);
+    return std::make_unique<PlasticSynapses<TripletStdp>>(TripletStdp(std::get<TripletStdpParams>(spec.rule), time),
+                                                          spec, targets, n_synapses, target_size);
+}
+
+}  // namespace spikeem

@@ -1,0 +1,131 @@
+#pragma once
+// Plasticity rules: parameters, per-synapse state, per-postsynaptic-neuron
+// state and hooks.  Rules never iterate over synapses: the loop lives once in
+// PlasticSynapses (plastic_synapses.hpp) and calls these hooks per synapse.
+//
+// A rule R provides
+//   struct Pre;    per synapse (presynaptic traces)
+//   struct Post;   per postsynaptic neuron and projection (postsynaptic traces)
+//   struct PostNow; Post's values decayed to the current time (read once per event)
+//   PostNow post_at(const Post&, Tick t) const;
+//   double depression(Pre&, const PostNow&, Tick t) const;   at a pre arrival: -dw / f_minus(w), then updates Pre
+//   double potentiation(Pre&, const PostNow&, Tick t) const; at a post arrival: dw / f_plus(w), then updates Pre
+//   void post_spike(Post&, Tick t) const;                     after all synapses saw the post arrival
+// Traces are (value, time of value) pairs decayed in closed form when read.
+#include <cmath>
+
+#include "network/spec.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+// exp(-dt / tau) for dt in ticks, with 1/tau precomputed in 1/ticks.
+inline double decay(Tick dt, double inv_tau_ticks) {
+    return dt == 0 ? 1.0 : std::exp(-static_cast<double>(dt) * inv_tau_ticks);
+}
+
+class PairStdp {
+public:
+    struct Pre {
+        double x = 0.0;
+        Tick t = 0;
+    };
+    struct Post {
+        double y = 0.0;
+        Tick t = 0;
+    };
+    struct PostNow {
+        double y;
+    };
+
+    PairStdp(const PairStdpParams& p, const TimeBase& time)
+        : p_(p),
+          inv_tau_plus_(time.resolution_ms() / p.tau_plus_ms),
+          inv_tau_minus_(time.resolution_ms() / p.tau_minus_ms) {}
+
+    PostNow post_at(const Post& s, Tick t) const { return {s.y * decay(t - s.t, inv_tau_minus_)}; }
+
+    double depression(Pre& pre, const PostNow& post, Tick t) const {
+        const double dw = p_.a_minus_mV * post.y;
+        const double x = pre.x * decay(t - pre.t, inv_tau_plus_);
+        // All-to-all and presynaptic-centred accumulate pre spikes; symmetric nearest keeps the last.
+        pre.x = p_.pairing == Pairing::NearestSymmetric ? 1.0 : x + 1.0;
+        pre.t = t;
+        return dw;
+    }
+
+    double potentiation(Pre& pre, const PostNow&, Tick t) const {
+        const double x = pre.x * decay(t - pre.t, inv_tau_plus_);
+        if (p_.pairing == Pairing::NearestPresynapticCentred) {
+            // Each pre spike pairs with the first post spike after it only: consumed.
+            pre.x = 0.0;
+            pre.t = t;
+        }
+        return p_.a_plus_mV * x;
+    }
+
+    void post_spike(Post& s, Tick t) const {
+        const double y = s.y * decay(t - s.t, inv_tau_minus_);
+        // Depression pairs a pre spike with the last post spike only, except all-to-all.
+        s.y = p_.pairing == Pairing::AllToAll ? y + 1.0 : 1.0;
+        s.t = t;
+    }
+
+private:
+    PairStdpParams p_;
+    double inv_tau_plus_, inv_tau_minus_;
+};
+
+class TripletStdp {
+public:
+    struct Pre {
+        double r1 = 0.0, r2 = 0.0;
+        Tick t = 0;
+    };
+    struct Post {
+        double o1 = 0.0, o2 = 0.0;
+        Tick t = 0;
+    };
+    struct PostNow {
+        double o1, o2;
+    };
+
+    TripletStdp(const TripletStdpParams& p, const TimeBase& time)
+        : p_(p),
+          inv_tau_plus_(time.resolution_ms() / p.tau_plus_ms),
+          inv_tau_minus_(time.resolution_ms() / p.tau_minus_ms),
+          inv_tau_x_(time.resolution_ms() / p.tau_x_ms),
+          inv_tau_y_(time.resolution_ms() / p.tau_y_ms) {}
+
+    PostNow post_at(const Post& s, Tick t) const {
+        return {s.o1 * decay(t - s.t, inv_tau_minus_), s.o2 * decay(t - s.t, inv_tau_y_)};
+    }
+
+    double depression(Pre& pre, const PostNow& post, Tick t) const {
+        const double r1 = pre.r1 * decay(t - pre.t, inv_tau_plus_);
+        const double r2 = pre.r2 * decay(t - pre.t, inv_tau_x_);
+        const double dw = post.o1 * (p_.a2_minus_mV + p_.a3_minus_mV * r2);  // r2 before this spike
+        pre.r1 = p_.nearest_spike ? 1.0 : r1 + 1.0;
+        pre.r2 = p_.nearest_spike ? 1.0 : r2 + 1.0;
+        pre.t = t;
+        return dw;
+    }
+
+    double potentiation(Pre& pre, const PostNow& post, Tick t) const {
+        const double r1 = pre.r1 * decay(t - pre.t, inv_tau_plus_);
+        return r1 * (p_.a2_plus_mV + p_.a3_plus_mV * post.o2);  // o2 before this spike
+    }
+
+    void post_spike(Post& s, Tick t) const {
+        PostNow now = post_at(s, t);
+        s.o1 = p_.nearest_spike ? 1.0 : now.o1 + 1.0;
+        s.o2 = p_.nearest_spike ? 1.0 : now.o2 + 1.0;
+        s.t = t;
+    }
+
+private:
+    TripletStdpParams p_;
+    double inv_tau_plus_, inv_tau_minus_, inv_tau_x_, inv_tau_y_;
+};
+
+}  // namespace spikeem
