@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
@@ -17,15 +18,9 @@
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
+using namespace spikeem::io;
+
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // the run itself failed (I/O, internal)
-constexpr int kExitUsage = 2;    // bad command line or bad spec: nothing was written
-
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 const char* kTopHelp =
     "spikeem: an event-driven spiking network simulator\n"
@@ -35,6 +30,7 @@ const char* kTopHelp =
     "commands:\n"
     "  run SPEC --out DIR [--seed N] [--duration-ms T]   simulate a network spec\n"
     "  validate SPEC                                     check a spec without running it\n"
+    "  stdp-curve --out DIR [rule options | --spec FILE] STDP curve of a rule by the pairing protocol\n"
     "\n"
     "  spikeem COMMAND --help   options of a command\n"
     "  spikeem --version        version\n"
@@ -42,8 +38,11 @@ const char* kTopHelp =
     "SPEC is protobuf text format (.pbtxt), or binary protobuf if it ends in .pb or .binpb;\n"
     "the schema is io/spikeem.proto.  Exit status: 0 success, 1 run failure, 2 bad usage or spec.\n";
 
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& visible,
-                        const po::options_description& all, const po::positional_options_description& pos) {
+}  // namespace
+
+po::variables_map spikeem::io::parse_args(const std::vector<std::string>& args, const po::options_description& visible,
+                                          const po::options_description& all,
+                                          const po::positional_options_description& pos) {
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
@@ -57,6 +56,8 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     return vm;
 }
 
+namespace {
+
 spikeem::io::SpecOverrides overrides_from(const po::variables_map& vm) {
     spikeem::io::SpecOverrides o;
     if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
@@ -65,12 +66,6 @@ spikeem::io::SpecOverrides overrides_from(const po::variables_map& vm) {
 }
 
 }  // namespace
-
-namespace spikeem::io {
-// Declared here, not in a header: the commands are private to the CLI.
-int cmd_run(const std::vector<std::string>& args);
-int cmd_validate(const std::vector<std::string>& args);
-}  // namespace spikeem::io
 
 int spikeem::io::cmd_run(const std::vector<std::string>& args) {
     po::options_description opts("spikeem run SPEC --out DIR [options]");
@@ -83,7 +78,7 @@ int spikeem::io::cmd_run(const std::vector<std::string>& args) {
     all.add_options()("spec", po::value<std::string>()->required(), "spec file");
     po::positional_options_description pos;
     pos.add("spec", 1);
-    auto vm = parse(args, opts, all, pos);
+    auto vm = parse_args(args, opts, all, pos);
     if (vm.count("help")) {
         std::cout << opts << "\nWrites DIR/spikes.csv (t_ms,population,neuron), DIR/voltages.csv when voltages are\n"
                              "recorded (t_ms,population,neuron,v_mV), and DIR/run.json (provenance and statistics).\n";
@@ -122,7 +117,7 @@ int spikeem::io::cmd_validate(const std::vector<std::string>& args) {
     all.add_options()("spec", po::value<std::string>()->required(), "spec file");
     po::positional_options_description pos;
     pos.add("spec", 1);
-    auto vm = parse(args, opts, all, pos);
+    auto vm = parse_args(args, opts, all, pos);
     if (vm.count("help")) {
         std::cout << opts << "\nChecks a spec and prints a summary; exit status 2 and the problems if it is invalid.\n";
         return kExitOk;
@@ -136,9 +131,7 @@ int spikeem::io::cmd_validate(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
-int main(int argc, char** argv) {
-    using namespace spikeem::io;
-    std::vector<std::string> args(argv + 1, argv + argc);
+int main(int argc, char** argv) {    std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
             std::cout << kTopHelp;
@@ -151,7 +144,7 @@ int main(int argc, char** argv) {
         const std::string cmd = args[0];
         args.erase(args.begin());
         const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-            {"run", cmd_run}, {"validate", cmd_validate}};
+            {"run", cmd_run}, {"validate", cmd_validate}, {"stdp-curve", cmd_stdp_curve}};
         auto it = commands.find(cmd);
         if (it == commands.end()) throw UsageError(fmt::format("unknown command \"{}\"\n\n{}", cmd, kTopHelp));
         return it->second(args);

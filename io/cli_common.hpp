@@ -1,0 +1,30 @@
+#pragma once
+// Shared pieces of the command line (io/cli*.cpp).
+#include <boost/program_options.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spikeem::io {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the run itself failed (I/O, internal)
+inline constexpr int kExitUsage = 2;    // bad command line or bad spec: nothing was written
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Parse a subcommand's arguments; a parse error becomes a UsageError that
+// carries the visible options.  With --help the values are not checked.
+boost::program_options::variables_map parse_args(const std::vector<std::string>& args,
+                                                 const boost::program_options::options_description& visible,
+                                                 const boost::program_options::options_description& all,
+                                                 const boost::program_options::positional_options_description& pos);
+
+int cmd_run(const std::vector<std::string>& args);
+int cmd_validate(const std::vector<std::string>& args);
+int cmd_stdp_curve(const std::vector<std::string>& args);
+
+}  // namespace spikeem::io

@@ -1,0 +1,253 @@
+// `spikeem stdp-curve`: the STDP curve of a rule, measured on the full
+// simulator with the experimental pairing protocol (and the pairing-frequency
+// protocol of Sjostrom et al. 2001).
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <tbb/global_control.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "io/cli_common.hpp"
+#include "io/outputs.hpp"
+#include "io/spec_loader.hpp"
+#include "plasticity/protocols.hpp"
+
+#ifndef SPIKEEM_PLOT_SCRIPT_DIR
+#define SPIKEEM_PLOT_SCRIPT_DIR "examples/stdp"
+#endif
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace spikeem::io {
+namespace {
+
+std::vector<double> parse_list(const std::string& option, const std::string& text) {
+    std::vector<double> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        try {
+            std::size_t used = 0;
+            double x = std::stod(item, &used);
+            if (used != item.size() || !std::isfinite(x)) throw std::invalid_argument(item);
+            out.push_back(x);
+        } catch (const std::exception&) {
+            throw UsageError(fmt::format("--{} = \"{}\": \"{}\" is not a number", option, text, item));
+        }
+    }
+    if (out.empty()) throw UsageError(fmt::format("--{} = \"{}\": expected a comma-separated list of numbers", option, text));
+    return out;
+}
+
+// The rule from command-line flags, written as a spec and validated by the
+// spec loader, so that flags and specs obey one set of rules and messages
+// (a flag --tau-plus-ms is the field tau_plus_ms).
+std::pair<PlasticitySpec, double> rule_from_flags(const po::variables_map& vm) {
+    auto d = [&](const char* name) { return vm[name].as<double>(); };
+    std::string rule;
+    const std::string kind = vm["rule"].as<std::string>();
+    if (kind == "pair") {
+        // Enum values are upper case in text format.
+        std::string pairing = vm["pairing"].as<std::string>();
+        for (char& c : pairing) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        rule = fmt::format("pair_stdp {{ a_plus_mV: {} a_minus_mV: {} tau_plus_ms: {} tau_minus_ms: {} pairing: {} }}",
+                           d("a-plus-mV"), d("a-minus-mV"), d("tau-plus-ms"), d("tau-minus-ms"), pairing);
+    } else if (kind == "triplet") {
+        rule = fmt::format("triplet_stdp {{ preset: \"{}\" }}", vm["preset"].as<std::string>());
+    } else {
+        throw UsageError(fmt::format("--rule = \"{}\": expected pair or triplet", kind));
+    }
+    std::string dependence = vm["dependence"].as<std::string>();
+    std::string dep;
+    if (dependence == "additive") dep = "additive {}";
+    else if (dependence == "multiplicative") dep = "multiplicative {}";
+    else if (dependence == "guetig") dep = fmt::format("guetig {{ mu_plus: {} mu_minus: {} }}", d("mu-plus"), d("mu-minus"));
+    else throw UsageError(fmt::format("--dependence = \"{}\": expected additive, multiplicative or guetig", dependence));
+    std::string bounds = fmt::format("w_min_mV: {}", d("w-min-mV"));
+    if (vm.count("w-max-mV")) bounds += fmt::format(" w_max_mV: {}", d("w-max-mV"));
+    std::string text = fmt::format(
+        "population {{ name: \"pre\" size: 1 spike_times {{}} }}\n"
+        "population {{ name: \"post\" size: 1 lif_delta {{}} }}\n"
+        "projection {{ source: \"pre\" target: \"post\" all_to_all {{}} weight_mV {{ constant: {} }}\n"
+        "  delay_ms {{ constant: {} }} dendritic_delay_ms: {}\n"
+        "  plasticity {{ {} weight_dependence {{ {} }} {} }} }}\n",
+        d("w0-mV"), d("axonal-delay-ms"), d("dendritic-delay-ms"), rule, dep, bounds);
+    LoadedSpec spec = load_spec_text(text, "stdp-curve options");
+    const ProjectionSpec& pj = spec.spec.projections.at(0);
+    return {*pj.plasticity, pj.dendritic_delay_ms};
+}
+
+std::pair<PlasticitySpec, double> rule_from_spec(const std::string& path) {
+    LoadedSpec spec = load_spec_file(path);
+    for (const auto& pj : spec.spec.projections)
+        if (pj.plasticity) return {*pj.plasticity, pj.dendritic_delay_ms};
+    throw SpecError(fmt::format("{}: no projection has plasticity: stdp-curve needs one", path));
+}
+
+}  // namespace
+
+int cmd_stdp_curve(const std::vector<std::string>& args) {
+    po::options_description rule("rule (or --spec)");
+    rule.add_options()("rule", po::value<std::string>()->default_value("pair"), "pair or triplet")(
+        "a-plus-mV", po::value<double>()->default_value(0.01), "pair: A+ (mV)")(
+        "a-minus-mV", po::value<double>()->default_value(0.005), "pair: A- (mV); default makes int K ~ 0")(
+        "tau-plus-ms", po::value<double>()->default_value(16.8), "pair: tau+ (ms), Bi & Poo fit")(
+        "tau-minus-ms", po::value<double>()->default_value(33.7), "pair: tau- (ms), Bi & Poo fit")(
+        "pairing", po::value<std::string>()->default_value("all_to_all"),
+        "pair: all_to_all, nearest_symmetric or nearest_presynaptic_centred")(
+        "preset", po::value<std::string>()->default_value("visual_all_to_all"), "triplet: parameter preset")(
+        "dependence", po::value<std::string>()->default_value("additive"), "additive, multiplicative or guetig")(
+        "mu-plus", po::value<double>()->default_value(0.0), "guetig: mu+")(
+        "mu-minus", po::value<double>()->default_value(0.0), "guetig: mu-")(
+        "w-min-mV", po::value<double>()->default_value(0.0), "lower weight bound (mV)")(
+        "w-max-mV", po::value<double>(), "upper weight bound (mV); default none")(
+        "dendritic-delay-ms", po::value<double>()->default_value(0.0), "dendritic delay (ms)")(
+        "spec", po::value<std::string>(), "take the rule (and dendritic delay) of the first plastic projection of a spec");
+    po::options_description protocol("protocol");
+    protocol.add_options()("out,o", po::value<std::string>()->required(), "output folder")(
+        "protocol", po::value<std::string>()->default_value("pairing"),
+        "pairing: dw against dt; frequency: dw against pairing frequency at dt = +-dt-ms")(
+        "dt-min-ms", po::value<double>()->default_value(-100.0), "pairing: first dt = t_post - t_pre (ms)")(
+        "dt-max-ms", po::value<double>()->default_value(100.0), "pairing: last dt (ms)")(
+        "dt-step-ms", po::value<double>()->default_value(1.0), "pairing: dt step (ms)")(
+        "frequency-hz", po::value<double>()->default_value(1.0), "pairing: pair frequency (Hz)")(
+        "frequencies-hz", po::value<std::string>()->default_value("0.1,1,5,10,20,30,40,50"),
+        "frequency: comma-separated pair frequencies (Hz)")(
+        "dt-ms", po::value<double>()->default_value(10.0), "frequency: |dt| (ms); both signs are run")(
+        "pairings", po::value<int>()->default_value(60), "pairs per run")(
+        "w0-mV", po::value<double>()->default_value(1.0), "initial weight (mV); dw_rel = dw / w0")(
+        "axonal-delay-ms", po::value<double>()->default_value(1.0), "axonal delay (ms)")(
+        "threads", po::value<int>()->default_value(0), "worker threads (0: all cores); results do not depend on it")(
+        "no-plot", "write the CSV only")("help,h", "show this help");
+    po::options_description visible("spikeem stdp-curve --out DIR [options]");
+    visible.add(rule).add(protocol);
+    po::positional_options_description pos;
+    auto vm = parse_args(args, visible, visible, pos);
+    if (vm.count("help")) {
+        std::cout << visible
+                  << "\nPairing protocol on the full simulator: one presynaptic source, one LIF neuron forced to fire\n"
+                     "at t_pre + dt (times at the synapse), `pairings` pairs at `frequency-hz`; each point is an\n"
+                     "independent simulation, run in parallel.  Writes DIR/stdp_curve.csv (dt_ms,dw,dw_rel) or\n"
+                     "DIR/stdp_frequency.csv (frequency_hz,dt_ms,dw,dw_rel), DIR/stdp_curve.json (provenance) and\n"
+                     "a PNG plot (python3 with matplotlib).\n";
+        return kExitOk;
+    }
+
+    PairingProtocol p;
+    std::tie(p.rule, p.dendritic_delay_ms) =
+        vm.count("spec") ? rule_from_spec(vm["spec"].as<std::string>()) : rule_from_flags(vm);
+    p.w0_mV = vm["w0-mV"].as<double>();
+    p.axonal_delay_ms = vm["axonal-delay-ms"].as<double>();
+    p.pairings = vm["pairings"].as<int>();
+    if (p.pairings < 1 || p.pairings > 100000)
+        throw UsageError(fmt::format("--pairings = {}: expected 1 to 100000", p.pairings));
+    if (!(p.w0_mV >= p.rule.w_min_mV && p.w0_mV <= p.rule.w_max_mV))
+        throw UsageError(fmt::format("--w0-mV = {}: must lie within the weight bounds [{}, {}] (mV)", p.w0_mV,
+                                     p.rule.w_min_mV, p.rule.w_max_mV));
+    if (!(p.w0_mV > 0 && p.w0_mV < 5.0))
+        throw UsageError(fmt::format("--w0-mV = {}: expected in (0, 5) mV, so that dw_rel is defined and the "
+                                     "plastic input alone cannot fire the neuron (15 mV below threshold)",
+                                     p.w0_mV));
+    if (!(p.axonal_delay_ms >= 0.001))
+        throw UsageError(fmt::format("--axonal-delay-ms = {}: must be >= 0.001 (ms)", p.axonal_delay_ms));
+    const int threads = vm["threads"].as<int>();
+    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0", threads));
+
+    const std::string protocol_name = vm["protocol"].as<std::string>();
+    std::vector<double> dts, freqs;
+    if (protocol_name == "pairing") {
+        const double lo = vm["dt-min-ms"].as<double>(), hi = vm["dt-max-ms"].as<double>(),
+                     step = vm["dt-step-ms"].as<double>();
+        if (!(step > 0) || !(hi >= lo) || (hi - lo) / step > 1e5)
+            throw UsageError(fmt::format("--dt-min-ms {} --dt-max-ms {} --dt-step-ms {}: expected min <= max, step > 0 "
+                                         "and at most 100000 points",
+                                         lo, hi, step));
+        const auto n = static_cast<long>(std::floor((hi - lo) / step + 1e-9));
+        for (long k = 0; k <= n; ++k) dts.push_back(std::round((lo + k * step) * 1e9) / 1e9);
+        freqs = {vm["frequency-hz"].as<double>()};
+    } else if (protocol_name == "frequency") {
+        const double dt = std::abs(vm["dt-ms"].as<double>());
+        dts = {-dt, dt};
+        freqs = parse_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
+    } else {
+        throw UsageError(fmt::format("--protocol = \"{}\": expected pairing or frequency", protocol_name));
+    }
+    for (double f : freqs)
+        if (!(f > 0 && f <= 500))  // the forced neuron is refractory for 1 ms
+            throw UsageError(fmt::format("frequency {} Hz: expected in (0, 500] Hz", f));
+
+    const fs::path out = vm["out"].as<std::string>();
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                              threads > 0 ? static_cast<std::size_t>(threads)
+                                          : tbb::global_control::active_value(
+                                                tbb::global_control::max_allowed_parallelism));
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<PairingResult> results = run_pairings(p, dts, freqs);
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    fs::create_directories(out);
+    OutputSet files(out);
+    const bool pairing = protocol_name == "pairing";
+    const std::string csv_name = pairing ? "stdp_curve.csv" : "stdp_frequency.csv";
+    auto& csv = files.add(csv_name);
+    csv << (pairing ? "dt_ms,dw,dw_rel\n" : "frequency_hz,dt_ms,dw,dw_rel\n");
+    for (const auto& r : results) {
+        if (pairing)
+            csv << fmt::format("{},{},{}\n", r.dt_ms, r.dw_mV, r.dw_rel);
+        else
+            csv << fmt::format("{},{},{},{}\n", r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
+    }
+    std::string rule_desc;
+    if (auto* q = std::get_if<PairStdpParams>(&p.rule.rule))
+        rule_desc = fmt::format(
+            "{{\"rule\": \"pair_stdp\", \"a_plus_mV\": {}, \"a_minus_mV\": {}, \"tau_plus_ms\": {}, \"tau_minus_ms\": {}, "
+            "\"pairing\": {}}}",
+            q->a_plus_mV, q->a_minus_mV, q->tau_plus_ms, q->tau_minus_ms, static_cast<int>(q->pairing));
+    else {
+        const auto& t = std::get<TripletStdpParams>(p.rule.rule);
+        rule_desc = fmt::format(
+            "{{\"rule\": \"triplet_stdp\", \"a2_plus_mV\": {}, \"a3_plus_mV\": {}, \"a2_minus_mV\": {}, \"a3_minus_mV\": {}, "
+            "\"tau_plus_ms\": {}, \"tau_minus_ms\": {}, \"tau_x_ms\": {}, \"tau_y_ms\": {}, \"nearest_spike\": {}}}",
+            t.a2_plus_mV, t.a3_plus_mV, t.a2_minus_mV, t.a3_minus_mV, t.tau_plus_ms, t.tau_minus_ms, t.tau_x_ms,
+            t.tau_y_ms, t.nearest_spike);
+    }
+    files.add("stdp_curve.json") << fmt::format(
+        "{{\n  \"spikeem_version\": \"{}\",\n  \"protocol\": \"{}\",\n  \"rule\": {},\n  \"mu_plus\": {},\n"
+        "  \"mu_minus\": {},\n  \"w_min_mV\": {},\n  \"w_max_mV\": {},\n  \"w0_mV\": {},\n  \"pairings\": {},\n"
+        "  \"axonal_delay_ms\": {},\n  \"dendritic_delay_ms\": {},\n  \"points\": {},\n  \"wall_time_s\": {}\n}}\n",
+        version(), protocol_name, rule_desc, p.rule.dependence.mu_plus, p.rule.dependence.mu_minus, p.rule.w_min_mV,
+        std::isfinite(p.rule.w_max_mV) ? fmt::format("{}", p.rule.w_max_mV) : "null", p.w0_mV, p.pairings,
+        p.axonal_delay_ms, p.dendritic_delay_ms, results.size(), wall);
+    files.commit();
+
+    fmt::print("{} {} runs ({} pairings each) in {:.3f} s wall\n", results.size(), protocol_name, p.pairings, wall);
+    if (pairing) {
+        for (double show : {-50.0, -10.0, -1.0, 1.0, 10.0, 50.0})
+            for (const auto& r : results)
+                if (std::abs(r.dt_ms - show) < 1e-9) fmt::print("  dt {:>6} ms: dw {:+.6e} mV ({:+.4f} %)\n", r.dt_ms, r.dw_mV, 100 * r.dw_rel);
+    } else {
+        fmt::print("  {:>10} {:>14} {:>14}\n", "f (Hz)", "dw_rel(-dt)", "dw_rel(+dt)");
+        for (std::size_t i = 0; i < freqs.size(); ++i)
+            fmt::print("  {:>10} {:>+14.4e} {:>+14.4e}\n", freqs[i], results[2 * i].dw_rel, results[2 * i + 1].dw_rel);
+    }
+    fmt::print("outputs in {}\n", out.string());
+
+    if (!vm.count("no-plot")) {
+        std::fflush(stdout);  // our lines before the plot script's
+        const std::string cmd = fmt::format("/usr/bin/python3 \"{}/plot_stdp_curve.py\" \"{}\"", SPIKEEM_PLOT_SCRIPT_DIR,
+                                            out.string());
+        if (std::system(cmd.c_str()) != 0) {
+            fmt::print(stderr, "spikeem: the plot failed (is python3-matplotlib installed?); the CSV is complete\n");
+            return kExitFailure;
+        }
+    }
+    return kExitOk;
+}
+
+}  // namespace spikeem::io
