@@ -651,6 +651,86 @@ projection {
 }
 )pb",
          {"t.pbtxt:6:15: projection \"A->B\".weight_mV.constant = inf: must be a finite number (mV)"}},
+
+        // ---- plasticity and weight recorders
+        {"pair_stdp with a negative tau_plus_ms",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: -20 tau_minus_ms: 20 } } }
+)pb",
+         {"t.pbtxt:3:161: projection \"A->B\".plasticity.pair_stdp.tau_plus_ms = -20: must be > 0 (ms)"}},
+
+        {"pair_stdp with a negative amplitude",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { pair_stdp { a_plus_mV: -0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } } }
+)pb",
+         {"t.pbtxt:3:128: projection \"A->B\".plasticity.pair_stdp.a_plus_mV = -0.01: must be >= 0 (mV; the sign is the rule's)"}},
+
+        {"unknown triplet preset",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { triplet_stdp { preset: "cortex" } } }
+)pb",
+         {"t.pbtxt:3:131: projection \"A->B\".plasticity.triplet_stdp.preset = \"cortex\": unknown preset (known: visual_all_to_all"}},
+
+        {"multiplicative weight dependence without w_max_mV",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } weight_dependence { multiplicative {} } } }
+)pb",
+         {"projection \"A->B\".plasticity.w_max_mV: missing: a weight-dependent rule needs a finite upper bound (mV)"}},
+
+        {"w_max_mV not above w_min_mV",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } w_min_mV: 2 w_max_mV: 1 } }
+)pb",
+         {"t.pbtxt:3:208: projection \"A->B\".plasticity.w_max_mV = 1: must be > w_min_mV = 2 (mV)"}},
+
+        {"initial weights outside the plasticity bounds",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { uniform { low: 0 high: 3 } } delay_ms { constant: 1 } plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } w_max_mV: 2 } }
+)pb",
+         {"projection \"A->B\".plasticity: initial weights range over [0, 3] mV, outside the bounds [0, 2] mV"}},
+
+        {"plasticity without a rule",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { w_max_mV: 2 } }
+)pb",
+         {"projection \"A->B\".plasticity: no rule: expected pair_stdp or triplet_stdp"}},
+
+        {"negative dendritic delay",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } dendritic_delay_ms: -1 }
+)pb",
+         {"t.pbtxt:3:103: projection \"A->B\".dendritic_delay_ms = -1: must be >= 0 (ms)"}},
+
+        {"guetig with a negative exponent",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } weight_dependence { guetig { mu_plus: -1 mu_minus: 0.5 } } w_max_mV: 2 } }
+)pb",
+         {"t.pbtxt:3:225: projection \"A->B\".plasticity.weight_dependence.guetig.mu_plus = -1: must be >= 0 (dimensionless)"}},
+
+        {"weight recorder of an unknown projection",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } }
+record { weights { projection: "A->C" interval_ms: 1 } }
+)pb",
+         {"t.pbtxt:4:20: record.weights[0].projection = \"A->C\": no such projection (known: A->B)"}},
+
+        {"weight recorder synapse out of range",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+population { name: "B" size: 2 lif_delta {} }
+projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } }
+record { weights { projection: "A->B" synapse { pre: 5 post: 0 } interval_ms: 1 } }
+)pb",
+         {"t.pbtxt:4:49: record.weights[0].synapse[0].pre = 5: must be < the size of \"A\" (neuron index)"}},
     };
 
     CHECK(cases.size() >= 14);
