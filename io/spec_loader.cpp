@@ -375,7 +375,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         bool neuron = false;
         switch (p.model_case()) {
             case proto::Population::MODEL_NOT_SET:
-                v.fail_node(pn, "no model: expected one of lif_delta, poisson, spike_times");
+                v.fail_node(pn, "no model: expected one of lif_delta, stochastic, poisson, spike_times");
                 break;
             case proto::Population::kLifDelta: {
                 neuron = true;
@@ -407,6 +407,41 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                                            num(hi)));
                 }
                 ps.model = lp;
+                break;
+            }
+            case proto::Population::kStochastic: {
+                neuron = true;
+                const auto& m = p.stochastic();
+                Node mn = pn.child("stochastic", m);
+                StochasticParams sp;
+                if (m.has_tau_m_ms()) sp.tau_m_ms = m.tau_m_ms();
+                if (m.has_v_rest_mv()) sp.v_rest_mV = m.v_rest_mv();
+                sp.drive_mV = m.drive_mv();
+                sp.drive_slope_mV_per_ms = m.drive_slope_mv_per_ms();
+                sp.tau_syn_ms = m.tau_syn_ms();
+                sp.noise_sigma_mV = m.noise_sigma_mv();
+                if (m.has_rho_max_hz()) sp.rho_max_hz = m.rho_max_hz();
+                if (m.has_beta_per_mv()) sp.beta_per_mV = m.beta_per_mv();
+                if (m.has_theta_mv()) sp.theta_mV = m.theta_mv();
+                if (m.has_v_reset_mv()) sp.v_reset_mV = m.v_reset_mv();
+                sp.t_ref_ms = m.t_ref_ms();
+                v.positive(mn, "tau_m_ms", sp.tau_m_ms, "ms");
+                v.finite(mn, "v_rest_mV", sp.v_rest_mV, "mV");
+                v.finite(mn, "drive_mV", sp.drive_mV, "mV");
+                v.finite(mn, "drive_slope_mV_per_ms", sp.drive_slope_mV_per_ms, "mV/ms");
+                v.non_negative(mn, "tau_syn_ms", sp.tau_syn_ms, "ms");
+                if (sp.tau_syn_ms > 0 && std::abs(sp.tau_syn_ms - sp.tau_m_ms) < 1e-9 * sp.tau_m_ms)
+                    v.fail(mn, "tau_syn_ms", num(sp.tau_syn_ms),
+                           "must differ from tau_m_ms (the exact solution needs distinct time constants) (ms)");
+                v.non_negative(mn, "noise_sigma_mV", sp.noise_sigma_mV, "mV");
+                v.positive(mn, "rho_max_hz", sp.rho_max_hz, "Hz");
+                v.non_negative(mn, "beta_per_mV", sp.beta_per_mV, "1/mV");
+                v.finite(mn, "theta_mV", sp.theta_mV, "mV");
+                if (sp.v_reset_mV) v.finite(mn, "v_reset_mV", *sp.v_reset_mV, "mV");
+                v.non_negative(mn, "t_ref_ms", sp.t_ref_ms, "ms");
+                sp.v_init_mV = sp.v_rest_mV + sp.drive_mV;
+                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false)) sp.v_init_mV = *d;
+                ps.model = sp;
                 break;
             }
             case proto::Population::kPoisson: {
@@ -471,7 +506,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
             return std::nullopt;
         }
         if (need_neuron && !is_neuron[it->second]) {
-            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta), not a spike source",
+            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta or stochastic), not a spike source",
                    index);
             return std::nullopt;
         }

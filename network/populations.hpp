@@ -6,6 +6,7 @@
 // schedule its own future events and to announce a spike (the engine then
 // records it and schedules deliveries along outgoing projections).
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,30 @@ public:
         return 0.0;
     }
 
+    // ---- what voltage-based plasticity and rate read-outs ask of a neuron
+
+    // V at time t (>= the last event applied), advancing the neuron to t when
+    // its state between events is random (noise): then the draw is part of the
+    // realisation.  Without noise this is voltage_mV.
+    virtual double observe_voltage_mV(std::uint32_t local, Tick t) { return voltage_mV(local, t); }
+    // The deterministic part of dV/dt (mV/ms) at t, inputs at t excluded.
+    virtual double drift_mV_per_ms(std::uint32_t local, Tick t) const {
+        (void)local, (void)t;
+        return 0.0;
+    }
+    // What one input of weight w delivered at t_in still contributes to V at
+    // t_now >= t_in, given the neuron's resets since (a reset removes it).
+    virtual double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const {
+        (void)local, (void)w, (void)t_in, (void)t_now;
+        return 0.0;
+    }
+    // The model's own firing rate rho(V(t)) in Hz, for neurons that have one
+    // (advancing like observe_voltage_mV); NaN otherwise.
+    virtual double model_rate_hz(std::uint32_t local, Tick t) {
+        (void)local, (void)t;
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+
 protected:
     Event make_event(Tick t, EventKind kind, std::uint32_t local) const {
         return Event{t, offset_ + local, 0, 0, kind};
@@ -87,6 +112,8 @@ public:
     void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                  std::size_t n) override;
     double voltage_mV(std::uint32_t local, Tick t) const override;
+    double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
+    double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
 
     const LifDeltaParams& params() const { return p_; }
 
@@ -104,6 +131,57 @@ private:
     std::vector<double> v_;          // V at t_last_
     std::vector<Tick> t_last_;       // time of V; after a spike, the end of refractoriness
     std::vector<Tick> pending_;      // tick of the live Crossing event, kNever if none
+    std::vector<Tick> last_spike_;   // -1 before the first
+};
+
+// The stochastic rate neuron of StochasticParams.  Between events V (and the
+// synaptic current I) follow their linear dynamics exactly; with noise the OU
+// increment over each interval is drawn exactly.  Spikes are drawn exactly by
+// thinning: candidate times come from a Poisson process whose rate B bounds
+// rho(V) until the next change (without noise: rho of an upper bound of V over
+// a horizon of tau_m; with noise: rho_max), and a candidate at t is accepted
+// with probability rho(V(t)) / B.  An excitatory input raises the bound, so
+// the pending candidate is redrawn (the memoryless property makes this exact);
+// an inhibitory one cannot raise it and leaves the candidate standing.
+class StochasticPopulation final : public Population {
+public:
+    StochasticPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                         const TimeBase& time, std::uint64_t seed);
+    const char* model() const override { return "stochastic"; }
+    bool is_neuron() const override { return true; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                 std::size_t n) override;
+    double voltage_mV(std::uint32_t local, Tick t) const override;
+    double observe_voltage_mV(std::uint32_t local, Tick t) override;
+    double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
+    double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
+    double model_rate_hz(std::uint32_t local, Tick t) override;
+
+    const StochasticParams& params() const { return p_; }
+    double rho_hz(double v_mV) const;
+
+private:
+    struct State {
+        double v, i;
+    };
+    double mu(Tick t) const;                             // leak target at t (mV)
+    State evolve(std::uint32_t n, Tick t) const;         // deterministic part, from the stored state
+    void advance(std::uint32_t n, Tick t);               // store the state at t (drawing noise)
+    double rate_bound_hz(std::uint32_t n) const;         // bound of rho over [t_last, t_last + horizon]
+    void schedule_candidate(EngineHooks& engine, std::uint32_t n);
+
+    StochasticParams p_;
+    TimeBase time_;
+    Tick t_ref_ticks_, horizon_ticks_;
+    std::vector<double> v_, i_;
+    std::vector<Tick> t_last_;      // time of the stored state
+    std::vector<Tick> pending_;     // tick of the live candidate event
+    std::vector<double> bound_hz_;  // the bound the pending candidate was drawn with
+    std::vector<std::uint8_t> refresh_;  // the pending event only renews the bound (horizon reached)
+    std::vector<Tick> ref_until_, last_reset_;
+    std::vector<RandomStream> rng_;
 };
 
 // Independent Poisson spike trains, rate_hz in [start_ms, stop_ms).  Intervals

@@ -116,9 +116,9 @@ void Simulation::handle(const Event& e) {
                 break;
             }
             const Probe& probe = probes_[e.src];
-            const Population& pop = *populations_[probe.population];
+            Population& pop = *populations_[probe.population];
             for (std::uint32_t i : probe.neurons)
-                voltages_.push_back({e.t, probe.population, i, pop.voltage_mV(i, e.t)});
+                voltages_.push_back({e.t, probe.population, i, pop.observe_voltage_mV(i, e.t)});
             queue_.push(Event{e.t + probe.interval, e.src, 0, 0, EventKind::Sample});
             break;
         }

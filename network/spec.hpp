@@ -33,6 +33,27 @@ struct LifDeltaParams {
     Distribution v_init_mV = -70.0;
 };
 
+// Stochastic rate neuron (the science's neuron):
+//   tau_m dV/dt = -(V - mu(t)) + tau_m I(t) + noise,   mu(t) = v_rest + drive + drive_slope * t,
+//   inputs: V += w (tau_syn = 0) or I += w / tau_syn (exponential current, same charge),
+//   noise: Ornstein-Uhlenbeck with stationary std noise_sigma_mV,
+//   spikes: inhomogeneous Poisson with rate rho(V) = rho_max sigmoid(beta (V - theta)),
+//   optional reset to v_reset after a spike, no spike during t_ref after one.
+struct StochasticParams {
+    double tau_m_ms = 10.0;
+    double v_rest_mV = 0.0;
+    double drive_mV = 0.0;
+    double drive_slope_mV_per_ms = 0.0;
+    double tau_syn_ms = 0.0;  // 0: voltage jumps
+    double noise_sigma_mV = 0.0;
+    double rho_max_hz = 200.0;
+    double beta_per_mV = 10.0;
+    double theta_mV = 1.0;
+    std::optional<double> v_reset_mV;
+    double t_ref_ms = 0.0;
+    Distribution v_init_mV = 0.0;
+};
+
 struct PoissonParams {
     double rate_hz = 0.0;
     double start_ms = 0.0;
@@ -46,7 +67,7 @@ struct SpikeTimesParams {
 struct PopulationSpec {
     std::string name;
     std::uint32_t size = 0;
-    std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams> model;
+    std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams> model;
 };
 
 struct NeuronRange {

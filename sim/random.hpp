@@ -87,6 +87,7 @@ private:
 // voltages never shifts the Poisson spike trains.
 namespace rng_domain {
 inline constexpr std::uint64_t kPoisson = stable_hash("spikeem/poisson");
+inline constexpr std::uint64_t kStochastic = stable_hash("spikeem/stochastic_neuron");
 inline constexpr std::uint64_t kInitialState = stable_hash("spikeem/initial_state");
 inline constexpr std::uint64_t kConnectivity = stable_hash("spikeem/connectivity");
 inline constexpr std::uint64_t kWeight = stable_hash("spikeem/weight");
