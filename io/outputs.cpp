@@ -166,7 +166,7 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
         };
         for (const WeightSample& w : sim.weight_samples()) row(w);
         for (std::size_t j = 0; j < sim.num_projections(); ++j)
-            if (sim.projection(j).plastic())
+            if (sim.projection(j).learns())
                 for (const WeightSample& w : sim.weights_now(j)) row(w);
         weights.write(buf.data(), static_cast<std::streamsize>(buf.size()));
         buf.clear();

@@ -211,7 +211,7 @@ std::pair<double, double> support(const Distribution& d) {
 }
 
 std::optional<PlasticitySpec> plasticity(const Node& n, const proto::Plasticity& p, const ProjectionSpec& js,
-                                         Validator& v) {
+                                         double resolution_ms, Validator& v) {
     PlasticitySpec ps;
     bool ok = true;
     auto positive = [&](const Node& m, const char* name, double x) {
@@ -223,8 +223,53 @@ std::optional<PlasticitySpec> plasticity(const Node& n, const proto::Plasticity&
     };
     switch (p.rule_case()) {
         case proto::Plasticity::RULE_NOT_SET:
-            v.fail_node(n, "no rule: expected pair_stdp or triplet_stdp");
+            v.fail_node(n, "no rule: expected pair_stdp, triplet_stdp, voltage_slope or rate_slope");
             return std::nullopt;
+        case proto::Plasticity::kVoltageSlope: {
+            const auto& r = p.voltage_slope();
+            Node m = n.child("voltage_slope", r);
+            VoltageSlopeParams q;
+            q.eta_ms = r.eta_ms();
+            if (!std::isfinite(q.eta_ms)) v.fail(m, "eta_ms", num(q.eta_ms), "must be a finite number (ms)"), ok = false;
+            switch (r.estimate()) {
+                case proto::VoltageSlope::FORWARD: q.estimate = SlopeEstimate::Forward; break;
+                case proto::VoltageSlope::CENTRAL: q.estimate = SlopeEstimate::Central; break;
+                case proto::VoltageSlope::ANALYTIC: q.estimate = SlopeEstimate::Analytic; break;
+                default: v.fail(m, "estimate", std::to_string(r.estimate()), "unknown estimate"), ok = false;
+            }
+            if (r.has_window_ms()) q.window_ms = r.window_ms();
+            if (!(std::isfinite(q.window_ms) && q.window_ms >= resolution_ms))
+                v.fail(m, "window_ms", num(q.window_ms), fmt::format("must be >= the resolution {} (ms)", num(resolution_ms))),
+                    ok = false;
+            if (r.has_exclude_own_psp()) q.exclude_own_psp = r.exclude_own_psp();
+            if (ok && q.estimate == SlopeEstimate::Central) {
+                // V(t - T) is read by a probe scheduled when the spike leaves; it must not lie in the past.
+                auto [dlo, dhi] = support(js.delay_ms);
+                if (const auto* ep = std::get_if<ExplicitPairs>(&js.connectivity))
+                    for (const auto& pr : ep->pairs)
+                        if (pr.delay_ms) dlo = std::min(dlo, *pr.delay_ms);
+                (void)dhi;
+                if (dlo < q.window_ms)
+                    v.fail(m, "window_ms", num(q.window_ms),
+                           fmt::format("the central difference reads V at t - T when the spike is emitted, so every "
+                                       "axonal delay must be >= T; the smallest is {} (ms)",
+                                       num(dlo))),
+                        ok = false;
+            }
+            ps.rule = q;
+            break;
+        }
+        case proto::Plasticity::kRateSlope: {
+            const auto& r = p.rate_slope();
+            Node m = n.child("rate_slope", r);
+            RateSlopeParams q{r.eta_mv_ms(), r.tau_pre_ms(), r.tau_post_ms()};
+            if (!std::isfinite(q.eta_mV_ms))
+                v.fail(m, "eta_mV_ms", num(q.eta_mV_ms), "must be a finite number (mV ms)"), ok = false;
+            positive(m, "tau_pre_ms", q.tau_pre_ms);
+            positive(m, "tau_post_ms", q.tau_post_ms);
+            ps.rule = q;
+            break;
+        }
         case proto::Plasticity::kPairStdp: {
             const auto& r = p.pair_stdp();
             Node m = n.child("pair_stdp", r);
@@ -279,9 +324,14 @@ std::optional<PlasticitySpec> plasticity(const Node& n, const proto::Plasticity&
             break;
         }
     }
+    // Spike-pair rules keep weights non-negative by default; Eq. 1 rules move
+    // weights either way and have no bounds unless given.
+    const bool slope_rule = p.rule_case() == proto::Plasticity::kVoltageSlope || p.rule_case() == proto::Plasticity::kRateSlope;
+    if (slope_rule) ps.w_min_mV = -INFINITY;
     if (p.has_w_min_mv()) ps.w_min_mV = p.w_min_mv();
     if (p.has_w_max_mv()) ps.w_max_mV = p.w_max_mv();
-    if (!std::isfinite(ps.w_min_mV)) v.fail(n, "w_min_mV", num(ps.w_min_mV), "must be a finite number (mV)"), ok = false;
+    if (p.has_w_min_mv() && !std::isfinite(ps.w_min_mV))
+        v.fail(n, "w_min_mV", num(ps.w_min_mV), "must be a finite number (mV)"), ok = false;
     if (p.has_w_max_mv() && !(ps.w_max_mV > ps.w_min_mV && !std::isnan(ps.w_max_mV)))
         v.fail(n, "w_max_mV", num(ps.w_max_mV), fmt::format("must be > w_min_mV = {} (mV)", num(ps.w_min_mV))), ok = false;
     const auto& wd = p.weight_dependence();
@@ -300,6 +350,9 @@ std::optional<PlasticitySpec> plasticity(const Node& n, const proto::Plasticity&
             break;
         }
     }
+    if (slope_rule && (wd.kind_case() == proto::WeightDependence::kMultiplicative ||
+                       wd.kind_case() == proto::WeightDependence::kGuetig))
+        v.fail_node(dn, "must be additive for voltage_slope and rate_slope (their updates have either sign)"), ok = false;
     if (wd.kind_case() == proto::WeightDependence::kMultiplicative || wd.kind_case() == proto::WeightDependence::kGuetig) {
         if (!p.has_w_max_mv())
             v.fail(n, "w_max_mV", "", "missing: a weight-dependent rule needs a finite upper bound (mV)"), ok = false;
@@ -628,7 +681,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
             js.delay_ms = *d;
         js.dendritic_delay_ms = p.dendritic_delay_ms();
         v.non_negative(pn, "dendritic_delay_ms", p.dendritic_delay_ms(), "ms");
-        if (p.has_plasticity()) js.plasticity = plasticity(pn.child("plasticity", p.plasticity()), p.plasticity(), js, v);
+        if (p.has_plasticity()) js.plasticity = plasticity(pn.child("plasticity", p.plasticity()), p.plasticity(), js, time.resolution_ms(), v);
         out.projections.push_back(std::move(js));
     }
 

@@ -139,8 +139,12 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
     }
     row_[source_size] = static_cast<std::uint32_t>(groups_.size());
     groups_.push_back({0, static_cast<std::uint32_t>(raw.size())});
-    if (spec.plasticity)
-        plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
+    if (spec.plasticity) {
+        if (auto* vs = std::get_if<VoltageSlopeParams>(&spec.plasticity->rule))
+            voltage_rule_ = std::make_unique<VoltageSlopeSynapses>(*vs, *spec.plasticity, time);
+        else
+            plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
+    }
 }
 
 std::uint32_t Projection::source_of(std::size_t k) const {

@@ -9,6 +9,7 @@
 
 #include "network/spec.hpp"
 #include "plasticity/plastic_synapses.hpp"
+#include "plasticity/voltage_slope.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -48,7 +49,8 @@ public:
     // PSP reaches the soma, and when a post spike has gone to the synapse and
     // d_den more), which shifts them all equally and so keeps their order
     // exact: the rule sees synapse times, event time - d_den.
-    bool plastic() const { return plasticity_ != nullptr; }
+    bool plastic() const { return plasticity_ != nullptr; }  // a spike-pair (trace) rule
+    bool learns() const { return plasticity_ != nullptr || voltage_rule_ != nullptr; }  // any rule
     void pre_arrival(Tick event_t, std::uint32_t group) {
         plasticity_->on_pre(event_t - dendritic_, groups_[group].begin, group_size(group), weights_.data(),
                             targets_.data());
@@ -58,6 +60,23 @@ public:
     }
     // When a postsynaptic spike at t must be handed to post_arrival.
     Tick post_arrival_time(Tick spike_t) const { return spike_t + 2 * dendritic_; }
+
+    // The voltage-slope rule (Eq. 1), if this projection has it; see
+    // plasticity/voltage_slope.hpp for the event flow.  Event times are soma
+    // times (synapse time + d_den): the rule reads the soma voltage.
+    VoltageSlopeSynapses* voltage_rule() { return voltage_rule_.get(); }
+    const VoltageSlopeSynapses* voltage_rule() const { return voltage_rule_.get(); }
+    void slope_before_arrival(Tick t, std::uint32_t group, Population& post) {
+        voltage_rule_->before_arrival(t, groups_[group].begin, group_size(group), targets_.data(), post);
+    }
+    void slope_before_transmit(Tick t, std::uint32_t group, Population& post) {
+        voltage_rule_->before_transmit(t, groups_[group].begin, group_size(group), weights_.data(), targets_.data(),
+                                       post);
+    }
+    bool slope_after_transmit() { return voltage_rule_->after_transmit(weights_.data()); }
+    void slope_probe(Tick t, Population& post) {
+        voltage_rule_->on_probe(t, weights_.data(), targets_.data(), post);
+    }
 
     // Synapse k's source (found by search; for reporting, not the hot path).
     std::uint32_t source_of(std::size_t k) const;
@@ -72,6 +91,7 @@ private:
     Tick min_delay_ = kNever;
     Tick dendritic_ = 0;
     std::unique_ptr<Plasticity> plasticity_;
+    std::unique_ptr<VoltageSlopeSynapses> voltage_rule_;
 };
 
 }  // namespace spikeem

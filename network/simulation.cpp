@@ -90,9 +90,22 @@ void Simulation::handle(const Event& e) {
             const DelayGroup& g = pj.group(e.aux2);
             const std::uint32_t n = pj.group_size(e.aux2);
             synaptic_events_ += n;
-            populations_[pj.target_population()]->deliver(*this, e.t, pj.targets() + g.begin, pj.weights() + g.begin,
-                                                          n);
+            Population& post = *populations_[pj.target_population()];
+            if (pj.voltage_rule()) pj.slope_before_transmit(e.t, e.aux2, post);
+            post.deliver(*this, e.t, pj.targets() + g.begin, pj.weights() + g.begin, n);
             if (pj.plastic()) pj.pre_arrival(e.t, e.aux2);  // transmit first, then learn
+            if (pj.voltage_rule() && pj.slope_after_transmit())
+                queue_.push(Event{e.t + pj.voltage_rule()->window(), e.src, e.aux, e.aux2, EventKind::ProbeAfter});
+            break;
+        }
+        case EventKind::ProbeBefore: {
+            Projection& pj = projections_[e.aux];
+            pj.slope_before_arrival(e.t, e.aux2, *populations_[pj.target_population()]);
+            break;
+        }
+        case EventKind::ProbeAfter: {
+            Projection& pj = projections_[e.aux];
+            pj.slope_probe(e.t, *populations_[pj.target_population()]);
             break;
         }
         case EventKind::PostArrive: {
@@ -139,8 +152,14 @@ void Simulation::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick
     if (record_spikes_[population]) spikes_.push_back({t, population, neuron});
     for (std::uint32_t j : outgoing_[population]) {
         const Projection& pj = projections_[j];
-        for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g)
+        const bool central = pj.voltage_rule() && pj.voltage_rule()->estimate() == SlopeEstimate::Central;
+        for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g) {
             queue_.push(Event{t + pj.group(g).delay, global, j, g, EventKind::Deliver});
+            // Validation guarantees axonal delay >= T, so this is not in the past.
+            if (central)
+                queue_.push(Event{t + pj.group(g).delay - pj.voltage_rule()->window(), global, j, g,
+                                  EventKind::ProbeBefore});
+        }
     }
     for (std::uint32_t j : plastic_in_[population])
         queue_.push(Event{projections_[j].post_arrival_time(t), global, j, 0, EventKind::PostArrive});

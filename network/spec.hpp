@@ -120,6 +120,34 @@ struct TripletStdpParams {
     bool nearest_spike = false;
 };
 
+// The science's rule (Eq. 1): at each presynaptic spike reaching the synapse
+// at t, dW = eta * (slope of the postsynaptic voltage around t).
+//   Forward:  (V(t + T) - V(t-)) / T, read by a probe event at t + T;
+//   Central:  (V(t + T) - V(t - T)) / 2T, V(t - T) read by a probe scheduled
+//             when the spike is emitted (needs axonal delays >= T);
+//   Analytic: the model's deterministic dV/dt at t-, applied at once.
+// V(t-) is the voltage just before the spike's own PSP.  With exclude_own_psp
+// the spike's own PSP is subtracted from V(t + T) (what is left of it after
+// the neuron's resets), so the slope is that of everything else.
+// The update is applied when the slope is known (t + T, or t).
+enum class SlopeEstimate { Forward, Central, Analytic };
+struct VoltageSlopeParams {
+    double eta_ms = 1.0;  // dW (mV) = eta * slope (mV/ms)
+    SlopeEstimate estimate = SlopeEstimate::Forward;
+    double window_ms = 5.0;  // T
+    bool exclude_own_psp = true;
+};
+
+// The rate form of Eq. 1, dW/dt = eta * rho_pre * d rho_post / dt, with rates
+// read out as exponentially filtered spike trains, rho = trace / tau (1/ms).
+// Integrated exactly between spikes: every postsynaptic spike adds
+// eta / (tau_pre tau_post) * x_pre, and between spikes
+// -eta / (tau_pre tau_post^2) * integral of x_pre y_post accumulates.
+struct RateSlopeParams {
+    double eta_mV_ms = 1.0;
+    double tau_pre_ms = 20.0, tau_post_ms = 20.0;
+};
+
 // Weight dependence in Guetig et al. (2003) form, on the normalised weight
 // u = (w - w_min)/(w_max - w_min): potentiation scaled by (1 - u)^mu_plus,
 // depression by u^mu_minus.  Additive: 0, 0; multiplicative: 1, 1.
@@ -128,7 +156,7 @@ struct WeightDependence {
 };
 
 struct PlasticitySpec {
-    std::variant<PairStdpParams, TripletStdpParams> rule = PairStdpParams{};
+    std::variant<PairStdpParams, TripletStdpParams, VoltageSlopeParams, RateSlopeParams> rule = PairStdpParams{};
     WeightDependence dependence;
     double w_min_mV = 0.0;
     double w_max_mV = std::numeric_limits<double>::infinity();  // finite unless additive

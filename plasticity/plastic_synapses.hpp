@@ -96,8 +96,13 @@ inline std::unique_ptr<Plasticity> make_plasticity(const PlasticitySpec& spec, c
     if (auto* p = std::get_if<PairStdpParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<PairStdp>>(PairStdp(*p, time), spec, targets, n_synapses,
                                                            target_size);
-    return std::make_unique<PlasticSynapses<TripletStdp>>(TripletStdp(std::get<TripletStdpParams>(spec.rule), time),
-                                                          spec, targets, n_synapses, target_size);
+    if (auto* p = std::get_if<TripletStdpParams>(&spec.rule))
+        return std::make_unique<PlasticSynapses<TripletStdp>>(TripletStdp(*p, time), spec, targets, n_synapses,
+                                                              target_size);
+    if (auto* p = std::get_if<RateSlopeParams>(&spec.rule))
+        return std::make_unique<PlasticSynapses<RateSlope>>(RateSlope(*p, time), spec, targets, n_synapses,
+                                                            target_size);
+    return nullptr;  // voltage-reading rules are not spike-pair rules: see voltage_slope.hpp
 }
 
 }  // namespace spikeem

@@ -128,4 +128,61 @@ private:
     double inv_tau_plus_, inv_tau_minus_, inv_tau_x_, inv_tau_y_;
 };
 
+// Rate form of Eq. 1 (RateSlopeParams).  Both read-outs are traces with
+// unit jumps; the pre trace x is per synapse, the post trace y per neuron.
+// Every hook first integrates -c2 * integral(x y) from the synapse's last touch
+// to now (no post spike can lie in between: post spikes touch every synapse of
+// their neuron), then applies its own part.
+class RateSlope {
+public:
+    struct Pre {
+        double x = 0.0;
+        Tick t = 0;
+    };
+    struct Post {
+        double y = 0.0;  // just after the last post spike
+        Tick t = 0;      // time of the last post spike
+    };
+    using PostNow = Post;
+
+    RateSlope(const RateSlopeParams& p, const TimeBase& time)
+        : res_ms_(time.resolution_ms()),
+          tau_x_(p.tau_pre_ms),
+          tau_y_(p.tau_post_ms),
+          tau_xy_(p.tau_pre_ms * p.tau_post_ms / (p.tau_pre_ms + p.tau_post_ms)),
+          c_spike_(p.eta_mV_ms / (p.tau_pre_ms * p.tau_post_ms)),
+          c_flow_(p.eta_mV_ms / (p.tau_pre_ms * p.tau_post_ms * p.tau_post_ms)) {}
+
+    PostNow post_at(const Post& s, Tick) const { return s; }
+
+    // Returned as a depression: w -= value.
+    double depression(Pre& pre, const PostNow& post, Tick t) const {
+        const double flow = settle(pre, post, t);
+        pre.x += 1.0;
+        return flow;
+    }
+    // Returned as a potentiation: w += value (may be negative).
+    double potentiation(Pre& pre, const PostNow& post, Tick t) const {
+        const double flow = settle(pre, post, t);
+        return c_spike_ * pre.x - flow;
+    }
+    void post_spike(Post& s, Tick t) const {
+        s.y = s.y * std::exp(-static_cast<double>(t - s.t) * res_ms_ / tau_y_) + 1.0;
+        s.t = t;
+    }
+
+private:
+    // c_flow * integral over [pre.t, t] of x(u) y(u) du; moves pre to t.
+    double settle(Pre& pre, const PostNow& post, Tick t) const {
+        const double dt = static_cast<double>(t - pre.t) * res_ms_;
+        const double y0 = post.y * std::exp(-static_cast<double>(pre.t - post.t) * res_ms_ / tau_y_);
+        const double integral = pre.x * y0 * tau_xy_ * -std::expm1(-dt / tau_xy_);
+        pre.x *= std::exp(-dt / tau_x_);
+        pre.t = t;
+        return c_flow_ * integral;
+    }
+
+    double res_ms_, tau_x_, tau_y_, tau_xy_, c_spike_, c_flow_;
+};
+
 }  // namespace spikeem

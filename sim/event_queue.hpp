@@ -5,8 +5,9 @@
 //   1. time tick t;
 //   2. kind, in the order of EventKind below (sources fire, then inputs are
 //      delivered, then self-driven threshold crossings are checked, then
-//      postsynaptic spikes reach plastic synapses, then recorders sample the
-//      state left by everything else at that tick);
+//      postsynaptic spikes reach plastic synapses, then voltage rules read
+//      the voltage, then recorders sample the state left by everything else
+//      at that tick);
 //   3. src  (global neuron index, or recorder index for samples);
 //   4. aux  (projection index for deliveries);
 //   5. aux2 (delay-group index for deliveries).
@@ -26,7 +27,9 @@ enum class EventKind : std::uint8_t {
     Deliver = 1,     // a spike reaches the synapses of one (source, projection, delay) group
     Crossing = 2,    // predicted threshold crossing of a neuron (lazily invalidated)
     PostArrive = 3,  // a postsynaptic spike reaches the synapses of one plastic projection
-    Sample = 4,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe)
+    ProbeBefore = 4, // voltage rule: read V at t_arrival - T (central difference)
+    ProbeAfter = 5,  // voltage rule: read V at t_arrival + T and update
+    Sample = 6,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
 };
 
 struct Event {

@@ -700,7 +700,7 @@ projection { source: "A" target: "B" all_to_all {} weight_mV { uniform { low: 0 
 population { name: "B" size: 2 lif_delta {} }
 projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } plasticity { w_max_mV: 2 } }
 )pb",
-         {"projection \"A->B\".plasticity: no rule: expected pair_stdp or triplet_stdp"}},
+         {"projection \"A->B\".plasticity: no rule: expected pair_stdp, triplet_stdp, voltage_slope or rate_slope"}},
 
         {"negative dendritic delay",
          R"pb(population { name: "A" size: 3 lif_delta {} }

@@ -41,7 +41,7 @@ TEST_CASE("Event order is total: time then kind then source then projection then
         out.emplace_back(e.t, static_cast<int>(e.kind), e.src, e.aux, e.aux2);
     }
     std::vector<std::tuple<Tick, int, std::uint32_t, std::uint32_t, std::uint32_t>> expected = {
-        {4, 4, 7, 3, 1}, {5, 0, 9, 0, 0}, {5, 1, 1, 0, 0}, {5, 1, 1, 0, 2},
+        {4, 6, 7, 3, 1}, {5, 0, 9, 0, 0}, {5, 1, 1, 0, 0}, {5, 1, 1, 0, 2},
         {5, 1, 1, 1, 0}, {5, 1, 2, 0, 0}, {5, 2, 0, 0, 0}};
     CHECK(out == expected);
 }
