@@ -31,6 +31,8 @@ const char* kTopHelp =
     "  run SPEC --out DIR [--seed N] [--duration-ms T]   simulate a network spec\n"
     "  validate SPEC                                     check a spec without running it\n"
     "  stdp-curve --out DIR [rule options | --spec FILE] STDP curve of a rule by the pairing protocol\n"
+    "  eq1-curve --out DIR [options]                     the STDP curve Eq. 1 produces (paper Fig. 1)\n"
+    "  drift --out DIR [options]                         pair STDP drift against its rate-form identity\n"
     "\n"
     "  spikeem COMMAND --help   options of a command\n"
     "  spikeem --version        version\n"
@@ -144,7 +146,11 @@ int main(int argc, char** argv) {    std::vector<std::string> args(argv + 1, arg
         const std::string cmd = args[0];
         args.erase(args.begin());
         const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-            {"run", cmd_run}, {"validate", cmd_validate}, {"stdp-curve", cmd_stdp_curve}};
+            {"run", cmd_run},
+            {"validate", cmd_validate},
+            {"stdp-curve", cmd_stdp_curve},
+            {"eq1-curve", cmd_eq1_curve},
+            {"drift", cmd_drift}};
         auto it = commands.find(cmd);
         if (it == commands.end()) throw UsageError(fmt::format("unknown command \"{}\"\n\n{}", cmd, kTopHelp));
         return it->second(args);

@@ -26,5 +26,7 @@ boost::program_options::variables_map parse_args(const std::vector<std::string>&
 int cmd_run(const std::vector<std::string>& args);
 int cmd_validate(const std::vector<std::string>& args);
 int cmd_stdp_curve(const std::vector<std::string>& args);
+int cmd_eq1_curve(const std::vector<std::string>& args);
+int cmd_drift(const std::vector<std::string>& args);
 
 }  // namespace spikeem::io

@@ -503,6 +503,8 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 PoissonParams pp;
                 pp.rate_hz = m.rate_hz();
                 v.non_negative(mn, "rate_hz", pp.rate_hz, "Hz");
+                pp.rate_slope_hz_per_s = m.rate_slope_hz_per_s();
+                v.finite(mn, "rate_slope_hz_per_s", pp.rate_slope_hz_per_s, "Hz/s");
                 if (m.has_start_ms()) {
                     pp.start_ms = m.start_ms();
                     v.non_negative(mn, "start_ms", pp.start_ms, "ms");
@@ -581,7 +583,11 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         js.source = p.source();
         js.target = p.target();
         auto s = lookup(pn, "source", p.source(), false);
-        auto t = lookup(pn, "target", p.target(), true);
+        // A spike source may be the target of a spike-pair rule: it ignores the
+        // input, and its spikes are the postsynaptic train the rule sees.
+        const bool pair_rule = p.has_plasticity() && (p.plasticity().has_pair_stdp() || p.plasticity().has_triplet_stdp() ||
+                                                      p.plasticity().has_rate_slope());
+        auto t = lookup(pn, "target", p.target(), !pair_rule);
         js.allow_autapses = p.allow_autapses();
         std::uint32_t ns = 0, nt = 0;
         auto range = [&](const char* field, const proto::NeuronRange& r, std::uint32_t size) -> std::optional<NeuronRange> {

@@ -291,12 +291,23 @@ PoissonPopulation::PoissonPopulation(const PopulationSpec& spec, std::uint32_t i
 }
 
 void PoissonPopulation::schedule_next(EngineHooks& engine, std::uint32_t i) {
-    next_ms_[i] += rng_[i].exponential(mean_isi_ms_);
+    if (p_.rate_slope_hz_per_s == 0.0) {
+        next_ms_[i] += rng_[i].exponential(mean_isi_ms_);
+    } else {
+        // Time rescaling, exactly: find d with integral of r over [t, t + d] = E ~ Exp(1),
+        // r(t) = r0 + s t (t in s): r(t) d + s d^2 / 2 = E.
+        const double e = rng_[i].exponential(1.0);
+        const double s = p_.rate_slope_hz_per_s;
+        const double r = std::max(0.0, p_.rate_hz + s * next_ms_[i] / 1000.0);
+        const double disc = r * r + 2.0 * s * e;
+        if (disc < 0.0) return;  // the rate reaches 0 first: no more spikes
+        next_ms_[i] += 1000.0 * 2.0 * e / (r + std::sqrt(disc));
+    }
     if (next_ms_[i] < p_.stop_ms) engine.schedule(make_event(time_.round(next_ms_[i]), EventKind::SourceFire, i));
 }
 
 void PoissonPopulation::start(EngineHooks& engine) {
-    if (p_.rate_hz <= 0.0) return;
+    if (p_.rate_hz <= 0.0 && p_.rate_slope_hz_per_s <= 0.0) return;
     for (std::uint32_t i = 0; i < size(); ++i) schedule_next(engine, i);
 }
 

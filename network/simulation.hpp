@@ -81,6 +81,16 @@ public:
     // Current weights of every synapse of a projection, in storage order, with (pre, post).
     std::vector<WeightSample> weights_now(std::size_t projection) const;
 
+    // Per-update log of a voltage-slope projection (off by default).
+    void enable_slope_log(std::size_t projection) {
+        if (auto* r = projections_[projection].voltage_rule()) r->enable_log(true);
+    }
+    const std::vector<SlopeUpdate>& slope_log(std::size_t projection) const {
+        static const std::vector<SlopeUpdate> none;
+        const auto* r = projections_[projection].voltage_rule();
+        return r ? r->log() : none;
+    }
+
     PopulationSummary summary(std::size_t population) const;
     std::uint64_t events_processed() const { return events_processed_; }
     std::uint64_t synaptic_events() const { return synaptic_events_; }

@@ -54,10 +54,12 @@ struct StochasticParams {
     Distribution v_init_mV = 0.0;
 };
 
+// Rate rate_hz + rate_slope_hz_per_s * t (t in s from 0, clipped at 0 Hz) in [start_ms, stop_ms).
 struct PoissonParams {
     double rate_hz = 0.0;
     double start_ms = 0.0;
     double stop_ms = std::numeric_limits<double>::infinity();  // exclusive
+    double rate_slope_hz_per_s = 0.0;
 };
 
 struct SpikeTimesParams {
