@@ -3,6 +3,7 @@
 #include <tbb/parallel_for.h>
 
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "network/simulation.hpp"
@@ -28,65 +29,61 @@ double simpson(F f, double a, double b, int n) {
     return s * h / 3.0;
 }
 
-// Integral over [0, T] of a function with a start-up transient on two time
-// scales (the STDP window, then the interspike intervals): each gets its own grid.
-template <class F>
-double start_resolved(F f, double T, double tau_fast, double tau_slow) {
-    const double a = std::min(T, 40.0 * tau_fast), b = std::min(T, std::max(a, 40.0 * tau_slow));
-    return simpson(f, 0.0, a, 400) + simpson(f, a, b, 400) + simpson(f, b, T, 2000);
-}
-
 }  // namespace
 
-double expected_drift(const PairStdpParams& r, const DriftCase& c, double duration_ms) {
-    // Times in s, rates in Hz.
-    const double T = duration_ms / 1000.0, tp = r.tau_plus_ms / 1000.0, tm = r.tau_minus_ms / 1000.0;
+double expected_drift(const PairStdpParams& r, const DriftCase& c, double margin_ms, double duration_ms) {
+    // Times in s, rates in Hz.  E[total change] = integral over post spike
+    // times b of r_post(b) A+ pot(b) - integral over pre spike times a of
+    // r_pre A- dep(a), each an expectation over the spikes before it.
+    const double t1 = margin_ms / 1000.0, t2 = t1 + duration_ms / 1000.0, T = t2 + t1;
+    const double tp = r.tau_plus_ms / 1000.0, tm = r.tau_minus_ms / 1000.0;
     const double rp = c.r_pre_hz, r0 = c.r_post_hz, s = c.r_post_slope_hz_per_s;
     auto rate = [&](double t) { return std::max(0.0, r0 + s * t); };
-    auto R = [&](double t) {  // integral of the post rate over [0, t] (rate stays >= 0 by validation)
-        return r0 * t + 0.5 * s * t * t;
+    auto R = [&](double t) { return r0 * t + 0.5 * s * t * t; };  // post rate integral (rate kept >= 0)
+    auto pre_count = [&](double from, double to) {                   // expected pre spikes in [from, to]
+        return rp * std::max(0.0, std::min(to, t2) - std::max(from, t1));
     };
-    double pot = 0.0, dep = 0.0;
-    const double tau_fast = std::min(tp, tm);
-    const double tau_slow = std::max({tp, tm, 1.0 / std::max(rp, 1e-9), 1.0 / std::max(r0, 1e-9)});
-    if (c.pairing == Pairing::AllToAll) {
-        // Every pre/post pair: closed form of r_pre * int_0^T r(b) int_0^T K(b - a) da db.
-        auto i0 = [&](double tau) { return tau * -std::expm1(-T / tau); };
-        auto i1 = [&](double tau) { return tau * tau * -std::expm1(-T / tau) - tau * T * std::exp(-T / tau); };
-        pot = rp * r.a_plus_mV * tp * (r0 * T + s * T * T / 2 - r0 * i0(tp) - s * i1(tp));
-        dep = rp * r.a_minus_mV * tm * ((r0 + s * T) * (T - i0(tm)) - s * (T * T / 2 - i1(tm)));
-    } else {
-        // Depression (both nearest schemes): each pre spike with the last post spike before it.
-        // The integrands carry exp(-u/tau): 40 tau covers them to e^-40, in steps of tau/10.
-        auto last_post = [&](double a) {  // E[exp(-(a - b_last)/tau-)], b_last the last post before a
-            return simpson([&](double u) { return rate(a - u) * std::exp(-(R(a) - R(a - u)) - u / tm); }, 0.0,
-                           std::min(a, 40.0 * tm), 400);
-        };
-        dep = rp * r.a_minus_mV * start_resolved(last_post, T, tau_fast, tau_slow);
-        if (c.pairing == Pairing::NearestSymmetric) {
-            // Each post spike with the last pre spike before it (pre is homogeneous).
-            const double k = rp + 1.0 / tp;
-            pot = r.a_plus_mV * start_resolved([&](double b) { return rate(b) * rp / k * -std::expm1(-k * b); }, T,
-                                               tau_fast, tau_slow);
-        } else {
-            // Presynaptic-centred: each post spike with every pre spike since the previous post spike.
-            auto since_last_post = [&](double b) {
-                return simpson([&](double u) { return rp * std::exp(-u / tp - (R(b) - R(b - u))); }, 0.0,
-                               std::min(b, 40.0 * tp), 400);
-            };
-            pot = r.a_plus_mV * start_resolved([&](double b) { return rate(b) * since_last_post(b); }, T, tau_fast,
-                                               tau_slow);
-        }
-    }
-    return (pot - dep) / T;
+    // dep(a), pre spike at a in [t1, t2]: posts before a (all of them, or the last one).
+    const bool all = c.pairing == Pairing::AllToAll;
+    auto dep = [&](double a) {
+        return simpson(
+            [&](double u) { return rate(a - u) * std::exp(-u / tm - (all ? 0.0 : R(a) - R(a - u))); }, 0.0,
+            std::min(a, 40.0 * tm), 400);
+    };
+    // pot(b), post spike at b: pres at b - u, u in [max(0, b - t2), b - t1], weighted by
+    // the chance that the pairing scheme lets them pair.
+    auto pot = [&](double b) {
+        const double lo = std::max(0.0, b - t2), hi = std::min(b - t1, lo + 40.0 * tp);
+        if (hi <= lo) return 0.0;
+        return simpson(
+            [&](double u) {
+                double survive = 1.0;
+                if (c.pairing == Pairing::NearestSymmetric) survive = std::exp(-pre_count(b - u, b));  // no later pre
+                if (c.pairing == Pairing::NearestPresynapticCentred)
+                    survive = std::exp(-(R(b) - R(b - u)));  // no post in between
+                return rp * std::exp(-u / tp) * survive;
+            },
+            lo, hi, 400);
+    };
+    // Outer integrals, split where the integrands have transients (scales tau and 1/rate).
+    const double slow = std::max({tp, tm, 1.0 / std::max(rp, 1e-9), 1.0 / std::max(r0, 1e-9)});
+    auto over = [&](auto&& f, double a, double b) {
+        const double m = std::min(b, a + 40.0 * slow);
+        return simpson(f, a, m, 800) + simpson(f, m, b, 2000);
+    };
+    const double depression = rp * r.a_minus_mV * over(dep, t1, t2);
+    const double potentiation = r.a_plus_mV * (over([&](double b) { return rate(b) * pot(b); }, t1, t2) +
+                                               over([&](double b) { return rate(b) * pot(b); }, t2, T));
+    return (potentiation - depression) / (t2 - t1);
 }
 
 NetworkSpec drift_network(const PairStdpParams& rule, const DriftCase& c, const DriftOptions& o, std::uint64_t seed) {
     NetworkSpec s;
     s.name = "drift";
-    s.run.duration_ms = o.duration_ms;
+    s.run.duration_ms = o.duration_ms + 2.0 * o.margin_ms;
     s.run.seed = seed;
-    s.populations = {PopulationSpec{"pre", o.pre_neurons, PoissonParams{c.r_pre_hz, 0.0, INFINITY, 0.0}},
+    s.populations = {PopulationSpec{"pre", o.pre_neurons,
+                                    PoissonParams{c.r_pre_hz, o.margin_ms, o.margin_ms + o.duration_ms, 0.0}},
                      PopulationSpec{"post", o.post_neurons,
                                     PoissonParams{c.r_post_hz, 0.0, INFINITY, c.r_post_slope_hz_per_s}}};
     ProjectionSpec p;
@@ -113,7 +110,7 @@ std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<Dri
         const DriftCase& c = cases[i / o.seeds];
         Simulation sim(drift_network(o.rule, c, o, o.first_seed + i % o.seeds));
         sim.run();
-        double sum = 0.0;
+        double sum = 0.0;  // initial weights are 0
         const auto w = sim.weights_now(0);
         for (const auto& x : w) sum += x.w;
         per_run[i] = sum / static_cast<double>(w.size()) / (o.duration_ms / 1000.0);
@@ -126,10 +123,10 @@ std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<Dri
         for (int j = 0; j < o.seeds; ++j) var += (x[j] - mean) * (x[j] - mean);
         var /= std::max(1, o.seeds - 1);
         const DriftCase& c = cases[k];
-        const double mean_post = c.r_post_hz + c.r_post_slope_hz_per_s * o.duration_ms / 2000.0;
+        const double mean_post = c.r_post_hz + c.r_post_slope_hz_per_s * (o.margin_ms + o.duration_ms / 2.0) / 1000.0;
         rows.push_back({c, mean, std::sqrt(var / o.seeds),
                         identity_drift(o.rule, c.r_pre_hz, mean_post, c.r_post_slope_hz_per_s),
-                        expected_drift(o.rule, c, o.duration_ms)});
+                        expected_drift(o.rule, c, o.margin_ms, o.duration_ms)});
     }
     return rows;
 }

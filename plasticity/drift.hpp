@@ -6,8 +6,16 @@
 // i.e. it is Eq. 1 in rate form.  measure_drift() runs pair STDP between
 // independent Poisson trains (pre at a constant rate, post with a linear
 // ramp) on the full simulator and compares the measured drift with that
-// formula and with the exact expectation of the run (finite duration
-// included, and the pairing scheme's own statistics).
+// formula and with the exact expectation for the pairing scheme.
+//
+// Attribution matters: a pair changes the weight at its later spike, while the
+// formula attributes each pair to its presynaptic spike.  Over a finite
+// window the two differ by boundary terms of order r_pre A tau^2 dr_post,
+// the same order as the ramp term itself.  So the measurement makes the
+// formula's attribution exact: presynaptic spikes occur only in
+// [margin, margin + duration], postsynaptic spikes over the whole run
+// [0, duration + 2 margin], and the drift is the total weight change divided
+// by the duration: every pair of a presynaptic spike is counted, and no other.
 #include <cstdint>
 #include <vector>
 
@@ -25,7 +33,8 @@ struct DriftCase {
 struct DriftOptions {
     PairStdpParams rule;             // pairing is taken from each case
     std::uint32_t pre_neurons = 100, post_neurons = 100;  // all-to-all: pre * post synapses
-    double duration_ms = 100000.0;
+    double duration_ms = 100000.0;   // presynaptic spikes in [margin, margin + duration]
+    double margin_ms = 1000.0;       // postsynaptic spikes this long before and after
     int seeds = 8;
     std::uint64_t first_seed = 1;
 };
@@ -34,17 +43,17 @@ struct DriftRow {
     DriftCase c;
     double measured_mV_per_s;        // mean over seeds of the mean drift over synapses
     double sem_mV_per_s;             // standard error over seeds
-    double identity_mV_per_s;        // the formula above, with r_post averaged over the run
-    double expected_mV_per_s;        // exact expectation for this scheme and duration
+    double identity_mV_per_s;        // the formula above, r_post averaged while pre spikes occur
+    double expected_mV_per_s;        // exact expectation of the measurement for this scheme
 };
 
 // Drift formula of SCIENCE.md section 1 (rates in Hz, result in mV/s).
 double identity_drift(const PairStdpParams& rule, double r_pre_hz, double r_post_hz, double slope_hz_per_s);
 
-// Exact expected drift (mV/s) of pair STDP over [0, T] between a homogeneous
-// Poisson pre train and an inhomogeneous Poisson post train r0 + s t
-// (numerical quadrature for the nearest-spike schemes; closed form for all-to-all).
-double expected_drift(const PairStdpParams& rule, const DriftCase& c, double duration_ms);
+// Exact expectation (mV/s) of the measurement above: Poisson pre train at
+// r_pre in [margin, margin + duration], Poisson post train r0 + s t on
+// [0, duration + 2 margin] (numerical quadrature, relative accuracy ~1e-6).
+double expected_drift(const PairStdpParams& rule, const DriftCase& c, double margin_ms, double duration_ms);
 
 // The network of one measurement (exposed for inspection and tests).
 NetworkSpec drift_network(const PairStdpParams& rule, const DriftCase& c, const DriftOptions& o, std::uint64_t seed);
