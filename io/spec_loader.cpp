@@ -505,6 +505,18 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 v.non_negative(mn, "rate_hz", pp.rate_hz, "Hz");
                 pp.rate_slope_hz_per_s = m.rate_slope_hz_per_s();
                 v.finite(mn, "rate_slope_hz_per_s", pp.rate_slope_hz_per_s, "Hz/s");
+                if (m.rates_hz_size() > 0) {
+                    if (static_cast<std::uint32_t>(m.rates_hz_size()) != p.size())
+                        v.fail(mn, "rates_hz", "", fmt::format("has {} values: expected one per neuron, {}",
+                                                               m.rates_hz_size(), p.size()));
+                    if (pp.rate_hz != 0.0 || pp.rate_slope_hz_per_s != 0.0)
+                        v.fail(mn, "rates_hz", "", "replaces rate_hz and rate_slope_hz_per_s: give those as 0");
+                    for (int k = 0; k < m.rates_hz_size(); ++k) {
+                        const double r = m.rates_hz(k);
+                        if (!(std::isfinite(r) && r >= 0)) v.fail(mn, "rates_hz", num(r), "must be >= 0 (Hz)", k);
+                        pp.rates_hz.push_back(r);
+                    }
+                }
                 if (m.has_start_ms()) {
                     pp.start_ms = m.start_ms();
                     v.non_negative(mn, "start_ms", pp.start_ms, "ms");
@@ -744,6 +756,61 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
             v.fail(vn, "interval_ms", num(vp.interval_ms()),
                    fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
         out.record.voltages.push_back(std::move(ps));
+    }
+    for (int i = 0; i < rec.rate_size(); ++i) {
+        const auto& rp = rec.rate(i);
+        Node rn = rc.child("rate", rp, i);
+        RateProbeSpec ps;
+        ps.population = rp.population();
+        ps.interval_ms = rp.interval_ms();
+        // Spike counts and traces work for any population; the model's rate needs a model that has one.
+        auto p = lookup(rn, "population", rp.population(), false);
+        for (int k = 0; k < rp.neuron_size(); ++k) {
+            if (p && rp.neuron(k) >= out.populations[*p].size)
+                v.fail(rn, "neuron", std::to_string(rp.neuron(k)),
+                       fmt::format("must be < the population size {} (neuron index)", out.populations[*p].size), k);
+            ps.neurons.push_back(rp.neuron(k));
+        }
+        if (v.finite(rn, "interval_ms", rp.interval_ms(), "ms") && !(rp.interval_ms() >= time.resolution_ms()))
+            v.fail(rn, "interval_ms", num(rp.interval_ms()),
+                   fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
+        const std::string readout = proto::RateProbe::Readout_Name(rp.readout());
+        switch (rp.readout()) {
+            case proto::RateProbe::COUNT: ps.readout = RateReadout::Count; break;
+            case proto::RateProbe::EXP: ps.readout = RateReadout::Exp; break;
+            case proto::RateProbe::MODEL: ps.readout = RateReadout::Model; break;
+            default:
+                v.fail(rn, "readout", std::to_string(rp.readout()), "unknown readout: expected COUNT, EXP or MODEL");
+                out.record.rates.push_back(std::move(ps));
+                continue;
+        }
+        if (ps.readout == RateReadout::Model && p && !std::holds_alternative<StochasticParams>(out.populations[*p].model)) {
+            static const char* const kModels[] = {"lif_delta", "poisson", "spike_times", "stochastic"};
+            v.fail(rn, "readout", readout,
+                   fmt::format("needs a model with its own rate rho(V) (stochastic); population \"{}\" is {}",
+                               rp.population(), kModels[out.populations[*p].model.index()]));
+        }
+        if (ps.readout == RateReadout::Count) {
+            if (!rp.has_window_ms())
+                v.fail(rn, "window_ms", "",
+                       fmt::format("missing: COUNT needs a window >= the resolution {} (ms)", num(time.resolution_ms())));
+            else if (v.finite(rn, "window_ms", rp.window_ms(), "ms") && !(rp.window_ms() >= time.resolution_ms()))
+                v.fail(rn, "window_ms", num(rp.window_ms()),
+                       fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
+            if (rp.has_window_ms()) ps.window_ms = rp.window_ms();
+        } else if (rp.has_window_ms()) {
+            v.fail(rn, "window_ms", num(rp.window_ms()), fmt::format("is only used by readout COUNT, not {} (ms)", readout));
+        }
+        if (ps.readout == RateReadout::Exp) {
+            if (!rp.has_tau_ms())
+                v.fail(rn, "tau_ms", "", "missing: EXP needs a time constant > 0 (ms)");
+            else
+                v.positive(rn, "tau_ms", rp.tau_ms(), "ms");
+            if (rp.has_tau_ms()) ps.tau_ms = rp.tau_ms();
+        } else if (rp.has_tau_ms()) {
+            v.fail(rn, "tau_ms", num(rp.tau_ms()), fmt::format("is only used by readout EXP, not {} (ms)", readout));
+        }
+        out.record.rates.push_back(std::move(ps));
     }
     return out;
 }

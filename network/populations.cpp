@@ -134,6 +134,7 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
       horizon_ticks_(std::max<Tick>(time.round(p_.tau_m_ms), 1)),
       v_(spec.size),
       i_(spec.size, 0.0),
+      drive_(spec.size, p_.drive_mV),
       t_last_(spec.size, 0),
       pending_(spec.size, kNever),
       bound_hz_(spec.size, 0.0),
@@ -153,15 +154,22 @@ double StochasticPopulation::rho_hz(double v) const {
     return p_.rho_max_hz / (1.0 + std::exp(-p_.beta_per_mV * (v - p_.theta_mV)));
 }
 
-double StochasticPopulation::mu(Tick t) const {
-    return p_.v_rest_mV + p_.drive_mV + p_.drive_slope_mV_per_ms * time_.to_ms(t);
+double StochasticPopulation::mu(std::uint32_t n, Tick t) const {
+    return p_.v_rest_mV + drive_[n] + p_.drive_slope_mV_per_ms * time_.to_ms(t);
+}
+
+void StochasticPopulation::set_drive(EngineHooks& engine, std::uint32_t n, Tick t, double drive_mV) {
+    advance(n, t);
+    drive_[n] = drive_mV;
+    // A higher drive may raise the rate bound; with noise the bound is rho_max anyway.
+    if (p_.noise_sigma_mV == 0.0) schedule_candidate(engine, n);
 }
 
 StochasticPopulation::State StochasticPopulation::evolve(std::uint32_t n, Tick t) const {
     const double h = time_.to_ms(t - t_last_[n]);
     const double tau = p_.tau_m_ms, slope = p_.drive_slope_mV_per_ms;
     // Particular solution for the ramp: V_r(t) = mu(t) - slope tau.
-    const double vr_now = mu(t) - slope * tau, vr_then = mu(t_last_[n]) - slope * tau;
+    const double vr_now = mu(n, t) - slope * tau, vr_then = mu(n, t_last_[n]) - slope * tau;
     const double em = std::exp(-h / tau);
     if (p_.tau_syn_ms == 0.0) return {vr_now + (v_[n] - vr_then) * em, 0.0};
     const double ts = p_.tau_syn_ms, es = std::exp(-h / ts);
@@ -187,7 +195,7 @@ double StochasticPopulation::rate_bound_hz(std::uint32_t n) const {
     const double tau = p_.tau_m_ms, slope = p_.drive_slope_mV_per_ms;
     const Tick t0 = t_last_[n];
     const double h = time_.to_ms(horizon_ticks_);
-    const double vr0 = mu(t0) - slope * tau, vr1 = vr0 + slope * h;
+    const double vr0 = mu(n, t0) - slope * tau, vr1 = vr0 + slope * h;
     double a = 0.0, a_end = 0.0;
     if (p_.tau_syn_ms > 0.0) {
         a = i_[n] * tau * p_.tau_syn_ms / (p_.tau_syn_ms - tau);
@@ -260,7 +268,7 @@ double StochasticPopulation::observe_voltage_mV(std::uint32_t n, Tick t) {
 
 double StochasticPopulation::drift_mV_per_ms(std::uint32_t n, Tick t) const {
     const State s = evolve(n, t);
-    return -(s.v - mu(t)) / p_.tau_m_ms + s.i;
+    return -(s.v - mu(n, t)) / p_.tau_m_ms + s.i;
 }
 
 double StochasticPopulation::psp_mV(std::uint32_t n, double w, Tick t_in, Tick t_now) const {
@@ -283,8 +291,12 @@ PoissonPopulation::PoissonPopulation(const PopulationSpec& spec, std::uint32_t i
     : Population(spec.name, spec.size, index, global_offset),
       p_(std::get<PoissonParams>(spec.model)),
       time_(time),
-      mean_isi_ms_(p_.rate_hz > 0.0 ? 1000.0 / p_.rate_hz : 0.0),
+      mean_isi_ms_(spec.size),
       next_ms_(spec.size, p_.start_ms) {
+    for (std::uint32_t i = 0; i < spec.size; ++i) {
+        const double r = p_.rates_hz.empty() ? p_.rate_hz : p_.rates_hz[i];
+        mean_isi_ms_[i] = r > 0.0 ? 1000.0 / r : 0.0;
+    }
     const std::uint64_t pop_key = stable_hash(spec.name);
     rng_.reserve(spec.size);
     for (std::uint32_t i = 0; i < spec.size; ++i) rng_.emplace_back(seed, rng_domain::kPoisson, pop_key, i);
@@ -292,7 +304,8 @@ PoissonPopulation::PoissonPopulation(const PopulationSpec& spec, std::uint32_t i
 
 void PoissonPopulation::schedule_next(EngineHooks& engine, std::uint32_t i) {
     if (p_.rate_slope_hz_per_s == 0.0) {
-        next_ms_[i] += rng_[i].exponential(mean_isi_ms_);
+        if (mean_isi_ms_[i] == 0.0) return;  // silent
+        next_ms_[i] += rng_[i].exponential(mean_isi_ms_[i]);
     } else {
         // Time rescaling, exactly: find d with integral of r over [t, t + d] = E ~ Exp(1),
         // r(t) = r0 + s t (t in s): r(t) d + s d^2 / 2 = E.
@@ -307,7 +320,7 @@ void PoissonPopulation::schedule_next(EngineHooks& engine, std::uint32_t i) {
 }
 
 void PoissonPopulation::start(EngineHooks& engine) {
-    if (p_.rate_hz <= 0.0 && p_.rate_slope_hz_per_s <= 0.0) return;
+    if (p_.rate_hz <= 0.0 && p_.rate_slope_hz_per_s <= 0.0 && p_.rates_hz.empty()) return;
     for (std::uint32_t i = 0; i < size(); ++i) schedule_next(engine, i);
 }
 

@@ -161,12 +161,16 @@ public:
 
     const StochasticParams& params() const { return p_; }
     double rho_hz(double v_mV) const;
+    // Change the drive of neuron n at time t (>= its last event): exact, the
+    // pending spike candidate is redrawn against the new bound.
+    void set_drive(EngineHooks& engine, std::uint32_t n, Tick t, double drive_mV);
+    double drive_mV(std::uint32_t n) const { return drive_[n]; }
 
 private:
     struct State {
         double v, i;
     };
-    double mu(Tick t) const;                             // leak target at t (mV)
+    double mu(std::uint32_t n, Tick t) const;            // leak target of neuron n at t (mV)
     State evolve(std::uint32_t n, Tick t) const;         // deterministic part, from the stored state
     void advance(std::uint32_t n, Tick t);               // store the state at t (drawing noise)
     double rate_bound_hz(std::uint32_t n) const;         // bound of rho over [t_last, t_last + horizon]
@@ -176,6 +180,7 @@ private:
     TimeBase time_;
     Tick t_ref_ticks_, horizon_ticks_;
     std::vector<double> v_, i_;
+    std::vector<double> drive_;     // per neuron: the spec's drive until set_drive
     std::vector<Tick> t_last_;      // time of the stored state
     std::vector<Tick> pending_;     // tick of the live candidate event
     std::vector<double> bound_hz_;  // the bound the pending candidate was drawn with
@@ -200,7 +205,7 @@ private:
     void schedule_next(EngineHooks& engine, std::uint32_t i);
     PoissonParams p_;
     TimeBase time_;
-    double mean_isi_ms_;
+    std::vector<double> mean_isi_ms_;  // per neuron; 0 for a silent neuron
     std::vector<RandomStream> rng_;
     std::vector<double> next_ms_;
 };

@@ -69,9 +69,9 @@ public:
     void slope_before_arrival(Tick t, std::uint32_t group, Population& post) {
         voltage_rule_->before_arrival(t, groups_[group].begin, group_size(group), targets_.data(), post);
     }
-    void slope_before_transmit(Tick t, std::uint32_t group, Population& post) {
-        voltage_rule_->before_transmit(t, groups_[group].begin, group_size(group), weights_.data(), targets_.data(),
-                                       post);
+    bool slope_before_transmit(Tick t, std::uint32_t group, Population& post) {
+        return voltage_rule_->before_transmit(t, groups_[group].begin, group_size(group), weights_.data(),
+                                              targets_.data(), post);
     }
     bool slope_after_transmit() { return voltage_rule_->after_transmit(weights_.data()); }
     void slope_probe(Tick t, Population& post) {

@@ -64,6 +64,33 @@ Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.r
         queue_.push(Event{0, static_cast<std::uint32_t>(k), 1, 0, EventKind::Sample});
     }
 
+    rate_in_.resize(populations_.size());
+    for (std::size_t k = 0; k < spec_.record.rates.size(); ++k) {
+        const auto& rp = spec_.record.rates[k];
+        RateProbe probe{find_pop(rp.population), rp.neurons, std::max<Tick>(time_.round(rp.interval_ms), 1),
+                        rp.readout, std::max<Tick>(time_.round(rp.window_ms), 1), rp.tau_ms, {}, {}, {}, {}, {}};
+        const std::uint32_t size = populations_[probe.population]->size();
+        std::uint32_t slots = size;
+        if (probe.neurons.empty()) {
+            for (std::uint32_t i = 0; i < size; ++i) probe.neurons.push_back(i);
+        } else {
+            // One state per distinct neuron, however often it is listed.
+            probe.slot.assign(size, UINT32_MAX);
+            slots = 0;
+            for (std::uint32_t i : probe.neurons)
+                if (probe.slot[i] == UINT32_MAX) probe.slot[i] = slots++;
+        }
+        if (probe.readout == RateReadout::Count) probe.recent.resize(slots);
+        if (probe.readout == RateReadout::Exp) {
+            probe.trace.assign(slots, 0.0);
+            probe.trace_t.assign(slots, 0);
+            probe.trace_n.assign(slots, 0);
+        }
+        if (probe.readout != RateReadout::Model) rate_in_[probe.population].push_back(static_cast<std::uint32_t>(k));
+        rate_probes_.push_back(std::move(probe));
+        queue_.push(Event{0, static_cast<std::uint32_t>(k), 2, 0, EventKind::Sample});
+    }
+
     spike_count_.assign(populations_.size(), 0);
     last_spike_.assign(offset, -1);
     isi_n_.assign(offset, 0);
@@ -91,10 +118,10 @@ void Simulation::handle(const Event& e) {
             const std::uint32_t n = pj.group_size(e.aux2);
             synaptic_events_ += n;
             Population& post = *populations_[pj.target_population()];
-            if (pj.voltage_rule()) pj.slope_before_transmit(e.t, e.aux2, post);
+            const bool slope = pj.voltage_rule() && pj.slope_before_transmit(e.t, e.aux2, post);
             post.deliver(*this, e.t, pj.targets() + g.begin, pj.weights() + g.begin, n);
             if (pj.plastic()) pj.pre_arrival(e.t, e.aux2);  // transmit first, then learn
-            if (pj.voltage_rule() && pj.slope_after_transmit())
+            if (slope && pj.slope_after_transmit())
                 queue_.push(Event{e.t + pj.voltage_rule()->window(), e.src, e.aux, e.aux2, EventKind::ProbeAfter});
             break;
         }
@@ -120,6 +147,13 @@ void Simulation::handle(const Event& e) {
             break;
         }
         case EventKind::Sample: {
+            if (e.aux == 2) {
+                RateProbe& probe = rate_probes_[e.src];
+                for (std::uint32_t i : probe.neurons)
+                    rate_samples_.push_back({e.t, e.src, probe.population, i, probe.readout, rate_read(probe, i, e.t)});
+                queue_.push(Event{e.t + probe.interval, e.src, 2, 0, EventKind::Sample});
+                break;
+            }
             if (e.aux == 1) {
                 const WeightProbe& probe = weight_probes_[e.src];
                 const double* w = projections_[probe.projection].weights();
@@ -150,6 +184,7 @@ void Simulation::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick
     }
     last_spike_[global] = t;
     if (record_spikes_[population]) spikes_.push_back({t, population, neuron});
+    for (std::uint32_t k : rate_in_[population]) rate_spike(rate_probes_[k], neuron, t);
     for (std::uint32_t j : outgoing_[population]) {
         const Projection& pj = projections_[j];
         const bool central = pj.voltage_rule() && pj.voltage_rule()->estimate() == SlopeEstimate::Central;
@@ -165,6 +200,43 @@ void Simulation::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick
         queue_.push(Event{projections_[j].post_arrival_time(t), global, j, 0, EventKind::PostArrive});
 }
 
+void Simulation::rate_spike(RateProbe& probe, std::uint32_t neuron, Tick t) {
+    std::uint32_t s = neuron;
+    if (!probe.slot.empty() && (s = probe.slot[neuron]) == UINT32_MAX) return;
+    if (probe.readout == RateReadout::Count) {
+        std::deque<Tick>& q = probe.recent[s];
+        q.push_back(t);
+        // No later read looks before t - window.
+        while (q.front() < t - probe.window) q.pop_front();
+        return;
+    }
+    // Exp: keep x just before the last spike time and the spikes at it, so a
+    // read at that very time sees x(t-) without subtracting anything.
+    if (t == probe.trace_t[s]) {
+        ++probe.trace_n[s];
+    } else {
+        probe.trace[s] = (probe.trace[s] + probe.trace_n[s]) * std::exp(-time_.to_ms(t - probe.trace_t[s]) / probe.tau_ms);
+        probe.trace_t[s] = t;
+        probe.trace_n[s] = 1;
+    }
+}
+
+double Simulation::rate_read(RateProbe& probe, std::uint32_t neuron, Tick t) {
+    if (probe.readout == RateReadout::Model) return populations_[probe.population]->model_rate_hz(neuron, t);
+    const std::uint32_t s = probe.slot.empty() ? neuron : probe.slot[neuron];
+    if (probe.readout == RateReadout::Count) {
+        std::deque<Tick>& q = probe.recent[s];
+        while (!q.empty() && q.front() < t - probe.window) q.pop_front();
+        std::size_t n = q.size();
+        for (auto it = q.rbegin(); it != q.rend() && *it >= t; ++it) --n;  // [t - window, t): not those at t
+        return static_cast<double>(n) / time_.to_ms(probe.window) * 1000.0;
+    }
+    double x = probe.trace[s];
+    if (t != probe.trace_t[s])
+        x = (x + probe.trace_n[s]) * std::exp(-time_.to_ms(t - probe.trace_t[s]) / probe.tau_ms);
+    return x / probe.tau_ms * 1000.0;
+}
+
 std::vector<WeightSample> Simulation::weights_now(std::size_t j) const {
     const Projection& pj = projections_[j];
     std::vector<WeightSample> out;
@@ -175,6 +247,13 @@ std::vector<WeightSample> Simulation::weights_now(std::size_t j) const {
             for (std::uint32_t k = pj.group(g).begin; k < pj.group(g).begin + pj.group_size(g); ++k)
                 out.push_back({now_, static_cast<std::uint32_t>(j), s, pj.targets()[k], pj.weights()[k]});
     return out;
+}
+
+void Simulation::set_drive(std::size_t population, std::uint32_t neuron, double drive_mV) {
+    auto* p = dynamic_cast<StochasticPopulation*>(populations_[population].get());
+    if (p == nullptr) throw std::invalid_argument("set_drive: population \"" + populations_[population]->name() +
+                                                  "\" is not stochastic");
+    p->set_drive(*this, neuron, now_, drive_mV);
 }
 
 std::vector<SpikeRecord> Simulation::sorted_spikes() const {

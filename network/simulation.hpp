@@ -2,6 +2,7 @@
 // A Simulation: the network built from a NetworkSpec, its event queue, and the
 // recorders watching it.  Self-contained: any number can live in one process.
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,16 @@ struct VoltageSample {
     std::uint32_t population;
     std::uint32_t neuron;
     double v_mV;
+};
+
+// A firing-rate read-out (RateProbeSpec) of one neuron.
+struct RateSample {
+    Tick t;
+    std::uint32_t probe;  // index in spec().record.rates
+    std::uint32_t population;
+    std::uint32_t neuron;
+    RateReadout readout;
+    double rate_hz;
 };
 
 struct WeightSample {
@@ -78,8 +89,27 @@ public:
     // Weight samples in order of time, then probe (spec order), then synapse
     // storage order (by pre, then delay, then post).
     const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
+    // Rate samples in order of time, then probe (spec order), then the probe's
+    // neuron list order.  Count and Exp are functions of the spike times only
+    // (reading them changes nothing); Model reads rho(V(t)) like a voltage
+    // probe, so on a noisy stochastic neuron it draws the noise up to t.
+    const std::vector<RateSample>& rate_samples() const { return rate_samples_; }
     // Current weights of every synapse of a projection, in storage order, with (pre, post).
     std::vector<WeightSample> weights_now(std::size_t projection) const;
+
+    // ---- control, for experiment drivers that run a simulation in phases
+
+    // Scale the learning rate of a voltage-slope projection from now on (0: off).
+    void set_plasticity_gain(std::size_t projection, double gain) {
+        if (auto* r = projections_[projection].voltage_rule()) r->set_gain(gain);
+    }
+    // Set the drive (mV) of one neuron of a stochastic population from now()
+    // on; the state up to now() is integrated with the old drive.
+    void set_drive(std::size_t population, std::uint32_t neuron, double drive_mV);
+    // The voltage of a neuron now (advancing a noisy neuron, see observe_voltage_mV).
+    double observe_voltage(std::size_t population, std::uint32_t neuron) {
+        return populations_[population]->observe_voltage_mV(neuron, now_);
+    }
 
     // Per-update log of a voltage-slope projection (off by default).
     void enable_slope_log(std::size_t projection) {
@@ -107,6 +137,24 @@ private:
         std::vector<std::uint32_t> neurons;
         Tick interval;
     };
+    // Count/Exp state per slot (a distinct probed neuron); spikes reach it
+    // through rate_in_, so a population nobody reads costs one empty loop.
+    struct RateProbe {
+        std::uint32_t population;
+        std::vector<std::uint32_t> neurons;  // output order
+        Tick interval;
+        RateReadout readout;
+        Tick window;    // Count, ticks
+        double tau_ms;  // Exp
+        std::vector<std::uint32_t> slot;  // per neuron of the population (empty: slot = neuron)
+        std::vector<std::deque<Tick>> recent;  // Count: spike times >= (last time seen) - window
+        std::vector<double> trace;             // Exp: x just before trace_t
+        std::vector<Tick> trace_t;             // Exp: time of the last spike
+        std::vector<std::uint32_t> trace_n;    // Exp: spikes at trace_t
+    };
+    void rate_spike(RateProbe& probe, std::uint32_t neuron, Tick t);
+    double rate_read(RateProbe& probe, std::uint32_t neuron, Tick t);
+
     struct WeightProbe {
         std::uint32_t projection;
         std::vector<std::uint32_t> synapses, pre, post;
@@ -123,12 +171,15 @@ private:
     std::vector<bool> record_spikes_;                   // per population
     std::vector<Probe> probes_;
     std::vector<WeightProbe> weight_probes_;
+    std::vector<RateProbe> rate_probes_;
+    std::vector<std::vector<std::uint32_t>> rate_in_;  // per population: Count/Exp probes its spikes feed
     EventQueue queue_;
     Tick now_ = 0;
 
     std::vector<SpikeRecord> spikes_;
     std::vector<VoltageSample> voltages_;
     std::vector<WeightSample> weight_samples_;
+    std::vector<RateSample> rate_samples_;
     std::uint64_t events_processed_ = 0, synaptic_events_ = 0;
     // Per population spike count, per neuron inter-spike interval statistics (Welford).
     std::vector<std::uint64_t> spike_count_;

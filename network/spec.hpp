@@ -60,6 +60,7 @@ struct PoissonParams {
     double start_ms = 0.0;
     double stop_ms = std::numeric_limits<double>::infinity();  // exclusive
     double rate_slope_hz_per_s = 0.0;
+    std::vector<double> rates_hz;  // per neuron (constant rates); empty: rate_hz for all
 };
 
 struct SpikeTimesParams {
@@ -191,10 +192,29 @@ struct WeightProbeSpec {
     double interval_ms = 1.0;
 };
 
+// Firing rates of chosen neurons every interval_ms (from t = 0), in Hz.
+//   Count: spikes in [t - window_ms, t) / window_ms;
+//   Exp:   the exponentially filtered spike train x (jumps by 1 at each spike,
+//          decays with tau_ms) / tau_ms, read just before t (spikes at t count
+//          from the next sample on, as for Count);
+//   Model: the model's own rho(V(t)) (populations that have one: stochastic).
+// Count and Exp see no spikes before t = 0: they start biased low for about a
+// window / a few tau.
+enum class RateReadout { Count, Exp, Model };
+struct RateProbeSpec {
+    std::string population;
+    std::vector<std::uint32_t> neurons;  // empty = all
+    double interval_ms = 1.0;
+    RateReadout readout = RateReadout::Count;
+    double window_ms = 100.0;  // Count only
+    double tau_ms = 100.0;     // Exp only
+};
+
 struct RecordSpec {
     std::vector<std::string> spike_populations;
     std::vector<VoltageProbeSpec> voltages;
     std::vector<WeightProbeSpec> weights;
+    std::vector<RateProbeSpec> rates;
 };
 
 struct RunSpec {

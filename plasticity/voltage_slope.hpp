@@ -48,15 +48,22 @@ public:
         for (std::uint32_t k = begin; k < begin + n; ++k) back_.push_back(post.observe_voltage_mV(targets[k], t));
     }
 
-    void before_transmit(Tick t, std::uint32_t begin, std::uint32_t n, const double* w,
+    // Returns false (and records nothing) while the rule is switched off.
+    bool before_transmit(Tick t, std::uint32_t begin, std::uint32_t n, const double* w,
                          const std::uint32_t* targets, Population& post) {
+        if (gain_ == 0.0) {
+            // Off: the central difference's V(t - T) values of this arrival are dropped.
+            if (p_.estimate == SlopeEstimate::Central) back_.erase(back_.begin(), back_.begin() + n);
+            return false;
+        }
         for (std::uint32_t k = begin; k < begin + n; ++k) {
             const std::uint32_t j = targets[k];
             const double v = post.observe_voltage_mV(j, t);
             values_.push_back(p_.estimate == SlopeEstimate::Analytic ? post.drift_mV_per_ms(j, t) : v);
             values_.push_back(w[k]);
         }
-        pending_.push_back(Pending{t, begin, n});
+        pending_.push_back(Pending{t, begin, n, gain_});
+        return true;
     }
 
     // Returns true when a probe must be scheduled at t + window().
@@ -66,7 +73,7 @@ public:
         pending_.pop_back();
         for (std::uint32_t i = 0; i < rec.n; ++i) {
             const double slope = values_[values_.size() - 2 * rec.n + 2 * i];
-            apply(rec.t, rec.begin + i, p_.eta_ms * slope, w);
+            apply(rec.t, rec.begin + i, rec.gain * p_.eta_ms * slope, w);
         }
         values_.resize(values_.size() - 2 * rec.n);
         return false;
@@ -88,21 +95,25 @@ public:
             if (p_.estimate == SlopeEstimate::Central) {
                 const double v_back = back_.front();
                 back_.pop_front();
-                dw = p_.eta_ms * (v_after - v_back) / (2.0 * T * ms_per_tick_);
+                dw = rec.gain * p_.eta_ms * (v_after - v_back) / (2.0 * T * ms_per_tick_);
             } else {
-                dw = p_.eta_ms * (v_after - v_before) / (T * ms_per_tick_);
+                dw = rec.gain * p_.eta_ms * (v_after - v_before) / (T * ms_per_tick_);
             }
             apply(rec.t, k, dw, w);
         }
     }
 
     void enable_log(bool on) { log_enabled_ = on; }
+    // Scales eta for presynaptic spikes arriving from now on (0 switches the
+    // rule off, e.g. outside the nudged phase of a supervised experiment).
+    void set_gain(double gain) { gain_ = gain; }
     const std::vector<SlopeUpdate>& log() const { return log_; }
 
 private:
     struct Pending {
         Tick t;
         std::uint32_t begin, n;
+        double gain;
     };
     void apply(Tick t, std::uint32_t k, double dw, double* w) {
         if (log_enabled_) log_.push_back({t, k, dw});
@@ -117,6 +128,7 @@ private:
     std::deque<double> values_;  // per pending synapse: V(t-) or dV/dt, then the weight sent
     std::deque<double> back_;    // central: V(t - T) per synapse, in arrival order
     bool log_enabled_ = false;
+    double gain_ = 1.0;
     std::vector<SlopeUpdate> log_;
 };
 
