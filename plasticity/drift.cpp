@@ -83,9 +83,9 @@ NetworkSpec drift_network(const PairStdpParams& rule, const DriftCase& c, const 
     s.run.duration_ms = o.duration_ms + 2.0 * o.margin_ms;
     s.run.seed = seed;
     s.populations = {PopulationSpec{"pre", o.pre_neurons,
-                                    PoissonParams{c.r_pre_hz, o.margin_ms, o.margin_ms + o.duration_ms, 0.0}},
+                                    PoissonParams{c.r_pre_hz, o.margin_ms, o.margin_ms + o.duration_ms, 0.0, {}}},
                      PopulationSpec{"post", o.post_neurons,
-                                    PoissonParams{c.r_post_hz, 0.0, INFINITY, c.r_post_slope_hz_per_s}}};
+                                    PoissonParams{c.r_post_hz, 0.0, INFINITY, c.r_post_slope_hz_per_s, {}}}};
     ProjectionSpec p;
     p.name = "pre->post";
     p.source = "pre";

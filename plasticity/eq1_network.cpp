@@ -17,8 +17,8 @@ NetworkSpec eq1_network(const Eq1NetworkOptions& o) {
     s.name = "eq1_network";
     s.run.duration_ms = o.duration_ms;
     s.run.seed = o.seed;
-    s.populations = {PopulationSpec{"exc", o.n_exc, PoissonParams{o.rate_exc_hz, 0.0, INFINITY, 0.0}},
-                     PopulationSpec{"inh", o.n_inh, PoissonParams{o.rate_inh_hz, 0.0, INFINITY, 0.0}},
+    s.populations = {PopulationSpec{"exc", o.n_exc, PoissonParams{o.rate_exc_hz, 0.0, INFINITY, 0.0, {}}},
+                     PopulationSpec{"inh", o.n_inh, PoissonParams{o.rate_inh_hz, 0.0, INFINITY, 0.0, {}}},
                      PopulationSpec{"post", 1, o.neuron}};
     PlasticitySpec rule;
     rule.rule = VoltageSlopeParams{kEtaMs, o.estimate, o.slope_window_ms, true};

@@ -19,7 +19,7 @@ inline PopulationSpec spike_times(const std::string& name, std::vector<std::vect
 }
 inline PopulationSpec poisson(const std::string& name, std::uint32_t size, double rate_hz, double start_ms = 0.0,
                               double stop_ms = INFINITY) {
-    return PopulationSpec{name, size, PoissonParams{rate_hz, start_ms, stop_ms}};
+    return PopulationSpec{name, size, PoissonParams{rate_hz, start_ms, stop_ms, 0.0, {}}};
 }
 inline ProjectionSpec connect(const std::string& src, const std::string& tgt, Connectivity c, Distribution w,
                               Distribution d) {
