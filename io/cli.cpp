@@ -33,6 +33,7 @@ const char* kTopHelp =
     "  stdp-curve --out DIR [rule options | --spec FILE] STDP curve of a rule by the pairing protocol\n"
     "  eq1-curve --out DIR [options]                     the STDP curve Eq. 1 produces (paper Fig. 1)\n"
     "  drift --out DIR [options]                         pair STDP drift against its rate-form identity\n"
+    "  gradcheck SPEC --out DIR [--seeds N]              spiking dW against the objective's dJ/dW\n"
     "\n"
     "  spikeem COMMAND --help   options of a command\n"
     "  spikeem --version        version\n"
@@ -150,7 +151,8 @@ int main(int argc, char** argv) {    std::vector<std::string> args(argv + 1, arg
             {"validate", cmd_validate},
             {"stdp-curve", cmd_stdp_curve},
             {"eq1-curve", cmd_eq1_curve},
-            {"drift", cmd_drift}};
+            {"drift", cmd_drift},
+            {"gradcheck", cmd_gradcheck}};
         auto it = commands.find(cmd);
         if (it == commands.end()) throw UsageError(fmt::format("unknown command \"{}\"\n\n{}", cmd, kTopHelp));
         return it->second(args);

@@ -28,5 +28,6 @@ int cmd_validate(const std::vector<std::string>& args);
 int cmd_stdp_curve(const std::vector<std::string>& args);
 int cmd_eq1_curve(const std::vector<std::string>& args);
 int cmd_drift(const std::vector<std::string>& args);
+int cmd_gradcheck(const std::vector<std::string>& args);
 
 }  // namespace spikeem::io

@@ -148,6 +148,24 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
         buf.clear();
     }
 
+    if (spec.spec.record.rates.empty()) {
+        out.obsolete("rates.csv");
+    } else {
+        auto& rates = out.add("rates.csv");
+        rates << "t_ms,population,neuron,readout,rate_hz\n";
+        for (const RateSample& r : sim.rate_samples()) {
+            const char* readout = r.readout == RateReadout::Count ? "count" : r.readout == RateReadout::Exp ? "exp" : "model";
+            fmt::format_to(std::back_inserter(buf), "{},{},{},{},{}\n", tb.format_ms(r.t),
+                           sim.population(r.population).name(), r.neuron, readout, r.rate_hz);
+            if (buf.size() > (1u << 20)) {
+                rates.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+                buf.clear();
+            }
+        }
+        rates.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        buf.clear();
+    }
+
     // Weights: probe samples, then the final weight of every synapse of every plastic projection.
     bool any_plastic = false;
     for (const auto& pj : spec.spec.projections) any_plastic = any_plastic || pj.plasticity.has_value();

@@ -48,7 +48,7 @@ struct RunInfo {
 
 // spikes.csv (always, header only if nothing was recorded), voltages.csv (if
 // probes exist), run.json.  All but run.json's wall_time_s are a pure function
-// of the spec and seed.
+// of the spec and seed.  Also rates.csv, if rate probes exist (removed otherwise).
 void write_run_outputs(const std::filesystem::path& dir, const Simulation& sim, const LoadedSpec& spec,
                        const RunInfo& info);
 

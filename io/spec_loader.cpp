@@ -812,6 +812,57 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         }
         out.record.rates.push_back(std::move(ps));
     }
+    // ---- objective
+    if (spec.has_objective()) {
+        const auto& ob = spec.objective();
+        Node on = root.child("objective", ob);
+        if (!ob.has_supervised()) {
+            v.fail_node(on, "no kind: expected supervised");
+        } else {
+            const auto& su = ob.supervised();
+            Node sn = on.child("supervised", su);
+            SupervisedObjectiveSpec so{su.input(), su.output(), su.projection(),
+                                       {su.target_mv().begin(), su.target_mv().end()}, su.nudge_per_ms(),
+                                       su.free_ms(), su.nudge_ms()};
+            auto in = lookup(sn, "input", su.input(), false);
+            auto outp = lookup(sn, "output", su.output(), true);
+            if (in && !std::holds_alternative<PoissonParams>(out.populations[*in].model))
+                v.fail(sn, "input", fmt::format("\"{}\"", su.input()), "must be a poisson population");
+            else if (in && std::get<PoissonParams>(out.populations[*in].model).rate_slope_hz_per_s != 0.0)
+                v.fail(sn, "input", fmt::format("\"{}\"", su.input()), "must have constant rates (no rate slope)");
+            if (outp) {
+                const auto* st = std::get_if<StochasticParams>(&out.populations[*outp].model);
+                if (st == nullptr)
+                    v.fail(sn, "output", fmt::format("\"{}\"", su.output()), "must be a stochastic population");
+                else if (st->v_reset_mV || st->drive_slope_mV_per_ms != 0.0)
+                    v.fail(sn, "output", fmt::format("\"{}\"", su.output()),
+                           "must have no reset and no drive ramp (V must be linear in the inputs)");
+                if (static_cast<std::uint32_t>(su.target_mv_size()) != out.populations[*outp].size)
+                    v.fail(sn, "target_mV", "", fmt::format("has {} values: expected one per output neuron, {}",
+                                                            su.target_mv_size(), out.populations[*outp].size));
+            }
+            const ProjectionSpec* pj = nullptr;
+            for (const auto& q : out.projections)
+                if (q.name == su.projection()) pj = &q;
+            if (pj == nullptr)
+                v.fail(sn, "projection", fmt::format("\"{}\"", su.projection()), "no such projection");
+            else if (pj->source != su.input() || pj->target != su.output() ||
+                     !std::holds_alternative<AllToAll>(pj->connectivity) || !pj->plasticity ||
+                     !std::holds_alternative<VoltageSlopeParams>(pj->plasticity->rule) || pj->source_range ||
+                     pj->target_range)
+                v.fail(sn, "projection", fmt::format("\"{}\"", su.projection()),
+                       "must be the all_to_all projection from input to output, with voltage_slope plasticity");
+            if (!(std::isfinite(so.nudge_per_ms) && so.nudge_per_ms > 0))
+                v.fail(sn, "nudge_per_ms", num(so.nudge_per_ms), "must be > 0 (1/ms)");
+            v.positive(sn, "free_ms", so.free_ms, "ms");
+            double window = 0.0;
+            if (pj && pj->plasticity)
+                if (auto* vs = std::get_if<VoltageSlopeParams>(&pj->plasticity->rule)) window = vs->window_ms;
+            if (!(std::isfinite(so.nudge_ms) && so.nudge_ms > 0 && so.nudge_ms >= window))
+                v.fail(sn, "nudge_ms", num(so.nudge_ms), fmt::format("must be > 0 and >= the rule's window {} (ms)", num(window)));
+            out.objective = ObjectiveSpec{so};
+        }
+    }
     return out;
 }
 

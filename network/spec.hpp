@@ -217,6 +217,17 @@ struct RecordSpec {
     std::vector<RateProbeSpec> rates;
 };
 
+struct SupervisedObjectiveSpec {
+    std::string input, output, projection;
+    std::vector<double> target_mV;
+    double nudge_per_ms = 0.1;
+    double free_ms = 100.0, nudge_ms = 50.0;
+};
+
+struct ObjectiveSpec {
+    std::variant<SupervisedObjectiveSpec> kind;
+};
+
 struct RunSpec {
     double duration_ms = 1000.0;
     std::uint64_t seed = 1;
@@ -229,6 +240,7 @@ struct NetworkSpec {
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
     RecordSpec record;
+    std::optional<ObjectiveSpec> objective;
 };
 
 }  // namespace spikeem

@@ -731,6 +731,61 @@ projection { source: "A" target: "B" all_to_all {} weight_mV { constant: 1 } del
 record { weights { projection: "A->B" synapse { pre: 5 post: 0 } interval_ms: 1 } }
 )pb",
          {"t.pbtxt:4:49: record.weights[0].synapse[0].pre = 5: must be < the size of \"A\" (neuron index)"}},
+
+        {"rate probe COUNT (the default) without a window",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "A" interval_ms: 1 } }
+)pb",
+         {"t.pbtxt: record.rate[0].window_ms: missing: COUNT needs a window >= the resolution 1e-06 (ms)"}},
+
+        {"rate probe COUNT with a zero window",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "A" interval_ms: 1 readout: COUNT window_ms: 0 } }
+)pb",
+         {"t.pbtxt:2:63: record.rate[0].window_ms = 0: must be >= the resolution 1e-06 (ms)"}},
+
+        {"rate probe EXP with a negative tau",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "A" readout: EXP tau_ms: -2 interval_ms: 1 } }
+)pb",
+         {"t.pbtxt:2:46: record.rate[0].tau_ms = -2: must be > 0 (ms)"}},
+
+        {"rate probe EXP with a window",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "A" interval_ms: 1 readout: EXP tau_ms: 5 window_ms: 10 } }
+)pb",
+         {"t.pbtxt:2:71: record.rate[0].window_ms = 10: is only used by readout COUNT, not EXP (ms)"}},
+
+        {"rate probe MODEL on a population without a model rate",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record {
+  rate { population: "A" interval_ms: 1 readout: MODEL }
+}
+)pb",
+         {"t.pbtxt:3:41: record.rate[0].readout = MODEL: needs a model with its own rate rho(V) (stochastic); "
+          "population \"A\" is lif_delta"}},
+
+        {"rate probe on a non-existent neuron",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record {
+  rate { population: "A" readout: EXP tau_ms: 5 interval_ms: 1 }
+  rate { population: "A" neuron: 0 neuron: 3 readout: EXP tau_ms: 5 interval_ms: 1 }
+}
+)pb",
+         {"t.pbtxt:4:36: record.rate[1].neuron[1] = 3: must be < the population size 3 (neuron index)"}},
+
+        {"rate probe of an unknown population",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "X" interval_ms: 1 window_ms: 5 } }
+)pb",
+         {"t.pbtxt:2:17: record.rate[0].population = \"X\": no such population (known: A)"}},
+
+        {"rate probe interval below the resolution",
+         R"pb(run { resolution_ns: 1e6 }
+population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "A" interval_ms: 0.5 window_ms: 2 } }
+)pb",
+         {"t.pbtxt:3:33: record.rate[0].interval_ms = 0.5: must be >= the resolution 1 (ms)"}},
     };
 
     CHECK(cases.size() >= 14);

@@ -1,0 +1,122 @@
+// `spikeem gradcheck`: the weight changes of a spiking run with Eq. 1 against
+// the rate-based gradient of the objective declared in the spec.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <tbb/global_control.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "io/cli_common.hpp"
+#include "io/outputs.hpp"
+#include "io/spec_loader.hpp"
+#include "plasticity/gradcheck.hpp"
+
+#ifndef SPIKEEM_PLOT_SCRIPT_DIR
+#define SPIKEEM_PLOT_SCRIPT_DIR "examples/stdp"
+#endif
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace spikeem::io {
+
+int cmd_gradcheck(const std::vector<std::string>& args) {
+    po::options_description opts("spikeem gradcheck SPEC --out DIR [options]");
+    opts.add_options()("help,h", "show this help")("out,o", po::value<std::string>()->required(), "output folder")(
+        "seeds", po::value<int>()->default_value(5), "independent runs (seeds 1..N)")(
+        "duration-ms", po::value<double>(), "longest simulated time (ms); default: the spec's run.duration_ms")(
+        "threads", po::value<int>()->default_value(0), "worker threads (0: all); results do not depend on it")(
+        "no-plot", "write the CSV only");
+    po::options_description all = opts;
+    all.add_options()("spec", po::value<std::string>()->required(), "spec file");
+    po::positional_options_description pos;
+    pos.add("spec", 1);
+    auto vm = parse_args(args, opts, all, pos);
+    if (vm.count("help")) {
+        std::cout << opts
+                  << "\nThe spec must declare an objective (see io/spikeem.proto, Objective).  Runs the network for\n"
+                     "each seed, alternating free and nudged phases, and at log-spaced times compares the\n"
+                     "accumulated dW with dJ/dW: DIR/alignment.csv (t_ms,seed,cosine,pearson,slope,rel_error;\n"
+                     "slope 1 = unbiased, rel_error = ||dW - E[dW]|| / ||E[dW]||) and DIR/alignment.png.\n";
+        return kExitOk;
+    }
+    const std::string spec_path = vm["spec"].as<std::string>();
+    LoadedSpec spec = load_spec_file(spec_path);
+    if (!spec.spec.objective)
+        throw SpecError(fmt::format("{}: no objective: gradcheck needs one (objective {{ supervised {{ ... }} }})", spec_path));
+    const int seeds = vm["seeds"].as<int>();
+    if (seeds < 1 || seeds > 1000) throw UsageError(fmt::format("--seeds = {}: expected 1 to 1000", seeds));
+    const double longest = vm.count("duration-ms") ? vm["duration-ms"].as<double>() : spec.spec.run.duration_ms;
+    const auto& obj = std::get<SupervisedObjectiveSpec>(spec.spec.objective->kind);
+    const double cycle = obj.free_ms + obj.nudge_ms;
+    if (!(longest >= cycle && longest <= 1e8))
+        throw UsageError(fmt::format("--duration-ms = {}: expected at least one cycle ({} ms) and at most 1e8", longest,
+                                     cycle));
+    GradcheckOptions o;
+    o.seeds.clear();
+    for (int s = 1; s <= seeds; ++s) o.seeds.push_back(static_cast<std::uint64_t>(s));
+    o.checkpoints_ms.clear();
+    for (double t = cycle; t < longest * (1 + 1e-9); t *= std::sqrt(10.0)) o.checkpoints_ms.push_back(t);
+    if (o.checkpoints_ms.back() < longest) o.checkpoints_ms.push_back(longest);
+    const int threads = vm["threads"].as<int>();
+    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0", threads));
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                              threads > 0 ? static_cast<std::size_t>(threads)
+                                          : tbb::global_control::active_value(
+                                                tbb::global_control::max_allowed_parallelism));
+
+    auto t0 = std::chrono::steady_clock::now();
+    GradcheckResult r = run_gradcheck(spec.spec, o);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const fs::path out = vm["out"].as<std::string>();
+    fs::create_directories(out);
+    OutputSet files(out);
+    auto& csv = files.add("alignment.csv");
+    csv << "t_ms,seed,cosine,pearson,slope,rel_error\n";
+    for (const auto& p : r.points)
+        csv << fmt::format("{},{},{},{},{},{}\n", p.t_ms, p.seed, p.cosine, p.pearson, p.slope, p.rel_error);
+    files.add("gradcheck.json") << fmt::format(
+        "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
+        "\"supervised\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n"
+        "  \"wall_time_s\": {}\n}}\n",
+        version(), spec_path, spec.hash, r.J[0], r.gain_per_cycle, r.cycle_ms, seeds, wall);
+    files.commit();
+
+    // One screen: mean and standard error over seeds per checkpoint.
+    std::map<double, std::vector<const AlignmentPoint*>> by_t;
+    for (const auto& p : r.points) by_t[p.t_ms].push_back(&p);
+    fmt::print("{}: supervised objective, J = {:.4g} at the initial weights (seed 1); E[dW] per cycle = {:.4g} x dJ/dW\n",
+               spec_path, r.J[0], r.gain_per_cycle);
+    fmt::print("{:>12} {:>18} {:>18} {:>18} {:>18}\n", "t (s)", "cosine", "pearson", "slope (1 = unbiased)",
+               "rel. error");
+    auto stat = [](const std::vector<const AlignmentPoint*>& v, double AlignmentPoint::*field) {
+        double m = 0.0, s2 = 0.0;
+        for (const auto* p : v) m += p->*field / v.size();
+        for (const auto* p : v) s2 += (p->*field - m) * (p->*field - m);
+        const double se = v.size() > 1 ? std::sqrt(s2 / (v.size() - 1) / v.size()) : 0.0;
+        return fmt::format("{:.4f} +- {:.4f}", m, se);
+    };
+    for (const auto& [t, v] : by_t)
+        fmt::print("{:>12.1f} {:>18} {:>18} {:>18} {:>18}\n", t / 1000.0, stat(v, &AlignmentPoint::cosine),
+                   stat(v, &AlignmentPoint::pearson), stat(v, &AlignmentPoint::slope),
+                   stat(v, &AlignmentPoint::rel_error));
+    fmt::print("{} seeds, {:.1f} s wall; outputs in {}\n", seeds, wall, out.string());
+    if (vm.count("no-plot")) return kExitOk;
+    std::fflush(stdout);
+    const std::string cmd = fmt::format("/usr/bin/python3 \"{}/../gradient_alignment/plot_alignment.py\" \"{}\"",
+                                        SPIKEEM_PLOT_SCRIPT_DIR, out.string());
+    if (std::system(cmd.c_str()) != 0) {
+        fmt::print(stderr, "spikeem: the plot failed (is python3-matplotlib installed?); the CSV is complete\n");
+        return kExitFailure;
+    }
+    return kExitOk;
+}
+
+}  // namespace spikeem::io
