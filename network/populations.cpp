@@ -292,7 +292,8 @@ PoissonPopulation::PoissonPopulation(const PopulationSpec& spec, std::uint32_t i
       p_(std::get<PoissonParams>(spec.model)),
       time_(time),
       mean_isi_ms_(spec.size),
-      next_ms_(spec.size, p_.start_ms) {
+      next_ms_(spec.size, p_.start_ms),
+      pending_(spec.size, kNever) {
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         const double r = p_.rates_hz.empty() ? p_.rate_hz : p_.rates_hz[i];
         mean_isi_ms_[i] = r > 0.0 ? 1000.0 / r : 0.0;
@@ -316,7 +317,17 @@ void PoissonPopulation::schedule_next(EngineHooks& engine, std::uint32_t i) {
         if (disc < 0.0) return;  // the rate reaches 0 first: no more spikes
         next_ms_[i] += 1000.0 * 2.0 * e / (r + std::sqrt(disc));
     }
-    if (next_ms_[i] < p_.stop_ms) engine.schedule(make_event(time_.round(next_ms_[i]), EventKind::SourceFire, i));
+    if (next_ms_[i] < p_.stop_ms) {
+        pending_[i] = time_.round(next_ms_[i]);
+        engine.schedule(make_event(pending_[i], EventKind::SourceFire, i));
+    }
+}
+
+void PoissonPopulation::set_rate(EngineHooks& engine, std::uint32_t i, Tick t, double rate_hz) {
+    mean_isi_ms_[i] = rate_hz > 0.0 ? 1000.0 / rate_hz : 0.0;
+    pending_[i] = kNever;  // the old candidate, if any, is now stale
+    next_ms_[i] = std::max(time_.to_ms(t), p_.start_ms);
+    schedule_next(engine, i);
 }
 
 void PoissonPopulation::start(EngineHooks& engine) {
@@ -325,6 +336,7 @@ void PoissonPopulation::start(EngineHooks& engine) {
 }
 
 void PoissonPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
+    if (pending_[i] != e.t) return;  // replaced by set_rate
     engine.emit_spike(index(), i, e.t);
     schedule_next(engine, i);
 }

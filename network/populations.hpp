@@ -200,6 +200,10 @@ public:
     bool is_neuron() const override { return false; }
     void start(EngineHooks& engine) override;
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    // Change the (constant) rate of neuron i from time t on: the pending spike
+    // is replaced by one drawn from t (exact: the process is memoryless).
+    // Not for sources with a rate slope.
+    void set_rate(EngineHooks& engine, std::uint32_t i, Tick t, double rate_hz);
 
 private:
     void schedule_next(EngineHooks& engine, std::uint32_t i);
@@ -208,6 +212,7 @@ private:
     std::vector<double> mean_isi_ms_;  // per neuron; 0 for a silent neuron
     std::vector<RandomStream> rng_;
     std::vector<double> next_ms_;
+    std::vector<Tick> pending_;  // tick of the live SourceFire event, kNever if none
 };
 
 // Each neuron emits at a given list of times (rounded to the tick).

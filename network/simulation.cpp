@@ -256,6 +256,13 @@ void Simulation::set_drive(std::size_t population, std::uint32_t neuron, double 
     p->set_drive(*this, neuron, now_, drive_mV);
 }
 
+void Simulation::set_rate(std::size_t population, std::uint32_t neuron, double rate_hz) {
+    auto* p = dynamic_cast<PoissonPopulation*>(populations_[population].get());
+    if (p == nullptr) throw std::invalid_argument("set_rate: population \"" + populations_[population]->name() +
+                                                  "\" is not a Poisson source");
+    p->set_rate(*this, neuron, now_, rate_hz);
+}
+
 std::vector<SpikeRecord> Simulation::sorted_spikes() const {
     std::vector<SpikeRecord> out = spikes_;
     std::stable_sort(out.begin(), out.end(), [](const SpikeRecord& a, const SpikeRecord& b) {

@@ -106,6 +106,8 @@ public:
     // Set the drive (mV) of one neuron of a stochastic population from now()
     // on; the state up to now() is integrated with the old drive.
     void set_drive(std::size_t population, std::uint32_t neuron, double drive_mV);
+    // Set the rate (Hz) of one neuron of a constant-rate Poisson population from now() on.
+    void set_rate(std::size_t population, std::uint32_t neuron, double rate_hz);
     // The voltage of a neuron now (advancing a noisy neuron, see observe_voltage_mV).
     double observe_voltage(std::size_t population, std::uint32_t neuron) {
         return populations_[population]->observe_voltage_mV(neuron, now_);
