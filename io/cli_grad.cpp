@@ -84,16 +84,17 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
         csv << fmt::format("{},{},{},{},{},{}\n", p.t_ms, p.seed, p.cosine, p.pearson, p.slope, p.rel_error);
     files.add("gradcheck.json") << fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
-        "\"supervised\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n"
+        "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n"
         "  \"wall_time_s\": {}\n}}\n",
-        version(), spec_path, spec.hash, r.J[0], r.gain_per_cycle, r.cycle_ms, seeds, wall);
+        version(), spec_path, spec.hash, obj.gaussian ? "gaussian_layer" : "supervised", r.J[0], r.gain_per_cycle,
+        r.cycle_ms, seeds, wall);
     files.commit();
 
     // One screen: mean and standard error over seeds per checkpoint.
     std::map<double, std::vector<const AlignmentPoint*>> by_t;
     for (const auto& p : r.points) by_t[p.t_ms].push_back(&p);
-    fmt::print("{}: supervised objective, J = {:.4g} at the initial weights (seed 1); E[dW] per cycle = {:.4g} x dJ/dW\n",
-               spec_path, r.J[0], r.gain_per_cycle);
+    fmt::print("{}: {} objective, J = {:.4g} at the initial weights (seed 1); E[dW] per cycle = {:.4g} x dJ/dW\n",
+               spec_path, obj.gaussian ? "gaussian_layer" : "supervised", r.J[0], r.gain_per_cycle);
     fmt::print("{:>12} {:>18} {:>18} {:>18} {:>18}\n", "t (s)", "cosine", "pearson", "slope (1 = unbiased)",
                "rel. error");
     auto stat = [](const std::vector<const AlignmentPoint*>& v, double AlignmentPoint::*field) {

@@ -816,14 +816,17 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     if (spec.has_objective()) {
         const auto& ob = spec.objective();
         Node on = root.child("objective", ob);
-        if (!ob.has_supervised()) {
-            v.fail_node(on, "no kind: expected supervised");
+        if (!ob.has_supervised() && !ob.has_gaussian_layer()) {
+            v.fail_node(on, "no kind: expected supervised or gaussian_layer");
         } else {
-            const auto& su = ob.supervised();
-            Node sn = on.child("supervised", su);
+            const bool gaussian = ob.has_gaussian_layer();
+            const auto& su = gaussian ? ob.gaussian_layer() : ob.supervised();
+            Node sn = on.child(gaussian ? "gaussian_layer" : "supervised", su);
             SupervisedObjectiveSpec so{su.input(), su.output(), su.projection(),
                                        {su.target_mv().begin(), su.target_mv().end()}, su.nudge_per_ms(),
-                                       su.free_ms(), su.nudge_ms()};
+                                       su.free_ms(), su.nudge_ms(), gaussian, su.sigma_mv()};
+            if (gaussian && !(std::isfinite(so.sigma_mV) && so.sigma_mV > 0))
+                v.fail(sn, "sigma_mV", num(so.sigma_mV), "must be > 0 (mV)");
             auto in = lookup(sn, "input", su.input(), false);
             auto outp = lookup(sn, "output", su.output(), true);
             if (in && !std::holds_alternative<PoissonParams>(out.populations[*in].model))

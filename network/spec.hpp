@@ -222,6 +222,9 @@ struct SupervisedObjectiveSpec {
     std::vector<double> target_mV;
     double nudge_per_ms = 0.1;
     double free_ms = 100.0, nudge_ms = 50.0;
+    // Gaussian-layer M-step instead of the supervised cost: J = log N(y; V, sigma^2).
+    bool gaussian = false;
+    double sigma_mV = 1.0;
 };
 
 struct ObjectiveSpec {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include "network/simulation.hpp"
@@ -79,12 +80,25 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
     std::vector<double> rho(s.n_in);
     for (std::uint32_t i = 0; i < s.n_in; ++i) rho[i] = (pp.rates_hz.empty() ? pp.rate_hz : pp.rates_hz[i]) / 1000.0;
     std::vector<double> offset(s.n_out, s.neuron->v_rest_mV + s.neuron->drive_mV);
-    objective::SupervisedLayer layer(rho, obj.target_mV, offset, tau);
+    // The objective: the supervised cost, or the Gaussian layer's log-likelihood
+    // (causes h_1 = tau rho with the identity read-out, so mu = offset + tau W^T rho).
+    std::unique_ptr<objective::Objective> layer;
+    if (obj.gaussian) {
+        std::vector<double> h = obj.target_mV;
+        for (double x : rho) h.push_back(tau * x);
+        layer = std::make_unique<objective::LayeredGaussian>(
+            std::vector<std::size_t>{s.n_out, s.n_in}, std::vector<double>{obj.sigma_mV, 1.0}, offset,
+            std::vector<double>(s.n_in, 0.0), objective::LayeredGaussian::Rho::identity, h);
+    } else {
+        layer = std::make_unique<objective::SupervisedLayer>(rho, obj.target_mV, offset, tau);
+    }
 
     GradcheckResult r;
     r.cycle_ms = obj.free_ms + obj.nudge_ms;
+    // E[dW] = eta lambda F (y - V) tau rho; for the Gaussian layer dJ/dW carries 1/sigma^2 more.
     r.gain_per_cycle = s.rule->eta_ms * obj.nudge_per_ms *
-                       slope_factor(s.rule->estimate, s.rule->window_ms, obj.nudge_ms, tau);
+                       slope_factor(s.rule->estimate, s.rule->window_ms, obj.nudge_ms, tau) *
+                       (obj.gaussian ? obj.sigma_mV * obj.sigma_mV : 1.0);
     std::vector<std::uint64_t> checkpoints;  // in whole cycles
     for (double t : o.checkpoints_ms)
         checkpoints.push_back(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(t / r.cycle_ms))));
@@ -107,9 +121,9 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
         Simulation sim(run);
         const TimeBase& tb = sim.time();
         const std::vector<double> w0 = flat_weights(sim, s);
-        const std::vector<double> g = layer.dJ_dW(w0);
+        const std::vector<double> g = layer->dJ_dW(w0);
         grads[k] = g;
-        js[k] = layer.J(w0);
+        js[k] = layer->J(w0);
         std::size_t next = 0;
         double t = 0.0;
         std::vector<double> v_hat(s.n_out);

@@ -99,3 +99,22 @@ TEST_CASE("gradcheck: identical results for 1 and 2 threads") {
     REQUIRE(a.final_dw.size() == b.final_dw.size());
     for (std::size_t s = 0; s < a.final_dw.size(); ++s) CHECK(a.final_dw[s] == b.final_dw[s]);
 }
+
+TEST_CASE("gradcheck: the Gaussian layer's M-step gradient is the supervised one over sigma^2") {
+    // Same network and targets; J = log N(y; V, sigma^2) instead of -1/2 ||y - V||^2.
+    NetworkSpec sup = example();
+    NetworkSpec gau = io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) +
+                                         "/examples/gradient_alignment/gaussian_layer.pbtxt")
+                          .spec;
+    const double sigma = std::get<SupervisedObjectiveSpec>(gau.objective->kind).sigma_mV;
+    REQUIRE(std::get<SupervisedObjectiveSpec>(gau.objective->kind).gaussian);
+    GradcheckOptions o;
+    o.seeds = {1};
+    o.checkpoints_ms = {1500.0};
+    GradcheckResult a = run_gradcheck(sup, o), b = run_gradcheck(gau, o);
+    REQUIRE(a.gradients[0].size() == b.gradients[0].size());
+    for (std::size_t q = 0; q < a.gradients[0].size(); ++q)
+        CHECK(b.gradients[0][q] == doctest::Approx(a.gradients[0][q] / (sigma * sigma)).epsilon(1e-12));
+    CHECK(b.final_dw[0] == a.final_dw[0]);  // the spiking run is the same
+    CHECK(b.gain_per_cycle == doctest::Approx(a.gain_per_cycle * sigma * sigma).epsilon(1e-12));
+}
