@@ -52,8 +52,15 @@ public:
     bool before_transmit(Tick t, std::uint32_t begin, std::uint32_t n, const double* w,
                          const std::uint32_t* targets, Population& post) {
         if (gain_ == 0.0) {
-            // Off: the central difference's V(t - T) values of this arrival are dropped.
-            if (p_.estimate == SlopeEstimate::Central) back_.erase(back_.begin(), back_.begin() + n);
+            // Off: the central difference's V(t - T) values of this arrival are dropped.  They
+            // follow those of the arrivals still waiting for their probe (and precede those of
+            // later arrivals whose t - T has passed already).
+            if (p_.estimate == SlopeEstimate::Central) {
+                std::size_t offset = 0;
+                for (const Pending& p : pending_) offset += p.n;
+                back_.erase(back_.begin() + static_cast<std::ptrdiff_t>(offset),
+                            back_.begin() + static_cast<std::ptrdiff_t>(offset + n));
+            }
             return false;
         }
         for (std::uint32_t k = begin; k < begin + n; ++k) {
