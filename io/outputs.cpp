@@ -71,6 +71,26 @@ std::string json_string(const std::string& s) {
 
 std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
 
+// The rule and its variant, e.g. "pair_stdp/nearest_symmetric" or "voltage_slope/forward".
+std::string plasticity_name(const std::optional<PlasticitySpec>& p) {
+    if (!p) return "none";
+    struct Name {
+        std::string operator()(const PairStdpParams& r) const {
+            static constexpr const char* pairing[] = {"all_to_all", "nearest_symmetric", "nearest_presynaptic_centred"};
+            return std::string("pair_stdp/") + pairing[static_cast<int>(r.pairing)];
+        }
+        std::string operator()(const TripletStdpParams& r) const {
+            return r.nearest_spike ? "triplet_stdp/nearest_spike" : "triplet_stdp/all_to_all";
+        }
+        std::string operator()(const VoltageSlopeParams& r) const {
+            static constexpr const char* estimate[] = {"forward", "central", "analytic"};
+            return std::string("voltage_slope/") + estimate[static_cast<int>(r.estimate)];
+        }
+        std::string operator()(const RateSlopeParams&) const { return "rate_slope"; }
+    };
+    return std::visit(Name{}, p->rule);
+}
+
 }  // namespace
 
 std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInfo& info) {
@@ -98,9 +118,10 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     for (std::size_t k = 0; k < sim.num_projections(); ++k) {
         const Projection& pj = sim.projection(k);
         total_syn += pj.num_synapses();
-        j += fmt::format("    {{\"name\": {}, \"source\": {}, \"target\": {}, \"synapses\": {}}}{}\n",
+        j += fmt::format("    {{\"name\": {}, \"source\": {}, \"target\": {}, \"synapses\": {}, \"plasticity\": {}}}{}\n",
                          json_string(pj.name()), json_string(sim.population(pj.source_population()).name()),
                          json_string(sim.population(pj.target_population()).name()), pj.num_synapses(),
+                         json_string(plasticity_name(spec.spec.projections.at(k).plasticity)),
                          k + 1 < sim.num_projections() ? "," : "");
     }
     j += "  ],\n";
