@@ -73,6 +73,8 @@ struct Node {
         // A repeated field has a location per element only: without an index there is none.
         if (f->is_repeated() != (index >= 0)) return "";
         loc = tree->GetLocation(f, index);
+        // List syntax (`neuron: [0, 3]`) records one location for the whole list: point there.
+        if (loc.line < 0 && index > 0) loc = tree->GetLocation(f, 0);
         if (loc.line < 0) return "";
         return fmt::format("{}:{}:", loc.line + 1, loc.column + 1);
     }

@@ -786,6 +786,12 @@ population { name: "A" size: 3 lif_delta {} }
 record { rate { population: "A" interval_ms: 0.5 window_ms: 2 } }
 )pb",
          {"t.pbtxt:3:33: record.rate[0].interval_ms = 0.5: must be >= the resolution 1 (ms)"}},
+
+        {"an element of a list-syntax field points at the list",
+         R"pb(population { name: "E" size: 2 lif_delta {} }
+record { voltage { population: "E" neuron: [0, 3] interval_ms: 1 } }
+)pb",
+         {"t.pbtxt:2:36: record.voltage[0].neuron[1] = 3: must be < the population size 2 (neuron index)"}},
     };
 
     CHECK(cases.size() >= 14);
