@@ -52,13 +52,13 @@ Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.r
         if (j == projections_.size()) throw std::invalid_argument("unknown projection \"" + wp.projection + "\"");
         WeightProbe probe{j, {}, {}, {}, std::max<Tick>(time_.round(wp.interval_ms), 1)};
         const std::vector<WeightSample> all = weights_now(j);
-        for (std::size_t k = 0; k < all.size(); ++k) {
+        for (std::size_t q = 0; q < all.size(); ++q) {
             bool wanted = wp.pairs.empty();
-            for (const auto& [pre, post] : wp.pairs) wanted = wanted || (pre == all[k].pre && post == all[k].post);
+            for (const auto& [pre, post] : wp.pairs) wanted = wanted || (pre == all[q].pre && post == all[q].post);
             if (!wanted) continue;
-            probe.synapses.push_back(static_cast<std::uint32_t>(k));
-            probe.pre.push_back(all[k].pre);
-            probe.post.push_back(all[k].post);
+            probe.synapses.push_back(static_cast<std::uint32_t>(q));
+            probe.pre.push_back(all[q].pre);
+            probe.post.push_back(all[q].post);
         }
         weight_probes_.push_back(std::move(probe));
         queue_.push(Event{0, static_cast<std::uint32_t>(k), 1, 0, EventKind::Sample});
