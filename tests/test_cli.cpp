@@ -167,3 +167,37 @@ TEST_CASE("Command line help and version and validate and usage errors") {
     CHECK(no_file.out.find("/nonexistent/x.pbtxt") != std::string::npos);
     CHECK(sh("run " + kExample + " --out /tmp/x --duration-ms abc").status == 2);
 }
+
+TEST_CASE("eq1-curve drift and gradcheck write their outputs from the command line") {
+    fs::path dir = fresh_dir("science");
+    Result e = sh("eq1-curve --trials 2000 --network-duration-ms 2000 --out " + (dir / "eq1").string());
+    INFO(e.out);
+    REQUIRE(e.status == 0);
+    for (const char* f : {"eq1_curve.csv", "eq1_curve_network.csv", "eq1_parametric.csv", "eq1_fit.json", "eq1_curve.png"})
+        CHECK(fs::exists(dir / "eq1" / f));
+    CHECK(slurp(dir / "eq1" / "eq1_curve.csv").rfind("dT_ms,mean_dw,sem,n\n", 0) == 0);
+    google::protobuf::Struct fit;
+    REQUIRE(google::protobuf::util::JsonStringToMessage(slurp(dir / "eq1" / "eq1_fit.json"), &fit).ok());
+    CHECK(fit.fields().at("network").struct_value().fields().at("estimate").string_value() == "forward");
+
+    Result d = sh("drift --seeds 2 --duration-ms 2000 --neurons 10 --out " + (dir / "drift").string());
+    INFO(d.out);
+    REQUIRE(d.status == 0);
+    std::string csv = slurp(dir / "drift" / "drift.csv");
+    CHECK(csv.rfind("pairing,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,measured_mV_per_s", 0) == 0);
+    CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 18);
+
+    const std::string spec = std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/supervised.pbtxt";
+    Result g = sh("gradcheck " + spec + " --seeds 2 --duration-ms 1500 --out " + (dir / "grad").string());
+    INFO(g.out);
+    REQUIRE(g.status == 0);
+    CHECK(fs::exists(dir / "grad" / "alignment.png"));
+    std::string al = slurp(dir / "grad" / "alignment.csv");
+    CHECK(al.rfind("t_ms,seed,cosine,pearson,slope,rel_error\n", 0) == 0);
+    // A spec without an objective is refused with a clear message and exit 2.
+    Result no = sh("gradcheck " + kExample + " --out " + (dir / "none").string());
+    CHECK(no.status == 2);
+    CHECK(no.out.find("no objective") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "none"));
+    fs::remove_all(dir);
+}
