@@ -1,7 +1,9 @@
 #pragma once
 // Shared pieces of the command line (io/cli*.cpp).
 #include <boost/program_options.hpp>
+#include <tbb/global_control.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,11 +25,23 @@ boost::program_options::variables_map parse_args(const std::vector<std::string>&
                                                  const boost::program_options::options_description& all,
                                                  const boost::program_options::positional_options_description& pos);
 
+// "--option = text": a comma-separated list of finite numbers, or a UsageError.
+std::vector<double> number_list(const std::string& option, const std::string& text);
+
+// Limits TBB to `threads` workers while the returned object lives (0: all
+// cores); a negative count is a UsageError.
+tbb::global_control thread_limit(int threads);
+
+// Runs `python3 examples/SCRIPT OUT_DIR` (paths in the source tree); on
+// failure says the CSV outputs are complete and returns kExitFailure.
+int run_plot_script(const std::string& script, const std::filesystem::path& out);
+
 int cmd_run(const std::vector<std::string>& args);
 int cmd_validate(const std::vector<std::string>& args);
 int cmd_stdp_curve(const std::vector<std::string>& args);
 int cmd_eq1_curve(const std::vector<std::string>& args);
 int cmd_drift(const std::vector<std::string>& args);
 int cmd_gradcheck(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 
 }  // namespace spikeem::io

@@ -17,33 +17,11 @@
 #include "plasticity/eq1_network.hpp"
 #include "plasticity/eq1_protocol.hpp"
 
-#ifndef SPIKEEM_PLOT_SCRIPT_DIR
-#define SPIKEEM_PLOT_SCRIPT_DIR "examples/stdp"
-#endif
-
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace spikeem::io {
 namespace {
-
-std::vector<double> number_list(const std::string& option, const std::string& text) {
-    std::vector<double> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        try {
-            std::size_t used = 0;
-            double x = std::stod(item, &used);
-            if (used != item.size() || !std::isfinite(x)) throw std::invalid_argument(item);
-            out.push_back(x);
-        } catch (const std::exception&) {
-            throw UsageError(fmt::format("--{} = \"{}\": \"{}\" is not a number", option, text, item));
-        }
-    }
-    if (out.empty()) throw UsageError(fmt::format("--{} = \"{}\": expected a comma-separated list", option, text));
-    return out;
-}
 
 std::string json_num(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
 
@@ -64,17 +42,6 @@ void write_bins(std::ofstream& out, const std::vector<eq1::Bin>& bins) {
     for (const auto& b : bins)
         out << fmt::format("{},{},{},{}\n", b.centre_dT_ms, b.n ? json_num(b.mean_dW) : "nan",
                            b.n > 1 ? json_num(b.sem_dW) : "nan", b.n);
-}
-
-int plot(const fs::path& out) {
-    std::fflush(stdout);
-    const std::string cmd =
-        fmt::format("/usr/bin/python3 \"{}/plot_eq1_curve.py\" \"{}\"", SPIKEEM_PLOT_SCRIPT_DIR, out.string());
-    if (std::system(cmd.c_str()) != 0) {
-        fmt::print(stderr, "spikeem: the plot failed (is python3-matplotlib installed?); the CSV files are complete\n");
-        return kExitFailure;
-    }
-    return kExitOk;
 }
 
 }  // namespace
@@ -145,12 +112,7 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
     if (vm.count("network-reset")) n.neuron.v_reset_mV = 0.0;
     if (!(n.duration_ms >= 0 && n.duration_ms <= 1e8))
         throw UsageError(fmt::format("--network-duration-ms = {}: expected 0 to 1e8 (ms)", n.duration_ms));
-    const int threads = vm["threads"].as<int>();
-    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0", threads));
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                              threads > 0 ? static_cast<std::size_t>(threads)
-                                          : tbb::global_control::active_value(
-                                                tbb::global_control::max_allowed_parallelism));
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
 
     auto t0 = std::chrono::steady_clock::now();
     eq1::ProtocolResult curve = eq1::run_protocol(p);
@@ -207,7 +169,7 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
         show("full simulator", net->bins, net->fits);
     }
     fmt::print("{:.2f} s wall; outputs in {}\n", wall, out.string());
-    return vm.count("no-plot") ? kExitOk : plot(out);
+    return vm.count("no-plot") ? kExitOk : run_plot_script("stdp/plot_eq1_curve.py", out);
 }
 
 int cmd_drift(const std::vector<std::string>& args) {
@@ -243,11 +205,7 @@ int cmd_drift(const std::vector<std::string>& args) {
         throw UsageError(fmt::format("--neurons = {}: expected 1 to 10000", o.pre_neurons));
     if (!(o.rule.tau_plus_ms > 0 && o.rule.tau_minus_ms > 0 && o.rule.a_plus_mV >= 0 && o.rule.a_minus_mV >= 0))
         throw UsageError("--a-plus-mV and --a-minus-mV must be >= 0, --tau-plus-ms and --tau-minus-ms > 0");
-    const int threads = vm["threads"].as<int>();
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                              threads > 0 ? static_cast<std::size_t>(threads)
-                                          : tbb::global_control::active_value(
-                                                tbb::global_control::max_allowed_parallelism));
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     // 3 rate pairs x 2 ramps x 3 pairing schemes; ramps keep the post rate positive over the run.
     const double T_s = o.duration_ms / 1000.0;
     std::vector<DriftCase> cases;

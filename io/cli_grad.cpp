@@ -17,10 +17,6 @@
 #include "io/spec_loader.hpp"
 #include "plasticity/gradcheck.hpp"
 
-#ifndef SPIKEEM_PLOT_SCRIPT_DIR
-#define SPIKEEM_PLOT_SCRIPT_DIR "examples/stdp"
-#endif
-
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
@@ -64,12 +60,7 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     o.checkpoints_ms.clear();
     for (double t = cycle; t < longest * (1 + 1e-9); t *= std::sqrt(10.0)) o.checkpoints_ms.push_back(t);
     if (o.checkpoints_ms.back() < longest) o.checkpoints_ms.push_back(longest);
-    const int threads = vm["threads"].as<int>();
-    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0", threads));
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                              threads > 0 ? static_cast<std::size_t>(threads)
-                                          : tbb::global_control::active_value(
-                                                tbb::global_control::max_allowed_parallelism));
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
 
     auto t0 = std::chrono::steady_clock::now();
     GradcheckResult r = run_gradcheck(spec.spec, o);
@@ -109,15 +100,7 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
                    stat(v, &AlignmentPoint::pearson), stat(v, &AlignmentPoint::slope),
                    stat(v, &AlignmentPoint::rel_error));
     fmt::print("{} seeds, {:.1f} s wall; outputs in {}\n", seeds, wall, out.string());
-    if (vm.count("no-plot")) return kExitOk;
-    std::fflush(stdout);
-    const std::string cmd = fmt::format("/usr/bin/python3 \"{}/../gradient_alignment/plot_alignment.py\" \"{}\"",
-                                        SPIKEEM_PLOT_SCRIPT_DIR, out.string());
-    if (std::system(cmd.c_str()) != 0) {
-        fmt::print(stderr, "spikeem: the plot failed (is python3-matplotlib installed?); the CSV is complete\n");
-        return kExitFailure;
-    }
-    return kExitOk;
+    return vm.count("no-plot") ? kExitOk : run_plot_script("gradient_alignment/plot_alignment.py", out);
 }
 
 }  // namespace spikeem::io

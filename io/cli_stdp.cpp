@@ -17,33 +17,11 @@
 #include "io/spec_loader.hpp"
 #include "plasticity/protocols.hpp"
 
-#ifndef SPIKEEM_PLOT_SCRIPT_DIR
-#define SPIKEEM_PLOT_SCRIPT_DIR "examples/stdp"
-#endif
-
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace spikeem::io {
 namespace {
-
-std::vector<double> parse_list(const std::string& option, const std::string& text) {
-    std::vector<double> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        try {
-            std::size_t used = 0;
-            double x = std::stod(item, &used);
-            if (used != item.size() || !std::isfinite(x)) throw std::invalid_argument(item);
-            out.push_back(x);
-        } catch (const std::exception&) {
-            throw UsageError(fmt::format("--{} = \"{}\": \"{}\" is not a number", option, text, item));
-        }
-    }
-    if (out.empty()) throw UsageError(fmt::format("--{} = \"{}\": expected a comma-separated list of numbers", option, text));
-    return out;
-}
 
 // The rule from command-line flags, written as a spec and validated by the
 // spec loader, so that flags and specs obey one set of rules and messages
@@ -156,8 +134,6 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
                                      p.w0_mV));
     if (!(p.axonal_delay_ms >= 0.001))
         throw UsageError(fmt::format("--axonal-delay-ms = {}: must be >= 0.001 (ms)", p.axonal_delay_ms));
-    const int threads = vm["threads"].as<int>();
-    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0", threads));
 
     const std::string protocol_name = vm["protocol"].as<std::string>();
     std::vector<double> dts, freqs;
@@ -174,7 +150,7 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
     } else if (protocol_name == "frequency") {
         const double dt = std::abs(vm["dt-ms"].as<double>());
         dts = {-dt, dt};
-        freqs = parse_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
+        freqs = number_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
     } else {
         throw UsageError(fmt::format("--protocol = \"{}\": expected pairing or frequency", protocol_name));
     }
@@ -183,10 +159,7 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
             throw UsageError(fmt::format("frequency {} Hz: expected in (0, 500] Hz", f));
 
     const fs::path out = vm["out"].as<std::string>();
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                              threads > 0 ? static_cast<std::size_t>(threads)
-                                          : tbb::global_control::active_value(
-                                                tbb::global_control::max_allowed_parallelism));
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     auto t0 = std::chrono::steady_clock::now();
     std::vector<PairingResult> results = run_pairings(p, dts, freqs);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -238,15 +211,7 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
     }
     fmt::print("outputs in {}\n", out.string());
 
-    if (!vm.count("no-plot")) {
-        std::fflush(stdout);  // our lines before the plot script's
-        const std::string cmd = fmt::format("/usr/bin/python3 \"{}/plot_stdp_curve.py\" \"{}\"", SPIKEEM_PLOT_SCRIPT_DIR,
-                                            out.string());
-        if (std::system(cmd.c_str()) != 0) {
-            fmt::print(stderr, "spikeem: the plot failed (is python3-matplotlib installed?); the CSV is complete\n");
-            return kExitFailure;
-        }
-    }
+    if (!vm.count("no-plot")) return run_plot_script("stdp/plot_stdp_curve.py", out);
     return kExitOk;
 }
 
