@@ -34,6 +34,7 @@ const char* kTopHelp =
     "  eq1-curve --out DIR [options]                     the STDP curve Eq. 1 produces (paper Fig. 1)\n"
     "  drift --out DIR [options]                         pair STDP drift against its rate-form identity\n"
     "  gradcheck SPEC --out DIR [--seeds N]              spiking dW against the objective's dJ/dW\n"
+    "  bench [NAME...] [--json] [--repeat N]             time benchmark networks (examples/benchmarks)\n"
     "\n"
     "  spikeem COMMAND --help   options of a command\n"
     "  spikeem --version        version\n"
@@ -152,7 +153,8 @@ int main(int argc, char** argv) {    std::vector<std::string> args(argv + 1, arg
             {"stdp-curve", cmd_stdp_curve},
             {"eq1-curve", cmd_eq1_curve},
             {"drift", cmd_drift},
-            {"gradcheck", cmd_gradcheck}};
+            {"gradcheck", cmd_gradcheck},
+            {"bench", cmd_bench}};
         auto it = commands.find(cmd);
         if (it == commands.end()) throw UsageError(fmt::format("unknown command \"{}\"\n\n{}", cmd, kTopHelp));
         return it->second(args);

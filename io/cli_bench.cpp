@@ -1,0 +1,289 @@
+// `spikeem bench`: build and run benchmark networks, one row of timings and
+// counts per network (single thread).
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/cli_common.hpp"
+#include "io/spec_loader.hpp"
+#include "network/simulation.hpp"
+
+#ifndef SPIKEEM_EXAMPLES_DIR
+#define SPIKEEM_EXAMPLES_DIR "examples"
+#endif
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace spikeem::io {
+namespace {
+
+const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "scale_4k", "scale_40k", "scale_400k"};
+
+// NAME is a spec under examples/benchmarks/ (with or without .pbtxt), or a path to a spec file.
+std::string resolve_spec(const std::string& name) {
+    const fs::path as_given(name);
+    if (as_given.has_extension() && fs::exists(as_given)) return name;
+    fs::path p = fs::path(SPIKEEM_EXAMPLES_DIR) / "benchmarks" / name;
+    if (!p.has_extension()) p += ".pbtxt";
+    if (!fs::exists(p)) {
+        std::string known;
+        std::vector<std::string> names;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(fs::path(SPIKEEM_EXAMPLES_DIR) / "benchmarks", ec))
+            if (e.path().extension() == ".pbtxt") names.push_back(e.path().stem().string());
+        std::sort(names.begin(), names.end());
+        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+        throw UsageError(fmt::format("no benchmark \"{}\" ({} does not exist); known: {}", name, p.string(),
+                                     known.empty() ? "none" : known));
+    }
+    return p.string();
+}
+
+// CPU time of this thread (s): on a loaded machine wall time also counts waiting for a core.
+double thread_cpu_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> x) {
+    std::sort(x.begin(), x.end());
+    const std::size_t n = x.size();
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+// Peak resident set of this process so far (Linux: ru_maxrss in KiB).
+std::uint64_t peak_rss_bytes() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<std::uint64_t>(u.ru_maxrss) * 1024;
+}
+
+// Current resident set (/proc/self/statm), 0 if unavailable.
+std::uint64_t current_rss_bytes() {
+    std::ifstream f("/proc/self/statm");
+    std::uint64_t size = 0, resident = 0;
+    if (!(f >> size >> resident)) return 0;
+    return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+struct PopRow {
+    std::string name;
+    std::uint32_t neurons = 0;
+    std::uint64_t spikes = 0;
+    double rate_hz = 0.0;
+    bool has_cv = false;
+    double cv = 0.0;
+};
+
+struct Row {
+    std::string network, spec_path;
+    std::uint64_t neurons = 0, synapses = 0;
+    double simulated_s = 0.0;
+    double build_s = 0.0, wall_s = 0.0, wall_min_s = 0.0, wall_max_s = 0.0, cpu_s = 0.0;
+    int repeat = 0;
+    std::uint64_t spikes = 0, synaptic_events = 0, events = 0;
+    std::uint64_t peak_rss = 0, build_rss_delta = 0;
+    double bytes_per_synapse = 0.0;
+    std::vector<PopRow> pops;
+
+    double rtf() const { return simulated_s > 0 ? wall_s / simulated_s : 0.0; }
+    double syn_per_s() const { return wall_s > 0 ? synaptic_events / wall_s : 0.0; }
+    double ns_per_syn() const { return synaptic_events > 0 ? wall_s * 1e9 / synaptic_events : 0.0; }
+};
+
+// Synapse storage of all projections: per synapse its target and weight, per
+// source neuron one row index, per (source, delay) one DelayGroup; divided by
+// the number of synapses.  Vector capacity slack, plasticity state, neuron
+// state and the event queue are not counted.
+double storage_bytes_per_synapse(const Simulation& sim) {
+    double bytes = 0.0;
+    std::uint64_t synapses = 0;
+    for (std::size_t j = 0; j < sim.num_projections(); ++j) {
+        const Projection& pj = sim.projection(j);
+        const std::uint32_t sources = sim.population(pj.source_population()).size();
+        const std::uint64_t groups = pj.group_begin(sources);
+        bytes += static_cast<double>(pj.num_synapses()) * (sizeof(*pj.targets()) + sizeof(*pj.weights()));
+        bytes += static_cast<double>(sources + 1) * sizeof(std::uint32_t);
+        bytes += static_cast<double>(groups + 1) * sizeof(DelayGroup);
+        synapses += pj.num_synapses();
+    }
+    return synapses ? bytes / static_cast<double>(synapses) : 0.0;
+}
+
+Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, bool progress) {
+    Row row;
+    row.spec_path = resolve_spec(name);
+    LoadedSpec spec = load_spec_file(row.spec_path, overrides);
+    row.network = spec.spec.name.empty() ? name : spec.spec.name;
+    row.repeat = repeat;
+    std::vector<double> build, wall, cpu;
+    for (int r = 0; r < repeat; ++r) {
+        const std::uint64_t rss0 = current_rss_bytes();
+        auto t0 = std::chrono::steady_clock::now();
+        auto sim = std::make_unique<Simulation>(spec.spec);
+        auto t1 = std::chrono::steady_clock::now();
+        const std::uint64_t rss1 = current_rss_bytes();
+        const double c1 = thread_cpu_s();
+        sim->run();
+        const double c2 = thread_cpu_s();
+        auto t2 = std::chrono::steady_clock::now();
+        cpu.push_back(c2 - c1);
+        build.push_back(std::chrono::duration<double>(t1 - t0).count());
+        wall.push_back(std::chrono::duration<double>(t2 - t1).count());
+
+        std::uint64_t spikes = 0;
+        for (std::size_t p = 0; p < sim->num_populations(); ++p) spikes += sim->summary(p).spikes;
+        if (r == 0) {
+            row.build_rss_delta = rss1 > rss0 ? rss1 - rss0 : 0;
+            row.simulated_s = sim->time().to_ms(sim->now()) / 1000.0;
+            for (std::size_t p = 0; p < sim->num_populations(); ++p) {
+                PopulationSummary s = sim->summary(p);
+                if (sim->population(p).is_neuron()) row.neurons += s.neurons;
+                row.pops.push_back({s.name, s.neurons, s.spikes, s.mean_rate_hz, s.has_cv, s.mean_cv_isi});
+            }
+            for (std::size_t j = 0; j < sim->num_projections(); ++j) row.synapses += sim->projection(j).num_synapses();
+            row.bytes_per_synapse = storage_bytes_per_synapse(*sim);
+            row.spikes = spikes;
+            row.synaptic_events = sim->synaptic_events();
+            row.events = sim->events_processed();
+        } else if (spikes != row.spikes || sim->synaptic_events() != row.synaptic_events) {
+            throw std::runtime_error(fmt::format("{}: repeat {} gave {} spikes and {} synaptic events, repeat 1 {} and {}",
+                                                 row.network, r + 1, spikes, sim->synaptic_events(), row.spikes,
+                                                 row.synaptic_events));
+        }
+        if (progress)
+            fmt::print(stderr, "  {} run {}/{}: build {:.3f} s, simulation {:.3f} s wall, {:.3f} s CPU\n", row.network, r + 1,
+                       repeat, build.back(), wall.back(), cpu.back());
+    }
+    row.build_s = median(build);
+    row.wall_s = median(wall);
+    row.cpu_s = median(cpu);
+    row.wall_min_s = *std::min_element(wall.begin(), wall.end());
+    row.wall_max_s = *std::max_element(wall.begin(), wall.end());
+    row.peak_rss = peak_rss_bytes();
+    return row;
+}
+
+std::string json_str(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string json_row(const Row& r) {
+    std::string pops;
+    for (const auto& p : r.pops)
+        pops += fmt::format("{}{{\"name\": {}, \"neurons\": {}, \"spikes\": {}, \"mean_rate_hz\": {}, \"mean_cv_isi\": {}}}",
+                            pops.empty() ? "" : ", ", json_str(p.name), p.neurons, p.spikes, p.rate_hz,
+                            p.has_cv ? fmt::format("{}", p.cv) : "null");
+    return fmt::format(
+        "  {{\"network\": {}, \"spec\": {}, \"neurons\": {}, \"synapses\": {}, \"simulated_s\": {}, \"build_s\": {}, "
+        "\"wall_s\": {}, \"wall_min_s\": {}, \"wall_max_s\": {}, \"cpu_s\": {}, \"repeat\": {}, \"real_time_factor\": {}, "
+        "\"spikes\": {}, \"synaptic_events\": {}, \"events_processed\": {}, \"synaptic_events_per_s\": {}, "
+        "\"ns_per_synaptic_event\": {}, \"peak_rss_bytes\": {}, \"build_rss_delta_bytes\": {}, "
+        "\"bytes_per_synapse\": {}, \"threads\": 1,\n   \"populations\": [{}]}}",
+        json_str(r.network), json_str(r.spec_path), r.neurons, r.synapses, r.simulated_s, r.build_s, r.wall_s,
+        r.wall_min_s, r.wall_max_s, r.cpu_s, r.repeat, r.rtf(), r.spikes, r.synaptic_events, r.events, r.syn_per_s(),
+        r.ns_per_syn(), r.peak_rss, r.build_rss_delta, r.bytes_per_synapse, pops);
+}
+
+std::string si(double x) {
+    if (x >= 1e9) return fmt::format("{:.2f} G", x / 1e9);
+    if (x >= 1e6) return fmt::format("{:.2f} M", x / 1e6);
+    if (x >= 1e3) return fmt::format("{:.1f} k", x / 1e3);
+    return fmt::format("{:.0f}", x);
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& args) {
+    po::options_description opts("spikeem bench [NAME...] [options]");
+    opts.add_options()("help,h", "show this help")("json", "print a JSON array instead of a table")(
+        "duration-ms", po::value<double>(), "simulated time in ms for every network (replaces run.duration_ms)")(
+        "repeat", po::value<int>()->default_value(3), "runs per network; wall time is their median")(
+        "seed", po::value<std::uint64_t>(), "random seed (replaces run.seed)")(
+        "quiet,q", "no progress lines on stderr");
+    po::options_description all = opts;
+    all.add_options()("name", po::value<std::vector<std::string>>(), "benchmark names");
+    po::positional_options_description pos;
+    pos.add("name", -1);
+    auto vm = parse_args(args, opts, all, pos);
+    if (vm.count("help")) {
+        std::cout << opts
+                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (e.g. cuba_delta, scale_4k, scale_40k,\n"
+                     "scale_400k; the default is these four) or a path to a spec file.  For each network the\n"
+                     "Simulation is built and run --repeat times in one thread, nothing is written.\n"
+                     "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
+                     "= CPU time of the simulation (median; below wall when the machine is loaded),\n"
+                     "RTF = wall / simulated, spikes of all populations (sources included), synaptic events\n"
+                     "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
+                     "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
+                     "storage (target + weight per synapse, CSR row and delay-group indices) / synapses.\n";
+        return kExitOk;
+    }
+    SpecOverrides o;
+    if (vm.count("duration-ms")) o.duration_ms = vm["duration-ms"].as<double>();
+    if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
+    const int repeat = vm["repeat"].as<int>();
+    if (repeat < 1 || repeat > 1000) throw UsageError(fmt::format("--repeat = {}: expected 1 to 1000", repeat));
+    const bool json = vm.count("json") > 0;
+    const bool progress = !vm.count("quiet");
+    const std::vector<std::string> names =
+        vm.count("name") ? vm["name"].as<std::vector<std::string>>() : kDefaultNetworks;
+    for (const auto& n : names) resolve_spec(n);  // fail on a bad name before running anything
+
+    std::vector<Row> rows;
+    if (!json) {
+        fmt::print("{:<12} {:>8} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7} {:>9} {:>6} {:>3}\n",
+                   "network", "neurons", "synapses", "sim s", "build s", "wall s", "CPU s", "RTF", "spikes", "syn ev", "syn ev/s",
+                   "ns/ev", "peak RSS", "B/syn", "thr");
+        std::fflush(stdout);
+    }
+    for (const auto& n : names) {
+        Row r = bench_one(n, o, repeat, progress);
+        if (!json) {
+            fmt::print("{:<12} {:>8} {:>9} {:>6.3g} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9} {:>9} {:>10} {:>7.1f} {:>9} "
+                       "{:>6.1f} {:>3}\n",
+                       r.network, si(r.neurons), si(r.synapses), r.simulated_s, r.build_s, r.wall_s, r.cpu_s, r.rtf(),
+                       si(r.spikes), si(r.synaptic_events), si(r.syn_per_s()), r.ns_per_syn(),
+                       fmt::format("{:.0f} MB", r.peak_rss / 1e6), r.bytes_per_synapse, 1);
+            std::fflush(stdout);
+        }
+        rows.push_back(std::move(r));
+    }
+    if (json) {
+        std::string out = "[\n";
+        for (std::size_t i = 0; i < rows.size(); ++i) out += json_row(rows[i]) + (i + 1 < rows.size() ? ",\n" : "\n");
+        out += "]\n";
+        fmt::print("{}", out);
+    } else {
+        fmt::print("wall: simulation only, median of {} runs; peak RSS: per-process peak so far (ru_maxrss); "
+                   "B/syn: synapse storage estimate; threads: 1\n",
+                   repeat);
+    }
+    return kExitOk;
+}
+
+}  // namespace spikeem::io
