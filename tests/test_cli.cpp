@@ -3,6 +3,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -21,8 +22,12 @@ struct Result {
 };
 
 Result sh(const std::string& args) {
-    static int counter = 0;  // distinct capture files within this process only
-    fs::path log = fs::temp_directory_path() / ("spikeem_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    // A fresh capture file from mkstemp: unique without any shared counter.
+    std::string name = (fs::temp_directory_path() / "spikeem_cli_XXXXXX").string();
+    const int fd = ::mkstemp(name.data());
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    const fs::path log = name;
     std::string cmd = std::string(SPIKEEM_BINARY) + " " + args + " > " + log.string() + " 2>&1";
     int rc = std::system(cmd.c_str());
     std::ifstream in(log);
