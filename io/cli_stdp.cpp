@@ -121,6 +121,14 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
     std::tie(p.rule, p.dendritic_delay_ms) =
         vm.count("spec") ? rule_from_spec(vm["spec"].as<std::string>()) : rule_from_flags(vm);
     p.w0_mV = vm["w0-mV"].as<double>();
+    // A rule taken from a spec brings its own bounds: without an explicit --w0-mV
+    // start in the middle of them when the default lies outside.
+    if (vm["w0-mV"].defaulted() && !(p.w0_mV >= p.rule.w_min_mV && p.w0_mV <= p.rule.w_max_mV) &&
+        std::isfinite(p.rule.w_min_mV) && std::isfinite(p.rule.w_max_mV)) {
+        p.w0_mV = 0.5 * (p.rule.w_min_mV + p.rule.w_max_mV);
+        fmt::print("w0 = {} mV, the middle of the rule's bounds [{}, {}] mV\n", p.w0_mV, p.rule.w_min_mV,
+                   p.rule.w_max_mV);
+    }
     p.axonal_delay_ms = vm["axonal-delay-ms"].as<double>();
     p.pairings = vm["pairings"].as<int>();
     if (p.pairings < 1 || p.pairings > 100000)

@@ -125,3 +125,24 @@ TEST_CASE("spikeem stdp-curve writes the curve and gives identical output for 1 
     fs::remove_all(a);
     fs::remove_all(b);
 }
+
+TEST_CASE("spikeem stdp-curve takes the rule and bounds of a spec and starts inside the bounds") {
+    fs::path d = fs::temp_directory_path() / ("spikeem_curve_spec_" + std::to_string(::getpid()));
+    const std::string cmd = std::string(SPIKEEM_BINARY) + " stdp-curve --no-plot --dt-step-ms 50 --spec " +
+                            SPIKEEM_SOURCE_DIR + "/examples/song2000/song2000.pbtxt --out " + d.string() +
+                            " > /dev/null 2>&1";
+    const int rc = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(rc));
+    CHECK(WEXITSTATUS(rc) == 0);
+    std::ifstream in(d / "stdp_curve.csv");
+    std::string header, first;
+    std::getline(in, header);
+    std::getline(in, first);
+    double dt = 0, dw = 0, rel = 0;
+    REQUIRE(std::sscanf(first.c_str(), "%lf,%lf,%lf", &dt, &dw, &rel) == 3);
+    // Song's rule: A- = 0.00118125 mV, tau- = 20 ms; w0 = 0.1125 mV (the middle of [0, 0.225]).
+    CHECK(dt == -100.0);
+    CHECK(dw == doctest::Approx(-60 * 0.00118125 * std::exp(-100.0 / 20.0)).epsilon(1e-9));
+    CHECK(rel == doctest::Approx(dw / 0.1125).epsilon(1e-12));
+    fs::remove_all(d);
+}
