@@ -32,6 +32,7 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       v_(spec.size),
       t_last_(spec.size, 0),
       pending_(spec.size, kNever),
+      q_(spec.size, 0.0),
       last_spike_(spec.size, -1) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
@@ -57,6 +58,7 @@ void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i)
     Tick when = predict_crossing(i);
     if (when < pending_[i]) {
         pending_[i] = when;
+        q_[i] = decay(when - t_last_[i]);
         engine.schedule(make_event(when, EventKind::Crossing, i));
     }
 }
@@ -94,14 +96,20 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
         const std::uint32_t i = targets[k];
         if (t < t_last_[i]) continue;  // refractory: the input is lost
         if (t != t_last_[i]) {
-            v_[i] = p_.v_rest_mV + (v_[i] - p_.v_rest_mV) * decay(t - t_last_[i]);
+            const double d = decay(t - t_last_[i]);
+            v_[i] = p_.v_rest_mV + (v_[i] - p_.v_rest_mV) * d;
+            q_[i] /= d;  // pending is at or after t, so this stays <= 1
             t_last_[i] = t;
         }
         v_[i] += weights[k];
         if (v_[i] >= p_.v_th_mV) {
             spike(engine, i, t);
         } else if (self_crossing_ && weights[k] > 0.0) {
-            schedule_crossing(engine, i);  // excitation can only bring the crossing forward
+            // Excitation can only bring the crossing forward; re-predict only if V at the
+            // pending tick is now past threshold.  A pending event left early by inhibition
+            // re-predicts when it pops, so skipping here is exact.
+            if (pending_[i] == kNever || p_.v_rest_mV + (v_[i] - p_.v_rest_mV) * q_[i] >= p_.v_th_mV)
+                schedule_crossing(engine, i);
         }
     }
 }

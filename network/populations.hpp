@@ -131,6 +131,10 @@ private:
     std::vector<double> v_;          // V at t_last_
     std::vector<Tick> t_last_;       // time of V; after a spike, the end of refractoriness
     std::vector<Tick> pending_;      // tick of the live Crossing event, kNever if none
+    // exp(-(pending - t_last) / tau_m), kept in step with t_last: with it, whether an
+    // input brings the crossing before the pending tick is a multiply and a compare,
+    // and the log of a new prediction is taken only when it does.
+    std::vector<double> q_;
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 
