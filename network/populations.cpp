@@ -59,7 +59,7 @@ void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i)
     if (when < pending_[i]) {
         pending_[i] = when;
         q_[i] = decay(when - t_last_[i]);
-        engine.schedule(make_event(when, EventKind::Crossing, i));
+        engine.schedule_own(global_offset() + i, when);
     }
 }
 
@@ -225,7 +225,7 @@ void StochasticPopulation::schedule_candidate(EngineHooks& engine, std::uint32_t
         pending_[n] = t_last_[n] + time_.round(gap_ms);
         refresh_[n] = 0;
     }
-    engine.schedule(make_event(pending_[n], EventKind::Crossing, n));
+    engine.schedule_own(global_offset() + n, pending_[n]);
 }
 
 void StochasticPopulation::start(EngineHooks& engine) {

@@ -21,6 +21,8 @@ namespace spikeem {
 class EngineHooks {
 public:
     virtual void schedule(const Event& e) = 0;
+    // Set or move the one own event (a Crossing) of neuron `global`; see OwnEvents.
+    virtual void schedule_own(std::uint32_t global, Tick t) = 0;
     virtual void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) = 0;
 
 protected:

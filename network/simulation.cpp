@@ -7,7 +7,16 @@
 
 namespace spikeem {
 
-Simulation::Simulation(NetworkSpec spec) : spec_(std::move(spec)), time_(spec_.run.time_digits) {
+namespace {
+std::size_t total_neurons(const NetworkSpec& s) {
+    std::size_t n = 0;
+    for (const auto& p : s.populations) n += p.size;
+    return n;
+}
+}  // namespace
+
+Simulation::Simulation(NetworkSpec spec)
+    : spec_(std::move(spec)), time_(spec_.run.time_digits), own_(total_neurons(spec_)) {
     const std::uint64_t seed = spec_.run.seed;
     std::uint32_t offset = 0;
     for (std::size_t i = 0; i < spec_.populations.size(); ++i) {
@@ -106,7 +115,7 @@ std::uint32_t Simulation::population_of(std::uint32_t global) const {
 }
 
 void Simulation::run_until(Tick end) {
-    events_processed_ += spikeem::run_until(queue_, *this, end);
+    events_processed_ += spikeem::run_until(queue_, own_, *this, end);
     now_ = std::max(now_, end);
 }
 

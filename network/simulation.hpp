@@ -131,6 +131,7 @@ public:
 
 private:
     void schedule(const Event& e) override { queue_.push(e); }
+    void schedule_own(std::uint32_t global, Tick t) override { own_.set(global, t); }
     void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) override;
     std::uint32_t population_of(std::uint32_t global) const;
 
@@ -176,6 +177,7 @@ private:
     std::vector<RateProbe> rate_probes_;
     std::vector<std::vector<std::uint32_t>> rate_in_;  // per population: Count/Exp probes its spikes feed
     EventQueue queue_;
+    OwnEvents own_;
     Tick now_ = 0;
 
     std::vector<SpikeRecord> spikes_;

@@ -17,6 +17,7 @@
 #include <boost/heap/d_ary_heap.hpp>
 
 #include <cstdint>
+#include <vector>
 
 #include "sim/time.hpp"
 
@@ -54,15 +55,63 @@ struct EventLater {
 
 using EventQueue = boost::heap::d_ary_heap<Event, boost::heap::arity<4>, boost::heap::compare<EventLater>>;
 
-// The run loop: pop the earliest event, let the handler apply it and schedule
-// what follows.  Processes every event with t < end; later events stay queued
-// so that a run can be continued.  Returns the number of events processed.
+// Each neuron's own next event (a predicted threshold crossing, a spike
+// candidate): at most one per neuron, kept in a mutable heap whose entries
+// are moved in place (Boost.Heap handles) instead of being left behind stale
+// in the main queue.  Its events are Crossing events with the same key, so
+// the order of everything processed is the same as with one queue.
+struct OwnEvent {
+    Tick t;
+    std::uint32_t neuron;  // global index
+};
+struct OwnLater {
+    bool operator()(const OwnEvent& a, const OwnEvent& b) const {
+        return a.t != b.t ? a.t > b.t : a.neuron > b.neuron;
+    }
+};
+using OwnQueue = boost::heap::d_ary_heap<OwnEvent, boost::heap::arity<4>, boost::heap::mutable_<true>,
+                                         boost::heap::compare<OwnLater>>;
+
+class OwnEvents {
+public:
+    explicit OwnEvents(std::size_t neurons) : handle_(neurons), live_(neurons, 0) {}
+    // Set (or move) the one own event of a neuron.
+    void set(std::uint32_t neuron, Tick t) {
+        if (live_[neuron]) {
+            queue_.update(handle_[neuron], OwnEvent{t, neuron});
+        } else {
+            handle_[neuron] = queue_.push(OwnEvent{t, neuron});
+            live_[neuron] = 1;
+        }
+    }
+    bool empty() const { return queue_.empty(); }
+    Event top() const { return Event{queue_.top().t, queue_.top().neuron, 0, 0, EventKind::Crossing}; }
+    void pop() {
+        live_[queue_.top().neuron] = 0;
+        queue_.pop();
+    }
+
+private:
+    OwnQueue queue_;
+    std::vector<OwnQueue::handle_type> handle_;
+    std::vector<std::uint8_t> live_;
+};
+
+// The run loop: take the earliest event of the two queues, let the handler
+// apply it and schedule what follows.  Processes every event with t < end;
+// later events stay queued so that a run can be continued.  Returns the
+// number of events processed.
 template <class Handler>
-std::uint64_t run_until(EventQueue& queue, Handler& handler, Tick end) {
+std::uint64_t run_until(EventQueue& queue, OwnEvents& own, Handler& handler, Tick end) {
+    const EventLater later;
     std::uint64_t processed = 0;
-    while (!queue.empty() && queue.top().t < end) {
-        Event e = queue.top();
-        queue.pop();
+    while (true) {
+        const bool use_own = !own.empty() && (queue.empty() || later(queue.top(), own.top()));
+        if (!use_own && queue.empty()) break;
+        const Event e = use_own ? own.top() : queue.top();
+        if (e.t >= end) break;
+        if (use_own) own.pop();
+        else queue.pop();
         handler.handle(e);
         ++processed;
     }
