@@ -20,6 +20,14 @@ double draw(const Distribution& d, RandomStream& rng) {
 }
 
 // ---------------------------------------------------------------- LIF delta
+//
+// Representation: V_i(t) = v_rest + u_i exp(-(t - t0)/tau_m) for t >= clamp_i
+// (before clamp_i the neuron is refractory, V held at v_reset).  u_i is
+// constant between inputs, an input adds w exp((t - t0)/tau_m), a factor
+// shared by every target of one spike, and "V >= v_th" is "u_i >= the
+// threshold line (v_th - v_rest) exp((t - t0)/tau_m)", also shared: delivery
+// costs one exp per block, not per synapse.  t0 moves forward (rebase) before
+// the factors grow large.
 
 LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                        const TimeBase& time, std::uint64_t seed)
@@ -27,100 +35,108 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       p_(std::get<LifDeltaParams>(spec.model)),
       time_(time),
       t_ref_ticks_(time.round(p_.t_ref_ms)),
+      rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
       self_crossing_(p_.v_rest_mV > p_.v_th_mV),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
-      v_(spec.size),
-      t_last_(spec.size, 0),
+      u_(spec.size),
+      clamp_(spec.size, 0),
       pending_(spec.size, kNever),
-      q_(spec.size, 0.0),
+      u_pending_(spec.size, 0.0),
       last_spike_(spec.size, -1) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
-        v_[i] = draw(p_.v_init_mV, rng);
+        u_[i] = draw(p_.v_init_mV, rng) - p_.v_rest_mV;  // t0 = 0
     }
 }
 
 double LifDeltaPopulation::decay(Tick dt) const { return std::exp(-static_cast<double>(dt) * inv_tau_ticks_); }
 
-Tick LifDeltaPopulation::predict_crossing(std::uint32_t i) const {
-    if (v_[i] >= p_.v_th_mV) return t_last_[i];
-    if (!self_crossing_) return kNever;
-    // V(t0 + s) = v_rest + (V0 - v_rest) e^{-s/tau} reaches v_th at
-    // s = tau ln((V0 - v_rest) / (v_th - v_rest)); both differences are negative.
-    double s_ms = p_.tau_m_ms * std::log((v_[i] - p_.v_rest_mV) / (p_.v_th_mV - p_.v_rest_mV));
-    Tick s = time_.ceil(s_ms);
-    if (s == kNever || t_last_[i] > kNever - s) return kNever;
-    return t_last_[i] + std::max<Tick>(s, 1);
+double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<double>(t - t0_) * inv_tau_ticks_); }
+
+void LifDeltaPopulation::rebase(Tick t) {
+    const double f = decay(t - t0_);
+    for (std::size_t i = 0; i < u_.size(); ++i) {
+        u_[i] *= f;
+        u_pending_[i] *= f;
+    }
+    t0_ = t;
 }
 
-void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i) {
-    Tick when = predict_crossing(i);
+Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
+    const Tick from = std::max(now, clamp_[i]);
+    if (u_[i] >= (p_.v_th_mV - p_.v_rest_mV) * growth(from)) return from;
+    if (!self_crossing_) return kNever;
+    // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
+    const double s_ms = p_.tau_m_ms * std::log(u_[i] / (p_.v_th_mV - p_.v_rest_mV));
+    const Tick s = time_.ceil(s_ms);
+    if (s == kNever || t0_ > kNever - s) return kNever;
+    return std::max(t0_ + s, from + 1);
+}
+
+void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now) {
+    const Tick when = predict_crossing(i, now);
     if (when < pending_[i]) {
         pending_[i] = when;
-        q_[i] = decay(when - t_last_[i]);
+        u_pending_[i] = (p_.v_th_mV - p_.v_rest_mV) * growth(when);  // the threshold line at `when`
         engine.schedule_own(global_offset() + i, when);
     }
 }
 
 void LifDeltaPopulation::start(EngineHooks& engine) {
     if (!self_crossing_) return;
-    for (std::uint32_t i = 0; i < size(); ++i) schedule_crossing(engine, i);
+    for (std::uint32_t i = 0; i < size(); ++i) schedule_crossing(engine, i, 0);
 }
 
 void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
-    v_[i] = p_.v_reset_mV;
-    t_last_[i] = t + t_ref_ticks_;  // V is clamped at v_reset until then
+    clamp_[i] = t + t_ref_ticks_;  // V is held at v_reset until then
+    u_[i] = (p_.v_reset_mV - p_.v_rest_mV) * growth(clamp_[i]);
     last_spike_[i] = t;
     pending_[i] = kNever;
     engine.emit_spike(index(), i, t);
-    if (self_crossing_) schedule_crossing(engine, i);
+    if (self_crossing_) schedule_crossing(engine, i, t);
 }
 
 void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
     if (pending_[i] != e.t) return;  // superseded by an earlier prediction, or the neuron fired
+    if (e.t - t0_ > rebase_ticks_) rebase(e.t);
     pending_[i] = kNever;
-    // Recompute from the same state with the same arithmetic: if nothing
-    // inhibitory arrived since, this reproduces e.t exactly.
-    if (predict_crossing(i) <= e.t) {
+    // Recompute from the same state: if nothing inhibitory arrived since, this
+    // reproduces e.t (up to a tick after a rebase).
+    if (predict_crossing(i, e.t) <= e.t) {
         spike(engine, i, e.t);
     } else {
-        schedule_crossing(engine, i);
+        schedule_crossing(engine, i, e.t);
     }
 }
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                  std::size_t n) {
+    if (t - t0_ > rebase_ticks_) rebase(t);
+    const double g = growth(t);
+    const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
     for (std::size_t k = 0; k < n; ++k) {
         const std::uint32_t i = targets[k];
-        if (t < t_last_[i]) continue;  // refractory: the input is lost
-        if (t != t_last_[i]) {
-            const double d = decay(t - t_last_[i]);
-            v_[i] = p_.v_rest_mV + (v_[i] - p_.v_rest_mV) * d;
-            q_[i] /= d;  // pending is at or after t, so this stays <= 1
-            t_last_[i] = t;
-        }
-        v_[i] += weights[k];
-        if (v_[i] >= p_.v_th_mV) {
+        if (t < clamp_[i]) continue;  // refractory: the input is lost
+        u_[i] += weights[k] * g;
+        if (u_[i] >= u_th) {
             spike(engine, i, t);
-        } else if (self_crossing_ && weights[k] > 0.0) {
-            // Excitation can only bring the crossing forward; re-predict only if V at the
-            // pending tick is now past threshold.  A pending event left early by inhibition
-            // re-predicts when it pops, so skipping here is exact.
-            if (pending_[i] == kNever || p_.v_rest_mV + (v_[i] - p_.v_rest_mV) * q_[i] >= p_.v_th_mV)
-                schedule_crossing(engine, i);
+        } else if (self_crossing_ && weights[k] > 0.0 && (pending_[i] == kNever || u_[i] >= u_pending_[i])) {
+            // Excitation brought V at the pending tick past threshold: the crossing is earlier now.
+            // (A pending tick left early by inhibition re-predicts when it pops.)
+            schedule_crossing(engine, i, t);
         }
     }
 }
 
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
-    if (t <= t_last_[i]) return v_[i];  // also covers refractoriness (V held at reset)
-    return p_.v_rest_mV + (v_[i] - p_.v_rest_mV) * decay(t - t_last_[i]);
+    if (last_spike_[i] >= 0 && t <= clamp_[i]) return p_.v_reset_mV;  // held at reset while refractory
+    return p_.v_rest_mV + u_[i] * decay(t - t0_);
 }
 
 double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
-    if (t < t_last_[i]) return 0.0;  // refractory: clamped
+    if (t < clamp_[i]) return 0.0;  // refractory: clamped
     return -(voltage_mV(i, t) - p_.v_rest_mV) / p_.tau_m_ms;
 }
 

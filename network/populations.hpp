@@ -95,6 +95,7 @@ private:
 
 // Leaky integrate-and-fire neuron with voltage-jump (delta) synapses:
 //   tau_m dV/dt = -(V - v_rest),   V += w at each input,
+// (stored rescaled, see populations.cpp),
 //   V >= v_th: spike, V = v_reset, inputs ignored during [t_spike, t_spike + t_ref).
 // Between events V(t) = v_rest + (V0 - v_rest) exp(-(t - t0)/tau_m), exactly.
 // With v_rest <= v_th a neuron can only cross at an input.  With v_rest > v_th it
@@ -102,7 +103,7 @@ private:
 // rounded up to the next tick; that time is scheduled as a Crossing event and
 // re-predicted only when an input moves it earlier (excitation).  Inhibition
 // moves it later: the old event then pops early, finds the neuron below
-// threshold and reschedules (lazy invalidation, no heap updates).
+// threshold and reschedules.
 class LifDeltaPopulation final : public Population {
 public:
     LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
@@ -121,22 +122,22 @@ public:
 
 private:
     double decay(Tick dt) const;
-    Tick predict_crossing(std::uint32_t i) const;
+    double growth(Tick t) const;  // exp((t - t0)/tau_m)
+    void rebase(Tick t);
+    Tick predict_crossing(std::uint32_t i, Tick now) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
-    void schedule_crossing(EngineHooks& engine, std::uint32_t i);
+    void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
 
     LifDeltaParams p_;
     TimeBase time_;
-    Tick t_ref_ticks_;
+    Tick t_ref_ticks_, rebase_ticks_;
     bool self_crossing_;  // v_rest > v_th: fires without input
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
-    std::vector<double> v_;          // V at t_last_
-    std::vector<Tick> t_last_;       // time of V; after a spike, the end of refractoriness
+    Tick t0_ = 0;                    // reference time of the u's
+    std::vector<double> u_;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
+    std::vector<Tick> clamp_;        // end of refractoriness (V held at v_reset before it)
     std::vector<Tick> pending_;      // tick of the live Crossing event, kNever if none
-    // exp(-(pending - t_last) / tau_m), kept in step with t_last: with it, whether an
-    // input brings the crossing before the pending tick is a multiply and a compare,
-    // and the log of a new prediction is taken only when it does.
-    std::vector<double> q_;
+    std::vector<double> u_pending_;  // the threshold line at the pending tick: u above it crosses earlier
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 
