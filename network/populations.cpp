@@ -38,15 +38,12 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
       self_crossing_(p_.v_rest_mV > p_.v_th_mV),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
-      u_(spec.size),
-      clamp_(spec.size, 0),
-      pending_(spec.size, kNever),
-      u_pending_(spec.size, 0.0),
+      n_(spec.size, State{0.0, 0.0, 0, kNever}),
       last_spike_(spec.size, -1) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
-        u_[i] = draw(p_.v_init_mV, rng) - p_.v_rest_mV;  // t0 = 0
+        n_[i].u = draw(p_.v_init_mV, rng) - p_.v_rest_mV;  // t0 = 0
     }
 }
 
@@ -56,19 +53,19 @@ double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<do
 
 void LifDeltaPopulation::rebase(Tick t) {
     const double f = decay(t - t0_);
-    for (std::size_t i = 0; i < u_.size(); ++i) {
-        u_[i] *= f;
-        u_pending_[i] *= f;
+    for (State& x : n_) {
+        x.u *= f;
+        x.u_pending *= f;
     }
     t0_ = t;
 }
 
 Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
-    const Tick from = std::max(now, clamp_[i]);
-    if (u_[i] >= (p_.v_th_mV - p_.v_rest_mV) * growth(from)) return from;
+    const Tick from = std::max(now, n_[i].clamp);
+    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * growth(from)) return from;
     if (!self_crossing_) return kNever;
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
-    const double s_ms = p_.tau_m_ms * std::log(u_[i] / (p_.v_th_mV - p_.v_rest_mV));
+    const double s_ms = p_.tau_m_ms * std::log(n_[i].u / (p_.v_th_mV - p_.v_rest_mV));
     const Tick s = time_.ceil(s_ms);
     if (s == kNever || t0_ > kNever - s) return kNever;
     return std::max(t0_ + s, from + 1);
@@ -76,9 +73,9 @@ Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
 
 void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now) {
     const Tick when = predict_crossing(i, now);
-    if (when < pending_[i]) {
-        pending_[i] = when;
-        u_pending_[i] = (p_.v_th_mV - p_.v_rest_mV) * growth(when);  // the threshold line at `when`
+    if (when < n_[i].pending) {
+        n_[i].pending = when;
+        n_[i].u_pending = (p_.v_th_mV - p_.v_rest_mV) * growth(when);  // the threshold line at `when`
         engine.schedule_own(global_offset() + i, when);
     }
 }
@@ -89,19 +86,19 @@ void LifDeltaPopulation::start(EngineHooks& engine) {
 }
 
 void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
-    clamp_[i] = t + t_ref_ticks_;  // V is held at v_reset until then
-    u_[i] = (p_.v_reset_mV - p_.v_rest_mV) * growth(clamp_[i]);
+    n_[i].clamp = t + t_ref_ticks_;  // V is held at v_reset until then
+    n_[i].u = (p_.v_reset_mV - p_.v_rest_mV) * growth(n_[i].clamp);
     last_spike_[i] = t;
-    pending_[i] = kNever;
+    n_[i].pending = kNever;
     engine.emit_spike(index(), i, t);
     if (self_crossing_) schedule_crossing(engine, i, t);
 }
 
 void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
-    if (pending_[i] != e.t) return;  // superseded by an earlier prediction, or the neuron fired
+    if (n_[i].pending != e.t) return;  // superseded by an earlier prediction, or the neuron fired
     if (e.t - t0_ > rebase_ticks_) rebase(e.t);
-    pending_[i] = kNever;
+    n_[i].pending = kNever;
     // Recompute from the same state: if nothing inhibitory arrived since, this
     // reproduces e.t (up to a tick after a rebase).
     if (predict_crossing(i, e.t) <= e.t) {
@@ -118,11 +115,12 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
     const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
     for (std::size_t k = 0; k < n; ++k) {
         const std::uint32_t i = targets[k];
-        if (t < clamp_[i]) continue;  // refractory: the input is lost
-        u_[i] += weights[k] * g;
-        if (u_[i] >= u_th) {
+        State& x = n_[i];
+        if (t < x.clamp) continue;  // refractory: the input is lost
+        x.u += weights[k] * g;
+        if (x.u >= u_th) {
             spike(engine, i, t);
-        } else if (self_crossing_ && weights[k] > 0.0 && (pending_[i] == kNever || u_[i] >= u_pending_[i])) {
+        } else if (self_crossing_ && weights[k] > 0.0 && (x.pending == kNever || x.u >= x.u_pending)) {
             // Excitation brought V at the pending tick past threshold: the crossing is earlier now.
             // (A pending tick left early by inhibition re-predicts when it pops.)
             schedule_crossing(engine, i, t);
@@ -131,12 +129,12 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
 }
 
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
-    if (last_spike_[i] >= 0 && t <= clamp_[i]) return p_.v_reset_mV;  // held at reset while refractory
-    return p_.v_rest_mV + u_[i] * decay(t - t0_);
+    if (last_spike_[i] >= 0 && t <= n_[i].clamp) return p_.v_reset_mV;  // held at reset while refractory
+    return p_.v_rest_mV + n_[i].u * decay(t - t0_);
 }
 
 double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
-    if (t < clamp_[i]) return 0.0;  // refractory: clamped
+    if (t < n_[i].clamp) return 0.0;  // refractory: clamped
     return -(voltage_mV(i, t) - p_.v_rest_mV) / p_.tau_m_ms;
 }
 

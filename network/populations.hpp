@@ -134,10 +134,14 @@ private:
     bool self_crossing_;  // v_rest > v_th: fires without input
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
     Tick t0_ = 0;                    // reference time of the u's
-    std::vector<double> u_;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
-    std::vector<Tick> clamp_;        // end of refractoriness (V held at v_reset before it)
-    std::vector<Tick> pending_;      // tick of the live Crossing event, kNever if none
-    std::vector<double> u_pending_;  // the threshold line at the pending tick: u above it crosses earlier
+    // Per neuron, together: a delivery touches all of it (one cache line, not four).
+    struct State {
+        double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
+        double u_pending;  // the threshold line at the pending tick: u above it crosses earlier
+        Tick clamp;        // end of refractoriness (V held at v_reset before it)
+        Tick pending;      // tick of the live Crossing event, kNever if none
+    };
+    std::vector<State> n_;
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 
