@@ -114,12 +114,30 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
         }
     }
 
-    // CSR by (source, delay, target); stable so that duplicate explicit pairs keep their order.
-    std::stable_sort(raw.begin(), raw.end(), [](const RawSynapse& a, const RawSynapse& b) {
-        if (a.src != b.src) return a.src < b.src;
-        if (a.delay != b.delay) return a.delay < b.delay;
-        return a.tgt < b.tgt;
-    });
+    // CSR by (source, delay, target), stable so that duplicate explicit pairs keep
+    // their order: a stable counting sort by source, then a stable sort of each
+    // (short) row by (delay, target) -- the order of one stable sort by all three.
+    {
+        std::vector<std::size_t> start(std::size_t{source_size} + 1, 0);
+        for (const RawSynapse& r : raw) ++start[r.src + 1];
+        for (std::uint32_t s = 0; s < source_size; ++s) start[s + 1] += start[s];
+        // Most generators emit rows in source order already; only the others
+        // (fixed in-degree: target-major) pay for the copy.
+        const bool by_source_already = std::is_sorted(
+            raw.begin(), raw.end(), [](const RawSynapse& a, const RawSynapse& b) { return a.src < b.src; });
+        if (!by_source_already) {
+            std::vector<RawSynapse> by_source(raw.size());
+            std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+            for (const RawSynapse& r : raw) by_source[fill[r.src]++] = r;
+            raw.swap(by_source);
+        }
+        for (std::uint32_t s = 0; s < source_size; ++s)
+            std::stable_sort(raw.begin() + static_cast<std::ptrdiff_t>(start[s]),
+                             raw.begin() + static_cast<std::ptrdiff_t>(start[s + 1]),
+                             [](const RawSynapse& a, const RawSynapse& b) {
+                                 return a.delay != b.delay ? a.delay < b.delay : a.tgt < b.tgt;
+                             });
+    }
     if (raw.size() >= 0xffffffffull) throw std::runtime_error("projection \"" + name_ + "\": more than 2^32 synapses");
     targets_.resize(raw.size());
     weights_.resize(raw.size());
