@@ -69,6 +69,27 @@ std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
+// Rows are formatted into a buffer written out every megabyte.
+class CsvWriter {
+public:
+    CsvWriter(std::ofstream& out, const char* header) : out_(out) { out_ << header; }
+    ~CsvWriter() { flush(); }
+    template <class... Args>
+    void row(fmt::format_string<Args...> f, Args&&... args) {
+        fmt::format_to(std::back_inserter(buf_), f, std::forward<Args>(args)...);
+        if (buf_.size() > (1u << 20)) flush();
+    }
+
+private:
+    void flush() {
+        out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+        buf_.clear();
+    }
+    std::ofstream& out_;
+    fmt::memory_buffer buf_;
+};
+
+
 std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
 
 // The rule and its variant, e.g. "pair_stdp/nearest_symmetric" or "voltage_slope/forward".
@@ -138,53 +159,29 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
     OutputSet out(dir);
     const TimeBase& tb = sim.time();
 
-    auto& spikes = out.add("spikes.csv");
-    spikes << "t_ms,population,neuron\n";
-    fmt::memory_buffer buf;
-    for (const SpikeRecord& s : sim.sorted_spikes()) {
-        fmt::format_to(std::back_inserter(buf), "{},{},{}\n", tb.format_ms(s.t), sim.population(s.population).name(),
-                       s.neuron);
-        if (buf.size() > (1u << 20)) {
-            spikes.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-            buf.clear();
-        }
+    {
+        CsvWriter csv(out.add("spikes.csv"), "t_ms,population,neuron\n");
+        for (const SpikeRecord& s : sim.sorted_spikes())
+            csv.row("{},{},{}\n", tb.format_ms(s.t), sim.population(s.population).name(), s.neuron);
     }
-    spikes.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    buf.clear();
 
     if (spec.spec.record.voltages.empty()) {
         out.obsolete("voltages.csv");
     } else {
-        auto& volts = out.add("voltages.csv");
-        volts << "t_ms,population,neuron,v_mV\n";
-        for (const VoltageSample& v : sim.voltages()) {
-            fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", tb.format_ms(v.t),
-                           sim.population(v.population).name(), v.neuron, v.v_mV);
-            if (buf.size() > (1u << 20)) {
-                volts.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-                buf.clear();
-            }
-        }
-        volts.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-        buf.clear();
+        CsvWriter csv(out.add("voltages.csv"), "t_ms,population,neuron,v_mV\n");
+        for (const VoltageSample& v : sim.voltages())
+            csv.row("{},{},{},{}\n", tb.format_ms(v.t), sim.population(v.population).name(), v.neuron, v.v_mV);
     }
 
     if (spec.spec.record.rates.empty()) {
         out.obsolete("rates.csv");
     } else {
-        auto& rates = out.add("rates.csv");
-        rates << "t_ms,population,neuron,readout,rate_hz\n";
+        CsvWriter csv(out.add("rates.csv"), "t_ms,population,neuron,readout,rate_hz\n");
         for (const RateSample& r : sim.rate_samples()) {
             const char* readout = r.readout == RateReadout::Count ? "count" : r.readout == RateReadout::Exp ? "exp" : "model";
-            fmt::format_to(std::back_inserter(buf), "{},{},{},{},{}\n", tb.format_ms(r.t),
-                           sim.population(r.population).name(), r.neuron, readout, r.rate_hz);
-            if (buf.size() > (1u << 20)) {
-                rates.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-                buf.clear();
-            }
+            csv.row("{},{},{},{},{}\n", tb.format_ms(r.t), sim.population(r.population).name(), r.neuron, readout,
+                    r.rate_hz);
         }
-        rates.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-        buf.clear();
     }
 
     // Weights: probe samples, then the final weight of every synapse of every plastic projection.
@@ -193,22 +190,14 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
     if (spec.spec.record.weights.empty() && !any_plastic) {
         out.obsolete("weights.csv");
     } else {
-        auto& weights = out.add("weights.csv");
-        weights << "t_ms,projection,pre,post,w\n";
+        CsvWriter csv(out.add("weights.csv"), "t_ms,projection,pre,post,w\n");
         auto row = [&](const WeightSample& w) {
-            fmt::format_to(std::back_inserter(buf), "{},{},{},{},{}\n", tb.format_ms(w.t),
-                           sim.projection(w.projection).name(), w.pre, w.post, w.w);
-            if (buf.size() > (1u << 20)) {
-                weights.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-                buf.clear();
-            }
+            csv.row("{},{},{},{},{}\n", tb.format_ms(w.t), sim.projection(w.projection).name(), w.pre, w.post, w.w);
         };
         for (const WeightSample& w : sim.weight_samples()) row(w);
         for (std::size_t j = 0; j < sim.num_projections(); ++j)
             if (sim.projection(j).learns())
                 for (const WeightSample& w : sim.weights_now(j)) row(w);
-        weights.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-        buf.clear();
     }
 
     out.add("run.json") << run_json(sim, spec, info);

@@ -96,7 +96,8 @@ void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
 
 void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
-    if (n_[i].pending != e.t) return;  // superseded by an earlier prediction, or the neuron fired
+    // The one own event of a neuron is moved in place (OwnEvents), never left stale.
+    assert(n_[i].pending == e.t);
     if (e.t - t0_ > rebase_ticks_) rebase(e.t);
     n_[i].pending = kNever;
     // Recompute from the same state: if nothing inhibitory arrived since, this
@@ -247,7 +248,7 @@ void StochasticPopulation::start(EngineHooks& engine) {
 }
 
 void StochasticPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t n) {
-    if (pending_[n] != e.t) return;  // superseded by a redraw
+    assert(pending_[n] == e.t);  // own events are moved in place, never left stale
     advance(n, e.t);
     if (!refresh_[n]) {
         const double u = rng_[n].uniform();

@@ -148,7 +148,6 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
         while (k < raw.size() && raw[k].src == s) {
             Tick d = raw[k].delay;
             groups_.push_back({d, static_cast<std::uint32_t>(k)});
-            min_delay_ = std::min(min_delay_, d);
             for (; k < raw.size() && raw[k].src == s && raw[k].delay == d; ++k) {
                 targets_[k] = raw[k].tgt;
                 weights_[k] = raw[k].w;
@@ -163,14 +162,6 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
         else
             plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
     }
-}
-
-std::uint32_t Projection::source_of(std::size_t k) const {
-    auto g = std::upper_bound(groups_.begin(), groups_.end() - 1, k,
-                              [](std::size_t x, const DelayGroup& grp) { return x < grp.begin; });
-    auto gi = static_cast<std::uint32_t>(g - groups_.begin() - 1);
-    auto r = std::upper_bound(row_.begin(), row_.end(), gi);
-    return static_cast<std::uint32_t>(r - row_.begin() - 1);
 }
 
 }  // namespace spikeem

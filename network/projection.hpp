@@ -33,7 +33,6 @@ public:
     std::uint32_t source_population() const { return source_pop_; }
     std::uint32_t target_population() const { return target_pop_; }
     std::size_t num_synapses() const { return targets_.size(); }
-    Tick min_delay() const { return min_delay_; }
     Tick dendritic_delay() const { return dendritic_; }
 
     // Delay groups of source neuron s: groups()[group_begin(s) .. group_begin(s+1)).
@@ -78,9 +77,6 @@ public:
         voltage_rule_->on_probe(t, weights_.data(), targets_.data(), post);
     }
 
-    // Synapse k's source (found by search; for reporting, not the hot path).
-    std::uint32_t source_of(std::size_t k) const;
-
 private:
     std::string name_;
     std::uint32_t index_, source_pop_, target_pop_;
@@ -88,7 +84,6 @@ private:
     std::vector<DelayGroup> groups_;    // + a sentinel whose begin = number of synapses
     std::vector<std::uint32_t> targets_;
     std::vector<double> weights_;
-    Tick min_delay_ = kNever;
     Tick dendritic_ = 0;
     std::unique_ptr<Plasticity> plasticity_;
     std::unique_ptr<VoltageSlopeSynapses> voltage_rule_;

@@ -58,7 +58,6 @@ TEST_CASE("A feed-forward chain fans out through delay groups") {
     const Projection& pj = sim.projection(0);
     CHECK(pj.group_end(0) - pj.group_begin(0) == 2);
     CHECK(pj.group_size(pj.group_begin(0)) == 2);
-    CHECK(pj.source_of(2) == 0);
     sim.run();
     auto got = sim.sorted_spikes();
     REQUIRE(got.size() == 3);
