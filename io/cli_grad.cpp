@@ -49,8 +49,8 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     const int seeds = vm["seeds"].as<int>();
     if (seeds < 1 || seeds > 1000) throw UsageError(fmt::format("--seeds = {}: expected 1 to 1000", seeds));
     const double longest = vm.count("duration-ms") ? vm["duration-ms"].as<double>() : spec.spec.run.duration_ms;
-    const auto& obj = std::get<SupervisedObjectiveSpec>(spec.spec.objective->kind);
-    const double cycle = obj.free_ms + obj.nudge_ms;
+    const ObjectiveSpec& obj = *spec.spec.objective;
+    const double cycle = obj.free_ms() + obj.nudge_ms();
     if (!(longest >= cycle && longest <= 1e8))
         throw UsageError(fmt::format("--duration-ms = {}: expected at least one cycle ({} ms) and at most 1e8", longest,
                                      cycle));
@@ -75,9 +75,9 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
         csv << fmt::format("{},{},{},{},{},{}\n", p.t_ms, p.seed, p.cosine, p.pearson, p.slope, p.rel_error);
     files.add("gradcheck.json") << fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
-        "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n"
-        "  \"wall_time_s\": {}\n}}\n",
-        version(), spec_path, spec.hash, obj.gaussian ? "gaussian_layer" : "supervised", r.J[0], r.gain_per_cycle,
+        "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"expected_cosine\": {},\n"
+        "  \"pinned_units\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n  \"wall_time_s\": {}\n}}\n",
+        version(), spec_path, spec.hash, obj.name(), r.J[0], r.gain_per_cycle, r.expected_cosine, r.pinned,
         r.cycle_ms, seeds, wall);
     files.commit();
 
@@ -85,7 +85,11 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     std::map<double, std::vector<const AlignmentPoint*>> by_t;
     for (const auto& p : r.points) by_t[p.t_ms].push_back(&p);
     fmt::print("{}: {} objective, J = {:.4g} at the initial weights (seed 1); E[dW] per cycle = {:.4g} x dJ/dW\n",
-               spec_path, obj.gaussian ? "gaussian_layer" : "supervised", r.J[0], r.gain_per_cycle);
+               spec_path, obj.name(), r.J[0], r.gain_per_cycle);
+    if (std::holds_alternative<EnergyObjectiveSpec>(obj.kind))
+        fmt::print("mean-field E[dW] per cycle vs dJ/dW: cosine {:.4f} (the ceiling); free fixed point: {} unit(s) "
+                   "pinned at 0 or 1{}\n",
+                   r.expected_cosine, r.pinned, r.pinned ? " (the mean field is not exact there)" : "");
     fmt::print("{:>12} {:>18} {:>18} {:>18} {:>18}\n", "t (s)", "cosine", "pearson", "slope (1 = unbiased)",
                "rel. error");
     auto stat = [](const std::vector<const AlignmentPoint*>& v, double AlignmentPoint::*field) {

@@ -480,6 +480,8 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 if (m.has_theta_mv()) sp.theta_mV = m.theta_mv();
                 if (m.has_v_reset_mv()) sp.v_reset_mV = m.v_reset_mv();
                 sp.t_ref_ms = m.t_ref_ms();
+                sp.rate_function = m.rate_function() == proto::HARD_SIGMOID ? RateFunction::HardSigmoid
+                                                                            : RateFunction::Sigmoid;
                 v.positive(mn, "tau_m_ms", sp.tau_m_ms, "ms");
                 v.finite(mn, "v_rest_mV", sp.v_rest_mV, "mV");
                 v.finite(mn, "drive_mV", sp.drive_mV, "mV");
@@ -491,6 +493,10 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 v.non_negative(mn, "noise_sigma_mV", sp.noise_sigma_mV, "mV");
                 v.positive(mn, "rho_max_hz", sp.rho_max_hz, "Hz");
                 v.non_negative(mn, "beta_per_mV", sp.beta_per_mV, "1/mV");
+                if (!proto::RateFunction_IsValid(m.rate_function()))
+                    v.fail(mn, "rate_function", std::to_string(m.rate_function()), "must be SIGMOID or HARD_SIGMOID");
+                else if (sp.rate_function == RateFunction::HardSigmoid && sp.beta_per_mV == 0.0)
+                    v.fail(mn, "beta_per_mV", "0", "must be > 0 with HARD_SIGMOID: 1/beta is the width of the linear part (1/mV)");
                 v.finite(mn, "theta_mV", sp.theta_mV, "mV");
                 if (sp.v_reset_mV) v.finite(mn, "v_reset_mV", *sp.v_reset_mV, "mV");
                 v.non_negative(mn, "t_ref_ms", sp.t_ref_ms, "ms");
@@ -584,6 +590,46 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
 
     // ---- projections
     std::set<std::string> proj_names;
+    // A transposed projection: everything but its delays comes from its partner.
+    auto transpose = [&](const Node& pn, const proto::Projection& p, ProjectionSpec& js) {
+        const std::string quoted = fmt::format("\"{}\"", p.transpose_of());
+        js.transpose_of = p.transpose_of();
+        const ProjectionSpec* partner = nullptr;
+        for (const auto& q : out.projections)
+            if (q.name == p.transpose_of()) partner = &q;
+        if (partner == nullptr) {
+            v.fail(pn, "transpose_of", quoted, "no such projection before this one (a transpose follows its partner)");
+            return;
+        }
+        if (!partner->transpose_of.empty())
+            v.fail(pn, "transpose_of", quoted, "is itself a transpose: name the original projection");
+        for (const auto& q : out.projections)
+            if (q.transpose_of == p.transpose_of())
+                v.fail(pn, "transpose_of", quoted, fmt::format("already has a transpose, \"{}\"", q.name));
+        if (p.source() != partner->target || p.target() != partner->source)
+            v.fail(pn, "transpose_of", quoted,
+                   fmt::format("is {} -> {}: a transpose must be {} -> {} (source and target swapped)", partner->source,
+                               partner->target, partner->target, partner->source));
+        const char* inherited[] = {"source_neurons", "target_neurons", "weight_mV", "allow_autapses", "plasticity"};
+        for (const char* f : inherited)
+            if (p.GetReflection()->HasField(p, pn.field(f)))
+                v.fail(pn, f, "", "must not be set on a transpose: it is the partner's (swapped)");
+        if (p.connectivity_case() != proto::Projection::CONNECTIVITY_NOT_SET)
+            v.fail_node(pn, "a transpose has no connectivity of its own: it reverses its partner's pairs");
+        if (partner->plasticity && !std::holds_alternative<VoltageSlopeParams>(partner->plasticity->rule))
+            v.fail(pn, "transpose_of", quoted,
+                   "has a spike-pair rule: a shared weight supports no plasticity or voltage_slope only");
+        js.source_range = partner->target_range;
+        js.target_range = partner->source_range;
+        js.allow_autapses = partner->allow_autapses;
+        js.plasticity = partner->plasticity;
+        js.connectivity = partner->connectivity;
+        if (auto d = v.distribution(pn, "delay_ms", p.delay_ms(), "ms", true, time.resolution_ms(), resolution))
+            js.delay_ms = *d;
+        js.dendritic_delay_ms = p.dendritic_delay_ms();
+        v.non_negative(pn, "dendritic_delay_ms", p.dendritic_delay_ms(), "ms");
+        out.projections.push_back(std::move(js));
+    };
     for (int i = 0; i < spec.projection_size(); ++i) {
         const auto& p = spec.projection(i);
         ProjectionSpec js;
@@ -602,6 +648,10 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         const bool pair_rule = p.has_plasticity() && (p.plasticity().has_pair_stdp() || p.plasticity().has_triplet_stdp() ||
                                                       p.plasticity().has_rate_slope());
         auto t = lookup(pn, "target", p.target(), !pair_rule);
+        if (!p.transpose_of().empty()) {
+            transpose(pn, p, js);
+            continue;
+        }
         js.allow_autapses = p.allow_autapses();
         std::uint32_t ns = 0, nt = 0;
         auto range = [&](const char* field, const proto::NeuronRange& r, std::uint32_t size) -> std::optional<NeuronRange> {
@@ -815,11 +865,111 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         out.record.rates.push_back(std::move(ps));
     }
     // ---- objective
+    auto energy_objective = [&](const Node& en, const proto::EnergyObjective& e) {
+        EnergyObjectiveSpec eo{{e.layers().begin(), e.layers().end()},
+                               {e.projections().begin(), e.projections().end()},
+                               {e.target().begin(), e.target().end()},
+                               e.beta(), e.free_ms(), e.nudge_ms(), e.symmetric()};
+        const std::size_t L = eo.layers.size() - (eo.layers.empty() ? 0 : 1);
+        if (L < 1) {
+            v.fail(en, "layers", "", "needs at least two populations: the input and the output");
+            return;
+        }
+        std::vector<std::optional<std::size_t>> pops;
+        for (std::size_t k = 0; k <= L; ++k) pops.push_back(lookup(en, "layers", eo.layers[k], k > 0, static_cast<int>(k)));
+        const auto quoted = [](const std::string& x) { return fmt::format("\"{}\"", x); };
+        if (pops[0]) {
+            const auto* pp = std::get_if<PoissonParams>(&out.populations[*pops[0]].model);
+            if (pp == nullptr || pp->rate_slope_hz_per_s != 0.0 || pp->start_ms != 0.0 || std::isfinite(pp->stop_ms))
+                v.fail(en, "layers", quoted(eo.layers[0]),
+                       "the input layer must be a poisson population with constant rates (no slope, start or stop)", 0);
+        }
+        const StochasticParams* first = nullptr;
+        for (std::size_t k = 1; k <= L; ++k) {
+            if (!pops[k]) continue;
+            const auto* st = std::get_if<StochasticParams>(&out.populations[*pops[k]].model);
+            if (st == nullptr || st->rate_function != RateFunction::HardSigmoid || st->v_reset_mV || st->t_ref_ms != 0.0 ||
+                st->tau_syn_ms != 0.0 || st->drive_slope_mV_per_ms != 0.0) {
+                v.fail(en, "layers", quoted(eo.layers[k]),
+                       "a free layer must be a stochastic population with rate_function HARD_SIGMOID, voltage jumps "
+                       "(tau_syn_ms 0), no reset, no t_ref_ms and no drive ramp",
+                       static_cast<int>(k));
+                continue;
+            }
+            if (first == nullptr) first = st;
+            else if (st->tau_m_ms != first->tau_m_ms || st->rho_max_hz != first->rho_max_hz ||
+                     st->beta_per_mV != first->beta_per_mV || st->theta_mV != first->theta_mV)
+                v.fail(en, "layers", quoted(eo.layers[k]),
+                       "all free layers must share tau_m_ms, rho_max_hz, beta_per_mV and theta_mV (one rate network)",
+                       static_cast<int>(k));
+        }
+        if (pops[0] && first) {
+            const auto& pp = std::get<PoissonParams>(out.populations[*pops[0]].model);
+            for (std::uint32_t i = 0; i < out.populations[*pops[0]].size; ++i) {
+                const double r = pp.rates_hz.empty() ? pp.rate_hz : pp.rates_hz[i];
+                if (r > first->rho_max_hz) {
+                    v.fail(en, "layers", quoted(eo.layers[0]),
+                           fmt::format("input rate {} Hz (neuron {}) exceeds rho_max_hz = {}: x = rate / rho_max must be "
+                                       "in [0, 1]", num(r), i, num(first->rho_max_hz)), 0);
+                    break;
+                }
+            }
+        }
+        auto find_proj = [&](const std::string& name) -> const ProjectionSpec* {
+            for (const auto& q : out.projections)
+                if (q.name == name) return &q;
+            return nullptr;
+        };
+        if (eo.projections.size() != L)
+            v.fail(en, "projections", "", fmt::format("has {} names: expected {}, one per pair of consecutive layers",
+                                                      eo.projections.size(), L));
+        double window = 0.0;
+        for (std::size_t k = 0; k < std::min(L, eo.projections.size()); ++k) {
+            const ProjectionSpec* pj = find_proj(eo.projections[k]);
+            const int at = static_cast<int>(k);
+            if (pj == nullptr) {
+                v.fail(en, "projections", quoted(eo.projections[k]), "no such projection", at);
+                continue;
+            }
+            if (pj->source != eo.layers[k] || pj->target != eo.layers[k + 1] || !pj->transpose_of.empty() ||
+                !std::holds_alternative<AllToAll>(pj->connectivity) || pj->source_range || pj->target_range ||
+                !pj->plasticity || !std::holds_alternative<VoltageSlopeParams>(pj->plasticity->rule) ||
+                !std::holds_alternative<double>(pj->delay_ms) || pj->dendritic_delay_ms != 0.0)
+                v.fail(en, "projections", quoted(eo.projections[k]),
+                       fmt::format("must be the all_to_all projection {} -> {} with voltage_slope plasticity, a constant "
+                                   "delay_ms and no dendritic delay", eo.layers[k], eo.layers[k + 1]), at);
+            else
+                window = std::max(window, std::get<VoltageSlopeParams>(pj->plasticity->rule).window_ms);
+            if (k == 0) continue;
+            const ProjectionSpec* back = nullptr;
+            for (const auto& q : out.projections)
+                if (q.transpose_of == eo.projections[k]) back = &q;
+            if (back == nullptr)
+                v.fail(en, "projections", quoted(eo.projections[k]),
+                       "needs a transpose (a projection with transpose_of: this name): the symmetric feedback", at);
+            else if (!std::holds_alternative<double>(back->delay_ms) || back->dendritic_delay_ms != 0.0)
+                v.fail(en, "projections", quoted(eo.projections[k]),
+                       fmt::format("its transpose \"{}\" must have a constant delay_ms and no dendritic delay", back->name), at);
+        }
+        if (pops[L] && eo.target.size() != out.populations[*pops[L]].size)
+            v.fail(en, "target", "", fmt::format("has {} values: expected one per output neuron, {}", eo.target.size(),
+                                                 out.populations[*pops[L]].size));
+        for (std::size_t j = 0; j < eo.target.size(); ++j)
+            if (!(eo.target[j] >= 0.0 && eo.target[j] <= 1.0))
+                v.fail(en, "target", num(eo.target[j]), "must be in [0, 1] (a rate over rho_max)", static_cast<int>(j));
+        if (!(eo.beta > 0.0 && eo.beta < 1.0)) v.fail(en, "beta", num(eo.beta), "must be in (0, 1) (dimensionless)");
+        v.positive(en, "free_ms", eo.free_ms, "ms");
+        if (!(std::isfinite(eo.nudge_ms) && eo.nudge_ms > 0 && eo.nudge_ms >= window))
+            v.fail(en, "nudge_ms", num(eo.nudge_ms), fmt::format("must be > 0 and >= the rules' window {} (ms)", num(window)));
+        out.objective = ObjectiveSpec{eo};
+    };
     if (spec.has_objective()) {
         const auto& ob = spec.objective();
         Node on = root.child("objective", ob);
-        if (!ob.has_supervised() && !ob.has_gaussian_layer()) {
-            v.fail_node(on, "no kind: expected supervised or gaussian_layer");
+        if (ob.has_energy()) {
+            energy_objective(on.child("energy", ob.energy()), ob.energy());
+        } else if (!ob.has_supervised() && !ob.has_gaussian_layer()) {
+            v.fail_node(on, "no kind: expected supervised, gaussian_layer or energy");
         } else {
             const bool gaussian = ob.has_gaussian_layer();
             const auto& su = gaussian ? ob.gaussian_layer() : ob.supervised();

@@ -174,6 +174,9 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
 }
 
 double StochasticPopulation::rho_hz(double v) const {
+    // Both shapes are non-decreasing in V: rate_bound_hz relies on it.
+    if (p_.rate_function == RateFunction::HardSigmoid)
+        return p_.rho_max_hz * std::clamp(p_.beta_per_mV * (v - p_.theta_mV), 0.0, 1.0);
     return p_.rho_max_hz / (1.0 + std::exp(-p_.beta_per_mV * (v - p_.theta_mV)));
 }
 

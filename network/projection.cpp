@@ -10,12 +10,6 @@
 namespace spikeem {
 namespace {
 
-struct RawSynapse {
-    std::uint32_t src, tgt;
-    Tick delay;
-    double w;
-};
-
 // Floyd's algorithm: k distinct values from [0, n), in ascending order.
 std::vector<std::uint32_t> sample_distinct(std::uint32_t n, std::uint32_t k, RandomStream& rng) {
     std::vector<std::uint32_t> chosen;
@@ -138,6 +132,11 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
                                  return a.delay != b.delay ? a.delay < b.delay : a.tgt < b.tgt;
                              });
     }
+    fill(raw, source_size);
+    make_rule(spec, time, target_size);
+}
+
+void Projection::fill(const std::vector<RawSynapse>& raw, std::uint32_t source_size) {
     if (raw.size() >= 0xffffffffull) throw std::runtime_error("projection \"" + name_ + "\": more than 2^32 synapses");
     targets_.resize(raw.size());
     weights_.resize(raw.size());
@@ -156,12 +155,60 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
     }
     row_[source_size] = static_cast<std::uint32_t>(groups_.size());
     groups_.push_back({0, static_cast<std::uint32_t>(raw.size())});
-    if (spec.plasticity) {
-        if (auto* vs = std::get_if<VoltageSlopeParams>(&spec.plasticity->rule))
-            voltage_rule_ = std::make_unique<VoltageSlopeSynapses>(*vs, *spec.plasticity, time);
-        else
-            plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
-    }
+}
+
+void Projection::make_rule(const ProjectionSpec& spec, const TimeBase& time, std::uint32_t target_size) {
+    if (!spec.plasticity) return;
+    if (auto* vs = std::get_if<VoltageSlopeParams>(&spec.plasticity->rule))
+        voltage_rule_ = std::make_unique<VoltageSlopeSynapses>(*vs, *spec.plasticity, time);
+    else
+        plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
+}
+
+Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop,
+                       std::uint32_t target_pop, std::uint32_t source_size, std::uint32_t target_size,
+                       const Projection& partner, const TimeBase& time, std::uint64_t seed)
+    : name_(spec.name),
+      index_(index),
+      source_pop_(source_pop),
+      target_pop_(target_pop),
+      dendritic_(time.round(spec.dendritic_delay_ms)) {
+    // Reverse the partner's pairs; delays are drawn per new source row, in the
+    // order of the partner's synapses (deterministic in seed and this name).
+    struct Reversed {
+        RawSynapse syn;
+        std::uint32_t twin;
+    };
+    std::vector<Reversed> rev;
+    rev.reserve(partner.num_synapses());
+    const std::uint64_t key = stable_hash(spec.name);
+    std::vector<RandomStream> delay_rng;
+    delay_rng.reserve(source_size);
+    for (std::uint32_t s = 0; s < source_size; ++s) delay_rng.emplace_back(seed, rng_domain::kDelay, key, s);
+    for (std::uint32_t s = 0; s + 1 < partner.row_.size(); ++s)
+        for (std::uint32_t g = partner.group_begin(s); g < partner.group_end(s); ++g)
+            for (std::uint32_t k = partner.groups_[g].begin; k < partner.groups_[g + 1].begin; ++k) {
+                const std::uint32_t src = partner.targets_[k];
+                const Tick d = std::max<Tick>(time.round(draw(spec.delay_ms, delay_rng[src])), 1) + dendritic_;
+                rev.push_back({{src, s, d, partner.weights_[k]}, k});
+            }
+    std::stable_sort(rev.begin(), rev.end(), [](const Reversed& a, const Reversed& b) {
+        if (a.syn.src != b.syn.src) return a.syn.src < b.syn.src;
+        return a.syn.delay != b.syn.delay ? a.syn.delay < b.syn.delay : a.syn.tgt < b.syn.tgt;
+    });
+    std::vector<RawSynapse> raw(rev.size());
+    twin_.resize(rev.size());
+    for (std::size_t k = 0; k < rev.size(); ++k) raw[k] = rev[k].syn, twin_[k] = rev[k].twin;
+    fill(raw, source_size);
+    make_rule(spec, time, target_size);
+}
+
+void Projection::tie(Projection& a, Projection& b) {
+    // a is the transpose (it knows the pairing); give b the inverse map.
+    b.twin_.assign(a.twin_.size(), 0);
+    for (std::uint32_t k = 0; k < a.twin_.size(); ++k) b.twin_[a.twin_[k]] = k;
+    if (a.voltage_rule_) a.voltage_rule_->set_twin(b.weights_.data(), a.twin_.data());
+    if (b.voltage_rule_) b.voltage_rule_->set_twin(a.weights_.data(), b.twin_.data());
 }
 
 }  // namespace spikeem

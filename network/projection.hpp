@@ -28,6 +28,18 @@ public:
                std::uint32_t source_size, std::uint32_t target_size, bool same_population, const TimeBase& time,
                std::uint64_t seed);
 
+    // The transpose of `partner` (spec.transpose_of): the partner's pairs
+    // reversed, its weights copied, delays drawn from this spec (keyed by this
+    // projection's name).  Call tie() on both once they have their final
+    // addresses, so that a weight change on either side reaches the other.
+    Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop, std::uint32_t target_pop,
+               std::uint32_t source_size, std::uint32_t target_size, const Projection& partner, const TimeBase& time,
+               std::uint64_t seed);
+    // Both directions share one weight per pair from now on: every update of a
+    // synapse's weight (by its voltage rule) is copied to its twin.
+    static void tie(Projection& a, Projection& b);
+    bool tied() const { return !twin_.empty(); }
+
     const std::string& name() const { return name_; }
     std::uint32_t index() const { return index_; }
     std::uint32_t source_population() const { return source_pop_; }
@@ -78,6 +90,15 @@ public:
     }
 
 private:
+    struct RawSynapse {
+        std::uint32_t src, tgt;
+        Tick delay;
+        double w;
+    };
+    // Fill the CSR arrays from synapses sorted by (source, delay, target).
+    void fill(const std::vector<RawSynapse>& raw, std::uint32_t source_size);
+    void make_rule(const ProjectionSpec& spec, const TimeBase& time, std::uint32_t target_size);
+
     std::string name_;
     std::uint32_t index_, source_pop_, target_pop_;
     std::vector<std::uint32_t> row_;    // per source neuron + 1: first delay group
@@ -87,6 +108,7 @@ private:
     Tick dendritic_ = 0;
     std::unique_ptr<Plasticity> plasticity_;
     std::unique_ptr<VoltageSlopeSynapses> voltage_rule_;
+    std::vector<std::uint32_t> twin_;  // tied: the index of each synapse's twin in the partner
 };
 
 }  // namespace spikeem

@@ -38,8 +38,17 @@ Simulation::Simulation(NetworkSpec spec)
     for (std::size_t j = 0; j < spec_.projections.size(); ++j) {
         const auto& pj = spec_.projections[j];
         std::uint32_t s = find_pop(pj.source), t = find_pop(pj.target);
-        projections_.emplace_back(pj, static_cast<std::uint32_t>(j), s, t, populations_[s]->size(),
-                                  populations_[t]->size(), s == t, time_, seed);
+        if (pj.transpose_of.empty()) {
+            projections_.emplace_back(pj, static_cast<std::uint32_t>(j), s, t, populations_[s]->size(),
+                                      populations_[t]->size(), s == t, time_, seed);
+        } else {
+            std::size_t partner = 0;
+            while (projections_[partner].name() != pj.transpose_of) ++partner;  // the loader checked it exists
+            projections_.emplace_back(pj, static_cast<std::uint32_t>(j), s, t, populations_[s]->size(),
+                                      populations_[t]->size(), projections_[partner], time_, seed);
+            // projections_ was reserved: both addresses are final.
+            Projection::tie(projections_.back(), projections_[partner]);
+        }
         outgoing_[s].push_back(static_cast<std::uint32_t>(j));
         if (projections_.back().plastic()) plastic_in_[t].push_back(static_cast<std::uint32_t>(j));
     }

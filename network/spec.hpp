@@ -38,7 +38,10 @@ struct LifDeltaParams {
 //   inputs: V += w (tau_syn = 0) or I += w / tau_syn (exponential current, same charge),
 //   noise: Ornstein-Uhlenbeck with stationary std noise_sigma_mV,
 //   spikes: inhomogeneous Poisson with rate rho(V) = rho_max sigmoid(beta (V - theta)),
+//           or rho_max clip(beta (V - theta), 0, 1) (hard sigmoid: linear between its kinks,
+//           the rate function of Equilibrium Propagation, SCIENCE.md section 4),
 //   optional reset to v_reset after a spike, no spike during t_ref after one.
+enum class RateFunction { Sigmoid, HardSigmoid };
 struct StochasticParams {
     double tau_m_ms = 10.0;
     double v_rest_mV = 0.0;
@@ -49,6 +52,7 @@ struct StochasticParams {
     double rho_max_hz = 200.0;
     double beta_per_mV = 10.0;
     double theta_mV = 1.0;
+    RateFunction rate_function = RateFunction::Sigmoid;
     std::optional<double> v_reset_mV;
     double t_ref_ms = 0.0;
     Distribution v_init_mV = 0.0;
@@ -177,6 +181,10 @@ struct ProjectionSpec {
     double dendritic_delay_ms = 0.0;
     bool allow_autapses = false;  // only meaningful when source == target
     std::optional<PlasticitySpec> plasticity;
+    // Non-empty: the transpose of that (earlier) projection, sharing its weights;
+    // connectivity and weight_mV are unused, ranges, autapses and plasticity are
+    // the partner's (swapped), filled in by the loader.
+    std::string transpose_of;
 };
 
 struct VoltageProbeSpec {
@@ -227,8 +235,35 @@ struct SupervisedObjectiveSpec {
     double sigma_mV = 1.0;
 };
 
+// The energy-based layered network of Equilibrium Propagation (SCIENCE.md
+// section 4, Scellier & Bengio 2017) in stochastic neurons with the hard
+// sigmoid: unit j's state is s_j = beta_v (V_j - theta), its rate rho_max clip(s_j, 0, 1).
+// layers[0] is the clamped input (Poisson, x = rate / rho_max), the others are
+// free; projections[k] connects layer k to k + 1, and for k >= 1 its transpose
+// carries the symmetric feedback.  The run alternates a free phase (learning
+// off) and a nudged phase (learning on; output j's drive raised by
+// beta (y_j - rho(s_j)) / beta_v with s_j measured in the free phase); with
+// `symmetric`, every other nudge uses -beta and the rule's sign flipped.
+struct EnergyObjectiveSpec {
+    std::vector<std::string> layers, projections;
+    std::vector<double> target;  // y in [0, 1], one per output neuron
+    double beta = 0.1;
+    double free_ms = 100.0, nudge_ms = 50.0;
+    bool symmetric = false;
+};
+
 struct ObjectiveSpec {
-    std::variant<SupervisedObjectiveSpec> kind;
+    std::variant<SupervisedObjectiveSpec, EnergyObjectiveSpec> kind;
+    double free_ms() const {
+        return std::visit([](const auto& k) { return k.free_ms; }, kind);
+    }
+    double nudge_ms() const {
+        return std::visit([](const auto& k) { return k.nudge_ms; }, kind);
+    }
+    std::string name() const {
+        if (const auto* s = std::get_if<SupervisedObjectiveSpec>(&kind)) return s->gaussian ? "gaussian_layer" : "supervised";
+        return "energy";
+    }
 };
 
 struct RunSpec {

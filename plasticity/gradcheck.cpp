@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "network/simulation.hpp"
@@ -38,7 +39,6 @@ struct Setup {
 };
 
 Setup find(const NetworkSpec& spec) {
-    if (!spec.objective) throw std::invalid_argument("the spec declares no objective");
     Setup s;
     s.obj = &std::get<SupervisedObjectiveSpec>(spec.objective->kind);
     auto pop = [&](const std::string& name) {
@@ -70,9 +70,40 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
     return d;
 }
 
+// Checkpoints in whole cycles, ascending, distinct, at least 1.
+std::vector<std::uint64_t> checkpoint_cycles(const GradcheckOptions& o, double cycle_ms) {
+    std::vector<std::uint64_t> c;
+    for (double t : o.checkpoints_ms)
+        c.push_back(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(t / cycle_ms))));
+    std::sort(c.begin(), c.end());
+    c.erase(std::unique(c.begin(), c.end()), c.end());
+    return c;
+}
+
+// dW against dJ/dW (cosine, correlation) and against its predicted expectation e (slope, error).
+AlignmentPoint align(double t_ms, std::uint64_t seed, std::uint64_t cycles, const std::vector<double>& dw,
+                     const std::vector<double>& g, const std::vector<double>& e) {
+    const double n = static_cast<double>(dw.size());
+    double mdw = 0.0, mg = 0.0;
+    for (std::size_t q = 0; q < dw.size(); ++q) mdw += dw[q] / n, mg += g[q] / n;
+    double sxy = 0.0, sxx = 0.0, syy = 0.0, res = 0.0;
+    for (std::size_t q = 0; q < dw.size(); ++q) {
+        sxy += (dw[q] - mdw) * (g[q] - mg);
+        sxx += (dw[q] - mdw) * (dw[q] - mdw);
+        syy += (g[q] - mg) * (g[q] - mg);
+        res += (dw[q] - e[q]) * (dw[q] - e[q]);
+    }
+    return {t_ms, seed, cycles, dot(dw, g) / std::sqrt(dot(dw, dw) * dot(g, g)), sxy / std::sqrt(sxx * syy),
+            dot(dw, e) / dot(e, e), std::sqrt(res / dot(e, e))};
+}
+
+GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o);
+
 }  // namespace
 
 GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o) {
+    if (!spec.objective) throw std::invalid_argument("the spec declares no objective");
+    if (std::holds_alternative<EnergyObjectiveSpec>(spec.objective->kind)) return run_energy(spec, o);
     const Setup s = find(spec);
     const auto& obj = *s.obj;
     const double tau = s.neuron->tau_m_ms;
@@ -99,11 +130,7 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
     r.gain_per_cycle = s.rule->eta_ms * obj.nudge_per_ms *
                        slope_factor(s.rule->estimate, s.rule->window_ms, obj.nudge_ms, tau) *
                        (obj.gaussian ? obj.sigma_mV * obj.sigma_mV : 1.0);
-    std::vector<std::uint64_t> checkpoints;  // in whole cycles
-    for (double t : o.checkpoints_ms)
-        checkpoints.push_back(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(t / r.cycle_ms))));
-    std::sort(checkpoints.begin(), checkpoints.end());
-    checkpoints.erase(std::unique(checkpoints.begin(), checkpoints.end()), checkpoints.end());
+    const std::vector<std::uint64_t> checkpoints = checkpoint_cycles(o, r.cycle_ms);
     r.final_cycles = checkpoints.back();
 
     // The weights at t = 0 are the same for every seed only if they are not
@@ -111,6 +138,7 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
     const std::size_t n_seeds = o.seeds.size();
     std::vector<std::vector<AlignmentPoint>> per_seed(n_seeds);
     r.final_dw.resize(n_seeds);
+    r.final_expected.resize(n_seeds);
     std::vector<std::vector<double>> grads(n_seeds);
     std::vector<double> js(n_seeds);
     tbb::parallel_for(std::size_t{0}, n_seeds, [&](std::size_t k) {
@@ -155,20 +183,8 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
                 for (std::size_t q = 0; q < dw.size(); ++q) dw[q] -= w0[q];
                 std::vector<double> e(g.size());
                 for (std::size_t q = 0; q < g.size(); ++q) e[q] = r.gain_per_cycle * static_cast<double>(c) * g[q];
-                const double n = static_cast<double>(dw.size());
-                double mdw = 0.0, mg = 0.0;
-                for (std::size_t q = 0; q < dw.size(); ++q) mdw += dw[q] / n, mg += g[q] / n;
-                double sxy = 0.0, sxx = 0.0, syy = 0.0, res = 0.0;
-                for (std::size_t q = 0; q < dw.size(); ++q) {
-                    sxy += (dw[q] - mdw) * (g[q] - mg);
-                    sxx += (dw[q] - mdw) * (dw[q] - mdw);
-                    syy += (g[q] - mg) * (g[q] - mg);
-                    res += (dw[q] - e[q]) * (dw[q] - e[q]);
-                }
-                per_seed[k].push_back({static_cast<double>(c) * r.cycle_ms, o.seeds[k], c,
-                                       dot(dw, g) / std::sqrt(dot(dw, dw) * dot(g, g)), sxy / std::sqrt(sxx * syy),
-                                       dot(dw, e) / dot(e, e), std::sqrt(res / dot(e, e))});
-                if (c == r.final_cycles) r.final_dw[k] = dw;
+                per_seed[k].push_back(align(static_cast<double>(c) * r.cycle_ms, o.seeds[k], c, dw, g, e));
+                if (c == r.final_cycles) r.final_dw[k] = dw, r.final_expected[k] = e;
                 ++next;
             }
         }
@@ -179,5 +195,284 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
         for (std::size_t k = 0; k < n_seeds; ++k) r.points.push_back(per_seed[k][c]);
     return r;
 }
+
+namespace {
+
+// ---- the energy objective
+
+struct EnergySetup {
+    const EnergyObjectiveSpec* obj = nullptr;
+    std::vector<std::size_t> pops;                // per layer
+    std::vector<std::size_t> fwd;                 // projection k: layer k -> k + 1
+    std::vector<std::optional<std::size_t>> back; // its transpose (k >= 1)
+    std::vector<std::size_t> sizes;
+    const StochasticParams* neuron = nullptr;     // shared by the free layers
+    std::vector<double> x, bias;                  // inputs; biases of the free units (EnergyNetwork layout)
+    double c = 0.0;                               // W = c w: beta_v tau_m rho_max
+    std::vector<double> base_drive;               // per output neuron (mV)
+};
+
+EnergySetup find_energy(const NetworkSpec& spec) {
+    EnergySetup s;
+    s.obj = &std::get<EnergyObjectiveSpec>(spec.objective->kind);
+    auto pop = [&](const std::string& name) {
+        for (std::size_t i = 0; i < spec.populations.size(); ++i)
+            if (spec.populations[i].name == name) return i;
+        throw std::invalid_argument("no population " + name);
+    };
+    for (const auto& name : s.obj->layers) {
+        s.pops.push_back(pop(name));
+        s.sizes.push_back(spec.populations[s.pops.back()].size);
+    }
+    for (const auto& name : s.obj->projections) {
+        std::optional<std::size_t> f, b;
+        for (std::size_t j = 0; j < spec.projections.size(); ++j) {
+            if (spec.projections[j].name == name) f = j;
+            if (spec.projections[j].transpose_of == name) b = j;
+        }
+        if (!f) throw std::invalid_argument("no projection " + name);
+        s.fwd.push_back(*f);
+        s.back.push_back(s.fwd.size() > 1 ? b : std::nullopt);
+    }
+    s.neuron = &std::get<StochasticParams>(spec.populations[s.pops[1]].model);
+    const auto& n = *s.neuron;
+    const auto& in = std::get<PoissonParams>(spec.populations[s.pops[0]].model);
+    for (std::size_t i = 0; i < s.sizes[0]; ++i)
+        s.x.push_back((in.rates_hz.empty() ? in.rate_hz : in.rates_hz[i]) / n.rho_max_hz);
+    for (std::size_t k = 1; k < s.pops.size(); ++k) {
+        const auto& p = std::get<StochasticParams>(spec.populations[s.pops[k]].model);
+        for (std::size_t i = 0; i < s.sizes[k]; ++i) s.bias.push_back(n.beta_per_mV * (p.v_rest_mV + p.drive_mV - n.theta_mV));
+    }
+    s.c = n.beta_per_mV * n.tau_m_ms * n.rho_max_hz / 1000.0;
+    const auto& out = std::get<StochasticParams>(spec.populations[s.pops.back()].model);
+    s.base_drive.assign(s.sizes.back(), out.drive_mV);
+    return s;
+}
+
+// The weights of the forward projections in EnergyNetwork's layout (mV).
+std::vector<double> flat_energy_weights(const Simulation& sim, const EnergySetup& s) {
+    std::size_t total = 0;
+    for (std::size_t k = 0; k + 1 < s.sizes.size(); ++k) total += s.sizes[k] * s.sizes[k + 1];
+    std::vector<double> w(total, 0.0);
+    std::size_t off = 0;
+    for (std::size_t k = 0; k + 1 < s.sizes.size(); ++k) {
+        for (const auto& x : sim.weights_now(s.fwd[k])) w[off + std::size_t{x.pre} * s.sizes[k + 1] + x.post] = x.w;
+        off += s.sizes[k] * s.sizes[k + 1];
+    }
+    return w;
+}
+
+// E[dW] (mV, EnergyNetwork layout) of one nudge with force sign beta (y - rho(s*))
+// on the output and the rule's gain `sign`, from the mean-field trajectory of
+// the rate network (header comment), integrated by Heun's method on a 5 us grid
+// with the delays rounded to it; t = 0 is the onset of the nudge, from the free fixed point.
+std::vector<double> expected_nudge(const NetworkSpec& spec, const EnergySetup& es, const std::vector<double>& W,
+                                   const std::vector<double>& s_star, double sign) {
+    const double h = 0.005, tau = es.neuron->tau_m_ms, bv = es.neuron->beta_per_mV;
+    const double rmax = es.neuron->rho_max_hz / 1000.0;  // 1/ms
+    const std::size_t L = es.sizes.size() - 1;
+    auto steps = [&](double ms) { return static_cast<std::ptrdiff_t>(std::llround(ms / h)); };
+    struct Rule {
+        double eta;
+        std::ptrdiff_t delay, ahead, behind;  // in steps: d, T, Tb
+        bool analytic;
+    };
+    auto rule_of = [&](std::size_t j) {
+        const auto& pj = spec.projections[j];
+        const auto& vs = std::get<VoltageSlopeParams>(pj.plasticity->rule);
+        Rule r{vs.eta_ms * sign, std::max<std::ptrdiff_t>(1, steps(std::get<double>(pj.delay_ms))),
+               steps(vs.window_ms), vs.estimate == SlopeEstimate::Central ? steps(vs.window_ms) : 0,
+               vs.estimate == SlopeEstimate::Analytic};
+        if (!r.analytic) r.ahead = std::max<std::ptrdiff_t>(r.ahead, 1);
+        return r;
+    };
+    std::vector<Rule> fwd(L), back(L);
+    std::ptrdiff_t before = 1, after = 1;  // history needed before 0, trajectory needed after D
+    for (std::size_t k = 0; k < L; ++k) {
+        fwd[k] = rule_of(es.fwd[k]);
+        if (es.back[k]) back[k] = rule_of(*es.back[k]);
+        for (const Rule* r : {&fwd[k], &back[k]}) {
+            before = std::max(before, r->delay + r->behind);
+            after = std::max(after, r->ahead);
+        }
+    }
+    const std::ptrdiff_t nD = std::max<std::ptrdiff_t>(1, steps(es.obj->nudge_ms));
+    const std::ptrdiff_t N = before + nD + after + 1;
+    const std::size_t nf = s_star.size();
+    std::vector<std::size_t> off(L + 2, 0);  // free-unit offset of layer k (k >= 1)
+    for (std::size_t k = 1; k <= L; ++k) off[k + 1] = off[k] + es.sizes[k];
+    std::vector<std::size_t> woff(L + 1, 0);
+    for (std::size_t k = 0; k < L; ++k) woff[k + 1] = woff[k] + es.sizes[k] * es.sizes[k + 1];
+    auto rho = [](double v) { return std::clamp(v, 0.0, 1.0); };
+
+    // traj[n * nf + u]: unit u at step n - before (n = 0 .. N-1).
+    std::vector<double> traj(static_cast<std::size_t>(N) * nf);
+    for (std::ptrdiff_t n = 0; n <= before; ++n) std::copy(s_star.begin(), s_star.end(), traj.begin() + n * nf);
+    const std::size_t n_out = es.sizes[L];
+    std::vector<double> force(n_out);
+    for (std::size_t j = 0; j < n_out; ++j) force[j] = sign * es.obj->beta * (es.obj->target[j] - rho(s_star[off[L] + j]));
+    auto at = [&](std::ptrdiff_t n, std::size_t u) { return traj[static_cast<std::size_t>(n) * nf + u]; };
+    // The drift tau ds/dt of every unit at step n, with its own state taken from `own`.
+    auto drift = [&](std::ptrdiff_t n, const double* own, std::vector<double>& out) {
+        const std::ptrdiff_t t = n - before;
+        for (std::size_t k = 1; k <= L; ++k)
+            for (std::size_t j = 0; j < es.sizes[k]; ++j) {
+                const std::size_t u = off[k] + j;
+                double in = es.bias[u] - own[u];
+                for (std::size_t i = 0; i < es.sizes[k - 1]; ++i) {
+                    const double pre = k == 1 ? es.x[i] : rho(at(n - fwd[k - 1].delay, off[k - 1] + i));
+                    in += W[woff[k - 1] + i * es.sizes[k] + j] * pre;
+                }
+                if (k < L)
+                    for (std::size_t m = 0; m < es.sizes[k + 1]; ++m)
+                        in += W[woff[k] + j * es.sizes[k + 1] + m] * rho(at(n - back[k].delay, off[k + 1] + m));
+                if (k == L && t >= 0 && t < nD) in += force[j];
+                out[u] = in;
+            }
+    };
+    std::vector<double> f0(nf), f1(nf), pred(nf);
+    std::vector<double> dsdt(static_cast<std::size_t>(N) * nf, 0.0);
+    for (std::ptrdiff_t n = before; n + 1 < N; ++n) {
+        const double* cur = &traj[static_cast<std::size_t>(n) * nf];
+        drift(n, cur, f0);
+        for (std::size_t u = 0; u < nf; ++u) pred[u] = cur[u] + h / tau * f0[u];
+        drift(n + 1, pred.data(), f1);
+        for (std::size_t u = 0; u < nf; ++u) {
+            traj[static_cast<std::size_t>(n + 1) * nf + u] = cur[u] + h / tau * 0.5 * (f0[u] + f1[u]);
+            dsdt[static_cast<std::size_t>(n) * nf + u] = f0[u] / tau;
+        }
+    }
+    // r(pre at emission) * slope(post) summed over arrivals t in [0, D) (midpoint of each step).
+    auto rate = [&](std::size_t layer, std::size_t i, std::ptrdiff_t n) {
+        return rmax * (layer == 0 ? es.x[i] : rho(at(n, off[layer] + i)));
+    };
+    auto slope = [&](const Rule& r, std::size_t u, std::ptrdiff_t n) {
+        if (r.analytic) return dsdt[static_cast<std::size_t>(n) * nf + u] / bv;
+        return (at(n + r.ahead, u) - at(n - r.behind, u)) / (bv * h * static_cast<double>(r.ahead + r.behind));
+    };
+    std::vector<double> e(woff[L], 0.0);
+    for (std::size_t k = 0; k < L; ++k)
+        for (std::size_t i = 0; i < es.sizes[k]; ++i)
+            for (std::size_t j = 0; j < es.sizes[k + 1]; ++j) {
+                double sum = 0.0;
+                for (std::ptrdiff_t t = 0; t < nD; ++t) {
+                    const std::ptrdiff_t n = t + before;
+                    // Trapezoid over the step [t, t + 1].
+                    for (std::ptrdiff_t q : {n, n + 1}) {
+                        double term = fwd[k].eta * rate(k, i, q - fwd[k].delay) * slope(fwd[k], off[k + 1] + j, q);
+                        if (k >= 1 && es.back[k])
+                            term += back[k].eta * rate(k + 1, j, q - back[k].delay) * slope(back[k], off[k] + i, q);
+                        sum += 0.5 * h * term;
+                    }
+                }
+                e[woff[k] + i * es.sizes[k + 1] + j] = sum;
+            }
+    return e;
+}
+
+GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
+    const EnergySetup es = find_energy(spec);
+    const auto& obj = *es.obj;
+    const std::size_t L = es.sizes.size() - 1;
+    const auto& neuron = *es.neuron;
+    GradcheckResult r;
+    r.cycle_ms = obj.free_ms + obj.nudge_ms;
+    const std::vector<std::uint64_t> checkpoints = checkpoint_cycles(o, r.cycle_ms);
+    r.final_cycles = checkpoints.back();
+    const objective::EnergyNetwork net(es.sizes, es.x, obj.target, es.bias);
+    std::vector<std::size_t> learned;  // projections whose rule is switched per phase
+    for (std::size_t k = 0; k < L; ++k) {
+        learned.push_back(es.fwd[k]);
+        if (es.back[k]) learned.push_back(*es.back[k]);
+    }
+    double settle = 0.0;
+    for (std::size_t j : learned)
+        settle = std::max(settle, 2.0 * std::get<VoltageSlopeParams>(spec.projections[j].plasticity->rule).window_ms);
+
+    const std::size_t n_seeds = o.seeds.size();
+    std::vector<std::vector<AlignmentPoint>> per_seed(n_seeds);
+    r.final_dw.resize(n_seeds);
+    r.final_expected.resize(n_seeds);
+    r.gradients.resize(n_seeds);
+    r.J.resize(n_seeds);
+    std::vector<std::vector<double>> plus(n_seeds), minus(n_seeds);
+    std::vector<std::size_t> pinned(n_seeds);
+    tbb::parallel_for(std::size_t{0}, n_seeds, [&](std::size_t k) {
+        NetworkSpec run = spec;
+        run.run.seed = o.seeds[k];
+        run.run.duration_ms = static_cast<double>(r.final_cycles) * r.cycle_ms + settle + 1.0;
+        run.record = RecordSpec{};
+        Simulation sim(run);
+        const TimeBase& tb = sim.time();
+        const std::vector<double> w0 = flat_energy_weights(sim, es);
+        std::vector<double> W(w0.size());
+        for (std::size_t q = 0; q < w0.size(); ++q) W[q] = es.c * w0[q];
+        const auto fp = net.fixed_point(W);
+        if (!fp.converged) throw std::runtime_error("energy objective: the free phase's fixed point did not converge");
+        pinned[k] = fp.pinned;
+        std::vector<double> g = net.dJ_dW_at(W, fp.s);
+        for (double& x : g) x *= es.c;  // dJ/dw = c dJ/dW
+        r.gradients[k] = g;
+        r.J[k] = -net.cost(fp.s);
+        plus[k] = expected_nudge(spec, es, W, fp.s, 1.0);
+        if (obj.symmetric) minus[k] = expected_nudge(spec, es, W, fp.s, -1.0);
+
+        const std::size_t out = es.pops[L];
+        const std::size_t n_out = es.sizes[L];
+        std::vector<double> v_hat(n_out);
+        std::size_t next = 0;
+        std::uint64_t n_plus = 0, n_minus = 0;
+        double t = 0.0;
+        for (std::uint64_t c = 1; c <= r.final_cycles; ++c) {
+            const double sign = obj.symmetric && c % 2 == 0 ? -1.0 : 1.0;
+            for (std::size_t j : learned) sim.set_plasticity_gain(j, 0.0);
+            for (std::uint32_t j = 0; j < n_out; ++j) sim.set_drive(out, j, es.base_drive[j]);
+            std::fill(v_hat.begin(), v_hat.end(), 0.0);
+            const int samples = 50;
+            for (int m = 0; m < samples; ++m) {
+                sim.run_until(tb.round(t + obj.free_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
+                for (std::uint32_t j = 0; j < n_out; ++j) v_hat[j] += sim.observe_voltage(out, j) / samples;
+            }
+            t += obj.free_ms;
+            sim.run_until(tb.round(t));
+            for (std::uint32_t j = 0; j < n_out; ++j) {
+                const double s_hat = std::clamp(neuron.beta_per_mV * (v_hat[j] - neuron.theta_mV), 0.0, 1.0);
+                sim.set_drive(out, j, es.base_drive[j] + sign * obj.beta * (obj.target[j] - s_hat) / neuron.beta_per_mV);
+            }
+            for (std::size_t j : learned) sim.set_plasticity_gain(j, sign);
+            (sign > 0 ? n_plus : n_minus) += 1;
+            t += obj.nudge_ms;
+            sim.run_until(tb.round(t));
+            if (c != checkpoints[next]) continue;
+            // Let the last probes of this nudge land (learning off, free drive), then read.
+            for (std::size_t j : learned) sim.set_plasticity_gain(j, 0.0);
+            for (std::uint32_t j = 0; j < n_out; ++j) sim.set_drive(out, j, es.base_drive[j]);
+            sim.run_until(tb.round(t + settle));
+            std::vector<double> dw = flat_energy_weights(sim, es);
+            for (std::size_t q = 0; q < dw.size(); ++q) dw[q] -= w0[q];
+            std::vector<double> e(dw.size());
+            for (std::size_t q = 0; q < e.size(); ++q)
+                e[q] = static_cast<double>(n_plus) * plus[k][q] + (n_minus ? static_cast<double>(n_minus) * minus[k][q] : 0.0);
+            per_seed[k].push_back(align(static_cast<double>(c) * r.cycle_ms, o.seeds[k], c, dw, g, e));
+            if (c == r.final_cycles) r.final_dw[k] = dw, r.final_expected[k] = e;
+            ++next;
+        }
+    });
+    r.expected_plus = plus[0];
+    r.expected_minus = minus[0];
+    r.pinned = pinned[0];
+    // E[dW] of one cycle (or one +- pair) against dJ/dW: fit and ceiling of the cosine.
+    std::vector<double> pair = plus[0];
+    if (obj.symmetric)
+        for (std::size_t q = 0; q < pair.size(); ++q) pair[q] += minus[0][q];
+    const auto& g = r.gradients[0];
+    r.gain_per_cycle = dot(pair, g) / dot(g, g) / (obj.symmetric ? 2.0 : 1.0);
+    r.expected_cosine = dot(pair, g) / std::sqrt(dot(pair, pair) * dot(g, g));
+    for (std::size_t c = 0; c < checkpoints.size(); ++c)
+        for (std::size_t k = 0; k < n_seeds; ++k) r.points.push_back(per_seed[k][c]);
+    return r;
+}
+
+}  // namespace
 
 }  // namespace spikeem

@@ -37,15 +37,35 @@ struct AlignmentPoint {
     double rel_error;     // ||dW - E[dW]|| / ||E[dW]||
 };
 
+// Energy objective (EnergyObjectiveSpec): dJ/dW is the exact gradient of the
+// EqProp cost at the free fixed point of the rate network the spiking network
+// implements (objective::EnergyNetwork, in weight units 1/mV), over the weights
+// of layers[0] -> layers[1], ... in EnergyNetwork's layout (a tied pair is one
+// weight).  The predicted E[dW] per nudge integrates the rate network's
+// mean-field trajectory through the nudge (delays, the rule's window and the
+// end of the nudge included) against both directions' Eq. 1 terms:
+//   E[dW_ij] = eta * integral over arrivals t in the nudge of r_i(t - d) (V_j(t + T) - V_j(t - Tb)) / (T + Tb)
+//              (+ the same with i and j swapped for a tied pair),
+// r = rho_max clip(s, 0, 1).  This is exact for the mean of the linear (all
+// units inside (0, 1)) network except for spike-voltage covariances through
+// the loops of the network, which the comparison measures.
 struct GradcheckResult {
     // Per seed (initial weights may be random): dJ/dW at the initial weights,
     // pre-major (i * n_out + j), and J there.
     std::vector<std::vector<double>> gradients;
     std::vector<double> J;
     double gain_per_cycle = 0.0;             // eta * lambda * F: E[dW] per cycle = gain * dJ/dW
+                                             // (energy: the least-squares fit of E[dW] per cycle on dJ/dW)
+    // Energy objective: E[dW] per +beta and per -beta nudge (seed 1), the
+    // cosine of E[dW] per +-beta pair with dJ/dW (the ceiling of the cosine),
+    // and the free fixed point's units pinned at 0 or 1 (the mean field is exact at 0 pinned).
+    std::vector<double> expected_plus, expected_minus;
+    double expected_cosine = 1.0;
+    std::size_t pinned = 0;
     double cycle_ms = 0.0;
     std::vector<AlignmentPoint> points;      // per checkpoint and seed, checkpoint-major
     std::vector<std::vector<double>> final_dw;  // per seed, at the last checkpoint
+    std::vector<std::vector<double>> final_expected;  // per seed: its predicted E[dW] there
     std::uint64_t final_cycles = 0;
 };
 
@@ -53,7 +73,7 @@ struct GradcheckResult {
 double slope_factor(SlopeEstimate estimate, double window_ms, double nudge_ms, double tau_ms);
 
 // Runs every seed (in parallel); results do not depend on the thread count.
-// Throws std::invalid_argument if the spec has no supervised objective.
+// Throws std::invalid_argument if the spec has no objective.
 GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& options);
 
 }  // namespace spikeem

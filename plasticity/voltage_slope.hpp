@@ -110,6 +110,13 @@ public:
         }
     }
 
+    // Tied weights (Projection::tie): after each update, copy the weight of
+    // synapse k to twin_w[twin_index[k]] (the same pair, other direction).
+    void set_twin(double* twin_w, const std::uint32_t* twin_index) {
+        twin_w_ = twin_w;
+        twin_index_ = twin_index;
+    }
+
     void enable_log(bool on) { log_enabled_ = on; }
     // Scales eta for presynaptic spikes arriving from now on (0 switches the
     // rule off, e.g. outside the nudged phase of a supervised experiment).
@@ -125,6 +132,7 @@ private:
     void apply(Tick t, std::uint32_t k, double dw, double* w) {
         if (log_enabled_) log_.push_back({t, k, dw});
         w[k] = std::clamp(w[k] + dw, w_min_, w_max_);
+        if (twin_w_ != nullptr) twin_w_[twin_index_[k]] = w[k];
     }
 
     VoltageSlopeParams p_;
@@ -134,6 +142,8 @@ private:
     std::deque<Pending> pending_;
     std::deque<double> values_;  // per pending synapse: V(t-) or dV/dt, then the weight sent
     std::deque<double> back_;    // central: V(t - T) per synapse, in arrival order
+    double* twin_w_ = nullptr;
+    const std::uint32_t* twin_index_ = nullptr;
     bool log_enabled_ = false;
     double gain_ = 1.0;
     std::vector<SlopeUpdate> log_;

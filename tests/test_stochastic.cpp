@@ -52,6 +52,10 @@ StochasticParams silent(double tau_m, double v_rest, double drive, double slope,
 }
 
 double rho_hz(const StochasticParams& p, double v) {
+    if (p.rate_function == RateFunction::HardSigmoid) {
+        const double s = p.beta_per_mV * (v - p.theta_mV);
+        return s <= 0.0 ? 0.0 : s >= 1.0 ? p.rho_max_hz : p.rho_max_hz * s;
+    }
     return p.rho_max_hz / (1.0 + std::exp(-p.beta_per_mV * (v - p.theta_mV)));
 }
 
@@ -194,13 +198,16 @@ TEST_CASE("Stochastic neuron at constant V: counts are Poisson(rho(V) T) and int
     // a fixed window).  n0 = lambda - 5 sqrt(lambda) (every neuron has that many).
     // Level C has the rate of level B from a different rho_max and theta:
     // only rho(V) matters.
+    // Level D: the hard sigmoid on its linear part, 400 Hz * 0.5 * (1.3 - 0.3) = 200 Hz.
     struct Level {
         double rho_max, beta, theta, v;
+        RateFunction f = RateFunction::Sigmoid;
     };
     const double v_b = 1.5, rate_b = 200.0 / (1.0 + std::exp(-2.0 * (v_b - 1.0)));
     const Level levels[] = {{200.0, 2.0, 1.0, 0.0},
                             {200.0, 2.0, 1.0, v_b},
-                            {400.0, 2.0, v_b + std::log(400.0 / rate_b - 1.0) / 2.0, v_b}};
+                            {400.0, 2.0, v_b + std::log(400.0 / rate_b - 1.0) / 2.0, v_b},
+                            {400.0, 0.5, 0.3, 1.3, RateFunction::HardSigmoid}};
     const std::uint32_t n = 300;
     const double T_ms = 4000.0;
     int idx = 0;
@@ -213,6 +220,7 @@ TEST_CASE("Stochastic neuron at constant V: counts are Poisson(rho(V) T) and int
         p.rho_max_hz = lv.rho_max;
         p.beta_per_mV = lv.beta;
         p.theta_mV = lv.theta;
+        p.rate_function = lv.f;
         p.v_init_mV = lv.v;
         NetworkSpec s;
         s.run.duration_ms = T_ms;
@@ -223,6 +231,7 @@ TEST_CASE("Stochastic neuron at constant V: counts are Poisson(rho(V) T) and int
         sim.run();
         const double rate = rho_hz(p, lv.v);
         if (idx == 2) CHECK(rate == doctest::Approx(rate_b).epsilon(1e-12));
+        if (idx == 3) CHECK(rate == doctest::Approx(200.0).epsilon(1e-12));
         const double lambda = rate * T_ms / 1000.0;
         const auto tr = trains(sim, 0, n);
         double total = 0.0, disp = 0.0;
@@ -355,6 +364,17 @@ TEST_CASE("Time-rescaling theorem: Lambda(t_k) - Lambda(t_k-1) are Exp(1) for ti
         c.name = "exponential currents";
         c.p.tau_syn_ms = 3.0;
         c.w_exc = 1.2;
+        cases.push_back(c);
+    }
+    {
+        // The hard sigmoid with voltage jumps: V (about -1.5 to 3 mV) crosses
+        // both kinks, 0 and 2 mV, so the rate is 0, linear and saturated in turn.
+        RescalingCase c = cases[cases.size() - 2];
+        c.name = "hard sigmoid";
+        c.p.rate_function = RateFunction::HardSigmoid;
+        c.p.beta_per_mV = 0.5;
+        c.p.theta_mV = 0.0;
+        c.p.rho_max_hz = 300.0;
         cases.push_back(c);
     }
     std::uint64_t seed = 300;

@@ -1,0 +1,214 @@
+// Tied (transposed) projections and the energy-based objective (Equilibrium
+// Propagation) in the spiking network.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "io/spec_loader.hpp"
+#include "network/simulation.hpp"
+#include "plasticity/gradcheck.hpp"
+
+using namespace spikeem;
+
+namespace {
+
+NetworkSpec energy_example() {
+    return io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/energy.pbtxt").spec;
+}
+
+// Two recurrently coupled stochastic populations A (5) and B (4): A->B random
+// with random weights and Eq. 1, B->A its transpose with its own random delays.
+const char* kTied = R"pb(
+run { duration_ms: 2000 seed: 7 }
+population { name: "in" size: 6 poisson { rate_hz: 300 } }
+population { name: "A" size: 5 stochastic { tau_m_ms: 10 rho_max_hz: 400 beta_per_mV: 1 theta_mV: 0 rate_function: HARD_SIGMOID drive_mV: 0.3 } }
+population { name: "B" size: 4 stochastic { tau_m_ms: 8 rho_max_hz: 300 beta_per_mV: 2 theta_mV: 0 drive_mV: 0.2 } }
+projection { source: "in" target: "A" all_to_all {} weight_mV { constant: 0.01 } delay_ms { constant: 0.5 } }
+projection {
+  source: "A" target: "B" fixed_probability { p: 0.6 }
+  weight_mV { uniform { low: -0.05 high: 0.05 } } delay_ms { uniform { low: 0.5 high: 1.5 } }
+  plasticity { voltage_slope { eta_ms: 0.001 window_ms: 1 } w_min_mV: -10 w_max_mV: 10 }
+}
+projection { name: "back" source: "B" target: "A" transpose_of: "A->B" delay_ms { uniform { low: 0.2 high: 3 } } }
+)pb";
+
+using Pair = std::pair<std::uint32_t, std::uint32_t>;
+std::map<Pair, double> by_pair(const std::vector<WeightSample>& ws, bool reverse) {
+    std::map<Pair, double> m;
+    for (const auto& w : ws) m[reverse ? Pair{w.post, w.pre} : Pair{w.pre, w.post}] = w.w;
+    return m;
+}
+
+void expect_error(const std::string& text, const std::string& fragment) {
+    CAPTURE(fragment);
+    try {
+        io::load_spec_text(text, "t.pbtxt");
+        FAIL("accepted");
+    } catch (const io::SpecError& e) {
+        CAPTURE(std::string(e.what()));
+        CHECK(std::string(e.what()).find(fragment) != std::string::npos);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Tied projections: the transpose reverses every pair and both directions' Eq. 1 updates change one weight") {
+    const NetworkSpec spec = io::load_spec_text(kTied, "tied.pbtxt").spec;
+    Simulation sim(spec);
+    const std::size_t fwd = 1, back = 2;
+    const auto w0 = by_pair(sim.weights_now(fwd), false);
+    REQUIRE(w0.size() >= 5);
+    REQUIRE(w0.size() < 20);  // p = 0.6 of 20 pairs: a random subset
+    CHECK(by_pair(sim.weights_now(back), true) == w0);
+    sim.enable_slope_log(fwd);
+    sim.enable_slope_log(back);
+    sim.run();
+    const auto w1 = by_pair(sim.weights_now(fwd), false);
+    CHECK(by_pair(sim.weights_now(back), true) == w1);  // bit for bit: one weight per pair
+    // The change of each shared weight is the sum of both directions' updates
+    // (no bound is reached), in the order they were applied.
+    const auto wf = sim.weights_now(fwd), wb = sim.weights_now(back);
+    std::map<Pair, double> sum_dw;
+    std::map<Pair, int> from_fwd, from_back;
+    for (const auto& u : sim.slope_log(fwd)) sum_dw[{wf[u.synapse].pre, wf[u.synapse].post}] += u.dw, from_fwd[{wf[u.synapse].pre, wf[u.synapse].post}]++;
+    for (const auto& u : sim.slope_log(back)) sum_dw[{wb[u.synapse].post, wb[u.synapse].pre}] += u.dw, from_back[{wb[u.synapse].post, wb[u.synapse].pre}]++;
+    for (const auto& [pair, w] : w0) {
+        CAPTURE(pair.first);
+        CAPTURE(pair.second);
+        CHECK(from_fwd[pair] > 50);   // both directions did update it
+        CHECK(from_back[pair] > 50);
+        CHECK(std::abs(w1.at(pair) - (w + sum_dw[pair])) < 1e-12);
+        CHECK(w1.at(pair) != w);
+    }
+}
+
+TEST_CASE("Tied projections: a weight bound reached by one direction holds for both") {
+    std::string text = kTied;
+    const std::string wide = "w_min_mV: -10 w_max_mV: 10";
+    text.replace(text.find(wide), wide.size(), "w_min_mV: -0.05 w_max_mV: 0.05");
+    text.replace(text.find("eta_ms: 0.001"), 13, "eta_ms: 1    ");
+    Simulation sim(io::load_spec_text(text, "tied.pbtxt").spec);
+    sim.run();
+    const auto wf = by_pair(sim.weights_now(1), false);
+    CHECK(by_pair(sim.weights_now(2), true) == wf);
+    int at_bound = 0;
+    for (const auto& [p, w] : wf) {
+        CHECK(std::abs(w) <= 0.05);
+        at_bound += std::abs(w) == 0.05;
+    }
+    CHECK(at_bound > 0);
+}
+
+TEST_CASE("Tied projections and the energy objective: bad specs are named precisely") {
+    const std::string pops = R"pb(
+population { name: "x" size: 2 poisson { rates_hz: [100, 200] } }
+population { name: "h" size: 2 stochastic { rate_function: HARD_SIGMOID beta_per_mV: 1 theta_mV: 0 rho_max_hz: 500 } }
+population { name: "y" size: 1 stochastic { rate_function: HARD_SIGMOID beta_per_mV: 1 theta_mV: 0 rho_max_hz: 500 } }
+projection { source: "x" target: "h" all_to_all {} weight_mV { constant: 0.01 } delay_ms { constant: 1 }
+             plasticity { voltage_slope { eta_ms: 1 window_ms: 2 } w_min_mV: -1 } }
+projection { source: "h" target: "y" all_to_all {} weight_mV { constant: 0.01 } delay_ms { constant: 1 }
+             plasticity { voltage_slope { eta_ms: 1 window_ms: 2 } w_min_mV: -1 } }
+)pb";
+    expect_error(pops + R"pb(projection { source: "y" target: "h" transpose_of: "nope" delay_ms { constant: 1 } })pb",
+                 "projection \"y->h\".transpose_of = \"nope\": no such projection before this one");
+    expect_error(pops + R"pb(projection { source: "h" target: "y" name: "t" transpose_of: "h->y" delay_ms { constant: 1 } })pb",
+                 "is h -> y: a transpose must be y -> h (source and target swapped)");
+    expect_error(pops + R"pb(projection { source: "y" target: "h" transpose_of: "h->y" delay_ms { constant: 1 } weight_mV { constant: 1 } })pb",
+                 "projection \"y->h\".weight_mV: must not be set on a transpose");
+    expect_error(pops + R"pb(projection { source: "y" target: "h" transpose_of: "h->y" })pb",
+                 "projection \"y->h\".delay_ms: missing");
+    expect_error(pops + R"pb(projection { source: "y" target: "h" transpose_of: "h->y" delay_ms { constant: 1 } all_to_all {} })pb",
+                 "a transpose has no connectivity of its own");
+    expect_error(R"pb(
+population { name: "a" size: 2 stochastic {} }
+population { name: "b" size: 2 stochastic {} }
+projection { source: "a" target: "b" all_to_all {} weight_mV { constant: 0.01 } delay_ms { constant: 1 }
+             plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } w_max_mV: 1 } }
+projection { source: "b" target: "a" transpose_of: "a->b" delay_ms { constant: 1 } })pb",
+                 "has a spike-pair rule: a shared weight supports no plasticity or voltage_slope only");
+    expect_error(R"pb(population { name: "a" size: 2 stochastic { rate_function: HARD_SIGMOID beta_per_mV: 0 } })pb",
+                 "population \"a\".stochastic.beta_per_mV = 0: must be > 0 with HARD_SIGMOID");
+
+    const std::string tied = pops + R"pb(projection { source: "y" target: "h" transpose_of: "h->y" delay_ms { constant: 1 } })pb";
+    const std::string ok_objective =
+        R"pb(objective { energy { layers: ["x", "h", "y"] projections: ["x->h", "h->y"] target: [0.5] beta: 0.5 free_ms: 100 nudge_ms: 50 } })pb";
+    CHECK_NOTHROW(io::load_spec_text(tied + ok_objective, "t.pbtxt"));
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string t = tied + ok_objective;
+        t.replace(t.find(from), from.size(), to);
+        return t;
+    };
+    expect_error(pops + ok_objective, "objective.energy.projections[1] = \"h->y\": needs a transpose");
+    expect_error(with("target: [0.5]", "target: [1.5]"), "objective.energy.target[0] = 1.5: must be in [0, 1]");
+    expect_error(with("target: [0.5]", "target: [0.5, 0.2]"), "objective.energy.target: has 2 values: expected one per output neuron, 1");
+    expect_error(with("beta: 0.5", "beta: 1.5"), "objective.energy.beta = 1.5: must be in (0, 1)");
+    expect_error(with("nudge_ms: 50", "nudge_ms: 1"), "objective.energy.nudge_ms = 1: must be > 0 and >= the rules' window 2 (ms)");
+    expect_error(with("projections: [\"x->h\", \"h->y\"]", "projections: [\"h->y\", \"x->h\"]"),
+                 "objective.energy.projections[0] = \"h->y\": must be the all_to_all projection x -> h");
+    expect_error(with("rates_hz: [100, 200]", "rates_hz: [100, 900]"), "input rate 900 Hz (neuron 1) exceeds rho_max_hz = 500");
+    expect_error(with("name: \"y\" size: 1 stochastic { rate_function: HARD_SIGMOID", "name: \"y\" size: 1 stochastic { rate_function: SIGMOID"),
+                 "objective.energy.layers[2] = \"y\": a free layer must be a stochastic population with rate_function HARD_SIGMOID");
+    expect_error(with("name: \"y\" size: 1 stochastic { rate_function: HARD_SIGMOID beta_per_mV: 1 theta_mV: 0 rho_max_hz: 500",
+                      "name: \"y\" size: 1 stochastic { rate_function: HARD_SIGMOID beta_per_mV: 1 theta_mV: 0 rho_max_hz: 400"),
+                 "all free layers must share tau_m_ms, rho_max_hz, beta_per_mV and theta_mV");
+}
+
+TEST_CASE("Energy objective: the spiking dW is an unbiased estimate of the mean-field E[dW] per synapse group") {
+    // 20 seeds, 200 cycles (42 s) each.  Per seed and group (x->h, and the
+    // tied h<->y pairs) the measured change is projected on its predicted
+    // expectation: ratio = <dW, E> / <E, E>, 1 if unbiased.  The mean over
+    // seeds must lie within 3 SE of 1 (two-sided alpha ~ 0.003 per group), and
+    // SE < 0.05 (a 15% bias would be seen).
+    const NetworkSpec spec = energy_example();
+    GradcheckOptions o;
+    o.seeds.clear();
+    for (std::uint64_t s = 1; s <= 20; ++s) o.seeds.push_back(s);
+    o.checkpoints_ms = {200 * 210.0};
+    const GradcheckResult r = run_gradcheck(spec, o);
+    REQUIRE(r.final_cycles == 200);
+    CHECK(r.pinned == 0);
+    CHECK(r.expected_cosine > 0.99);  // the mean field's E[dW] is the gradient's direction
+    const std::size_t n01 = 8 * 6, n12 = 6 * 3;
+    REQUIRE(r.expected_plus.size() == n01 + n12);
+    for (auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, n01}, {n01, n01 + n12}}) {
+        std::vector<double> ratio;
+        for (std::size_t s = 0; s < o.seeds.size(); ++s) {
+            double de = 0.0, ee = 0.0;
+            for (std::size_t q = begin; q < end; ++q) {
+                de += r.final_dw[s][q] * r.final_expected[s][q];
+                ee += r.final_expected[s][q] * r.final_expected[s][q];
+            }
+            ratio.push_back(de / ee);
+        }
+        double mean = 0.0, var = 0.0;
+        for (double x : ratio) mean += x / ratio.size();
+        for (double x : ratio) var += (x - mean) * (x - mean) / (ratio.size() - 1);
+        const double se = std::sqrt(var / ratio.size());
+        CAPTURE(begin);
+        CAPTURE(mean);
+        CAPTURE(se);
+        CHECK(std::abs(mean - 1.0) < 3.0 * se);
+        CHECK(se < 0.05);
+    }
+}
+
+TEST_CASE("Energy objective: the cosine with dJ/dW rises with time and exceeds 0.95 at 100 s") {
+    // 8 seeds; the mean-field ceiling is ~0.999 (checked above).
+    const NetworkSpec spec = energy_example();
+    GradcheckOptions o;
+    o.seeds = {1, 2, 3, 4, 5, 6, 7, 8};
+    o.checkpoints_ms = {2100.0, 21000.0, 100000.0};
+    const GradcheckResult r = run_gradcheck(spec, o);
+    std::vector<double> mean(3, 0.0);
+    for (const auto& p : r.points) mean[p.t_ms < 3000 ? 0 : p.t_ms < 30000 ? 1 : 2] += p.cosine / 8.0;
+    CAPTURE(mean[0]);
+    CAPTURE(mean[1]);
+    CAPTURE(mean[2]);
+    CHECK(mean[0] < mean[1]);
+    CHECK(mean[1] < mean[2]);
+    CHECK(mean[2] > 0.95);
+}
