@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
-const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "scale_4k", "scale_40k", "scale_400k"};
+const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "cuba_exp", "scale_4k", "scale_40k", "scale_400k"};
 
 // NAME is a spec under examples/benchmarks/ (with or without .pbtxt), or a path to a spec file.
 std::string resolve_spec(const std::string& name) {
@@ -232,8 +232,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     auto vm = parse_args(args, opts, all, pos);
     if (vm.count("help")) {
         std::cout << opts
-                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (e.g. cuba_delta, scale_4k, scale_40k,\n"
-                     "scale_400k; the default is these four) or a path to a spec file.  For each network the\n"
+                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (e.g. cuba_delta, cuba_exp, scale_4k,\n"
+                     "scale_40k, scale_400k; the default is these five) or a path to a spec file.  For each network the\n"
                      "Simulation is built and run --repeat times in one thread, nothing is written.\n"
                      "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
                      "= CPU time of the simulation (median; below wall when the machine is loaded),\n"

@@ -430,7 +430,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
         bool neuron = false;
         switch (p.model_case()) {
             case proto::Population::MODEL_NOT_SET:
-                v.fail_node(pn, "no model: expected one of lif_delta, stochastic, poisson, spike_times");
+                v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, stochastic, poisson, spike_times");
                 break;
             case proto::Population::kLifDelta: {
                 neuron = true;
@@ -443,6 +443,53 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 if (m.has_v_th_mv()) lp.v_th_mV = m.v_th_mv();
                 if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
                 v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
+                v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
+                bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") &
+                             v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") & v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
+                if (volts && !(lp.v_reset_mV < lp.v_th_mV))
+                    v.fail(mn, "v_reset_mV", num(lp.v_reset_mV),
+                           fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
+                lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
+                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false)) {
+                    lp.v_init_mV = *d;
+                    double hi = sup(*d);
+                    bool exclusive = std::holds_alternative<UniformDist>(*d);
+                    if (volts && (exclusive ? hi > lp.v_th_mV : hi >= lp.v_th_mV))
+                        v.fail(mn, "v_init_mV", "",
+                               fmt::format("every initial value must be below v_th_mV = {} (mV); {} allows {}",
+                                           num(lp.v_th_mV),
+                                           std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it",
+                                           num(hi)));
+                }
+                ps.model = lp;
+                break;
+            }
+            case proto::Population::kLifExp: {
+                neuron = true;
+                const auto& m = p.lif_exp();
+                Node mn = pn.child("lif_exp", m);
+                LifExpParams lp;
+                if (m.has_tau_m_ms()) lp.tau_m_ms = m.tau_m_ms();
+                if (m.has_tau_e_ms()) lp.tau_e_ms = m.tau_e_ms();
+                if (m.has_tau_i_ms()) lp.tau_i_ms = m.tau_i_ms();
+                if (m.has_v_rest_mv()) lp.v_rest_mV = m.v_rest_mv();
+                if (m.has_v_reset_mv()) lp.v_reset_mV = m.v_reset_mv();
+                if (m.has_v_th_mv()) lp.v_th_mV = m.v_th_mv();
+                if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
+                v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
+                // The closed form has tau_syn / (tau_syn - tau_m) in it: nearly equal time
+                // constants would cancel away the precision of the state.
+                auto distinct = [&](const char* name, double tau) {
+                    v.positive(mn, name, tau, "ms");
+                    if (std::isfinite(tau) && tau > 0 && std::isfinite(lp.tau_m_ms) && lp.tau_m_ms > 0 &&
+                        std::abs(tau - lp.tau_m_ms) < 1e-3 * lp.tau_m_ms)
+                        v.fail(mn, name, num(tau),
+                               fmt::format("must differ from tau_m_ms = {} by at least 0.1 % (the exact solution "
+                                           "divides by the difference) (ms)",
+                                           num(lp.tau_m_ms)));
+                };
+                distinct("tau_e_ms", lp.tau_e_ms);
+                distinct("tau_i_ms", lp.tau_i_ms);
                 v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
                 bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") &
                              v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") & v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
@@ -581,7 +628,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
             return std::nullopt;
         }
         if (need_neuron && !is_neuron[it->second]) {
-            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta or stochastic), not a spike source",
+            v.fail(n, field, fmt::format("\"{}\"", name), "must be a neuron population (lif_delta, lif_exp or stochastic), not a spike source",
                    index);
             return std::nullopt;
         }
@@ -837,7 +884,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 continue;
         }
         if (ps.readout == RateReadout::Model && p && !std::holds_alternative<StochasticParams>(out.populations[*p].model)) {
-            static const char* const kModels[] = {"lif_delta", "poisson", "spike_times", "stochastic"};
+            static const char* const kModels[] = {"lif_delta", "poisson", "spike_times", "stochastic", "lif_exp"};
             v.fail(rn, "readout", readout,
                    fmt::format("needs a model with its own rate rho(V) (stochastic); population \"{}\" is {}",
                                rp.population(), kModels[out.populations[*p].model.index()]));

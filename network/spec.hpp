@@ -33,6 +33,26 @@ struct LifDeltaParams {
     Distribution v_init_mV = -70.0;
 };
 
+// Leaky integrate-and-fire with exponential synaptic currents (Brian2's CUBA
+// convention: the currents are in mV, i.e. already multiplied by the membrane
+// resistance):
+//   tau_m dV/dt = -(V - v_rest) + g_e + g_i,  dg_e/dt = -g_e/tau_e,  dg_i/dt = -g_i/tau_i;
+//   an input of weight w > 0 adds w to g_e, w <= 0 adds w to g_i;
+//   V >= v_th: spike, V = v_reset and held there during [t_spike, t_spike + t_ref),
+//   while g_e and g_i keep decaying and keep integrating inputs (as Brian2's
+//   `(unless refractory)` on V only).  g_e = g_i = 0 at t = 0.
+// Contract: tau_e and tau_i differ from tau_m (the closed form divides by the difference).
+struct LifExpParams {
+    double tau_m_ms = 20.0;
+    double tau_e_ms = 5.0;
+    double tau_i_ms = 10.0;
+    double v_rest_mV = -70.0;
+    double v_reset_mV = -70.0;
+    double v_th_mV = -55.0;
+    double t_ref_ms = 2.0;
+    Distribution v_init_mV = -70.0;
+};
+
 // Stochastic rate neuron (the science's neuron):
 //   tau_m dV/dt = -(V - mu(t)) + tau_m I(t) + noise,   mu(t) = v_rest + drive + drive_slope * t,
 //   inputs: V += w (tau_syn = 0) or I += w / tau_syn (exponential current, same charge),
@@ -74,7 +94,7 @@ struct SpikeTimesParams {
 struct PopulationSpec {
     std::string name;
     std::uint32_t size = 0;
-    std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams> model;
+    std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams, LifExpParams> model;
 };
 
 struct NeuronRange {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Time spikeem against Brian2 (C++ standalone, one thread) on the cuba_delta benchmark.
+"""Time spikeem against Brian2 (C++ standalone, one thread) on the cuba_delta and cuba_exp benchmarks.
 
-Both simulate the same network (examples/benchmarks/cuba_delta.pbtxt): 4000 LIF neurons (3200 E,
+cuba_delta (examples/benchmarks/cuba_delta.pbtxt, Brette et al. 2007 benchmark 4): 4000 LIF neurons (3200 E,
 800 I), connection probability 0.02 without autapses, tau_m = 20 ms, E_L = -49 mV, V_th = -50 mV,
 V_reset = -60 mV, refractory 5 ms (inputs during it are lost, as in spikeem), delay 0.125 ms, jumps
 +0.25 mV (E) and -2.25 mV (I), initial V uniform in [-60, -50) mV, and the kick: 50 Poisson sources
@@ -9,9 +9,15 @@ at 300 Hz from 1 to 51 ms onto the first 50 E neurons.  spikeem is event driven 
 times; Brian2 is clock driven (exact integration of the linear ODE per step, threshold checked
 every dt), so the two are the same network and statistically the same dynamics, not the same spikes.
 
+cuba_exp (examples/benchmarks/cuba_exp.pbtxt, benchmark 2, Brian2's CUBA example): the same 4000
+neurons and connectivity with exponential currents, tau_m dv/dt = (El - v) + ge + gi (unless refractory),
+tau_e = 5 ms, tau_i = 10 ms, on_pre ge += 1.62 mV (E) / gi += -9 mV (I): inputs during refractoriness
+still add to ge and gi (Brian2's example, and spikeem's rule); no kick (E_L above threshold starts it);
+delay 0.125 ms (Brian2's example has none: one step).
+
 Timing, in one invocation and interleaved (spikeem, Brian2, spikeem, ...) so that both see the same
 machine load:
-  spikeem: `spikeem bench cuba_delta --json --repeat 1` (simulation only: building the network is
+  spikeem: `spikeem bench NETWORK --json --repeat 1` (simulation only: building the network is
            timed separately and excluded);
   Brian2:  the project is generated and compiled once (not timed), then the compiled binary is run
            --repeat times; "run" is Brian2's own timer around network.run() (results/last_run_info.txt),
@@ -23,8 +29,9 @@ creation and output included), which can only understate Brian2's lead.
 
 Needs python3-brian (Debian; `apt-get install python3-brian`) and a C++ compiler.
 
-usage: /usr/bin/python3 examples/benchmarks/compare_brian2.py [--duration-ms 10000] [--repeat 3]
-       [--dt-ms 0.125] [--spikeem build/spikeem] [--workdir DIR] [--json-out FILE]
+usage: /usr/bin/python3 examples/benchmarks/compare_brian2.py [--networks cuba_delta,cuba_exp]
+       [--duration-ms 10000] [--repeat 3] [--dt-ms 0.125] [--spikeem build/spikeem] [--workdir DIR]
+       [--json-out FILE]
 """
 import argparse
 import json
@@ -41,6 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 N_E, N_I, N_KICK = 3200, 800, 50
+NETWORKS = ("cuba_delta", "cuba_exp")
 
 
 def cv_and_rates(spike_i, spike_t_s, n_e, n_i, duration_s):
@@ -74,38 +82,60 @@ def cv_and_rates(spike_i, spike_t_s, n_e, n_i, duration_s):
 class Brian2Cuba:
     """The cuba_delta network in Brian2's C++ standalone mode, compiled once, run many times."""
 
-    def __init__(self, workdir, duration_ms, dt_ms, seed):
+    def __init__(self, network, workdir, duration_ms, dt_ms, seed):
         import brian2 as b
 
         self.b = b
+        self.network = network
         self.workdir = workdir
         self.duration_s = duration_ms / 1000.0
+        b.device.reinit()  # a fresh standalone project per network in one process
         b.set_device("cpp_standalone", directory=workdir, build_on_run=False)
         b.prefs.devices.cpp_standalone.openmp_threads = 0  # one thread, no OpenMP
         b.defaultclock.dt = dt_ms * b.ms
         b.seed(seed)
-        ms, mV, Hz = b.ms, b.mV, b.Hz
-        ns = dict(taum=20 * ms, El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, we=0.25 * mV, wi=-2.25 * mV)
-        P = b.NeuronGroup(N_E + N_I, "dv/dt = (El - v) / taum : volt (unless refractory)",
-                          threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
-                          namespace=ns, name="P")
+        ms, mV = b.ms, b.mV
+        objects = []
+        if network == "cuba_delta":
+            ns = dict(taum=20 * ms, El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, we=0.25 * mV, wi=-2.25 * mV)
+            P = b.NeuronGroup(N_E + N_I, "dv/dt = (El - v) / taum : volt (unless refractory)",
+                              threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                              namespace=ns, name="P")
+            # Inputs during refractoriness are lost (spikeem's rule); Brian2 would otherwise add them
+            # to the clamped V.
+            on_pre_e = "v_post += we * int(not_refractory_post)"
+            on_pre_i = "v_post += wi * int(not_refractory_post)"
+        else:
+            ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms, El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV,
+                      we=60 * 0.27 / 10 * mV, wi=-20 * 4.5 / 10 * mV)
+            eqs = """
+            dv/dt  = (ge + gi - (v - El)) / taum : volt (unless refractory)
+            dge/dt = -ge / taue : volt
+            dgi/dt = -gi / taui : volt
+            """
+            P = b.NeuronGroup(N_E + N_I, eqs, threshold="v > Vt", reset="v = Vr", refractory=5 * ms,
+                              method="exact", namespace=ns, name="P")
+            # Brian2's CUBA example: the currents integrate inputs also while V is held.
+            on_pre_e = "ge_post += we"
+            on_pre_i = "gi_post += wi"
         P.v = "Vr + rand() * (Vt - Vr)"
         Pe, Pi = P[:N_E], P[N_E:]
-        # Inputs during refractoriness are lost (spikeem's rule); Brian2 would otherwise add them to
-        # the clamped V.  One delay for all synapses, 0.125 ms.
-        on_pre_e = "v_post += we * int(not_refractory_post)"
-        on_pre_i = "v_post += wi * int(not_refractory_post)"
+        # One delay for all synapses, 0.125 ms.
         Ce = b.Synapses(Pe, P, on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ce")
         Ce.connect(condition="i != j", p=0.02)  # subgroup indices: E neuron i is neuron i of P
         Ci = b.Synapses(Pi, P, on_pre=on_pre_i, delay=0.125 * ms, namespace=ns, name="Ci")
         Ci.connect(condition="j != i + %d" % N_E, p=0.02)
-        kick = b.PoissonGroup(N_KICK, rates="300*Hz * int(t >= 1*ms) * int(t < 51*ms)", name="kick")
-        Ck = b.Synapses(kick, P[:N_KICK], on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ck")
-        Ck.connect(j="i")
+        objects += [P, Ce, Ci]
+        self.Mk = None
+        if network == "cuba_delta":
+            kick = b.PoissonGroup(N_KICK, rates="300*Hz * int(t >= 1*ms) * int(t < 51*ms)", name="kick")
+            Ck = b.Synapses(kick, P[:N_KICK], on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ck")
+            Ck.connect(j="i")
+            self.Mk = b.SpikeMonitor(kick, name="Mk")
+            objects += [kick, Ck, self.Mk]
         self.M = b.SpikeMonitor(P, name="M")
-        self.Mk = b.SpikeMonitor(kick, name="Mk")
         self.Ce, self.Ci = Ce, Ci
-        self.net = b.Network(P, Ce, Ci, kick, Ck, self.M, self.Mk)
+        self.net = b.Network(*objects, self.M)
         self.net.run(self.duration_s * b.second, namespace=ns)
         t0 = time.perf_counter()
         b.device.build(directory=workdir, compile=True, run=False, with_output=False)
@@ -130,14 +160,15 @@ class Brian2Cuba:
         # Synaptic events: every spike reaches each of its outgoing synapses.
         out_e = np.bincount(np.asarray(self.Ce.i[:]), minlength=N_E)
         out_i = np.bincount(np.asarray(self.Ci.i[:]), minlength=N_I)
-        syn = int(out_e[i[i < N_E]].sum() + out_i[i[i >= N_E] - N_E].sum()) + len(self.Mk.i[:])
+        kick = len(self.Mk.i[:]) if self.Mk is not None else 0
+        syn = int(out_e[i[i < N_E]].sum() + out_i[i[i >= N_E] - N_E].sum()) + kick
         out["synaptic_events"] = syn
-        out["synapses"] = int(len(self.Ce.i[:]) + len(self.Ci.i[:]) + N_KICK)
+        out["synapses"] = int(len(self.Ce.i[:]) + len(self.Ci.i[:]) + (N_KICK if self.Mk is not None else 0))
         return out
 
 
-def spikeem_once(binary, duration_ms, seed):
-    cmd = [binary, "bench", "cuba_delta", "--json", "--repeat", "1", "-q", "--duration-ms", repr(duration_ms),
+def spikeem_once(binary, network, duration_ms, seed):
+    cmd = [binary, "bench", network, "--json", "--repeat", "1", "-q", "--duration-ms", repr(duration_ms),
            "--seed", str(seed)]
     res = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(res.stdout)[0]
@@ -157,8 +188,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--spikeem", default=os.path.join(REPO, "build", "spikeem"), help="spikeem binary")
     ap.add_argument("--workdir", help="Brian2 project folder (default: a temporary folder, removed)")
-    ap.add_argument("--json-out", help="also write the results to this JSON file")
+    ap.add_argument("--json-out", help="also write the results to this JSON file (a list when several networks)")
+    ap.add_argument("--networks", default=",".join(NETWORKS),
+                    help=f"comma-separated networks to compare, of {', '.join(NETWORKS)}; default all")
     args = ap.parse_args()
+    networks = [n for n in args.networks.split(",") if n]
+    for n in networks:
+        if n not in NETWORKS:
+            ap.error(f"--networks: unknown network {n!r} (known: {', '.join(NETWORKS)})")
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
     if not os.access(args.spikeem, os.X_OK):
@@ -177,78 +214,83 @@ def main():
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="spikeem_brian2_")
     try:
-        load0 = os.getloadavg()[0]
-        print(f"cuba_delta: {args.duration_ms / 1000:g} s simulated, seed {args.seed}, {args.repeat} runs each; "
-              f"Brian2 {brian2.__version__} C++ standalone, 1 thread, dt {args.dt_ms:g} ms", flush=True)
-        print("building the Brian2 project (not timed) ...", flush=True)
-        brian = Brian2Cuba(workdir, args.duration_ms, args.dt_ms, args.seed)
-        print(f"  generated and compiled in {brian.compile_s:.1f} s", flush=True)
-
-        sp_wall, sp_cpu, sp_build, br_run, br_wall, br_cpu, ratios = [], [], [], [], [], [], []
-        sp = None
-        for r in range(args.repeat):
-            sp = spikeem_once(args.spikeem, args.duration_ms, args.seed)
-            run_s, wall_s, cpu_s = brian.run_once()
-            sp_wall.append(sp["wall_s"])
-            sp_cpu.append(sp["cpu_s"])
-            sp_build.append(sp["build_s"])
-            br_run.append(run_s)
-            br_wall.append(wall_s)
-            br_cpu.append(cpu_s)
-            ratios.append(sp["wall_s"] / run_s)
-            print(f"  run {r + 1}/{args.repeat}: spikeem {sp['wall_s']:.3f} s (CPU {sp['cpu_s']:.3f} s), "
-                  f"Brian2 {run_s:.3f} s (binary {wall_s:.3f} s, CPU {cpu_s:.3f} s), "
-                  f"ratio {ratios[-1]:.2f}", flush=True)
-        load1 = os.getloadavg()[0]
-        bs = brian.stats()
-        med = statistics.median
-        spop = {p["name"]: p for p in sp["populations"]}
-        sp_ns = med(sp_wall) * 1e9 / sp["synaptic_events"]
-        br_ns = med(br_run) * 1e9 / bs["synaptic_events"]
-
-        rows = [
-            ("wall time, simulation (s)", f"{med(sp_wall):.3f}", f"{med(br_run):.3f}"),
-            ("  CPU time (s)", f"{med(sp_cpu):.3f}", f"{med(br_cpu):.3f} (binary)"),
-            ("  building (s)", f"{med(sp_build):.3f}", f"{med(br_wall) - med(br_run):.3f} (binary - run)"),
-            ("real-time factor", f"{med(sp_wall) / (args.duration_ms / 1000):.3f}",
-             f"{med(br_run) / (args.duration_ms / 1000):.3f}"),
-            ("E rate (Hz)", f"{spop['E']['mean_rate_hz']:.2f}", f"{bs['E']['mean_rate_hz']:.2f}"),
-            ("I rate (Hz)", f"{spop['I']['mean_rate_hz']:.2f}", f"{bs['I']['mean_rate_hz']:.2f}"),
-            ("E CV ISI", fmt_cv(spop["E"]["mean_cv_isi"]), fmt_cv(bs["E"]["mean_cv_isi"])),
-            ("I CV ISI", fmt_cv(spop["I"]["mean_cv_isi"]), fmt_cv(bs["I"]["mean_cv_isi"])),
-            ("synapses", f"{sp['synapses']}", f"{bs['synapses']}"),
-            ("synaptic events", f"{sp['synaptic_events']}", f"{bs['synaptic_events']}"),
-            ("ns per synaptic event", f"{sp_ns:.1f}", f"{br_ns:.1f}"),
-        ]
-        print()
-        print(f"{'cuba_delta':<28} {'spikeem':>12}   {'Brian2':<12}")
-        for name, a, c in rows:
-            print(f"{name:<28} {a:>12}   {c}")
-        ratio = med(ratios)
-        print(f"ratio spikeem / Brian2 (wall, simulation only): {ratio:.2f} "
-              f"(per run: {', '.join(f'{x:.2f}' for x in ratios)}); "
-              f"{'spikeem' if ratio < 1 else 'Brian2'} is {max(ratio, 1 / ratio):.2f}x faster")
-        cpu_ratio = med(sp_cpu) / med(br_cpu)
-        print(f"ratio of CPU times, spikeem simulation / Brian2 whole binary: {cpu_ratio:.2f}; "
-              f"load average {load0:.1f} at the start, {load1:.1f} at the end ({os.cpu_count()} CPUs)")
-
+        results = [compare(network, args, brian2, os.path.join(workdir, network)) for network in networks]
         if args.json_out:
-            result = {
-                "network": "cuba_delta", "duration_ms": args.duration_ms, "seed": args.seed,
-                "repeat": args.repeat, "brian2_version": brian2.__version__, "brian2_dt_ms": args.dt_ms,
-                "brian2_compile_s": brian.compile_s,
-                "spikeem": {"wall_s": sp_wall, "cpu_s": sp_cpu, "build_s": sp_build,
-                            "synaptic_events": sp["synaptic_events"], "synapses": sp["synapses"],
-                            "populations": sp["populations"]},
-                "brian2": {"run_s": br_run, "binary_wall_s": br_wall, "binary_cpu_s": br_cpu, **bs},
-                "ratios": ratios, "ratio_median": ratio, "cpu_ratio": cpu_ratio,
-                "load_average": [load0, load1],
-            }
             with open(args.json_out, "w") as f:
-                json.dump(result, f, indent=1)
+                json.dump(results if len(results) > 1 else results[0], f, indent=1)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def compare(network, args, brian2, workdir):
+    """Time one network in both simulators; print the side-by-side table; return the JSON record."""
+    load0 = os.getloadavg()[0]
+    print(f"{network}: {args.duration_ms / 1000:g} s simulated, seed {args.seed}, {args.repeat} runs each; "
+          f"Brian2 {brian2.__version__} C++ standalone, 1 thread, dt {args.dt_ms:g} ms", flush=True)
+    print("building the Brian2 project (not timed) ...", flush=True)
+    brian = Brian2Cuba(network, workdir, args.duration_ms, args.dt_ms, args.seed)
+    print(f"  generated and compiled in {brian.compile_s:.1f} s", flush=True)
+
+    sp_wall, sp_cpu, sp_build, br_run, br_wall, br_cpu, ratios = [], [], [], [], [], [], []
+    sp = None
+    for r in range(args.repeat):
+        sp = spikeem_once(args.spikeem, network, args.duration_ms, args.seed)
+        run_s, wall_s, cpu_s = brian.run_once()
+        sp_wall.append(sp["wall_s"])
+        sp_cpu.append(sp["cpu_s"])
+        sp_build.append(sp["build_s"])
+        br_run.append(run_s)
+        br_wall.append(wall_s)
+        br_cpu.append(cpu_s)
+        ratios.append(sp["wall_s"] / run_s)
+        print(f"  run {r + 1}/{args.repeat}: spikeem {sp['wall_s']:.3f} s (CPU {sp['cpu_s']:.3f} s), "
+              f"Brian2 {run_s:.3f} s (binary {wall_s:.3f} s, CPU {cpu_s:.3f} s), "
+              f"ratio {ratios[-1]:.2f}", flush=True)
+    load1 = os.getloadavg()[0]
+    bs = brian.stats()
+    med = statistics.median
+    spop = {p["name"]: p for p in sp["populations"]}
+    sp_ns = med(sp_wall) * 1e9 / sp["synaptic_events"]
+    br_ns = med(br_run) * 1e9 / bs["synaptic_events"]
+
+    rows = [
+        ("wall time, simulation (s)", f"{med(sp_wall):.3f}", f"{med(br_run):.3f}"),
+        ("  CPU time (s)", f"{med(sp_cpu):.3f}", f"{med(br_cpu):.3f} (binary)"),
+        ("  building (s)", f"{med(sp_build):.3f}", f"{med(br_wall) - med(br_run):.3f} (binary - run)"),
+        ("real-time factor", f"{med(sp_wall) / (args.duration_ms / 1000):.3f}",
+         f"{med(br_run) / (args.duration_ms / 1000):.3f}"),
+        ("E rate (Hz)", f"{spop['E']['mean_rate_hz']:.2f}", f"{bs['E']['mean_rate_hz']:.2f}"),
+        ("I rate (Hz)", f"{spop['I']['mean_rate_hz']:.2f}", f"{bs['I']['mean_rate_hz']:.2f}"),
+        ("E CV ISI", fmt_cv(spop["E"]["mean_cv_isi"]), fmt_cv(bs["E"]["mean_cv_isi"])),
+        ("I CV ISI", fmt_cv(spop["I"]["mean_cv_isi"]), fmt_cv(bs["I"]["mean_cv_isi"])),
+        ("synapses", f"{sp['synapses']}", f"{bs['synapses']}"),
+        ("synaptic events", f"{sp['synaptic_events']}", f"{bs['synaptic_events']}"),
+        ("ns per synaptic event", f"{sp_ns:.1f}", f"{br_ns:.1f}"),
+    ]
+    print()
+    print(f"{network:<28} {'spikeem':>12}   {'Brian2':<12}")
+    for name, a, c in rows:
+        print(f"{name:<28} {a:>12}   {c}")
+    ratio = med(ratios)
+    print(f"ratio spikeem / Brian2 (wall, simulation only): {ratio:.2f} "
+          f"(per run: {', '.join(f'{x:.2f}' for x in ratios)}); "
+          f"{'spikeem' if ratio < 1 else 'Brian2'} is {max(ratio, 1 / ratio):.2f}x faster")
+    cpu_ratio = med(sp_cpu) / med(br_cpu)
+    print(f"ratio of CPU times, spikeem simulation / Brian2 whole binary: {cpu_ratio:.2f}; "
+          f"load average {load0:.1f} at the start, {load1:.1f} at the end ({os.cpu_count()} CPUs)")
+    print(flush=True)
+    return {
+        "network": network, "duration_ms": args.duration_ms, "seed": args.seed,
+        "repeat": args.repeat, "brian2_version": brian2.__version__, "brian2_dt_ms": args.dt_ms,
+        "brian2_compile_s": brian.compile_s,
+        "spikeem": {"wall_s": sp_wall, "cpu_s": sp_cpu, "build_s": sp_build,
+                    "synaptic_events": sp["synaptic_events"], "synapses": sp["synapses"],
+                    "populations": sp["populations"]},
+        "brian2": {"run_s": br_run, "binary_wall_s": br_wall, "binary_cpu_s": br_cpu, **bs},
+        "ratios": ratios, "ratio_median": ratio, "cpu_ratio": cpu_ratio,
+        "load_average": [load0, load1],
+    }
 
 
 if __name__ == "__main__":

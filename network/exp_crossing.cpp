@@ -1,0 +1,159 @@
+#include "network/exp_crossing.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace spikeem {
+
+namespace {
+
+// tau ratio as an integer in [2, 64] when it is one (to 1e-12), else 0.
+int as_integer(double r) {
+    const double n = std::round(r);
+    return (n >= 2 && n <= 64 && std::abs(r - n) <= 1e-12 * n) ? static_cast<int>(n) : 0;
+}
+
+inline double ipow(double x, int n) {
+    double r = 1.0;
+    while (n > 0) {
+        if (n & 1) r *= x;
+        x *= x;
+        n >>= 1;
+    }
+    return r;
+}
+
+// Root of a monotone function on [lo, hi] whose values flo, fhi at the ends
+// have opposite signs (or one is 0).  Newton from a regula falsi start; any
+// step that leaves the shrinking bracket is replaced by bisection (geometric
+// when the bracket spans more than a factor 4, since x = e^{-s/tau} and late
+// roots sit at tiny x).  Stops at a zero, when a step moves x by at most a few
+// ulp, or when the bracket is that narrow.
+template <class F>
+inline double safeguarded_newton(F f, double lo, double hi, double flo, double fhi) {
+    if (flo == 0.0) return lo;
+    if (fhi == 0.0) return hi;
+    const bool lo_negative = flo < 0.0;
+    double x = (fhi * lo - flo * hi) / (fhi - flo);
+    if (!(x > lo && x < hi)) x = 0.5 * (lo + hi);
+    for (int iter = 0; iter < 200; ++iter) {
+        const auto [fx, dfx] = f(x);
+        if (fx == 0.0) return x;
+        if ((fx < 0.0) == lo_negative) lo = x;
+        else hi = x;
+        const double step = fx / dfx;
+        // Converged: the step is at the level of rounding (test before the bracket, which
+        // a last step of zero or of rounding noise would leave).
+        if (std::abs(step) <= 4e-16 * x) return x - step;
+        double xn = x - step;
+        if (!(xn > lo && xn < hi)) xn = hi > 4.0 * lo && lo > 0.0 ? std::sqrt(lo * hi) : 0.5 * (lo + hi);
+        if (hi - lo <= 4e-16 * hi) return xn;
+        x = xn;
+    }
+    return x;
+}
+
+}  // namespace
+
+ExpCrossing::ExpCrossing(double tau_m_ms, double tau_e_ms, double tau_i_ms)
+    : tau_m_(tau_m_ms), re_(tau_m_ms / tau_e_ms), ri_(tau_m_ms / tau_i_ms), ne_(as_integer(re_)), ni_(as_integer(ri_)) {
+    if (ne_) re_ = ne_;
+    if (ni_) ri_ = ni_;
+}
+
+double ExpCrossing::horizon_ms() const { return tau_m_ * -std::log(kXMin); }
+
+// x^(r-2) for both exponents: multiplications on the integer path.
+inline void ExpCrossing::powers(double x, double& xe2, double& xi2) const {
+    if (ne_ && ni_) {
+        xe2 = ipow(x, ne_ - 2);
+        xi2 = ipow(x, ni_ - 2);
+    } else {
+        const double lx = std::log(x);
+        xe2 = ne_ ? ipow(x, ne_ - 2) : std::exp((re_ - 2.0) * lx);
+        xi2 = ni_ ? ipow(x, ni_ - 2) : std::exp((ri_ - 2.0) * lx);
+    }
+}
+
+inline ExpCrossing::Eval ExpCrossing::eval(double c0, double a, double e, double i, double x) const {
+    double xe2, xi2;
+    powers(x, xe2, xi2);
+    const double xe1 = xe2 * x, xi1 = xi2 * x;
+    return {c0 + a * x + i * xi1 * x + e * xe1 * x, a + ri_ * i * xi1 + re_ * e * xe1,
+            ri_ * (ri_ - 1.0) * i * xi2 + re_ * (re_ - 1.0) * e * xe2};
+}
+
+double ExpCrossing::value(double c0, double a, double e, double i, double s) const {
+    return c0 + a * std::exp(-s / tau_m_) + e * std::exp(-s * re_ / tau_m_) + i * std::exp(-s * ri_ / tau_m_);
+}
+
+ExpCrossing::Result ExpCrossing::first_crossing(double c0, double a, double e, double i) const {
+    assert(c0 + a + e + i < 0.0);
+    if (re_ == ri_) e += i, i = 0.0;  // one synaptic time constant: one term
+    // Every term decays monotonically to 0, so f <= c0 + the positive coefficients: if
+    // that is below 0 the level is never reached (the common case for a neuron at rest
+    // below threshold).
+    const double ub = c0 + std::max(a, 0.0) + std::max(e, 0.0) + std::max(i, 0.0);
+    if (ub < 0.0) return {0.0, ub, false};
+
+    const double x_min = kXMin;
+    // Zeros of p'' in (x_min, 1): x^(re-ri) = -ri(ri-1) i / (re(re-1) e).
+    double cuts[3];  // boundaries of the monotone pieces of p', descending
+    int ncut = 0;
+    cuts[ncut++] = 1.0;
+    if (e != 0.0 && i != 0.0) {
+        const double rho = -ri_ * (ri_ - 1.0) * i / (re_ * (re_ - 1.0) * e);
+        if (rho > 0.0) {
+            const double d = re_ - ri_;
+            const double xq = d == 1.0 ? rho : d == 2.0 ? std::sqrt(rho) : std::pow(rho, 1.0 / d);
+            if (xq > x_min && xq < 1.0) cuts[ncut++] = xq;
+        }
+    }
+    cuts[ncut++] = x_min;
+
+    // On each piece p' is monotone, so p has at most one extremum there.  Going down
+    // from x = 1 (forward in time) with p < 0 at the piece's near end: if p >= 0 at
+    // its far end there is exactly one crossing inside (one extremum cannot make two);
+    // if both ends are below 0 a crossing needs an interior maximum >= 0, which is only
+    // located (a zero of p') when a cheap bound of p over the piece does not exclude it.
+    auto p_of = [&](double x) {
+        const Eval v = eval(c0, a, e, i, x);
+        return std::pair<double, double>{v.p, v.q};
+    };
+    auto q_of = [&](double x) {
+        const Eval v = eval(c0, a, e, i, x);
+        return std::pair<double, double>{v.q, v.dq};
+    };
+    Eval v_hi = eval(c0, a, e, i, 1.0);
+    double sup = v_hi.p;
+    for (int k = 0; k + 1 < ncut; ++k) {
+        const double hi = cuts[k], lo = cuts[k + 1];
+        const Eval v_lo = eval(c0, a, e, i, lo);
+        if (v_lo.p >= 0.0) return {safeguarded_newton(p_of, lo, hi, v_lo.p, v_hi.p), 0.0, false};
+        double piece_sup = std::max(v_lo.p, v_hi.p);
+        if ((v_lo.q < 0.0) != (v_hi.q < 0.0) && v_lo.q != 0.0 && v_hi.q != 0.0) {
+            // Termwise bound over [lo, hi]: each monomial is monotone in x.
+            double xe2, xi2;
+            powers(lo, xe2, xi2);
+            const double lo_e = xe2 * lo * lo, lo_i = xi2 * lo * lo;
+            powers(hi, xe2, xi2);
+            const double hi_e = xe2 * hi * hi, hi_i = xi2 * hi * hi;
+            const double ub_piece = c0 + std::max(a * lo, a * hi) + std::max(e * lo_e, e * hi_e) +
+                                    std::max(i * lo_i, i * hi_i);
+            if (ub_piece >= 0.0) {
+                const double r = safeguarded_newton(q_of, lo, hi, v_lo.q, v_hi.q);
+                const double p_r = eval(c0, a, e, i, r).p;
+                if (p_r >= 0.0) return {safeguarded_newton(p_of, r, hi, p_r, v_hi.p), 0.0, false};
+                piece_sup = std::max(piece_sup, p_r);
+            } else {
+                piece_sup = ub_piece;
+            }
+        }
+        sup = std::max(sup, piece_sup);
+        v_hi = v_lo;
+    }
+    return {0.0, sup, c0 >= 0.0};
+}
+
+}  // namespace spikeem

@@ -1,0 +1,64 @@
+#pragma once
+// The first threshold crossing of a sum of three decaying exponentials, exactly.
+//
+// Between inputs the LIF neuron with exponential currents (LifExpPopulation)
+// has, s ms after the present,
+//   f(s) = V(s) - level = c0 + a e^{-s/tau_m} + e e^{-s/tau_e} + i e^{-s/tau_i}
+// (c0 = v_rest - level; a, e, i from the state).  In x = e^{-s/tau_m} in (0, 1]
+// this is p(x) = c0 + a x + i x^ri + e x^re with ri = tau_m/tau_i and
+// re = tau_m/tau_e: a polynomial when the ratios are integers (CUBA: 4 and 2),
+// and then evaluated with multiplications only; otherwise x^r = exp(r ln x).
+// Time runs from x = 1 (now) down towards 0.
+//
+// Bracketing is exact, not a search: p' = a + ri i x^(ri-1) + re e x^(re-1)
+// has a derivative p'' = x^(ri-2) (ri(ri-1) i + re(re-1) e x^(re-ri)) with at
+// most one zero, in closed form.  So p' is monotone on at most two pieces and
+// has at most two zeros (found by safeguarded Newton), p is monotone on at
+// most three pieces, and the first piece on which p reaches 0 holds exactly
+// one root, refined by safeguarded Newton (bisection whenever Newton leaves
+// the bracket) to full double precision.  A cheap upper bound first rejects
+// states that can never reach the level.
+#include <cstdint>
+
+namespace spikeem {
+
+class ExpCrossing {
+public:
+    // Contract: all > 0, tau_e != tau_m, tau_i != tau_m (validated specs ensure it).
+    ExpCrossing(double tau_m_ms, double tau_e_ms, double tau_i_ms);
+
+    struct Result {
+        // x = e^{-s/tau_m} of the first s > 0 with f(s) = 0, or 0 if f < 0 on the whole horizon.
+        double x = 0.0;
+        // Without a root: an upper bound of f over the horizon (< 0), exact up to rounding
+        // unless the cheap bound decided; with a root: 0.
+        double sup = 0.0;
+        // Without a root: f may still reach 0 after the horizon (c0 >= 0), so check again then.
+        bool beyond = false;
+    };
+    // Contract: f(0) = c0 + a + e + i < 0.
+    Result first_crossing(double c0, double a, double e, double i) const;
+
+    // f at s >= 0 (ms), by exponentials: for tests and for voltage read-outs.
+    double value(double c0, double a, double e, double i, double s_ms) const;
+
+    // The horizon in x: crossings later than tau_m ln(1/kXMin) (230 tau_m) are not looked for.
+    static constexpr double kXMin = 1e-100;
+    double horizon_ms() const;
+    double tau_m_ms() const { return tau_m_; }
+    // tau_m/tau_e and tau_m/tau_i as integers when they are integers up to 64 (the fast path), else 0.
+    int integer_re() const { return ne_; }
+    int integer_ri() const { return ni_; }
+
+private:
+    struct Eval {
+        double p, q, dq;  // p(x), p'(x), p''(x)
+    };
+    Eval eval(double c0, double a, double e, double i, double x) const;
+    void powers(double x, double& xe2, double& xi2) const;
+
+    double tau_m_, re_, ri_;
+    int ne_, ni_;
+};
+
+}  // namespace spikeem

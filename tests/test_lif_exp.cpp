@@ -1,0 +1,312 @@
+// LIF with exponential synaptic currents (lif_exp): the crossing predictor
+// against bisection, the closed-form state against RK4, the spikes of a small
+// network against a brute-force fine-step integration, and spec validation.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "helpers.hpp"
+#include "io/spec_loader.hpp"
+#include "network/exp_crossing.hpp"
+
+using namespace spikeem;
+using namespace spikeem::test;
+
+namespace {
+
+PopulationSpec lif_exp(const std::string& name, std::uint32_t size, LifExpParams p) {
+    return PopulationSpec{name, size, p};
+}
+
+// The first s in [0, s_max] with f(s) >= 0 by a scan in steps of ds and bisection
+// to 1e-13 ms inside the first step that ends >= 0; -1 if none.  Also the largest
+// sampled f (for states without a crossing).
+struct Scan {
+    double s = -1.0, max_f = -INFINITY;
+};
+Scan scan_crossing(const ExpCrossing& ec, double c0, double a, double e, double i, double s_max, double ds) {
+    Scan out;
+    double prev = 0.0;
+    for (double s = ds; s <= s_max; s += ds) {
+        const double f = ec.value(c0, a, e, i, s);
+        out.max_f = std::max(out.max_f, f);
+        if (f >= 0.0) {
+            double lo = prev, hi = s;
+            while (hi - lo > 1e-13) {
+                const double mid = 0.5 * (lo + hi);
+                (ec.value(c0, a, e, i, mid) >= 0.0 ? hi : lo) = mid;
+            }
+            out.s = hi;
+            return out;
+        }
+        prev = s;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("lif_exp crossing predictor agrees with scan and bisection to 1e-9 ms on random states") {
+    // Three sets of time constants: integer ratios (the polynomial fast path, CUBA's
+    // 20/5/10), non-integer ratios, and synaptic time constants longer than tau_m.
+    struct Taus {
+        double m, e, i;
+    };
+    const Taus sets[] = {{20.0, 5.0, 10.0}, {17.0, 3.3, 7.9}, {10.0, 25.0, 3.0}};
+    std::mt19937_64 rng(20261128);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    for (const Taus& tau : sets) {
+        const ExpCrossing ec(tau.m, tau.e, tau.i);
+        const double s_max = 12.0 * std::max({tau.m, tau.e, tau.i});
+        int crossings = 0, none = 0, checked = 0;
+        double worst = 0.0;
+        while (checked < 400) {
+            // Coefficients of f(s) = c0 + a e^{-s/tau_m} + e e^{-s/tau_e} + i e^{-s/tau_i} (mV),
+            // any signs; f(0) < 0 as the predictor requires.
+            const double c0 = 2.0 * u(rng), e = 10.0 * u(rng), i = 10.0 * u(rng);
+            const double f0 = -0.01 - 6.0 * std::abs(u(rng));
+            const double a = f0 - c0 - e - i;
+            const ExpCrossing::Result r = ec.first_crossing(c0, a, e, i);
+            const Scan ref = scan_crossing(ec, c0, a, e, i, s_max, 0.01);
+            ++checked;
+            if (ref.s >= 0.0) {
+                ++crossings;
+                REQUIRE(r.x > 0.0);
+                const double s = -tau.m * std::log(r.x);
+                worst = std::max(worst, std::abs(s - ref.s));
+                CHECK(std::abs(s - ref.s) <= 1e-9);
+            } else {
+                // No crossing within 12 tau: none found before that either, and the
+                // returned sup bounds every sample (up to rounding).
+                ++none;
+                if (r.x > 0.0) CHECK(-tau.m * std::log(r.x) > s_max);
+                else CHECK(r.sup >= ref.max_f - 1e-12);
+            }
+        }
+        MESSAGE("taus ", tau.m, "/", tau.e, "/", tau.i, ": ", crossings, " crossings, ", none,
+                " without; worst difference ", worst, " ms");
+        CHECK(crossings > 100);
+        CHECK(none > 20);
+    }
+}
+
+TEST_CASE("lif_exp membrane and currents match an RK4 integration to 1e-9 mV") {
+    NetworkSpec s;
+    s.run.duration_ms = 80.0;
+    LifExpParams p{20.0, 5.0, 10.0, -65.0, -70.0, -40.0, 2.0, -62.0};
+    // Excitatory and inhibitory inputs (two at the same time), arrival times on the
+    // RK4 grid: spike + 0.5 ms delay = 5.5, 5.5, 12.0, 30.25 (E) and 20.0, 31.0 (I).
+    s.populations = {lif_exp("n", 1, p), spike_times("exc", {{5.0, 5.0, 11.5, 29.75}}), spike_times("inh", {{19.5, 30.5}})};
+    s.projections = {connect("exc", "n", AllToAll{}, 4.0, 0.5), connect("inh", "n", AllToAll{}, -7.0, 0.5)};
+    s.record.voltages = {VoltageProbeSpec{"n", {}, 0.25}};
+    s.record.spike_populations = {"n"};
+    Simulation sim(s);
+    sim.run();
+    REQUIRE(spike_ticks(sim, 0, 0).empty());  // threshold out of reach: pure closed form
+
+    // RK4 of tau_m V' = -(V - v_rest) + ge + gi, ge' = -ge/tau_e, gi' = -gi/tau_i, h = 1e-3 ms.
+    struct Y {
+        double v, ge, gi;
+    };
+    auto deriv = [&](const Y& y) {
+        return Y{(-(y.v - p.v_rest_mV) + y.ge + y.gi) / p.tau_m_ms, -y.ge / p.tau_e_ms, -y.gi / p.tau_i_ms};
+    };
+    auto axpy = [](const Y& y, double h, const Y& k) { return Y{y.v + h * k.v, y.ge + h * k.ge, y.gi + h * k.gi}; };
+    const std::map<long, double> inputs = {{5500, 8.0}, {12000, 4.0}, {30250, 4.0}, {20000, -7.0}, {31000, -7.0}};
+    const double h = 1e-3;
+    Y y{-62.0, 0.0, 0.0};
+    std::vector<double> ref_v;  // at every 0.25 ms, after the inputs of that time
+    for (long step = 0; step <= 80000; ++step) {
+        if (auto it = inputs.find(step); it != inputs.end()) (it->second > 0 ? y.ge : y.gi) += it->second;
+        if (step % 250 == 0) ref_v.push_back(y.v);
+        const Y k1 = deriv(y), k2 = deriv(axpy(y, h / 2, k1)), k3 = deriv(axpy(y, h / 2, k2)), k4 = deriv(axpy(y, h, k3));
+        y = Y{y.v + h / 6 * (k1.v + 2 * k2.v + 2 * k3.v + k4.v), y.ge + h / 6 * (k1.ge + 2 * k2.ge + 2 * k3.ge + k4.ge),
+              y.gi + h / 6 * (k1.gi + 2 * k2.gi + 2 * k3.gi + k4.gi)};
+    }
+    REQUIRE(sim.voltages().size() == 320);
+    double worst = 0.0;
+    for (std::size_t k = 0; k < sim.voltages().size(); ++k)
+        worst = std::max(worst, std::abs(sim.voltages()[k].v_mV - ref_v[k]));
+    MESSAGE("largest |V - V_rk4| = ", worst, " mV");
+    CHECK(worst < 1e-9);
+    // The currents at the end: ge = 4 e^{-(80 - 30.25)/5} (the earlier ones have decayed with it).
+    const auto& pop = dynamic_cast<const LifExpPopulation&>(sim.population(0));
+    const Tick end = sim.time().round(80.0);
+    double ge = 0.0, gi = 0.0;
+    for (const auto& [tick, w] : inputs)
+        (w > 0 ? ge : gi) += w * std::exp(-(80.0 - tick * 1e-3) / (w > 0 ? p.tau_e_ms : p.tau_i_ms));
+    CHECK(pop.g_e_mV(0, end) == doctest::Approx(ge).epsilon(1e-12));
+    CHECK(pop.g_i_mV(0, end) == doctest::Approx(gi).epsilon(1e-12));
+}
+
+TEST_CASE("lif_exp network spikes match a brute-force RK4 integration spike for spike") {
+    // 40 neurons (32 E, 8 I) with E_L above threshold, random explicit connections,
+    // a Poisson drive, delay 0.5 ms, 300 ms.  The reference integrates every neuron with
+    // RK4 in steps of at most 2e-3 ms, splits steps at input arrivals, finds a crossing
+    // inside a step by bisection (to 1e-12 ms) on RK4 from the step start, rounds it up
+    // to the 1 ns tick as spikeem does, resets and holds V for t_ref while the currents
+    // go on.  The network is chaotic, so it is kept short: spikes must match one to
+    // one, each within 2 ticks (RK4's error in a crossing time is about 1e-10 ms, so a
+    // tick can flip only when a crossing falls that close to a tick boundary).
+    const std::uint32_t ne = 32, ni = 8, n = ne + ni, nd = 40;
+    const double delay = 0.5, w_e = 1.8, w_i = -7.0, w_d = 2.5;
+    LifExpParams p{20.0, 5.0, 10.0, -49.0, -60.0, -50.0, 5.0, UniformDist{-60.0, -50.0}};
+    NetworkSpec s;
+    s.run.duration_ms = 300.0;
+    s.run.seed = 7;
+    s.populations = {lif_exp("P", n, p), poisson("drive", nd, 150.0)};
+    std::mt19937_64 rng(99);
+    std::bernoulli_distribution link(0.15);
+    ExplicitPairs from_e, from_i;
+    for (std::uint32_t pre = 0; pre < n; ++pre)
+        for (std::uint32_t post = 0; post < n; ++post)
+            if (pre != post && link(rng)) (pre < ne ? from_e : from_i).pairs.push_back({pre, post, std::nullopt, std::nullopt});
+    ProjectionSpec pe = connect("P", "P", from_e, w_e, delay), pi = connect("P", "P", from_i, w_i, delay);
+    pe.name = "E";
+    pi.name = "I";
+    s.projections = {pe, pi, connect("drive", "P", OneToOne{}, w_d, delay)};
+    s.record.spike_populations = {"P", "drive"};
+    s.record.voltages = {VoltageProbeSpec{"P", {}, 1000.0}};  // one sample, at t = 0: the initial V
+    Simulation sim(s);
+    sim.run();
+
+    // ---- the reference, in ticks of 1 ns
+    const Tick tick_delay = 500000, t_ref = 5000000, end = 300000000, max_step = 2000;
+    std::vector<std::vector<std::pair<std::uint32_t, double>>> out(n);
+    for (const auto& pr : from_e.pairs) out[pr.pre].push_back({pr.post, w_e});
+    for (const auto& pr : from_i.pairs) out[pr.pre].push_back({pr.post, w_i});
+    std::map<Tick, std::vector<std::pair<std::uint32_t, double>>> arrivals;
+    for (const auto& sp : sim.sorted_spikes())
+        if (sp.population == 1) arrivals[sp.t + tick_delay].push_back({sp.neuron, w_d});
+    struct N {
+        double v, ge, gi;
+        Tick clamp;  // V held at v_reset before this tick
+    };
+    std::vector<N> st(n);
+    REQUIRE(sim.voltages().size() == n);
+    for (std::uint32_t k = 0; k < n; ++k) st[k] = N{sim.voltages()[k].v_mV, 0.0, 0.0, -1};
+    auto rk4 = [&](const N& y, double h) {
+        auto d = [&](double v, double ge, double gi) { return (-(v - p.v_rest_mV) + ge + gi) / p.tau_m_ms; };
+        auto g_at = [&](double t) { return std::pair{y.ge * std::exp(-t / p.tau_e_ms), y.gi * std::exp(-t / p.tau_i_ms)}; };
+        auto [ge0, gi0] = g_at(0.0);
+        auto [geh, gih] = g_at(h / 2);
+        auto [ge1, gi1] = g_at(h);
+        const double k1 = d(y.v, ge0, gi0), k2 = d(y.v + h / 2 * k1, geh, gih), k3 = d(y.v + h / 2 * k2, geh, gih),
+                     k4 = d(y.v + h * k3, ge1, gi1);
+        return N{y.v + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), ge1, gi1, y.clamp};
+    };
+    auto decay_g = [&](N& y, Tick dt) {
+        y.ge *= std::exp(-dt * 1e-6 / p.tau_e_ms);
+        y.gi *= std::exp(-dt * 1e-6 / p.tau_i_ms);
+    };
+    std::vector<std::pair<Tick, std::uint32_t>> ref;
+    Tick t = 0;
+    while (t < end) {
+        if (auto it = arrivals.find(t); it != arrivals.end()) {
+            for (auto [post, w] : it->second) (w > 0 ? st[post].ge : st[post].gi) += w;
+            arrivals.erase(it);
+        }
+        Tick next = std::min(t + max_step, end);
+        if (!arrivals.empty()) next = std::min(next, arrivals.begin()->first);
+        for (std::uint32_t k = 0; k < n; ++k) {
+            N& y = st[k];
+            Tick at = t;
+            if (y.clamp > at) {  // refractory: only the currents move
+                const Tick until = std::min(y.clamp, next);
+                decay_g(y, until - at);
+                if (until == y.clamp) y.v = p.v_reset_mV;
+                at = until;
+            }
+            if (at == next) continue;
+            const N after = rk4(y, (next - at) * 1e-6);
+            if (after.v < p.v_th_mV) {
+                y = after;
+                continue;
+            }
+            double lo = 0.0, hi = (next - at) * 1e-6;
+            while (hi - lo > 1e-12) {
+                const double mid = 0.5 * (lo + hi);
+                (rk4(y, mid).v >= p.v_th_mV ? hi : lo) = mid;
+            }
+            const Tick spike_at = at + static_cast<Tick>(std::ceil(hi * 1e6));
+            ref.push_back({spike_at, k});
+            for (auto [post, w] : out[k]) arrivals[spike_at + tick_delay].push_back({post, w});
+            decay_g(y, spike_at - at);
+            y.v = p.v_reset_mV;
+            y.clamp = spike_at + t_ref;
+            decay_g(y, next - spike_at);  // t_ref > max_step: still refractory at next
+        }
+        t = next;
+    }
+    std::sort(ref.begin(), ref.end());
+
+    std::vector<std::pair<Tick, std::uint32_t>> got;
+    for (const auto& sp : sim.sorted_spikes())
+        if (sp.population == 0) got.push_back({sp.t, sp.neuron});
+    MESSAGE(got.size(), " spikes in spikeem, ", ref.size(), " in the reference");
+    REQUIRE(got.size() > 100);
+    REQUIRE(got.size() == ref.size());
+    Tick worst = 0;
+    std::size_t equal = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        REQUIRE(got[k].second == ref[k].second);
+        worst = std::max(worst, std::abs(got[k].first - ref[k].first));
+        equal += got[k].first == ref[k].first;
+    }
+    MESSAGE("largest difference ", worst, " ticks; ", equal, " of ", got.size(), " equal to the tick");
+    CHECK(worst <= 2);
+}
+
+TEST_CASE("lif_exp specs: parameters load and bad ones are named with field value rule and unit") {
+    auto error_of = [](const std::string& text) -> std::string {
+        try {
+            (void)io::load_spec_text(text, "t.pbtxt");
+        } catch (const io::SpecError& e) {
+            return e.what();
+        }
+        return "<no error>";
+    };
+    const std::string good = R"pb(population {
+  name: "N" size: 3
+  lif_exp { tau_m_ms: 20 tau_e_ms: 5 tau_i_ms: 10 v_rest_mV: -49 v_th_mV: -50 v_reset_mV: -60 t_ref_ms: 5
+            v_init_mV { uniform { low: -60 high: -50 } } }
+})pb";
+    const io::LoadedSpec ok = io::load_spec_text(good, "t.pbtxt");
+    const auto& lp = std::get<LifExpParams>(ok.spec.populations[0].model);
+    CHECK(lp.tau_m_ms == 20.0);
+    CHECK(lp.tau_e_ms == 5.0);
+    CHECK(lp.tau_i_ms == 10.0);
+    CHECK(lp.v_rest_mV == -49.0);
+    CHECK(lp.v_th_mV == -50.0);
+    CHECK(lp.v_reset_mV == -60.0);
+    CHECK(lp.t_ref_ms == 5.0);
+
+    CHECK(error_of(R"pb(population { name: "N" size: 1 lif_exp { tau_m_ms: 20 tau_e_ms: 20 } })pb") ==
+          "t.pbtxt:1:55: population \"N\".lif_exp.tau_e_ms = 20: must differ from tau_m_ms = 20 by at least 0.1 % "
+          "(the exact solution divides by the difference) (ms)");
+    CHECK(error_of(R"pb(population { name: "N" size: 1 lif_exp { tau_i_ms: -3 } })pb") ==
+          "t.pbtxt:1:42: population \"N\".lif_exp.tau_i_ms = -3: must be > 0 (ms)");
+    // Several problems at once, one line each.
+    CHECK(error_of(R"pb(population { name: "N" size: 1 lif_exp { v_th_mV: -60 v_reset_mV: -55 t_ref_ms: -1 } })pb") ==
+          "t.pbtxt:1:71: population \"N\".lif_exp.t_ref_ms = -1: must be >= 0 (ms)\n"
+          "t.pbtxt:1:55: population \"N\".lif_exp.v_reset_mV = -55: must be < v_th_mV = -60 (mV)");
+    CHECK(error_of(R"pb(population { name: "N" size: 1 lif_exp { v_init_mV { constant: -50 } } })pb") ==
+          "t.pbtxt:1:42: population \"N\".lif_exp.v_init_mV: every initial value must be below v_th_mV = -55 (mV); "
+          "it allows -50");
+
+    // The benchmark spec loads and runs (100 ms: activity starts and stays irregular).
+    const io::LoadedSpec cuba = io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/cuba_exp.pbtxt",
+                                                   io::SpecOverrides{std::nullopt, 100.0});
+    Simulation sim(cuba.spec);
+    sim.run();
+    CHECK(sim.population(0).model() == std::string("lif_exp"));
+    const PopulationSummary e = sim.summary(0);
+    CHECK(e.mean_rate_hz > 1.0);
+    CHECK(e.mean_rate_hz < 50.0);
+}
