@@ -201,6 +201,7 @@ private:
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
     bool revalidate(State& x, const Decay& d, Tick t) const;
+    double chord_bound(double A, double E, double I, double h_ticks) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     double kernel(bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
 
