@@ -273,7 +273,7 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
                 schedule(ticks >= 9.0e18 ? kNever : later(static_cast<Tick>(ticks)));
                 return;
             }
-            // Halfway is reached within this tick: go for the exact crossing.
+            // The level is reached within this tick: go for the exact crossing.
         } else {
             x.margin = p_.v_th_mV - level - r.sup;
             schedule(r.beyond ? later(horizon_ticks_) : kNever);
