@@ -31,7 +31,7 @@ public:
         // x = e^{-s/tau_m} of the first s > 0 with f(s) = 0, or 0 if f < 0 on the whole horizon.
         double x = 0.0;
         // Without a root: an upper bound of f over the horizon (< 0), exact up to rounding
-        // unless the cheap bound decided; with a root: 0.
+        // where no cheap termwise bound decided; with a root: 0.
         double sup = 0.0;
         // Without a root: f may still reach 0 after the horizon (c0 >= 0), so check again then.
         bool beyond = false;

@@ -264,8 +264,8 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         // (floor: not past it) V <= level, which leaves kLazyFraction * gap for excitation
         // to spend.
         const double level = p_.v_th_mV - kLazyFraction * gap;
-        const ExpCrossing::Result r = roots_.first_crossing(p_.v_rest_mV - level, A, E, I);
         x.mode = kLazy;
+        const ExpCrossing::Result r = roots_.first_crossing(p_.v_rest_mV - level, A, E, I);
         if (r.x > 0.0) {
             const double ticks = std::floor(-p_.tau_m_ms * std::log(r.x) * ticks_per_ms);
             if (ticks >= 1.0) {
@@ -273,7 +273,7 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
                 schedule(ticks >= 9.0e18 ? kNever : later(static_cast<Tick>(ticks)));
                 return;
             }
-            // Halfway is reached within this tick: go for the exact crossing.
+            // The level is reached within this tick: go for the exact crossing.
         } else {
             x.margin = p_.v_th_mV - level - r.sup;
             schedule(r.beyond ? later(horizon_ticks_) : kNever);
@@ -294,18 +294,25 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
     }
 }
 
-bool LifExpPopulation::revalidate(State& x, const Decay& d, Tick t) const {
-    // Each term of V - v_rest decays monotonically, so over [t, pending] it is at most
-    // its larger end value: a bound on V, tight over the short windows this is used for.
-    if (x.pending == kNever) return false;
-    const double h = static_cast<double>(x.pending - t);
+double LifExpPopulation::chord_bound(double A, double E, double I, double h) const {
+    // Over [0, h] (ticks) V - v_rest is at most the larger of its end values plus h^2/8
+    // times a bound of V'' (the chord bound of a function with bounded curvature), and
+    // each term of V'' = A/tau_m^2 e^{-s/tau_m} + ... is at most its larger end value.
+    // Tight for short windows: no root finding, one exp.
     const double fm = std::exp(-h * inv_m_);
     const double fe = ne_ ? int_pow(fm, ne_) : std::exp(-h * inv_e_), fi = ni_ ? int_pow(fm, ni_) : std::exp(-h * inv_i_);
-    const double A = x.a * d.m, E = x.be * d.e, I = x.bi * d.i;
-    const double bound = p_.v_rest_mV + std::max(A, A * fm) + std::max(E, E * fe) + std::max(I, I * fi);
-    const double margin = p_.v_th_mV - bound;
+    const double v0 = A + E + I, vh = A * fm + E * fe + I * fi;
+    const double am = A * inv_m_ * inv_m_, ae = E * inv_e_ * inv_e_, ai = I * inv_i_ * inv_i_;  // per tick^2
+    const double curv = std::max(am, am * fm) + std::max(ae, ae * fe) + std::max(ai, ai * fi);
+    return std::max(v0, vh) + 0.125 * h * h * std::max(curv, 0.0);
+}
+
+bool LifExpPopulation::revalidate(State& x, const Decay& d, Tick t) const {
+    if (x.pending == kNever) return false;
+    const double bound = chord_bound(x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
+    const double margin = (p_.v_th_mV - p_.v_rest_mV - bound) * (1.0 - 1e-9);
     if (!(margin > 0.0)) return false;
-    x.margin = margin * (1.0 - 1e-12);
+    x.margin = margin;
     return true;
 }
 

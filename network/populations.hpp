@@ -157,11 +157,15 @@ private:
 //
 // The neuron's own event is either the exact crossing ("exact") or a time up to
 // which V is known to stay below v_th - margin ("lazy"), with margin >= 0 in mV.
-// An excitatory input of weight w can raise V by at most w * kmax_e (the peak
-// of its PSP), so it only spends margin; only when the margin runs out, or the
-// lazy event comes due, is the crossing looked at again.  Inhibition lowers V
-// at all later times, so the pending event stays a valid lower bound (an exact
-// one becomes lazy).  Refractoriness ends with an own event too.
+// An excitatory input of weight w can raise V before the pending event by at
+// most w min(h/tau_m, kmax_e) (h: time left, kmax_e: the peak of its PSP), so
+// it only spends margin.  When the margin runs out, a cheap bound of V over
+// the time left (its end values plus the curvature term, one exp) first tries
+// to renew it; only when that fails, or the lazy event comes due, is the
+// crossing looked at again.  Inhibition lowers V at all later times, so the
+// pending event stays a valid lower bound (an exact one becomes lazy).
+// Refractoriness ends with an own event too.  The spikes do not depend on the
+// laziness: it decides only when the exact crossing is computed.
 class LifExpPopulation final : public Population {
 public:
     LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
@@ -197,6 +201,7 @@ private:
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
     bool revalidate(State& x, const Decay& d, Tick t) const;
+    double chord_bound(double A, double E, double I, double h_ticks) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     double kernel(bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
 

@@ -168,8 +168,8 @@ TEST_CASE("lif_exp network spikes match a brute-force RK4 integration spike for 
         for (std::uint32_t post = 0; post < n; ++post)
             if (pre != post && link(rng)) (pre < ne ? from_e : from_i).pairs.push_back({pre, post, std::nullopt, std::nullopt});
     ProjectionSpec pe = connect("P", "P", from_e, w_e, delay), pi = connect("P", "P", from_i, w_i, delay);
-    pe.name = "E";
-    pi.name = "I";
+    pe.name = std::string("from E");  // (a temporary: gcc 12 warns falsely about assigning a literal)
+    pi.name = std::string("from I");
     s.projections = {pe, pi, connect("drive", "P", OneToOne{}, w_d, delay)};
     s.record.spike_populations = {"P", "drive"};
     s.record.voltages = {VoltageProbeSpec{"P", {}, 1000.0}};  // one sample, at t = 0: the initial V
