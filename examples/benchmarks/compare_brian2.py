@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Time spikeem against Brian2 (C++ standalone, one thread) on the cuba_delta and cuba_exp benchmarks.
+"""Time spikeem against Brian2 (C++ standalone, one thread) on the cuba_delta, cuba_exp and cuba_stdp
+benchmarks.
 
 cuba_delta (examples/benchmarks/cuba_delta.pbtxt, Brette et al. 2007 benchmark 4): 4000 LIF neurons (3200 E,
 800 I), connection probability 0.02 without autapses, tau_m = 20 ms, E_L = -49 mV, V_th = -50 mV,
@@ -15,6 +16,10 @@ tau_e = 5 ms, tau_i = 10 ms, on_pre ge += 1.62 mV (E) / gi += -9 mV (I): inputs 
 still add to ge and gi (Brian2's example, and spikeem's rule); no kick (E_L above threshold starts it);
 delay 0.125 ms (Brian2's example has none: one step).
 
+cuba_stdp (examples/benchmarks/cuba_stdp.pbtxt): cuba_exp with additive all-to-all pair STDP on E->E
+(event-driven traces apre/apost with tau 20 ms, A+ = 0.01 w_max, A- = 1.05 A+, w in [0, 2 x 1.62 mV],
+transmit then update, as in spikeem), E->I static.
+
 Timing, in one invocation and interleaved (spikeem, Brian2, spikeem, ...) so that both see the same
 machine load:
   spikeem: `spikeem bench NETWORK --json --repeat 1` (simulation only: building the network is
@@ -29,7 +34,7 @@ creation and output included), which can only understate Brian2's lead.
 
 Needs python3-brian (Debian; `apt-get install python3-brian`) and a C++ compiler.
 
-usage: /usr/bin/python3 examples/benchmarks/compare_brian2.py [--networks cuba_delta,cuba_exp]
+usage: /usr/bin/python3 examples/benchmarks/compare_brian2.py [--networks cuba_delta,cuba_exp,cuba_stdp]
        [--duration-ms 10000] [--repeat 3] [--dt-ms 0.125] [--spikeem build/spikeem] [--workdir DIR]
        [--json-out FILE]
 """
@@ -48,7 +53,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 N_E, N_I, N_KICK = 3200, 800, 50
-NETWORKS = ("cuba_delta", "cuba_exp")
+NETWORKS = ("cuba_delta", "cuba_exp", "cuba_stdp")
 
 
 def cv_and_rates(spike_i, spike_t_s, n_e, n_i, duration_s):
@@ -121,11 +126,30 @@ class Brian2Cuba:
         P.v = "Vr + rand() * (Vt - Vr)"
         Pe, Pi = P[:N_E], P[N_E:]
         # One delay for all synapses, 0.125 ms.
-        Ce = b.Synapses(Pe, P, on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ce")
-        Ce.connect(condition="i != j", p=0.02)  # subgroup indices: E neuron i is neuron i of P
         Ci = b.Synapses(Pi, P, on_pre=on_pre_i, delay=0.125 * ms, namespace=ns, name="Ci")
         Ci.connect(condition="j != i + %d" % N_E, p=0.02)
-        objects += [P, Ce, Ci]
+        if network == "cuba_stdp":
+            # examples/benchmarks/cuba_stdp.pbtxt: additive all-to-all pair STDP on E->E, transmit then
+            # update, hard bounds [0, w_max]; E->I static.
+            ns.update(taupre=20 * ms, taupost=20 * ms, wmax=2 * 1.62 * mV, Aplus=0.01 * 2 * 1.62 * mV,
+                      Aminus=1.05 * 0.01 * 2 * 1.62 * mV, w0=1.62 * mV)
+            Cee = b.Synapses(Pe, Pe, model="""w : volt
+                dapre/dt = -apre / taupre : volt (event-driven)
+                dapost/dt = -apost / taupost : volt (event-driven)""",
+                on_pre="ge_post += w\napre += Aplus\nw = clip(w - apost, 0 * mV, wmax)",
+                on_post="apost += Aminus\nw = clip(w + apre, 0 * mV, wmax)",
+                delay=0.125 * ms, namespace=ns, name="Cee")
+            Cee.connect(condition="i != j", p=0.02)
+            Cee.w = "w0"
+            Cei = b.Synapses(Pe, Pi, on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Cei")
+            Cei.connect(p=0.02)
+            self.Ce = [Cee, Cei]
+            objects += [P, Cee, Cei, Ci]
+        else:
+            Ce = b.Synapses(Pe, P, on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ce")
+            Ce.connect(condition="i != j", p=0.02)  # subgroup indices: E neuron i is neuron i of P
+            self.Ce = [Ce]
+            objects += [P, Ce, Ci]
         self.Mk = None
         if network == "cuba_delta":
             kick = b.PoissonGroup(N_KICK, rates="300*Hz * int(t >= 1*ms) * int(t < 51*ms)", name="kick")
@@ -134,7 +158,7 @@ class Brian2Cuba:
             self.Mk = b.SpikeMonitor(kick, name="Mk")
             objects += [kick, Ck, self.Mk]
         self.M = b.SpikeMonitor(P, name="M")
-        self.Ce, self.Ci = Ce, Ci
+        self.Ci = Ci
         self.net = b.Network(*objects, self.M)
         self.net.run(self.duration_s * b.second, namespace=ns)
         t0 = time.perf_counter()
@@ -158,12 +182,13 @@ class Brian2Cuba:
         t = np.asarray(self.M.t[:] / self.b.second)
         out = cv_and_rates(i, t, N_E, N_I, self.duration_s)
         # Synaptic events: every spike reaches each of its outgoing synapses.
-        out_e = np.bincount(np.asarray(self.Ce.i[:]), minlength=N_E)
+        out_e = sum(np.bincount(np.asarray(c.i[:]), minlength=N_E) for c in self.Ce)
         out_i = np.bincount(np.asarray(self.Ci.i[:]), minlength=N_I)
         kick = len(self.Mk.i[:]) if self.Mk is not None else 0
         syn = int(out_e[i[i < N_E]].sum() + out_i[i[i >= N_E] - N_E].sum()) + kick
         out["synaptic_events"] = syn
-        out["synapses"] = int(len(self.Ce.i[:]) + len(self.Ci.i[:]) + (N_KICK if self.Mk is not None else 0))
+        out["synapses"] = int(sum(len(c.i[:]) for c in self.Ce) + len(self.Ci.i[:]) +
+                              (N_KICK if self.Mk is not None else 0))
         return out
 
 
