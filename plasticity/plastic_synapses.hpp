@@ -27,35 +27,63 @@ namespace spikeem {
 class Plasticity {
 public:
     virtual ~Plasticity() = default;
-    // A presynaptic spike reaches synapses [begin, begin + n) at synapse time t.
-    virtual void on_pre(Tick t, std::uint32_t begin, std::uint32_t n, double* weights,
+    // A presynaptic spike reaches synapses [begin, begin + n), delay group `group`, at synapse time t.
+    virtual void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* weights,
                         const std::uint32_t* targets) = 0;
     // A spike of postsynaptic neuron `post` reaches its synapses at synapse time t.
     virtual void on_post(Tick t, std::uint32_t post, double* weights) = 0;
+    // Bytes of plasticity state held (rule state, incoming-synapse index), for the benchmarks.
+    virtual std::size_t storage_bytes() const = 0;
 };
 
+// Presynaptic state is stored per delay group instead of per synapse when the
+// rule allows it (Rule::pre_shared()): every synapse of a group sees the same
+// presynaptic arrivals and, if nothing else writes the state, holds the same
+// state bit for bit, so one copy per group gives byte-identical results with
+// 16 B less per synapse.  What is left per synapse is the index of the
+// incoming-synapse list (4 B), next to the projection's target (4 B) and
+// weight (8 B): 16 B per plastic synapse.
 template <class Rule>
 class PlasticSynapses final : public Plasticity {
 public:
+    // group_begin: first synapse of each delay group, plus a sentinel = n_synapses.
     PlasticSynapses(Rule rule, const PlasticitySpec& spec, const std::uint32_t* targets, std::size_t n_synapses,
-                    std::uint32_t target_size)
+                    std::uint32_t target_size, const std::uint32_t* group_begin, std::size_t n_groups)
         : rule_(std::move(rule)),
           w_min_(spec.w_min_mV),
           w_max_(spec.w_max_mV),
           mu_plus_(spec.dependence.mu_plus),
           mu_minus_(spec.dependence.mu_minus),
-          pre_(n_synapses),
+          shared_(rule_.pre_shared()),
+          pre_(shared_ ? n_groups : n_synapses),
           post_(target_size),
           in_row_(std::size_t{target_size} + 1, 0),
           in_syn_(n_synapses) {
-        // Incoming synapses per postsynaptic neuron (CSC), in storage order.
+        if (shared_) group_begin_.assign(group_begin, group_begin + n_groups + 1);
+        // Incoming synapses per postsynaptic neuron (CSC), in storage order:
+        // ascending synapse index, hence ascending delay group (on_post relies on it).
         for (std::size_t k = 0; k < n_synapses; ++k) ++in_row_[targets[k] + 1];
         for (std::uint32_t j = 0; j < target_size; ++j) in_row_[j + 1] += in_row_[j];
         std::vector<std::uint32_t> fill(in_row_.begin(), in_row_.end() - 1);
         for (std::size_t k = 0; k < n_synapses; ++k) in_syn_[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
     }
 
-    void on_pre(Tick t, std::uint32_t begin, std::uint32_t n, double* w, const std::uint32_t* targets) override {
+    void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
+                const std::uint32_t* targets) override {
+        if (shared_) {
+            // Each synapse updates a copy of the group's state exactly as it
+            // updated its own state before; all copies end equal.
+            const typename Rule::Pre before = pre_[group];
+            typename Rule::Pre after = before;
+            for (std::uint32_t k = begin; k < begin + n; ++k) {
+                const auto now = rule_.post_at(post_[targets[k]], t);
+                after = before;
+                const double d = rule_.depression(after, now, t);
+                if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+            }
+            pre_[group] = after;
+            return;
+        }
         for (std::uint32_t k = begin; k < begin + n; ++k) {
             const auto now = rule_.post_at(post_[targets[k]], t);
             const double d = rule_.depression(pre_[k], now, t);
@@ -65,15 +93,51 @@ public:
 
     void on_post(Tick t, std::uint32_t post, double* w) override {
         const auto now = rule_.post_at(post_[post], t);
-        for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
-            const std::uint32_t k = in_syn_[i];
-            const double p = rule_.potentiation(pre_[k], now, t);
-            if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+        if (shared_) {
+            std::uint32_t g = 0;
+            for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+                const std::uint32_t k = in_syn_[i];
+                g = group_of(k, g);
+                typename Rule::Pre pre = pre_[g];  // potentiation leaves a shared state unchanged
+                const double p = rule_.potentiation(pre, now, t);
+                if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+            }
+        } else {
+            for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+                const std::uint32_t k = in_syn_[i];
+                const double p = rule_.potentiation(pre_[k], now, t);
+                if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+            }
         }
         rule_.post_spike(post_[post], t);
     }
 
+    std::size_t storage_bytes() const override {
+        return pre_.size() * sizeof(typename Rule::Pre) + post_.size() * sizeof(typename Rule::Post) +
+               (in_row_.size() + in_syn_.size() + group_begin_.size()) * sizeof(std::uint32_t);
+    }
+
 private:
+    // The delay group of synapse k, searching forward from group g (the group
+    // of an earlier synapse in the same ascending list): gallop, then bisect.
+    // Consecutive incoming synapses of one neuron are typically
+    // groups / in-degree groups apart, so this is a few compares on an array
+    // of 4 B per group, instead of 4 B more per synapse.
+    std::uint32_t group_of(std::uint32_t k, std::uint32_t g) const {
+        const std::uint32_t* b = group_begin_.data();
+        const auto last = static_cast<std::uint32_t>(group_begin_.size() - 1);  // b[last] = n_synapses > k
+        if (b[g + 1] > k) return g;
+        std::uint32_t lo = g + 1, hi = lo + 1, step = 1;  // invariant: b[lo] <= k
+        while (hi < last && b[hi] <= k) {
+            lo = hi;
+            step *= 2;
+            hi = lo + step < last ? lo + step : last;
+        }
+        if (hi > last) hi = last;
+        // The last group in [lo, hi) whose begin is <= k.
+        return static_cast<std::uint32_t>(std::upper_bound(b + lo, b + hi, k) - b - 1);
+    }
+
     double clamp(double w) const { return std::clamp(w, w_min_, w_max_); }
     // Guetig et al. 2003 on u = (w - w_min)/(w_max - w_min); exponent 0 is additive.
     double f_plus(double w) const {
@@ -85,23 +149,26 @@ private:
 
     Rule rule_;
     double w_min_, w_max_, mu_plus_, mu_minus_;
+    bool shared_;                              // pre_ per delay group (else per synapse)
     std::vector<typename Rule::Pre> pre_;
     std::vector<typename Rule::Post> post_;
     std::vector<std::uint32_t> in_row_, in_syn_;
+    std::vector<std::uint32_t> group_begin_;   // only when shared_
 };
 
 inline std::unique_ptr<Plasticity> make_plasticity(const PlasticitySpec& spec, const TimeBase& time,
                                                    const std::uint32_t* targets, std::size_t n_synapses,
-                                                   std::uint32_t target_size) {
+                                                   std::uint32_t target_size, const std::uint32_t* group_begin,
+                                                   std::size_t n_groups) {
     if (auto* p = std::get_if<PairStdpParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<PairStdp>>(PairStdp(*p, time), spec, targets, n_synapses,
-                                                           target_size);
+                                                           target_size, group_begin, n_groups);
     if (auto* p = std::get_if<TripletStdpParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<TripletStdp>>(TripletStdp(*p, time), spec, targets, n_synapses,
-                                                              target_size);
+                                                              target_size, group_begin, n_groups);
     if (auto* p = std::get_if<RateSlopeParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<RateSlope>>(RateSlope(*p, time), spec, targets, n_synapses,
-                                                            target_size);
+                                                            target_size, group_begin, n_groups);
     return nullptr;  // voltage-reading rules are not spike-pair rules: see voltage_slope.hpp
 }
 
