@@ -42,7 +42,11 @@ public:
 // state bit for bit, so one copy per group gives byte-identical results with
 // 16 B less per synapse.  What is left per synapse is the index of the
 // incoming-synapse list (4 B), next to the projection's target (4 B) and
-// weight (8 B): 16 B per plastic synapse.
+// weight (8 B): 16 B per plastic synapse.  A postsynaptic spike finds the
+// group of an incoming synapse k from a table of the group at every 2^shift-th
+// synapse (2^shift <= the mean group size, so at most ~4/mean B per synapse)
+// and a short forward scan.  With groups of one or two synapses sharing saves
+// nothing, and the state stays per synapse.
 template <class Rule>
 class PlasticSynapses final : public Plasticity {
 public:
@@ -54,14 +58,24 @@ public:
           w_max_(spec.w_max_mV),
           mu_plus_(spec.dependence.mu_plus),
           mu_minus_(spec.dependence.mu_minus),
-          shared_(rule_.pre_shared()),
-          pre_(shared_ ? n_groups : n_synapses),
+          shared_(rule_.pre_shared() && n_groups > 0 && n_synapses >= 3 * n_groups),
+          pre_(shared_ ? 0 : n_synapses),
           post_(target_size),
           in_row_(std::size_t{target_size} + 1, 0),
           in_syn_(n_synapses) {
-        if (shared_) group_begin_.assign(group_begin, group_begin + n_groups + 1);
-        // Incoming synapses per postsynaptic neuron (CSC), in storage order:
-        // ascending synapse index, hence ascending delay group (on_post relies on it).
+        if (shared_) {
+            groups_.resize(n_groups);
+            for (std::size_t g = 0; g < n_groups; ++g) groups_[g].end = group_begin[g + 1];
+            while (shift_ < 20 && (std::size_t{2} << shift_) * n_groups <= n_synapses) ++shift_;
+            bucket_.resize((n_synapses >> shift_) + 1);
+            std::uint32_t g = 0;
+            for (std::size_t b = 0; b < bucket_.size(); ++b) {
+                const std::size_t k = b << shift_;
+                while (g + 1 < n_groups && groups_[g].end <= k) ++g;
+                bucket_[b] = g;
+            }
+        }
+        // Incoming synapses per postsynaptic neuron (CSC), in storage order.
         for (std::size_t k = 0; k < n_synapses; ++k) ++in_row_[targets[k] + 1];
         for (std::uint32_t j = 0; j < target_size; ++j) in_row_[j + 1] += in_row_[j];
         std::vector<std::uint32_t> fill(in_row_.begin(), in_row_.end() - 1);
@@ -73,7 +87,7 @@ public:
         if (shared_) {
             // Each synapse updates a copy of the group's state exactly as it
             // updated its own state before; all copies end equal.
-            const typename Rule::Pre before = pre_[group];
+            const typename Rule::Pre before = groups_[group].pre;
             typename Rule::Pre after = before;
             for (std::uint32_t k = begin; k < begin + n; ++k) {
                 const auto now = rule_.post_at(post_[targets[k]], t);
@@ -81,7 +95,7 @@ public:
                 const double d = rule_.depression(after, now, t);
                 if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
             }
-            pre_[group] = after;
+            groups_[group].pre = after;
             return;
         }
         for (std::uint32_t k = begin; k < begin + n; ++k) {
@@ -94,11 +108,11 @@ public:
     void on_post(Tick t, std::uint32_t post, double* w) override {
         const auto now = rule_.post_at(post_[post], t);
         if (shared_) {
-            std::uint32_t g = 0;
             for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
                 const std::uint32_t k = in_syn_[i];
-                g = group_of(k, g);
-                typename Rule::Pre pre = pre_[g];  // potentiation leaves a shared state unchanged
+                std::uint32_t g = bucket_[k >> shift_];
+                while (groups_[g].end <= k) ++g;
+                typename Rule::Pre pre = groups_[g].pre;  // potentiation leaves a shared state unchanged
                 const double p = rule_.potentiation(pre, now, t);
                 if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
             }
@@ -113,31 +127,12 @@ public:
     }
 
     std::size_t storage_bytes() const override {
-        return pre_.size() * sizeof(typename Rule::Pre) + post_.size() * sizeof(typename Rule::Post) +
-               (in_row_.size() + in_syn_.size() + group_begin_.size()) * sizeof(std::uint32_t);
+        return pre_.size() * sizeof(typename Rule::Pre) + groups_.size() * sizeof(Group) +
+               post_.size() * sizeof(typename Rule::Post) +
+               (in_row_.size() + in_syn_.size() + bucket_.size()) * sizeof(std::uint32_t);
     }
 
 private:
-    // The delay group of synapse k, searching forward from group g (the group
-    // of an earlier synapse in the same ascending list): gallop, then bisect.
-    // Consecutive incoming synapses of one neuron are typically
-    // groups / in-degree groups apart, so this is a few compares on an array
-    // of 4 B per group, instead of 4 B more per synapse.
-    std::uint32_t group_of(std::uint32_t k, std::uint32_t g) const {
-        const std::uint32_t* b = group_begin_.data();
-        const auto last = static_cast<std::uint32_t>(group_begin_.size() - 1);  // b[last] = n_synapses > k
-        if (b[g + 1] > k) return g;
-        std::uint32_t lo = g + 1, hi = lo + 1, step = 1;  // invariant: b[lo] <= k
-        while (hi < last && b[hi] <= k) {
-            lo = hi;
-            step *= 2;
-            hi = lo + step < last ? lo + step : last;
-        }
-        if (hi > last) hi = last;
-        // The last group in [lo, hi) whose begin is <= k.
-        return static_cast<std::uint32_t>(std::upper_bound(b + lo, b + hi, k) - b - 1);
-    }
-
     double clamp(double w) const { return std::clamp(w, w_min_, w_max_); }
     // Guetig et al. 2003 on u = (w - w_min)/(w_max - w_min); exponent 0 is additive.
     double f_plus(double w) const {
@@ -147,13 +142,22 @@ private:
         return mu_minus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (w - w_min_) / (w_max_ - w_min_)), mu_minus_);
     }
 
+    // A delay group's shared presynaptic state, next to where the group ends
+    // (the lookup's scan and the state read touch the same cache line).
+    struct Group {
+        typename Rule::Pre pre{};
+        std::uint32_t end = 0;  // first synapse of the next group
+    };
+
     Rule rule_;
     double w_min_, w_max_, mu_plus_, mu_minus_;
-    bool shared_;                              // pre_ per delay group (else per synapse)
-    std::vector<typename Rule::Pre> pre_;
+    bool shared_;                              // presynaptic state per delay group (else per synapse)
+    std::vector<typename Rule::Pre> pre_;      // per synapse, when not shared_
     std::vector<typename Rule::Post> post_;
     std::vector<std::uint32_t> in_row_, in_syn_;
-    std::vector<std::uint32_t> group_begin_;   // only when shared_
+    std::vector<Group> groups_;                // when shared_
+    std::vector<std::uint32_t> bucket_;        // when shared_: group of synapse b << shift_
+    unsigned shift_ = 0;
 };
 
 inline std::unique_ptr<Plasticity> make_plasticity(const PlasticitySpec& spec, const TimeBase& time,
