@@ -25,6 +25,7 @@ for f in sys.argv[1:]:
             return 'libm exp, log (+ plt stubs)'
         if 'schedule_own' in n: return 'own-event heap'
         if 'run_until' in n: return 'main queue pop + merge'
+        if n == 'spikeem::Simulation::schedule': return 'main queue push (schedule)'
         if 'LifDeltaPopulation::spike' in n or 'emit_spike' in n: return 'spike emission'
         if 'Simulation::handle' in n: return 'dispatch'
         if 'PlasticSynapses' in n or 'Projection::pre_arrival' in n or 'Projection::post_arrival' in n: return 'plasticity (on_pre, on_post)'
