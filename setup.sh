@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 packages=(g++ cmake ninja-build
           libboost-dev libboost-program-options-dev libtbb-dev libfmt-dev doctest-dev
-          libprotobuf-dev protobuf-compiler librandom123-dev
+          libprotobuf-dev protobuf-compiler librandom123-dev libbenchmark-dev
           python3-numpy python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do

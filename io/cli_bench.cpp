@@ -15,6 +15,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "io/cli_common.hpp"
@@ -98,7 +100,7 @@ struct Row {
     int repeat = 0;
     std::uint64_t spikes = 0, synaptic_events = 0, events = 0;
     std::uint64_t peak_rss = 0, build_rss_delta = 0;
-    double bytes_per_synapse = 0.0;
+    double bytes_per_synapse = 0.0, bytes_per_plastic_synapse = 0.0;
     std::vector<PopRow> pops;
 
     double rtf() const { return simulated_s > 0 ? wall_s / simulated_s : 0.0; }
@@ -106,23 +108,36 @@ struct Row {
     double ns_per_syn() const { return synaptic_events > 0 ? wall_s * 1e9 / synaptic_events : 0.0; }
 };
 
-// Synapse storage of all projections: per synapse its target and weight, per
-// source neuron one row index, per (source, delay) one DelayGroup; divided by
-// the number of synapses.  Vector capacity slack, plasticity state, neuron
+// Synapse storage of one projection: per synapse its target and weight, per
+// source neuron one row index, per (source, delay) one DelayGroup, plus the
+// spike-pair plasticity state (per-synapse or per-group traces, per-neuron
+// post traces, the incoming-synapse index).  Vector capacity slack, neuron
 // state and the event queue are not counted.
-double storage_bytes_per_synapse(const Simulation& sim) {
-    double bytes = 0.0;
-    std::uint64_t synapses = 0;
+double projection_bytes(const Simulation& sim, const Projection& pj) {
+    const std::uint32_t sources = sim.population(pj.source_population()).size();
+    const std::uint64_t groups = pj.group_begin(sources);
+    double bytes = static_cast<double>(pj.num_synapses()) * (sizeof(*pj.targets()) + sizeof(*pj.weights()));
+    bytes += static_cast<double>(sources + 1) * sizeof(std::uint32_t);
+    bytes += static_cast<double>(groups + 1) * sizeof(DelayGroup);
+    return bytes + static_cast<double>(pj.plasticity_bytes());
+}
+
+// Bytes per synapse over all projections, and over the plastic ones alone (0 if none).
+std::pair<double, double> storage_bytes_per_synapse(const Simulation& sim) {
+    double bytes = 0.0, plastic_bytes = 0.0;
+    std::uint64_t synapses = 0, plastic = 0;
     for (std::size_t j = 0; j < sim.num_projections(); ++j) {
         const Projection& pj = sim.projection(j);
-        const std::uint32_t sources = sim.population(pj.source_population()).size();
-        const std::uint64_t groups = pj.group_begin(sources);
-        bytes += static_cast<double>(pj.num_synapses()) * (sizeof(*pj.targets()) + sizeof(*pj.weights()));
-        bytes += static_cast<double>(sources + 1) * sizeof(std::uint32_t);
-        bytes += static_cast<double>(groups + 1) * sizeof(DelayGroup);
+        const double b = projection_bytes(sim, pj);
+        bytes += b;
         synapses += pj.num_synapses();
+        if (pj.plastic()) {
+            plastic_bytes += b;
+            plastic += pj.num_synapses();
+        }
     }
-    return synapses ? bytes / static_cast<double>(synapses) : 0.0;
+    return {synapses ? bytes / static_cast<double>(synapses) : 0.0,
+            plastic ? plastic_bytes / static_cast<double>(plastic) : 0.0};
 }
 
 Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, bool progress) {
@@ -157,7 +172,7 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
                 row.pops.push_back({s.name, s.neurons, s.spikes, s.mean_rate_hz, s.has_cv, s.mean_cv_isi});
             }
             for (std::size_t j = 0; j < sim->num_projections(); ++j) row.synapses += sim->projection(j).num_synapses();
-            row.bytes_per_synapse = storage_bytes_per_synapse(*sim);
+            std::tie(row.bytes_per_synapse, row.bytes_per_plastic_synapse) = storage_bytes_per_synapse(*sim);
             row.spikes = spikes;
             row.synaptic_events = sim->synaptic_events();
             row.events = sim->events_processed();
@@ -203,10 +218,10 @@ std::string json_row(const Row& r) {
         "\"wall_s\": {}, \"wall_min_s\": {}, \"wall_max_s\": {}, \"cpu_s\": {}, \"repeat\": {}, \"real_time_factor\": {}, "
         "\"spikes\": {}, \"synaptic_events\": {}, \"events_processed\": {}, \"synaptic_events_per_s\": {}, "
         "\"ns_per_synaptic_event\": {}, \"peak_rss_bytes\": {}, \"build_rss_delta_bytes\": {}, "
-        "\"bytes_per_synapse\": {}, \"threads\": 1,\n   \"populations\": [{}]}}",
+        "\"bytes_per_synapse\": {}, \"bytes_per_plastic_synapse\": {}, \"threads\": 1,\n   \"populations\": [{}]}}",
         json_str(r.network), json_str(r.spec_path), r.neurons, r.synapses, r.simulated_s, r.build_s, r.wall_s,
         r.wall_min_s, r.wall_max_s, r.cpu_s, r.repeat, r.rtf(), r.spikes, r.synaptic_events, r.events, r.syn_per_s(),
-        r.ns_per_syn(), r.peak_rss, r.build_rss_delta, r.bytes_per_synapse, pops);
+        r.ns_per_syn(), r.peak_rss, r.build_rss_delta, r.bytes_per_synapse, r.bytes_per_plastic_synapse, pops);
 }
 
 std::string si(double x) {
@@ -232,15 +247,17 @@ int cmd_bench(const std::vector<std::string>& args) {
     auto vm = parse_args(args, opts, all, pos);
     if (vm.count("help")) {
         std::cout << opts
-                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (e.g. cuba_delta, cuba_exp, scale_4k,\n"
-                     "scale_40k, scale_400k; the default is these five) or a path to a spec file.  For each network the\n"
+                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, scale_4k,\n"
+                     "scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
+                     "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
                      "Simulation is built and run --repeat times in one thread, nothing is written.\n"
                      "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
                      "= CPU time of the simulation (median; below wall when the machine is loaded),\n"
                      "RTF = wall / simulated, spikes of all populations (sources included), synaptic events\n"
                      "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
                      "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
-                     "storage (target + weight per synapse, CSR row and delay-group indices) / synapses.\n";
+                     "storage (target + weight per synapse, CSR row and delay-group indices, plasticity state)\n"
+                     "/ synapses, B/pl the same over plastic projections only (\"-\" when there are none).\n";
         return kExitOk;
     }
     SpecOverrides o;
@@ -256,19 +273,20 @@ int cmd_bench(const std::vector<std::string>& args) {
 
     std::vector<Row> rows;
     if (!json) {
-        fmt::print("{:<12} {:>8} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7} {:>9} {:>6} {:>3}\n",
+        fmt::print("{:<14} {:>8} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7} {:>9} {:>6} {:>6} {:>3}\n",
                    "network", "neurons", "synapses", "sim s", "build s", "wall s", "CPU s", "RTF", "spikes", "syn ev", "syn ev/s",
-                   "ns/ev", "peak RSS", "B/syn", "thr");
+                   "ns/ev", "peak RSS", "B/syn", "B/pl", "thr");
         std::fflush(stdout);
     }
     for (const auto& n : names) {
         Row r = bench_one(n, o, repeat, progress);
         if (!json) {
-            fmt::print("{:<12} {:>8} {:>9} {:>6.3g} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9} {:>9} {:>10} {:>7.1f} {:>9} "
-                       "{:>6.1f} {:>3}\n",
+            fmt::print("{:<14} {:>8} {:>9} {:>6.3g} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9} {:>9} {:>10} {:>7.1f} {:>9} "
+                       "{:>6.2f} {:>6} {:>3}\n",
                        r.network, si(r.neurons), si(r.synapses), r.simulated_s, r.build_s, r.wall_s, r.cpu_s, r.rtf(),
                        si(r.spikes), si(r.synaptic_events), si(r.syn_per_s()), r.ns_per_syn(),
-                       fmt::format("{:.0f} MB", r.peak_rss / 1e6), r.bytes_per_synapse, 1);
+                       fmt::format("{:.0f} MB", r.peak_rss / 1e6), r.bytes_per_synapse,
+                       r.bytes_per_plastic_synapse > 0 ? fmt::format("{:.2f}", r.bytes_per_plastic_synapse) : "-", 1);
             std::fflush(stdout);
         }
         rows.push_back(std::move(r));
@@ -280,7 +298,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         fmt::print("{}", out);
     } else {
         fmt::print("wall: simulation only, median of {} runs; peak RSS: per-process peak so far (ru_maxrss); "
-                   "B/syn: synapse storage estimate; threads: 1\n",
+                   "B/syn, B/pl: synapse storage estimate, all / plastic synapses; threads: 1\n",
                    repeat);
     }
     return kExitOk;

@@ -159,10 +159,14 @@ void Projection::fill(const std::vector<RawSynapse>& raw, std::uint32_t source_s
 
 void Projection::make_rule(const ProjectionSpec& spec, const TimeBase& time, std::uint32_t target_size) {
     if (!spec.plasticity) return;
-    if (auto* vs = std::get_if<VoltageSlopeParams>(&spec.plasticity->rule))
+    if (auto* vs = std::get_if<VoltageSlopeParams>(&spec.plasticity->rule)) {
         voltage_rule_ = std::make_unique<VoltageSlopeSynapses>(*vs, *spec.plasticity, time);
-    else
-        plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size);
+    } else {
+        std::vector<std::uint32_t> begins(groups_.size());  // with the sentinel
+        for (std::size_t g = 0; g < groups_.size(); ++g) begins[g] = groups_[g].begin;
+        plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size,
+                                      begins.data(), groups_.size() - 1);
+    }
 }
 
 Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop,

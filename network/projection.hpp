@@ -63,12 +63,14 @@ public:
     bool plastic() const { return plasticity_ != nullptr; }  // a spike-pair (trace) rule
     bool learns() const { return plasticity_ != nullptr || voltage_rule_ != nullptr; }  // any rule
     void pre_arrival(Tick event_t, std::uint32_t group) {
-        plasticity_->on_pre(event_t - dendritic_, groups_[group].begin, group_size(group), weights_.data(),
+        plasticity_->on_pre(event_t - dendritic_, group, groups_[group].begin, group_size(group), weights_.data(),
                             targets_.data());
     }
     void post_arrival(Tick event_t, std::uint32_t post) {
         plasticity_->on_post(event_t - dendritic_, post, weights_.data());
     }
+    // Bytes of spike-pair plasticity state (0 if none), for the benchmarks.
+    std::size_t plasticity_bytes() const { return plasticity_ ? plasticity_->storage_bytes() : 0; }
     // When a postsynaptic spike at t must be handed to post_arrival.
     Tick post_arrival_time(Tick spike_t) const { return spike_t + 2 * dendritic_; }
 

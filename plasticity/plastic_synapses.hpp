@@ -27,27 +27,54 @@ namespace spikeem {
 class Plasticity {
 public:
     virtual ~Plasticity() = default;
-    // A presynaptic spike reaches synapses [begin, begin + n) at synapse time t.
-    virtual void on_pre(Tick t, std::uint32_t begin, std::uint32_t n, double* weights,
+    // A presynaptic spike reaches synapses [begin, begin + n), delay group `group`, at synapse time t.
+    virtual void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* weights,
                         const std::uint32_t* targets) = 0;
     // A spike of postsynaptic neuron `post` reaches its synapses at synapse time t.
     virtual void on_post(Tick t, std::uint32_t post, double* weights) = 0;
+    // Bytes of plasticity state held (rule state, incoming-synapse index), for the benchmarks.
+    virtual std::size_t storage_bytes() const = 0;
 };
 
+// Presynaptic state is stored per delay group instead of per synapse when the
+// rule allows it (Rule::pre_shared()): every synapse of a group sees the same
+// presynaptic arrivals and, if nothing else writes the state, holds the same
+// state bit for bit, so one copy per group gives byte-identical results with
+// 16 B less per synapse.  What is left per synapse is the index of the
+// incoming-synapse list (4 B), next to the projection's target (4 B) and
+// weight (8 B): 16 B per plastic synapse.  A postsynaptic spike finds the
+// group of an incoming synapse k from a table of the group at every 2^shift-th
+// synapse (2^shift <= the mean group size, so at most ~4/mean B per synapse)
+// and a short forward scan.  With groups of one or two synapses sharing saves
+// nothing, and the state stays per synapse.
 template <class Rule>
 class PlasticSynapses final : public Plasticity {
 public:
+    // group_begin: first synapse of each delay group, plus a sentinel = n_synapses.
     PlasticSynapses(Rule rule, const PlasticitySpec& spec, const std::uint32_t* targets, std::size_t n_synapses,
-                    std::uint32_t target_size)
+                    std::uint32_t target_size, const std::uint32_t* group_begin, std::size_t n_groups)
         : rule_(std::move(rule)),
           w_min_(spec.w_min_mV),
           w_max_(spec.w_max_mV),
           mu_plus_(spec.dependence.mu_plus),
           mu_minus_(spec.dependence.mu_minus),
-          pre_(n_synapses),
+          shared_(rule_.pre_shared() && n_groups > 0 && n_synapses >= 3 * n_groups),
+          pre_(shared_ ? 0 : n_synapses),
           post_(target_size),
           in_row_(std::size_t{target_size} + 1, 0),
           in_syn_(n_synapses) {
+        if (shared_) {
+            groups_.resize(n_groups);
+            for (std::size_t g = 0; g < n_groups; ++g) groups_[g].end = group_begin[g + 1];
+            while (shift_ < 20 && (std::size_t{2} << shift_) * n_groups <= n_synapses) ++shift_;
+            bucket_.resize((n_synapses >> shift_) + 1);
+            std::uint32_t g = 0;
+            for (std::size_t b = 0; b < bucket_.size(); ++b) {
+                const std::size_t k = b << shift_;
+                while (g + 1 < n_groups && groups_[g].end <= k) ++g;
+                bucket_[b] = g;
+            }
+        }
         // Incoming synapses per postsynaptic neuron (CSC), in storage order.
         for (std::size_t k = 0; k < n_synapses; ++k) ++in_row_[targets[k] + 1];
         for (std::uint32_t j = 0; j < target_size; ++j) in_row_[j + 1] += in_row_[j];
@@ -55,7 +82,22 @@ public:
         for (std::size_t k = 0; k < n_synapses; ++k) in_syn_[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
     }
 
-    void on_pre(Tick t, std::uint32_t begin, std::uint32_t n, double* w, const std::uint32_t* targets) override {
+    void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
+                const std::uint32_t* targets) override {
+        if (shared_) {
+            // Each synapse updates a copy of the group's state exactly as it
+            // updated its own state before; all copies end equal.
+            const typename Rule::Pre before = groups_[group].pre;
+            typename Rule::Pre after = before;
+            for (std::uint32_t k = begin; k < begin + n; ++k) {
+                const auto now = rule_.post_at(post_[targets[k]], t);
+                after = before;
+                const double d = rule_.depression(after, now, t);
+                if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+            }
+            groups_[group].pre = after;
+            return;
+        }
         for (std::uint32_t k = begin; k < begin + n; ++k) {
             const auto now = rule_.post_at(post_[targets[k]], t);
             const double d = rule_.depression(pre_[k], now, t);
@@ -65,12 +107,29 @@ public:
 
     void on_post(Tick t, std::uint32_t post, double* w) override {
         const auto now = rule_.post_at(post_[post], t);
-        for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
-            const std::uint32_t k = in_syn_[i];
-            const double p = rule_.potentiation(pre_[k], now, t);
-            if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+        if (shared_) {
+            for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+                const std::uint32_t k = in_syn_[i];
+                std::uint32_t g = bucket_[k >> shift_];
+                while (groups_[g].end <= k) ++g;
+                typename Rule::Pre pre = groups_[g].pre;  // potentiation leaves a shared state unchanged
+                const double p = rule_.potentiation(pre, now, t);
+                if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+            }
+        } else {
+            for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+                const std::uint32_t k = in_syn_[i];
+                const double p = rule_.potentiation(pre_[k], now, t);
+                if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+            }
         }
         rule_.post_spike(post_[post], t);
+    }
+
+    std::size_t storage_bytes() const override {
+        return pre_.size() * sizeof(typename Rule::Pre) + groups_.size() * sizeof(Group) +
+               post_.size() * sizeof(typename Rule::Post) +
+               (in_row_.size() + in_syn_.size() + bucket_.size()) * sizeof(std::uint32_t);
     }
 
 private:
@@ -83,25 +142,37 @@ private:
         return mu_minus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (w - w_min_) / (w_max_ - w_min_)), mu_minus_);
     }
 
+    // A delay group's shared presynaptic state, next to where the group ends
+    // (the lookup's scan and the state read touch the same cache line).
+    struct Group {
+        typename Rule::Pre pre{};
+        std::uint32_t end = 0;  // first synapse of the next group
+    };
+
     Rule rule_;
     double w_min_, w_max_, mu_plus_, mu_minus_;
-    std::vector<typename Rule::Pre> pre_;
+    bool shared_;                              // presynaptic state per delay group (else per synapse)
+    std::vector<typename Rule::Pre> pre_;      // per synapse, when not shared_
     std::vector<typename Rule::Post> post_;
     std::vector<std::uint32_t> in_row_, in_syn_;
+    std::vector<Group> groups_;                // when shared_
+    std::vector<std::uint32_t> bucket_;        // when shared_: group of synapse b << shift_
+    unsigned shift_ = 0;
 };
 
 inline std::unique_ptr<Plasticity> make_plasticity(const PlasticitySpec& spec, const TimeBase& time,
                                                    const std::uint32_t* targets, std::size_t n_synapses,
-                                                   std::uint32_t target_size) {
+                                                   std::uint32_t target_size, const std::uint32_t* group_begin,
+                                                   std::size_t n_groups) {
     if (auto* p = std::get_if<PairStdpParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<PairStdp>>(PairStdp(*p, time), spec, targets, n_synapses,
-                                                           target_size);
+                                                           target_size, group_begin, n_groups);
     if (auto* p = std::get_if<TripletStdpParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<TripletStdp>>(TripletStdp(*p, time), spec, targets, n_synapses,
-                                                              target_size);
+                                                              target_size, group_begin, n_groups);
     if (auto* p = std::get_if<RateSlopeParams>(&spec.rule))
         return std::make_unique<PlasticSynapses<RateSlope>>(RateSlope(*p, time), spec, targets, n_synapses,
-                                                            target_size);
+                                                            target_size, group_begin, n_groups);
     return nullptr;  // voltage-reading rules are not spike-pair rules: see voltage_slope.hpp
 }
 

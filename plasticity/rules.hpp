@@ -11,6 +11,9 @@
 //   double depression(Pre&, const PostNow&, Tick t) const;   at a pre arrival: -dw / f_minus(w), then updates Pre
 //   double potentiation(Pre&, const PostNow&, Tick t) const; at a post arrival: dw / f_plus(w), then updates Pre
 //   void post_spike(Post&, Tick t) const;                     after all synapses saw the post arrival
+//   bool pre_shared() const;  true if Pre changes only in depression and the same way for every
+//                             synapse of a delay group (not depending on PostNow): then
+//                             PlasticSynapses keeps one Pre per delay group, not per synapse
 // Traces are (value, time of value) pairs decayed in closed form when read.
 #include <cmath>
 
@@ -44,6 +47,9 @@ public:
           inv_tau_minus_(time.resolution_ms() / p.tau_minus_ms) {}
 
     PostNow post_at(const Post& s, Tick t) const { return {s.y * decay(t - s.t, inv_tau_minus_)}; }
+
+    // Presynaptic-centred pairing consumes the trace at a post spike, synapse by synapse.
+    bool pre_shared() const { return p_.pairing != Pairing::NearestPresynapticCentred; }
 
     double depression(Pre& pre, const PostNow& post, Tick t) const {
         const double dw = p_.a_minus_mV * post.y;
@@ -101,6 +107,8 @@ public:
         return {s.o1 * decay(t - s.t, inv_tau_minus_), s.o2 * decay(t - s.t, inv_tau_y_)};
     }
 
+    bool pre_shared() const { return true; }  // r1, r2 change at pre spikes only
+
     double depression(Pre& pre, const PostNow& post, Tick t) const {
         const double r1 = pre.r1 * decay(t - pre.t, inv_tau_plus_);
         const double r2 = pre.r2 * decay(t - pre.t, inv_tau_x_);
@@ -154,6 +162,8 @@ public:
           c_flow_(p.eta_mV_ms / (p.tau_pre_ms * p.tau_post_ms * p.tau_post_ms)) {}
 
     PostNow post_at(const Post& s, Tick) const { return s; }
+
+    bool pre_shared() const { return false; }  // settle() integrates x y per synapse at post spikes too
 
     // Returned as a depression: w -= value.
     double depression(Pre& pre, const PostNow& post, Tick t) const {
