@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
-const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "cuba_exp", "scale_4k", "scale_40k", "scale_400k"};
+const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "cuba_exp", "cuba_stdp", "scale_4k", "scale_40k", "scale_400k"};
 
 // NAME is a spec under examples/benchmarks/ (with or without .pbtxt), or a path to a spec file.
 std::string resolve_spec(const std::string& name) {
@@ -247,8 +247,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     auto vm = parse_args(args, opts, all, pos);
     if (vm.count("help")) {
         std::cout << opts
-                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, scale_4k,\n"
-                     "scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
+                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, cuba_stdp,\n"
+                     "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
                      "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
                      "Simulation is built and run --repeat times in one thread, nothing is written.\n"
                      "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
