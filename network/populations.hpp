@@ -5,6 +5,25 @@
 // event to the next.  It talks to the engine only through EngineHooks: to
 // schedule its own future events and to announce a spike (the engine then
 // records it and schedules deliveries along outgoing projections).
+//
+// Partition safety (Simulation with several partitions, see simulation.hpp).
+// The engine may split a population's neurons among partitions that run on
+// different threads at the same time.  A population is partition-safe when:
+//   - every call about neuron i (on_event, the targets of deliver, the
+//     voltage and rate read-outs, set_drive / set_rate) reads and writes only
+//     neuron i's own state and immutable parameters: no member shared by
+//     several neurons is written after construction (no population-wide
+//     counters, caches or reference times -- LifDeltaPopulation keeps its
+//     rescaling reference time per neuron for this reason);
+//   - the arithmetic on neuron i depends only on neuron i's own sequence of
+//     events (never on when other neurons had theirs), so that results are
+//     bit-identical for any partitioning;
+//   - everything it schedules goes through the EngineHooks it was handed in
+//     that call (the partition owning the neuron), with Event.src = the
+//     neuron's global index, and never before the event being handled;
+//   - randomness comes from per-neuron streams (sim/random.hpp).
+// deliver() is then given only targets of the calling partition.  start() is
+// called once, single-threaded, with hooks that route by neuron.
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -122,8 +141,14 @@ public:
 
 private:
     double decay(Tick dt) const;
-    double growth(Tick t) const;  // exp((t - t0)/tau_m)
-    void rebase(Tick t);
+    double growth(std::uint32_t i, Tick t) const;  // exp((t - t0_i)/tau_m)
+    // The reference time of the u's at time t: a pure function of t (the last
+    // multiple of the rebase period), so that every neuron's arithmetic is the
+    // same whichever other neurons share its partition or its thread.
+    Tick base_at(Tick t) const { return t - t % rebase_ticks_; }
+    // Move neuron i's reference time to `base` (>= its own): u and the
+    // threshold line at its pending tick are scaled by one shared factor.
+    void rebase(std::uint32_t i, Tick base);
     Tick predict_crossing(std::uint32_t i, Tick now) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
@@ -133,7 +158,6 @@ private:
     Tick t_ref_ticks_, rebase_ticks_;
     bool self_crossing_;  // v_rest > v_th: fires without input
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
-    Tick t0_ = 0;                    // reference time of the u's
     // Per neuron, together: a delivery touches all of it (one cache line, not four).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
@@ -142,6 +166,11 @@ private:
         Tick pending;      // tick of the live Crossing event, kNever if none
     };
     std::vector<State> n_;
+    // Per neuron reference time t0_i of u (a multiple of the rebase period),
+    // moved only when the neuron itself is touched by an event: no state is
+    // shared between neurons, which is what makes the population safe to
+    // partition (see Population).  Kept apart from State, which stays 32 bytes.
+    std::vector<Tick> t0_;
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 
