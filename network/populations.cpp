@@ -21,17 +21,15 @@ double draw(const Distribution& d, RandomStream& rng) {
 
 // ---------------------------------------------------------------- LIF delta
 //
-// Representation: V_i(t) = v_rest + u_i exp(-(t - t0_i)/tau_m) for t >= clamp_i
+// Representation: V_i(t) = v_rest + u_i exp(-(t - t0)/tau_m) for t >= clamp_i
 // (before clamp_i the neuron is refractory, V held at v_reset).  u_i is
 // constant between inputs, an input adds w exp((t - t0)/tau_m), a factor
 // shared by every target of one spike, and "V >= v_th" is "u_i >= the
 // threshold line (v_th - v_rest) exp((t - t0)/tau_m)", also shared: delivery
-// costs one exp per block, not per synapse.  t0 = base_at(t), the last
-// multiple of the rebase period (40 tau_m) before the event, so the factors
-// stay below e^40; a neuron whose t0_i lags is rebased when an event touches
-// it.  Both the reference time and the moment a neuron is rebased depend only
-// on that neuron's own events, so its arithmetic is identical however the
-// population is partitioned (the order of operations on u_i is the serial one).
+// costs one exp per block, not per synapse.  The engine moves t0 to every
+// multiple of the rebase period (40 tau_m, rebase()), so the factors stay
+// below e^40; the instants depend on time alone, so a neuron's arithmetic is
+// the same however the population is partitioned among threads.
 
 LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                        const TimeBase& time, std::uint64_t seed)
@@ -43,7 +41,6 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       self_crossing_(p_.v_rest_mV > p_.v_th_mV),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
       n_(spec.size, State{0.0, 0.0, 0, kNever}),
-      t0_(spec.size, 0),
       last_spike_(spec.size, -1) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
@@ -54,33 +51,33 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
 
 double LifDeltaPopulation::decay(Tick dt) const { return std::exp(-static_cast<double>(dt) * inv_tau_ticks_); }
 
-double LifDeltaPopulation::growth(std::uint32_t i, Tick t) const {
-    return std::exp(static_cast<double>(t - t0_[i]) * inv_tau_ticks_);
-}
+double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<double>(t - t0_) * inv_tau_ticks_); }
 
-void LifDeltaPopulation::rebase(std::uint32_t i, Tick base) {
-    const double f = decay(base - t0_[i]);
-    n_[i].u *= f;
-    n_[i].u_pending *= f;
-    t0_[i] = base;
+void LifDeltaPopulation::rebase(Tick t) {
+    const double f = decay(t - t0_);
+    for (State& x : n_) {
+        x.u *= f;
+        x.u_pending *= f;
+    }
+    t0_ = t;
 }
 
 Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
     const Tick from = std::max(now, n_[i].clamp);
-    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * growth(i, from)) return from;
+    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * growth(from)) return from;
     if (!self_crossing_) return kNever;
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
     const double s_ms = p_.tau_m_ms * std::log(n_[i].u / (p_.v_th_mV - p_.v_rest_mV));
     const Tick s = time_.ceil(s_ms);
-    if (s == kNever || t0_[i] > kNever - s) return kNever;
-    return std::max(t0_[i] + s, from + 1);
+    if (s == kNever || t0_ > kNever - s) return kNever;
+    return std::max(t0_ + s, from + 1);
 }
 
 void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now) {
     const Tick when = predict_crossing(i, now);
     if (when < n_[i].pending) {
         n_[i].pending = when;
-        n_[i].u_pending = (p_.v_th_mV - p_.v_rest_mV) * growth(i, when);  // the threshold line at `when`
+        n_[i].u_pending = (p_.v_th_mV - p_.v_rest_mV) * growth(when);  // the threshold line at `when`
         engine.schedule_own(global_offset() + i, when);
     }
 }
@@ -92,7 +89,7 @@ void LifDeltaPopulation::start(EngineHooks& engine) {
 
 void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     n_[i].clamp = t + t_ref_ticks_;  // V is held at v_reset until then
-    n_[i].u = (p_.v_reset_mV - p_.v_rest_mV) * growth(i, n_[i].clamp);
+    n_[i].u = (p_.v_reset_mV - p_.v_rest_mV) * growth(n_[i].clamp);
     last_spike_[i] = t;
     n_[i].pending = kNever;
     engine.emit_spike(index(), i, t);
@@ -103,7 +100,7 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     assert(e.kind == EventKind::Crossing);
     // The one own event of a neuron is moved in place (OwnEvents), never left stale.
     assert(n_[i].pending == e.t);
-    if (const Tick base = base_at(e.t); base != t0_[i]) rebase(i, base);
+    assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
     n_[i].pending = kNever;
     // Recompute from the same state: if nothing inhibitory arrived since, this
     // reproduces e.t (up to a tick after a rebase).
@@ -116,14 +113,13 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                  std::size_t n) {
-    const Tick base = base_at(t);
-    const double g = std::exp(static_cast<double>(t - base) * inv_tau_ticks_);
+    assert(t - t0_ < rebase_ticks_);
+    const double g = growth(t);
     const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
     for (std::size_t k = 0; k < n; ++k) {
         const std::uint32_t i = targets[k];
         State& x = n_[i];
         if (t < x.clamp) continue;  // refractory: the input is lost
-        if (t0_[i] != base) rebase(i, base);  // once per rebase period at most
         x.u += weights[k] * g;
         if (x.u >= u_th) {
             spike(engine, i, t);
@@ -137,7 +133,7 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
 
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
     if (last_spike_[i] >= 0 && t <= n_[i].clamp) return p_.v_reset_mV;  // held at reset while refractory
-    return p_.v_rest_mV + n_[i].u * decay(t - t0_[i]);
+    return p_.v_rest_mV + n_[i].u * decay(t - t0_);
 }
 
 double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {

@@ -12,12 +12,12 @@
 //   - every call about neuron i (on_event, the targets of deliver, the
 //     voltage and rate read-outs, set_drive / set_rate) reads and writes only
 //     neuron i's own state and immutable parameters: no member shared by
-//     several neurons is written after construction (no population-wide
-//     counters, caches or reference times -- LifDeltaPopulation keeps its
-//     rescaling reference time per neuron for this reason);
+//     several neurons is written by them (no population-wide counters or
+//     caches; a shared reference time is moved by rebase() only, below);
 //   - the arithmetic on neuron i depends only on neuron i's own sequence of
 //     events (never on when other neurons had theirs), so that results are
-//     bit-identical for any partitioning;
+//     bit-identical for any partitioning; a shared reference time is moved
+//     only by rebase(), at instants fixed by time alone;
 //   - everything it schedules goes through the EngineHooks it was handed in
 //     that call (the partition owning the neuron), with Event.src = the
 //     neuron's global index, and never before the event being handled;
@@ -102,6 +102,18 @@ public:
         return std::numeric_limits<double>::quiet_NaN();
     }
 
+    // ---- state kept relative to a shared reference time (optional)
+
+    // A population whose neurons' state is stored relative to one reference
+    // time (LifDeltaPopulation's rescaled membrane) returns the period at
+    // which that reference must move, and the engine calls rebase(t) at every
+    // multiple t of it: after every event before t, before any event at or
+    // after t, and with nothing else running (between epochs of a partitioned
+    // run).  The instants being a pure function of time, a neuron's arithmetic
+    // does not depend on the partitioning.  kNever: no rebasing.
+    virtual Tick rebase_period() const { return kNever; }
+    virtual void rebase(Tick t) { (void)t; }
+
 protected:
     Event make_event(Tick t, EventKind kind, std::uint32_t local) const {
         return Event{t, offset_ + local, 0, 0, kind};
@@ -139,16 +151,14 @@ public:
 
     const LifDeltaParams& params() const { return p_; }
 
+    // Every 40 tau_m: t0 moves to t, all u (and the threshold lines at the
+    // pending ticks) are scaled by exp(-(t - t0)/tau_m).
+    Tick rebase_period() const override { return rebase_ticks_; }
+    void rebase(Tick t) override;
+
 private:
     double decay(Tick dt) const;
-    double growth(std::uint32_t i, Tick t) const;  // exp((t - t0_i)/tau_m)
-    // The reference time of the u's at time t: a pure function of t (the last
-    // multiple of the rebase period), so that every neuron's arithmetic is the
-    // same whichever other neurons share its partition or its thread.
-    Tick base_at(Tick t) const { return t - t % rebase_ticks_; }
-    // Move neuron i's reference time to `base` (>= its own): u and the
-    // threshold line at its pending tick are scaled by one shared factor.
-    void rebase(std::uint32_t i, Tick base);
+    double growth(Tick t) const;  // exp((t - t0)/tau_m)
     Tick predict_crossing(std::uint32_t i, Tick now) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
@@ -165,12 +175,10 @@ private:
         Tick clamp;        // end of refractoriness (V held at v_reset before it)
         Tick pending;      // tick of the live Crossing event, kNever if none
     };
+    // Reference time of the u's: the last multiple of the rebase period that
+    // the engine has reached (rebase()), so events see t - t0 < 40 tau_m.
+    Tick t0_ = 0;
     std::vector<State> n_;
-    // Per neuron reference time t0_i of u (a multiple of the rebase period),
-    // moved only when the neuron itself is touched by an event: no state is
-    // shared between neurons, which is what makes the population safe to
-    // partition (see Population).  Kept apart from State, which stays 32 bytes.
-    std::vector<Tick> t0_;
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 
