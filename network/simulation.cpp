@@ -1,13 +1,14 @@
 #include "network/simulation.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 namespace spikeem {
 
@@ -266,6 +267,7 @@ Simulation::Simulation(NetworkSpec spec, unsigned threads) : spec_(std::move(spe
     isi_mean_.assign(offset, 0.0);
     isi_m2_.assign(offset, 0.0);
 
+    for (const auto& p : populations_) next_rebase_.push_back(p->rebase_period());
     StartRouter router(*this);
     for (auto& p : populations_) p->start(router);
 }
@@ -284,26 +286,90 @@ std::uint32_t Simulation::owner(std::uint32_t population, std::uint32_t local) c
 }
 
 void Simulation::run_until(Tick end) {
-    if (parts_.size() == 1) {
-        parts_[0]->run(end);
-    } else {
-        // Epochs [start, stop) of at most the lookahead: a spike at t in one
-        // can only affect another partition from t + lookahead >= stop on.
-        for (Tick start = now_; start < end;) {
-            const Tick stop = end - start > lookahead_ ? start + lookahead_ : end;
-            const unsigned parity = parity_;
-            tbb::parallel_for(
-                tbb::blocked_range<std::size_t>(0, parts_.size(), 1),
-                [&](const tbb::blocked_range<std::size_t>& r) {
-                    for (std::size_t q = r.begin(); q < r.end(); ++q) parts_[q]->epoch(stop, parity);
-                },
-                tbb::static_partitioner());
-            parity_ ^= 1u;
-            start = stop;
-        }
+    // In segments between the rebase instants of the populations (multiples
+    // of their periods, the same for any partitioning): a population is
+    // rebased when everything before the instant is done and nothing after it.
+    while (now_ < end) {
+        Tick due = kNever;
+        for (Tick t : next_rebase_) due = std::min(due, t);
+        const Tick stop = std::min(end, due);
+        if (parts_.size() == 1) parts_[0]->run(stop);
+        else run_epochs(stop);
+        now_ = stop;
+        if (stop == due) rebase_at(stop);
     }
-    now_ = std::max(now_, end);
     collect();
+}
+
+void Simulation::rebase_at(Tick t) {
+    for (std::size_t p = 0; p < populations_.size(); ++p) {
+        if (next_rebase_[p] != t) continue;
+        populations_[p]->rebase(t);
+        const Tick period = populations_[p]->rebase_period();
+        next_rebase_[p] = t > kNever - period ? kNever : t + period;
+    }
+}
+
+namespace {
+// A short wait inside a spin loop (the PAUSE instruction where there is one).
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+// Epochs [start, stop) of at most the lookahead: a spike at t in one can only
+// affect another partition from t + lookahead >= stop on.  An epoch is a few
+// microseconds of work on small networks, far less than waking a sleeping
+// thread, so the threads stay in one parallel region for the whole call and
+// meet at each epoch's end on an atomic counter instead of forking and joining
+// per epoch.  Runner r runs partitions r, r + T, ... (they stay in its cache)
+// and, when it has waited a while for the others, runs any partition of the
+// epoch nobody has claimed yet: so a runner that TBB starts late, or never,
+// only costs time, never a deadlock (a runner waits only for partitions that
+// are claimed, hence being run).  Which thread runs a partition changes
+// nothing: its epoch's input is complete before it starts (release/acquire on
+// the counter) and its work depends on nothing else.
+void Simulation::run_epochs(Tick end) {
+    const std::size_t parts = parts_.size();
+    const Tick start = now_;
+    const std::uint64_t epochs = static_cast<std::uint64_t>(
+        lookahead_ >= end - start ? 1 : (end - start + lookahead_ - 1) / lookahead_);
+    const unsigned parity0 = parity_;
+    auto stop_of = [&](std::uint64_t e) {
+        return e + 1 >= epochs ? end : start + static_cast<Tick>(e + 1) * lookahead_;
+    };
+    std::vector<std::atomic<std::uint64_t>> claimed(parts);  // per partition: epochs claimed so far
+    for (auto& c : claimed) c.store(0, std::memory_order_relaxed);
+    std::atomic<std::uint64_t> done{0};  // partition-epochs finished
+    const std::size_t runners =
+        std::min<std::size_t>(parts, static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency())));
+
+    auto try_run = [&](std::size_t q, std::uint64_t e) {
+        std::uint64_t expected = e;
+        if (!claimed[q].compare_exchange_strong(expected, e + 1, std::memory_order_acq_rel)) return;
+        parts_[q]->epoch(stop_of(e), parity0 ^ static_cast<unsigned>(e & 1));
+        done.fetch_add(1, std::memory_order_release);
+    };
+    auto runner = [&](std::size_t r) {
+        // A late runner joins at the epoch under way.
+        for (std::uint64_t e = done.load(std::memory_order_acquire) / parts; e < epochs; ++e) {
+            for (std::size_t q = r; q < parts; q += runners) try_run(q, e);
+            const std::uint64_t target = (e + 1) * parts;
+            for (unsigned spins = 1; done.load(std::memory_order_acquire) < target; ++spins) {
+                if (spins % 32 == 0)
+                    for (std::size_t q = 0; q < parts; ++q) try_run(q, e);  // help a late runner
+                if (spins % 1024 == 0) std::this_thread::yield();          // a loaded machine
+                relax();
+            }
+        }
+    };
+    tbb::task_group group;
+    for (std::size_t r = 1; r < runners; ++r) group.run([&runner, r] { runner(r); });
+    runner(0);
+    group.wait();
+    parity_ = parity0 ^ static_cast<unsigned>(epochs & 1);
 }
 
 void Simulation::collect() {
@@ -345,11 +411,12 @@ void Simulation::collect() {
                              });
         }
     }
+    // Released, not kept: after a long run they are as large as the outputs.
     for (auto& p : parts_) {
-        p->spikes_.clear();
-        p->voltages_.clear();
-        p->weight_samples_.clear();
-        p->rate_samples_.clear();
+        std::vector<SpikeRecord>().swap(p->spikes_);
+        std::vector<Keyed<VoltageSample>>().swap(p->voltages_);
+        std::vector<Keyed<WeightSample>>().swap(p->weight_samples_);
+        std::vector<Keyed<RateSample>>().swap(p->rate_samples_);
     }
 }
 

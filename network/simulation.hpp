@@ -147,6 +147,7 @@ private:
     // Partition owning neuron `local` of population `population`.
     std::uint32_t owner(std::uint32_t population, std::uint32_t local) const;
     std::uint32_t population_of(std::uint32_t global) const;
+    void run_epochs(Tick end);  // several partitions: epochs from now_ to end
     // Move what the partitions recorded since the last call into the outputs, in serial order.
     void collect();
 
@@ -199,6 +200,10 @@ private:
     // Per projection, per delay group g, per partition q: the first synapse of
     // the group whose target q owns, at split_[j][g * (P + 1) + q] (q = P: the group's end).
     std::vector<std::vector<std::uint32_t>> split_;
+    // Populations with a shared reference time (Population::rebase_period):
+    // per population its next multiple of the period, kNever for none.
+    std::vector<Tick> next_rebase_;
+    void rebase_at(Tick t);  // every population due at t; all events before t are done
     Tick lookahead_ = kNever;
     unsigned parity_ = 0;  // which of the partitions' two outboxes the next epoch writes
     Tick now_ = 0;
