@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cassert>
 #include <cmath>
+#include <exception>
 #include <stdexcept>
 #include <thread>
 
@@ -343,13 +344,21 @@ void Simulation::run_epochs(Tick end) {
     std::vector<std::atomic<std::uint64_t>> claimed(parts);  // per partition: epochs claimed so far
     for (auto& c : claimed) c.store(0, std::memory_order_relaxed);
     std::atomic<std::uint64_t> done{0};  // partition-epochs finished
+    // A partition that throws (out of memory, a broken invariant) stops every
+    // runner, which would otherwise wait for it forever; rethrown below.
+    std::atomic<bool> failed{false};
+    std::exception_ptr failure;
     const std::size_t runners =
         std::min<std::size_t>(parts, static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency())));
 
     auto try_run = [&](std::size_t q, std::uint64_t e) {
         std::uint64_t expected = e;
         if (!claimed[q].compare_exchange_strong(expected, e + 1, std::memory_order_acq_rel)) return;
-        parts_[q]->epoch(stop_of(e), parity0 ^ static_cast<unsigned>(e & 1));
+        try {
+            parts_[q]->epoch(stop_of(e), parity0 ^ static_cast<unsigned>(e & 1));
+        } catch (...) {
+            if (!failed.exchange(true)) failure = std::current_exception();
+        }
         done.fetch_add(1, std::memory_order_release);
     };
     auto runner = [&](std::size_t r) {
@@ -358,6 +367,7 @@ void Simulation::run_epochs(Tick end) {
             for (std::size_t q = r; q < parts; q += runners) try_run(q, e);
             const std::uint64_t target = (e + 1) * parts;
             for (unsigned spins = 1; done.load(std::memory_order_acquire) < target; ++spins) {
+                if (failed.load(std::memory_order_relaxed)) return;
                 if (spins % 32 == 0)
                     for (std::size_t q = 0; q < parts; ++q) try_run(q, e);  // help a late runner
                 if (spins % 1024 == 0) std::this_thread::yield();          // a loaded machine
@@ -369,6 +379,7 @@ void Simulation::run_epochs(Tick end) {
     for (std::size_t r = 1; r < runners; ++r) group.run([&runner, r] { runner(r); });
     runner(0);
     group.wait();
+    if (failure) std::rethrow_exception(failure);
     parity_ = parity0 ^ static_cast<unsigned>(epochs & 1);
 }
 
