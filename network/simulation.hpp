@@ -74,7 +74,11 @@ class Partition;
 // epoch ends.  Every neuron sees exactly the serial sequence of events (the
 // event key is total), so results are bit-identical for any thread count,
 // and recorded samples are merged by their serial order.  A network whose
-// lookahead is 0 runs in one partition (partitions() tells).
+// lookahead is 0 runs in one partition (partitions() tells).  The partitions
+// run on at most `threads` threads (fewer if TBB allows fewer, e.g. under a
+// tbb::global_control); the thread count never changes a result.  Cost per
+// extra partition: a split delivery block per spike and delay group, one own-
+// event handle per neuron of the network (9 bytes), split points per delay group.
 class Simulation final {
 public:
     explicit Simulation(NetworkSpec spec, unsigned threads = 1);
