@@ -2,6 +2,7 @@
 // bit-identical for 1, 2, 4 and 8 partitions, and so is every intermediate
 // state a driver can read between chunks.
 #include <doctest/doctest.h>
+#include <tbb/global_control.h>
 
 #include <bit>
 #include <cstdint>
@@ -212,4 +213,16 @@ TEST_CASE("A network whose lookahead is 0 runs in one partition") {
     const Fingerprint one = run_whole(spec, 1);
     sim.run();
     CHECK(finish(sim) == one);
+}
+
+TEST_CASE("Eight partitions on one TBB thread or on all give the same result") {
+    // Fewer threads than partitions: runners take several partitions each, and
+    // with one thread a single runner runs them all in turn.
+    const NetworkSpec spec = load(kStdp);
+    const Fingerprint one = run_whole(spec, 1);
+    {
+        tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 1);
+        CHECK(run_whole(spec, 8) == one);
+    }
+    CHECK(run_whole(spec, 8) == one);
 }
