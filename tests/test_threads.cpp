@@ -226,3 +226,20 @@ TEST_CASE("Eight partitions on one TBB thread or on all give the same result") {
     }
     CHECK(run_whole(spec, 8) == one);
 }
+
+TEST_CASE("Runs in chunks that end at and around the LIF rebase instants equal whole runs on 1 and 3 threads") {
+    // cuba_delta's rebase period is 40 tau_m = 800 ms: chunk ends at it, just
+    // before and just after it must not move the instant the u's are rescaled.
+    NetworkSpec spec = io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/cuba_delta.pbtxt").spec;
+    spec.run.duration_ms = 1700.0;
+    const Fingerprint whole = run_whole(spec, 1);
+    for (unsigned threads : {1u, 3u}) {
+        CAPTURE(threads);
+        Simulation sim(spec, threads);
+        const Tick period = sim.time().round(800.0);
+        for (Tick end : {period - 1, period, period + 1, 2 * period - 7, 2 * period, 2 * period + 3})
+            sim.run_until(end);
+        sim.run();
+        CHECK(finish(sim) == whole);
+    }
+}
