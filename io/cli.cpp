@@ -1,7 +1,9 @@
 // The spikeem command line: `spikeem COMMAND [options]`.
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -110,9 +112,14 @@ int spikeem::io::cmd_run(const std::vector<std::string>& args) {
     write_run_outputs(out, sim, spec, RunInfo{spec_path, wall});
 
     if (!vm.count("quiet")) {
-        fmt::print("{}: {} ms simulated in {:.3f} s wall on {} thread{} ({} events, {} synaptic events)\n",
+        // Partitions beyond the cores TBB may use share them.
+        const std::size_t used = std::min<std::size_t>(
+            sim.partitions(), static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency())));
+        fmt::print("{}: {} ms simulated in {:.3f} s wall ({}; {} events, {} synaptic events)\n",
                    spec.spec.name.empty() ? spec_path : spec.spec.name, sim.time().format_ms(sim.now()), wall,
-                   sim.partitions(), sim.partitions() == 1 ? "" : "s", sim.events_processed(), sim.synaptic_events());
+                   sim.partitions() == 1 ? std::string("1 thread")
+                                         : fmt::format("{} partitions on {} threads", sim.partitions(), used),
+                   sim.events_processed(), sim.synaptic_events());
         fmt::print("{:<16} {:>10} {:>12} {:>14} {:>10}\n", "population", "neurons", "spikes", "rate (Hz)", "CV ISI");
         for (std::size_t p = 0; p < sim.num_populations(); ++p) {
             PopulationSummary s = sim.summary(p);

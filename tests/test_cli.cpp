@@ -173,7 +173,7 @@ record {
         const fs::path many = dir / ("t" + threads);
         const Result r = sh("run " + spec.string() + " --out " + many.string() + " --threads " + threads);
         REQUIRE(r.status == 0);
-        CHECK(r.out.find("on " + threads + " threads") != std::string::npos);
+        CHECK(r.out.find("(" + threads + " partitions on ") != std::string::npos);
         for (const auto& f : files) {
             CAPTURE(f);
             REQUIRE(fs::exists(one / f));
