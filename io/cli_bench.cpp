@@ -1,5 +1,5 @@
 // `spikeem bench`: build and run benchmark networks, one row of timings and
-// counts per network (single thread).
+// counts per network (one network on --threads partitions, default 1).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -55,10 +55,11 @@ std::string resolve_spec(const std::string& name) {
     return p.string();
 }
 
-// CPU time of this thread (s): on a loaded machine wall time also counts waiting for a core.
-double thread_cpu_s() {
+// CPU time of this process, all threads (s): on a loaded machine wall time also
+// counts waiting for a core.  (Only the simulation runs while it is measured.)
+double process_cpu_s() {
     timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
@@ -98,6 +99,7 @@ struct Row {
     double simulated_s = 0.0;
     double build_s = 0.0, wall_s = 0.0, wall_min_s = 0.0, wall_max_s = 0.0, cpu_s = 0.0;
     int repeat = 0;
+    unsigned threads = 1, partitions = 1;
     std::uint64_t spikes = 0, synaptic_events = 0, events = 0;
     std::uint64_t peak_rss = 0, build_rss_delta = 0;
     double bytes_per_synapse = 0.0, bytes_per_plastic_synapse = 0.0;
@@ -140,22 +142,23 @@ std::pair<double, double> storage_bytes_per_synapse(const Simulation& sim) {
             plastic ? plastic_bytes / static_cast<double>(plastic) : 0.0};
 }
 
-Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, bool progress) {
+Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, unsigned threads, bool progress) {
     Row row;
     row.spec_path = resolve_spec(name);
     LoadedSpec spec = load_spec_file(row.spec_path, overrides);
     row.network = spec.spec.name.empty() ? name : spec.spec.name;
     row.repeat = repeat;
+    row.threads = threads;
     std::vector<double> build, wall, cpu;
     for (int r = 0; r < repeat; ++r) {
         const std::uint64_t rss0 = current_rss_bytes();
         auto t0 = std::chrono::steady_clock::now();
-        auto sim = std::make_unique<Simulation>(spec.spec);
+        auto sim = std::make_unique<Simulation>(spec.spec, threads);
         auto t1 = std::chrono::steady_clock::now();
         const std::uint64_t rss1 = current_rss_bytes();
-        const double c1 = thread_cpu_s();
+        const double c1 = process_cpu_s();
         sim->run();
-        const double c2 = thread_cpu_s();
+        const double c2 = process_cpu_s();
         auto t2 = std::chrono::steady_clock::now();
         cpu.push_back(c2 - c1);
         build.push_back(std::chrono::duration<double>(t1 - t0).count());
@@ -176,6 +179,7 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
             row.spikes = spikes;
             row.synaptic_events = sim->synaptic_events();
             row.events = sim->events_processed();
+            row.partitions = static_cast<unsigned>(sim->partitions());
         } else if (spikes != row.spikes || sim->synaptic_events() != row.synaptic_events) {
             throw std::runtime_error(fmt::format("{}: repeat {} gave {} spikes and {} synaptic events, repeat 1 {} and {}",
                                                  row.network, r + 1, spikes, sim->synaptic_events(), row.spikes,
@@ -218,10 +222,12 @@ std::string json_row(const Row& r) {
         "\"wall_s\": {}, \"wall_min_s\": {}, \"wall_max_s\": {}, \"cpu_s\": {}, \"repeat\": {}, \"real_time_factor\": {}, "
         "\"spikes\": {}, \"synaptic_events\": {}, \"events_processed\": {}, \"synaptic_events_per_s\": {}, "
         "\"ns_per_synaptic_event\": {}, \"peak_rss_bytes\": {}, \"build_rss_delta_bytes\": {}, "
-        "\"bytes_per_synapse\": {}, \"bytes_per_plastic_synapse\": {}, \"threads\": 1,\n   \"populations\": [{}]}}",
+        "\"bytes_per_synapse\": {}, \"bytes_per_plastic_synapse\": {}, \"threads\": {}, \"partitions\": {},\n"
+        "   \"populations\": [{}]}}",
         json_str(r.network), json_str(r.spec_path), r.neurons, r.synapses, r.simulated_s, r.build_s, r.wall_s,
         r.wall_min_s, r.wall_max_s, r.cpu_s, r.repeat, r.rtf(), r.spikes, r.synaptic_events, r.events, r.syn_per_s(),
-        r.ns_per_syn(), r.peak_rss, r.build_rss_delta, r.bytes_per_synapse, r.bytes_per_plastic_synapse, pops);
+        r.ns_per_syn(), r.peak_rss, r.build_rss_delta, r.bytes_per_synapse, r.bytes_per_plastic_synapse, r.threads,
+        r.partitions, pops);
 }
 
 std::string si(double x) {
@@ -238,6 +244,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     opts.add_options()("help,h", "show this help")("json", "print a JSON array instead of a table")(
         "duration-ms", po::value<double>(), "simulated time in ms for every network (replaces run.duration_ms)")(
         "repeat", po::value<int>()->default_value(3), "runs per network; wall time is their median")(
+        "threads", po::value<int>()->default_value(1),
+        "threads (and partitions) per network, 0: all cores; results do not depend on it")(
         "seed", po::value<std::uint64_t>(), "random seed (replaces run.seed)")(
         "quiet,q", "no progress lines on stderr");
     po::options_description all = opts;
@@ -250,9 +258,11 @@ int cmd_bench(const std::vector<std::string>& args) {
                   << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, cuba_stdp,\n"
                      "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
                      "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
-                     "Simulation is built and run --repeat times in one thread, nothing is written.\n"
+                     "Simulation is built and run --repeat times on --threads threads, nothing is written.\n"
                      "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
-                     "= CPU time of the simulation (median; below wall when the machine is loaded),\n"
+                     "= CPU time of the simulation, all threads (median; below wall when the machine is\n"
+                     "loaded, up to threads x wall when it is not), thr = partitions the network ran in\n"
+                     "(--threads, or 1 when its lookahead is 0),\n"
                      "RTF = wall / simulated, spikes of all populations (sources included), synaptic events\n"
                      "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
                      "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
@@ -265,6 +275,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
     const int repeat = vm["repeat"].as<int>();
     if (repeat < 1 || repeat > 1000) throw UsageError(fmt::format("--repeat = {}: expected 1 to 1000", repeat));
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
+    const unsigned threads = resolve_threads(vm["threads"].as<int>());
     const bool json = vm.count("json") > 0;
     const bool progress = !vm.count("quiet");
     const std::vector<std::string> names =
@@ -279,14 +291,15 @@ int cmd_bench(const std::vector<std::string>& args) {
         std::fflush(stdout);
     }
     for (const auto& n : names) {
-        Row r = bench_one(n, o, repeat, progress);
+        Row r = bench_one(n, o, repeat, threads, progress);
         if (!json) {
             fmt::print("{:<14} {:>8} {:>9} {:>6.3g} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9} {:>9} {:>10} {:>7.1f} {:>9} "
                        "{:>6.2f} {:>6} {:>3}\n",
                        r.network, si(r.neurons), si(r.synapses), r.simulated_s, r.build_s, r.wall_s, r.cpu_s, r.rtf(),
                        si(r.spikes), si(r.synaptic_events), si(r.syn_per_s()), r.ns_per_syn(),
                        fmt::format("{:.0f} MB", r.peak_rss / 1e6), r.bytes_per_synapse,
-                       r.bytes_per_plastic_synapse > 0 ? fmt::format("{:.2f}", r.bytes_per_plastic_synapse) : "-", 1);
+                       r.bytes_per_plastic_synapse > 0 ? fmt::format("{:.2f}", r.bytes_per_plastic_synapse) : "-",
+                       r.partitions);
             std::fflush(stdout);
         }
         rows.push_back(std::move(r));
@@ -298,7 +311,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         fmt::print("{}", out);
     } else {
         fmt::print("wall: simulation only, median of {} runs; peak RSS: per-process peak so far (ru_maxrss); "
-                   "B/syn, B/pl: synapse storage estimate, all / plastic synapses; threads: 1\n",
+                   "B/syn, B/pl: synapse storage estimate, all / plastic synapses; thr: partitions (threads)\n",
                    repeat);
     }
     return kExitOk;

@@ -40,6 +40,13 @@ tbb::global_control thread_limit(int threads) {
                                                  tbb::global_control::max_allowed_parallelism));
 }
 
+unsigned resolve_threads(int threads) {
+    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0 (0: all cores)", threads));
+    if (threads > 0) return static_cast<unsigned>(threads);
+    return static_cast<unsigned>(
+        tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+}
+
 int run_plot_script(const std::string& script, const std::filesystem::path& out) {
     std::fflush(stdout);  // our lines before the script's
     const std::string cmd = fmt::format("/usr/bin/python3 \"{}/{}\" \"{}\"", SPIKEEM_EXAMPLES_DIR, script, out.string());

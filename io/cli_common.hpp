@@ -32,6 +32,10 @@ std::vector<double> number_list(const std::string& option, const std::string& te
 // cores); a negative count is a UsageError.
 tbb::global_control thread_limit(int threads);
 
+// The partition count for `--threads N` of run and bench: N, or for 0 the
+// number of cores TBB may use; a negative count is a UsageError.
+unsigned resolve_threads(int threads);
+
 // Runs `python3 examples/SCRIPT OUT_DIR` (paths in the source tree); on
 // failure says the CSV outputs are complete and returns kExitFailure.
 int run_plot_script(const std::string& script, const std::filesystem::path& out);

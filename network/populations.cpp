@@ -26,8 +26,10 @@ double draw(const Distribution& d, RandomStream& rng) {
 // constant between inputs, an input adds w exp((t - t0)/tau_m), a factor
 // shared by every target of one spike, and "V >= v_th" is "u_i >= the
 // threshold line (v_th - v_rest) exp((t - t0)/tau_m)", also shared: delivery
-// costs one exp per block, not per synapse.  t0 moves forward (rebase) before
-// the factors grow large.
+// costs one exp per block, not per synapse.  The engine moves t0 to every
+// multiple of the rebase period (40 tau_m, rebase()), so the factors stay
+// below e^40; the instants depend on time alone, so a neuron's arithmetic is
+// the same however the population is partitioned among threads.
 
 LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                        const TimeBase& time, std::uint64_t seed)
@@ -98,7 +100,7 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     assert(e.kind == EventKind::Crossing);
     // The one own event of a neuron is moved in place (OwnEvents), never left stale.
     assert(n_[i].pending == e.t);
-    if (e.t - t0_ > rebase_ticks_) rebase(e.t);
+    assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
     n_[i].pending = kNever;
     // Recompute from the same state: if nothing inhibitory arrived since, this
     // reproduces e.t (up to a tick after a rebase).
@@ -111,7 +113,7 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                  std::size_t n) {
-    if (t - t0_ > rebase_ticks_) rebase(t);
+    assert(t - t0_ < rebase_ticks_);
     const double g = growth(t);
     const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
     for (std::size_t k = 0; k < n; ++k) {
@@ -340,7 +342,7 @@ void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32
     assert(e.kind == EventKind::Crossing);
     State& x = n_[i];
     assert(x.pending == e.t);  // own events are moved in place, never left stale
-    if (e.t - t0_ > rebase_ticks_) rebase(e.t);
+    assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of rebase_period()
     x.pending = kNever;
     switch (x.mode) {
         case kRefractory:
@@ -358,7 +360,7 @@ void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32
 
 void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                std::size_t n) {
-    if (t - t0_ > rebase_ticks_) rebase(t);
+    assert(t - t0_ < rebase_ticks_);
     const Decay g = growth(t);
     const double fe = ce_ * g.e, fae = ce_ * g.m, fi = ci_ * g.i, fai = ci_ * g.m;
     const Decay now{1.0 / g.m, 1.0 / g.e, 1.0 / g.i};

@@ -5,6 +5,25 @@
 // event to the next.  It talks to the engine only through EngineHooks: to
 // schedule its own future events and to announce a spike (the engine then
 // records it and schedules deliveries along outgoing projections).
+//
+// Partition safety (Simulation with several partitions, see simulation.hpp).
+// The engine may split a population's neurons among partitions that run on
+// different threads at the same time.  A population is partition-safe when:
+//   - every call about neuron i (on_event, the targets of deliver, the
+//     voltage and rate read-outs, set_drive / set_rate) reads and writes only
+//     neuron i's own state and immutable parameters: no member shared by
+//     several neurons is written by them (no population-wide counters or
+//     caches; a shared reference time is moved by rebase() only, below);
+//   - the arithmetic on neuron i depends only on neuron i's own sequence of
+//     events (never on when other neurons had theirs), so that results are
+//     bit-identical for any partitioning; a shared reference time is moved
+//     only by rebase(), at instants fixed by time alone;
+//   - everything it schedules goes through the EngineHooks it was handed in
+//     that call (the partition owning the neuron), with Event.src = the
+//     neuron's global index, and never before the event being handled;
+//   - randomness comes from per-neuron streams (sim/random.hpp).
+// deliver() is then given only targets of the calling partition.  start() is
+// called once, single-threaded, with hooks that route by neuron.
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -84,6 +103,18 @@ public:
         return std::numeric_limits<double>::quiet_NaN();
     }
 
+    // ---- state kept relative to a shared reference time (optional)
+
+    // A population whose neurons' state is stored relative to one reference
+    // time (LifDeltaPopulation's rescaled membrane) returns the period at
+    // which that reference must move, and the engine calls rebase(t) at every
+    // multiple t of it: after every event before t, before any event at or
+    // after t, and with nothing else running (between epochs of a partitioned
+    // run).  The instants being a pure function of time, a neuron's arithmetic
+    // does not depend on the partitioning.  kNever: no rebasing.
+    virtual Tick rebase_period() const { return kNever; }
+    virtual void rebase(Tick t) { (void)t; }
+
 protected:
     Event make_event(Tick t, EventKind kind, std::uint32_t local) const {
         return Event{t, offset_ + local, 0, 0, kind};
@@ -121,10 +152,14 @@ public:
 
     const LifDeltaParams& params() const { return p_; }
 
+    // Every 40 tau_m: t0 moves to t, all u (and the threshold lines at the
+    // pending ticks) are scaled by exp(-(t - t0)/tau_m).
+    Tick rebase_period() const override { return rebase_ticks_; }
+    void rebase(Tick t) override;
+
 private:
     double decay(Tick dt) const;
     double growth(Tick t) const;  // exp((t - t0)/tau_m)
-    void rebase(Tick t);
     Tick predict_crossing(std::uint32_t i, Tick now) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
@@ -134,7 +169,6 @@ private:
     Tick t_ref_ticks_, rebase_ticks_;
     bool self_crossing_;  // v_rest > v_th: fires without input
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
-    Tick t0_ = 0;                    // reference time of the u's
     // Per neuron, together: a delivery touches all of it (one cache line, not four).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
@@ -142,6 +176,9 @@ private:
         Tick clamp;        // end of refractoriness (V held at v_reset before it)
         Tick pending;      // tick of the live Crossing event, kNever if none
     };
+    // Reference time of the u's: the last multiple of the rebase period that
+    // the engine has reached (rebase()), so events see t - t0 < 40 tau_m.
+    Tick t0_ = 0;
     std::vector<State> n_;
     std::vector<Tick> last_spike_;   // -1 before the first
 };
@@ -168,6 +205,9 @@ private:
 // laziness: it decides only when the exact crossing is computed.
 class LifExpPopulation final : public Population {
 public:
+    // The rescaled state's reference time moves at multiples of rebase_period(), by the engine.
+    Tick rebase_period() const override { return rebase_ticks_; }
+    void rebase(Tick t) override;
     LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                      const TimeBase& time, std::uint64_t seed);
     const char* model() const override { return "lif_exp"; }
@@ -195,7 +235,6 @@ private:
     };
     Decay decay(Tick t) const;   // at t (t0 <= t)
     Decay growth(Tick t) const;  // 1 / decay(t)
-    void rebase(Tick t);
     void unclamp(std::uint32_t i, Tick t);
     // Look at the crossing again from the state at t (d = decay(t)); may spike at t.
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);

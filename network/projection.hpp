@@ -61,10 +61,14 @@ public:
     // d_den more), which shifts them all equally and so keeps their order
     // exact: the rule sees synapse times, event time - d_den.
     bool plastic() const { return plasticity_ != nullptr; }  // a spike-pair (trace) rule
+    void plasticity_state_per_synapse() {
+        if (plasticity_) plasticity_->state_per_synapse();
+    }
     bool learns() const { return plasticity_ != nullptr || voltage_rule_ != nullptr; }  // any rule
-    void pre_arrival(Tick event_t, std::uint32_t group) {
-        plasticity_->on_pre(event_t - dendritic_, group, groups_[group].begin, group_size(group), weights_.data(),
-                            targets_.data());
+    // Synapses [begin, begin + n) of delay group `group` (all of it, or the
+    // part whose targets one partition owns) see a presynaptic arrival.
+    void pre_arrival(Tick event_t, std::uint32_t group, std::uint32_t begin, std::uint32_t n) {
+        plasticity_->on_pre(event_t - dendritic_, group, begin, n, weights_.data(), targets_.data());
     }
     void post_arrival(Tick event_t, std::uint32_t post) {
         plasticity_->on_post(event_t - dendritic_, post, weights_.data());
@@ -76,20 +80,12 @@ public:
 
     // The voltage-slope rule (Eq. 1), if this projection has it; see
     // plasticity/voltage_slope.hpp for the event flow.  Event times are soma
-    // times (synapse time + d_den): the rule reads the soma voltage.
-    VoltageSlopeSynapses* voltage_rule() { return voltage_rule_.get(); }
+    // times (synapse time + d_den): the rule reads the soma voltage.  The
+    // Simulation runs copies of it, one per partition (its FIFOs follow the
+    // arrivals at the partition's own targets); this one is their prototype.
     const VoltageSlopeSynapses* voltage_rule() const { return voltage_rule_.get(); }
-    void slope_before_arrival(Tick t, std::uint32_t group, Population& post) {
-        voltage_rule_->before_arrival(t, groups_[group].begin, group_size(group), targets_.data(), post);
-    }
-    bool slope_before_transmit(Tick t, std::uint32_t group, Population& post) {
-        return voltage_rule_->before_transmit(t, groups_[group].begin, group_size(group), weights_.data(),
-                                              targets_.data(), post);
-    }
-    bool slope_after_transmit() { return voltage_rule_->after_transmit(weights_.data()); }
-    void slope_probe(Tick t, Population& post) {
-        voltage_rule_->on_probe(t, weights_.data(), targets_.data(), post);
-    }
+    // Weights for the rules that change them (the owner of each synapse's target writes it).
+    double* mutable_weights() { return weights_.data(); }
 
 private:
     struct RawSynapse {

@@ -59,9 +59,30 @@ struct PopulationSummary {
     std::uint32_t neurons_with_cv = 0;
 };
 
-class Simulation final : private EngineHooks {
+class Partition;
+
+// Parallel runs (`threads` > 1).  The neurons of every population are split
+// into `threads` contiguous chunks, one per partition; a partition owns its
+// neurons' state, their own events, the deliveries to them (the part of each
+// delay group whose targets it owns: targets are sorted within a group, so
+// that part is contiguous), the plasticity state of their incoming synapses,
+// the voltage-rule FIFOs for them and its share of every recorder.  Within an
+// epoch no longer than the lookahead (the smallest delay from a spike to
+// anything another partition does with it: the minimum synaptic delay, less
+// the window of central-difference voltage rules) no partition can affect
+// another, so partitions advance in parallel (oneTBB) and exchange spikes at
+// epoch ends.  Every neuron sees exactly the serial sequence of events (the
+// event key is total), so results are bit-identical for any thread count,
+// and recorded samples are merged by their serial order.  A network whose
+// lookahead is 0 runs in one partition (partitions() tells).  The partitions
+// run on at most `threads` threads (fewer if TBB allows fewer, e.g. under a
+// tbb::global_control); the thread count never changes a result.  Cost per
+// extra partition: a split delivery block per spike and delay group, one own-
+// event handle per neuron of the network (9 bytes), split points per delay group.
+class Simulation final {
 public:
-    explicit Simulation(NetworkSpec spec);
+    explicit Simulation(NetworkSpec spec, unsigned threads = 1);
+    ~Simulation();
     Simulation(const Simulation&) = delete;
     Simulation& operator=(const Simulation&) = delete;
 
@@ -74,6 +95,10 @@ public:
     const TimeBase& time() const { return time_; }
     Tick duration_ticks() const { return time_.round(spec_.run.duration_ms); }
     Tick now() const { return now_; }
+    // Partitions the network runs in (the threads asked for, or 1, see above).
+    std::size_t partitions() const { return parts_.size(); }
+    // Longest epoch between exchanges of spikes among partitions (ticks).
+    Tick lookahead() const { return lookahead_; }
 
     std::size_t num_populations() const { return populations_.size(); }
     const Population& population(std::size_t i) const { return *populations_[i]; }
@@ -100,9 +125,7 @@ public:
     // ---- control, for experiment drivers that run a simulation in phases
 
     // Scale the learning rate of a voltage-slope projection from now on (0: off).
-    void set_plasticity_gain(std::size_t projection, double gain) {
-        if (auto* r = projections_[projection].voltage_rule()) r->set_gain(gain);
-    }
+    void set_plasticity_gain(std::size_t projection, double gain);
     // Set the drive (mV) of one neuron of a stochastic population from now()
     // on; the state up to now() is integrated with the old drive.
     void set_drive(std::size_t population, std::uint32_t neuron, double drive_mV);
@@ -113,27 +136,24 @@ public:
         return populations_[population]->observe_voltage_mV(neuron, now_);
     }
 
-    // Per-update log of a voltage-slope projection (off by default).
-    void enable_slope_log(std::size_t projection) {
-        if (auto* r = projections_[projection].voltage_rule()) r->enable_log(true);
-    }
-    const std::vector<SlopeUpdate>& slope_log(std::size_t projection) const {
-        static const std::vector<SlopeUpdate> none;
-        const auto* r = projections_[projection].voltage_rule();
-        return r ? r->log() : none;
-    }
+    // Per-update log of a voltage-slope projection (off by default), in the
+    // order the updates were applied (serial order: by arrival time, then synapse).
+    void enable_slope_log(std::size_t projection);
+    const std::vector<SlopeUpdate>& slope_log(std::size_t projection) const;
 
     PopulationSummary summary(std::size_t population) const;
-    std::uint64_t events_processed() const { return events_processed_; }
-    std::uint64_t synaptic_events() const { return synaptic_events_; }
-
-    void handle(const Event& e);  // for the run loop
+    std::uint64_t events_processed() const;
+    std::uint64_t synaptic_events() const;
 
 private:
-    void schedule(const Event& e) override { queue_.push(e); }
-    void schedule_own(std::uint32_t global, Tick t) override { own_.set(global, t); }
-    void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) override;
+    friend class Partition;
+    friend class StartRouter;
+    // Partition owning neuron `local` of population `population`.
+    std::uint32_t owner(std::uint32_t population, std::uint32_t local) const;
     std::uint32_t population_of(std::uint32_t global) const;
+    void run_epochs(Tick end);  // several partitions: epochs from now_ to end
+    // Move what the partitions recorded since the last call into the outputs, in serial order.
+    void collect();
 
     struct Probe {
         std::uint32_t population;
@@ -142,6 +162,7 @@ private:
     };
     // Count/Exp state per slot (a distinct probed neuron); spikes reach it
     // through rate_in_, so a population nobody reads costs one empty loop.
+    // A slot is only touched by the partition owning its neuron.
     struct RateProbe {
         std::uint32_t population;
         std::vector<std::uint32_t> neurons;  // output order
@@ -176,17 +197,27 @@ private:
     std::vector<WeightProbe> weight_probes_;
     std::vector<RateProbe> rate_probes_;
     std::vector<std::vector<std::uint32_t>> rate_in_;  // per population: Count/Exp probes its spikes feed
-    EventQueue queue_;
-    OwnEvents own_;
+
+    // Partitioning (one partition: bounds_ and split_ unused).
+    std::vector<std::unique_ptr<Partition>> parts_;
+    std::vector<std::vector<std::uint32_t>> bounds_;  // per population: first local neuron of each partition, + size
+    // Per projection, per delay group g, per partition q: the first synapse of
+    // the group whose target q owns, at split_[j][g * (P + 1) + q] (q = P: the group's end).
+    std::vector<std::vector<std::uint32_t>> split_;
+    // Populations with a shared reference time (Population::rebase_period):
+    // per population its next multiple of the period, kNever for none.
+    std::vector<Tick> next_rebase_;
+    void rebase_at(Tick t);  // every population due at t; all events before t are done
+    Tick lookahead_ = kNever;
+    unsigned parity_ = 0;  // which of the partitions' two outboxes the next epoch writes
     Tick now_ = 0;
 
     std::vector<SpikeRecord> spikes_;
     std::vector<VoltageSample> voltages_;
     std::vector<WeightSample> weight_samples_;
     std::vector<RateSample> rate_samples_;
-    std::uint64_t events_processed_ = 0, synaptic_events_ = 0;
-    // Per population spike count, per neuron inter-spike interval statistics (Welford).
-    std::vector<std::uint64_t> spike_count_;
+    std::vector<std::vector<SlopeUpdate>> slope_logs_;  // per projection, merged (several partitions only)
+    // Per neuron inter-spike interval statistics (Welford); written only by the owner partition.
     std::vector<Tick> last_spike_;
     std::vector<std::uint32_t> isi_n_;
     std::vector<double> isi_mean_, isi_m2_;

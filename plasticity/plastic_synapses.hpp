@@ -34,6 +34,11 @@ public:
     virtual void on_post(Tick t, std::uint32_t post, double* weights) = 0;
     // Bytes of plasticity state held (rule state, incoming-synapse index), for the benchmarks.
     virtual std::size_t storage_bytes() const = 0;
+    // Keep presynaptic state per synapse from now on, even where one copy per
+    // delay group would do: needed when partitions running in parallel own
+    // different parts of one group (each part must see its own copy).  Results
+    // are the same bits either way.
+    virtual void state_per_synapse() = 0;
 };
 
 // Presynaptic state is stored per delay group instead of per synapse when the
@@ -124,6 +129,17 @@ public:
             }
         }
         rule_.post_spike(post_[post], t);
+    }
+
+    void state_per_synapse() override {
+        if (!shared_) return;
+        pre_.resize(in_syn_.size());
+        std::size_t k = 0;
+        for (const Group& g : groups_)
+            for (; k < g.end; ++k) pre_[k] = g.pre;
+        shared_ = false;
+        std::vector<Group>().swap(groups_);
+        std::vector<std::uint32_t>().swap(bucket_);
     }
 
     std::size_t storage_bytes() const override {

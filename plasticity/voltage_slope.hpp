@@ -122,6 +122,7 @@ public:
     // rule off, e.g. outside the nudged phase of a supervised experiment).
     void set_gain(double gain) { gain_ = gain; }
     const std::vector<SlopeUpdate>& log() const { return log_; }
+    void clear_log() { log_.clear(); }
 
 private:
     struct Pending {

@@ -135,6 +135,56 @@ TEST_CASE("Same seed gives byte-identical outputs and another seed different spi
     for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
+TEST_CASE("spikeem run --threads 2 and 4 write the same bytes as --threads 1") {
+    // A network that writes every kind of output: spikes, voltages, weights
+    // (Eq. 1 with central differences, pair STDP) and rates of all three read-outs.
+    const fs::path dir = fresh_dir("threads");
+    fs::create_directories(dir);
+    const fs::path spec = dir / "net.pbtxt";
+    std::ofstream(spec) << R"(
+name: "threads_cli"
+run { duration_ms: 300 seed: 5 }
+population { name: "in" size: 40 poisson { rate_hz: 20 } }
+population { name: "post" size: 15 stochastic { tau_m_ms: 10 drive_mV: 0.5 noise_sigma_mV: 0.2 rho_max_hz: 150
+             beta_per_mV: 5 theta_mV: 1 v_reset_mV: 0 } }
+population { name: "lif" size: 30 lif_delta { tau_m_ms: 20 v_rest_mV: -49 v_th_mV: -50 v_reset_mV: -60 t_ref_ms: 2
+             v_init_mV { uniform { low: -60 high: -50 } } } }
+projection { source: "in" target: "post" fixed_probability { p: 0.5 } weight_mV { constant: 0.1 }
+             delay_ms { uniform { low: 2 high: 4 } }
+             plasticity { voltage_slope { eta_ms: 0.002 estimate: CENTRAL window_ms: 1 } w_min_mV: -1 w_max_mV: 1 } }
+projection { source: "lif" target: "lif" fixed_probability { p: 0.2 } weight_mV { constant: 0.5 }
+             delay_ms { uniform { low: 0.5 high: 2 } }
+             plasticity { pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.012 tau_plus_ms: 17 tau_minus_ms: 34 } w_max_mV: 1 } }
+record {
+  spikes: "post" spikes: "lif"
+  voltage { population: "post" interval_ms: 1 }
+  voltage { population: "lif" neuron: [29, 0, 15] interval_ms: 0.3 }
+  weights { projection: "in->post" interval_ms: 20 }
+  rate { population: "post" interval_ms: 5 readout: MODEL }
+  rate { population: "lif" interval_ms: 5 readout: COUNT window_ms: 10 }
+  rate { population: "lif" neuron: [3, 28] interval_ms: 5 readout: EXP tau_ms: 10 }
+}
+)";
+    const std::vector<std::string> files = {"spikes.csv", "voltages.csv", "weights.csv", "rates.csv"};
+    const fs::path one = dir / "t1";
+    REQUIRE(sh("run " + spec.string() + " --out " + one.string() + " -q --threads 1").status == 0);
+    for (const std::string threads : {"2", "4"}) {
+        CAPTURE(threads);
+        const fs::path many = dir / ("t" + threads);
+        const Result r = sh("run " + spec.string() + " --out " + many.string() + " --threads " + threads);
+        REQUIRE(r.status == 0);
+        CHECK(r.out.find("(" + threads + " partitions on ") != std::string::npos);
+        for (const auto& f : files) {
+            CAPTURE(f);
+            REQUIRE(fs::exists(one / f));
+            CHECK(slurp(one / f) == slurp(many / f));
+        }
+        CHECK(without_wall_time(slurp(one / "run.json")) == without_wall_time(slurp(many / "run.json")));
+    }
+    CHECK(sh("run " + spec.string() + " --out " + (dir / "bad").string() + " --threads -1").status == 2);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("A bad spec exits 2 with a message naming file line and field and writes nothing") {
     fs::path dir = fresh_dir("bad");
     fs::create_directories(dir);
