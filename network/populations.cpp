@@ -66,6 +66,10 @@ Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
     const Tick from = std::max(now, n_[i].clamp);
     if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * growth(from)) return from;
     if (!self_crossing_) return kNever;
+    return crossing_after(i, from);
+}
+
+Tick LifDeltaPopulation::crossing_after(std::uint32_t i, Tick from) const {
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
     const double s_ms = p_.tau_m_ms * std::log(n_[i].u / (p_.v_th_mV - p_.v_rest_mV));
     const Tick s = time_.ceil(s_ms);
@@ -77,7 +81,10 @@ void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i,
     const Tick when = predict_crossing(i, now);
     if (when < n_[i].pending) {
         n_[i].pending = when;
-        n_[i].u_pending = (p_.v_th_mV - p_.v_rest_mV) * growth(when);  // the threshold line at `when`
+        // The crossing tick is a non-increasing function of u (the threshold
+        // line only falls), so an input that leaves u <= u_pending cannot make
+        // it earlier: no new prediction is needed for it.
+        n_[i].u_pending = n_[i].u;
         engine.schedule_own(global_offset() + i, when);
     }
 }
@@ -123,10 +130,16 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
         x.u += weights[k] * g;
         if (x.u >= u_th) {
             spike(engine, i, t);
-        } else if (self_crossing_ && weights[k] > 0.0 && (x.pending == kNever || x.u >= x.u_pending)) {
-            // Excitation brought V at the pending tick past threshold: the crossing is earlier now.
-            // (A pending tick left early by inhibition re-predicts when it pops.)
-            schedule_crossing(engine, i, t);
+        } else if (self_crossing_ && weights[k] > 0.0 && (x.pending == kNever || x.u > x.u_pending)) {
+            // Excitation raised u above its value at the last prediction: the crossing may be
+            // earlier now.  (A pending tick left early by inhibition re-predicts when it pops.)
+            // V is below threshold here (checked above), so only the crossing time is computed.
+            const Tick when = crossing_after(i, t);
+            if (when < x.pending) {
+                x.pending = when;
+                x.u_pending = x.u;
+                engine.schedule_own(global_offset() + i, when);
+            }
         }
     }
 }

@@ -161,6 +161,8 @@ private:
     double decay(Tick dt) const;
     double growth(Tick t) const;  // exp((t - t0)/tau_m)
     Tick predict_crossing(std::uint32_t i, Tick now) const;
+    // The crossing tick of a neuron below threshold that crosses on its own, from `from` on.
+    Tick crossing_after(std::uint32_t i, Tick from) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
 
@@ -172,7 +174,7 @@ private:
     // Per neuron, together: a delivery touches all of it (one cache line, not four).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
-        double u_pending;  // the threshold line at the pending tick: u above it crosses earlier
+        double u_pending;  // u when the pending crossing was predicted: only a larger u crosses earlier
         Tick clamp;        // end of refractoriness (V held at v_reset before it)
         Tick pending;      // tick of the live Crossing event, kNever if none
     };
