@@ -32,8 +32,17 @@ std::vector<double> number_list(const std::string& option, const std::string& te
     return out;
 }
 
+namespace {
+// Each partition of a network costs per-neuron bookkeeping for the whole network, so the count is bounded.
+constexpr int kMaxThreads = 256;
+void check_threads(int threads) {
+    if (threads < 0 || threads > kMaxThreads)
+        throw UsageError(fmt::format("--threads = {}: expected 0 (all cores) to {}", threads, kMaxThreads));
+}
+}  // namespace
+
 tbb::global_control thread_limit(int threads) {
-    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0 (0: all cores)", threads));
+    check_threads(threads);
     return tbb::global_control(tbb::global_control::max_allowed_parallelism,
                                threads > 0 ? static_cast<std::size_t>(threads)
                                            : tbb::global_control::active_value(
@@ -41,7 +50,7 @@ tbb::global_control thread_limit(int threads) {
 }
 
 unsigned resolve_threads(int threads) {
-    if (threads < 0) throw UsageError(fmt::format("--threads = {}: expected >= 0 (0: all cores)", threads));
+    check_threads(threads);
     if (threads > 0) return static_cast<unsigned>(threads);
     return static_cast<unsigned>(
         tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));

@@ -182,6 +182,10 @@ record {
         CHECK(without_wall_time(slurp(one / "run.json")) == without_wall_time(slurp(many / "run.json")));
     }
     CHECK(sh("run " + spec.string() + " --out " + (dir / "bad").string() + " --threads -1").status == 2);
+    const Result huge = sh("run " + spec.string() + " --out " + (dir / "bad").string() + " --threads 100000");
+    CHECK(huge.status == 2);
+    CHECK(huge.out.find("--threads = 100000: expected 0 (all cores) to 256") != std::string::npos);
+    CHECK(!fs::exists(dir / "bad"));
     fs::remove_all(dir);
 }
 
