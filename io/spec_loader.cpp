@@ -212,6 +212,27 @@ std::pair<double, double> support(const Distribution& d) {
     return {n.low, n.high};
 }
 
+// The voltages shared by the LIF models (LifDeltaParams, LifExpParams): finite,
+// reset below threshold, every initial value below threshold (default: rest,
+// or reset when rest is above threshold).
+template <class Params>
+void lif_voltages(Validator& v, const Node& mn, const proto::Distribution& v_init, Params& lp) {
+    bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") & v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") &
+                 v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
+    if (volts && !(lp.v_reset_mV < lp.v_th_mV))
+        v.fail(mn, "v_reset_mV", num(lp.v_reset_mV), fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
+    lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
+    if (auto d = v.distribution(mn, "v_init_mV", v_init, "mV", false)) {
+        lp.v_init_mV = *d;
+        double hi = sup(*d);
+        bool exclusive = std::holds_alternative<UniformDist>(*d);
+        if (volts && (exclusive ? hi > lp.v_th_mV : hi >= lp.v_th_mV))
+            v.fail(mn, "v_init_mV", "",
+                   fmt::format("every initial value must be below v_th_mV = {} (mV); {} allows {}", num(lp.v_th_mV),
+                               std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it", num(hi)));
+    }
+}
+
 std::optional<PlasticitySpec> plasticity(const Node& n, const proto::Plasticity& p, const ProjectionSpec& js,
                                          double resolution_ms, Validator& v) {
     PlasticitySpec ps;
@@ -444,23 +465,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
                 v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
                 v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
-                bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") &
-                             v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") & v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
-                if (volts && !(lp.v_reset_mV < lp.v_th_mV))
-                    v.fail(mn, "v_reset_mV", num(lp.v_reset_mV),
-                           fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
-                lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
-                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false)) {
-                    lp.v_init_mV = *d;
-                    double hi = sup(*d);
-                    bool exclusive = std::holds_alternative<UniformDist>(*d);
-                    if (volts && (exclusive ? hi > lp.v_th_mV : hi >= lp.v_th_mV))
-                        v.fail(mn, "v_init_mV", "",
-                               fmt::format("every initial value must be below v_th_mV = {} (mV); {} allows {}",
-                                           num(lp.v_th_mV),
-                                           std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it",
-                                           num(hi)));
-                }
+                lif_voltages(v, mn, m.v_init_mv(), lp);
                 ps.model = lp;
                 break;
             }
@@ -491,23 +496,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
                 distinct("tau_e_ms", lp.tau_e_ms);
                 distinct("tau_i_ms", lp.tau_i_ms);
                 v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
-                bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") &
-                             v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") & v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
-                if (volts && !(lp.v_reset_mV < lp.v_th_mV))
-                    v.fail(mn, "v_reset_mV", num(lp.v_reset_mV),
-                           fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
-                lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
-                if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false)) {
-                    lp.v_init_mV = *d;
-                    double hi = sup(*d);
-                    bool exclusive = std::holds_alternative<UniformDist>(*d);
-                    if (volts && (exclusive ? hi > lp.v_th_mV : hi >= lp.v_th_mV))
-                        v.fail(mn, "v_init_mV", "",
-                               fmt::format("every initial value must be below v_th_mV = {} (mV); {} allows {}",
-                                           num(lp.v_th_mV),
-                                           std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it",
-                                           num(hi)));
-                }
+                lif_voltages(v, mn, m.v_init_mv(), lp);
                 ps.model = lp;
                 break;
             }

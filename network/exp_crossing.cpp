@@ -14,15 +14,6 @@ int as_integer(double r) {
     return (n >= 2 && n <= 64 && std::abs(r - n) <= 1e-12 * n) ? static_cast<int>(n) : 0;
 }
 
-inline double ipow(double x, int n) {
-    double r = 1.0;
-    while (n > 0) {
-        if (n & 1) r *= x;
-        x *= x;
-        n >>= 1;
-    }
-    return r;
-}
 
 // Root of a monotone function on [lo, hi] whose values flo, fhi at the ends
 // have opposite signs (or one is 0).  Newton from a regula falsi start; any

@@ -22,6 +22,17 @@
 
 namespace spikeem {
 
+// x^n for n >= 0 by repeated squaring (exact-ratio powers without exp/log).
+inline double ipow(double x, int n) {
+    double r = 1.0;
+    while (n > 0) {
+        if (n & 1) r *= x;
+        x *= x;
+        n >>= 1;
+    }
+    return r;
+}
+
 class ExpCrossing {
 public:
     // Contract: all > 0, tau_e != tau_m, tau_i != tau_m (validated specs ensure it).

@@ -174,17 +174,6 @@ double LifDeltaPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_n
 // are kept (V is held); `a` is set when it ends.  t0 moves forward (rebase)
 // before the factors of the fastest time constant grow past e^30.
 
-namespace {
-double int_pow(double x, int n) {
-    double r = 1.0;
-    while (n > 0) {
-        if (n & 1) r *= x;
-        x *= x;
-        n >>= 1;
-    }
-    return r;
-}
-}  // namespace
 
 LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                    const TimeBase& time, std::uint64_t seed)
@@ -230,13 +219,13 @@ double LifExpPopulation::kernel(bool excitatory, double s) const {
 LifExpPopulation::Decay LifExpPopulation::decay(Tick t) const {
     const double dt = static_cast<double>(t - t0_);
     const double m = std::exp(-dt * inv_m_);
-    return {m, ne_ ? int_pow(m, ne_) : std::exp(-dt * inv_e_), ni_ ? int_pow(m, ni_) : std::exp(-dt * inv_i_)};
+    return {m, ne_ ? ipow(m, ne_) : std::exp(-dt * inv_e_), ni_ ? ipow(m, ni_) : std::exp(-dt * inv_i_)};
 }
 
 LifExpPopulation::Decay LifExpPopulation::growth(Tick t) const {
     const double dt = static_cast<double>(t - t0_);
     const double m = std::exp(dt * inv_m_);
-    return {m, ne_ ? int_pow(m, ne_) : std::exp(dt * inv_e_), ni_ ? int_pow(m, ni_) : std::exp(dt * inv_i_)};
+    return {m, ne_ ? ipow(m, ne_) : std::exp(dt * inv_e_), ni_ ? ipow(m, ni_) : std::exp(dt * inv_i_)};
 }
 
 void LifExpPopulation::rebase(Tick t) {
@@ -315,7 +304,7 @@ double LifExpPopulation::chord_bound(double A, double E, double I, double h) con
     // each term of V'' = A/tau_m^2 e^{-s/tau_m} + ... is at most its larger end value.
     // Tight for short windows: no root finding, one exp.
     const double fm = std::exp(-h * inv_m_);
-    const double fe = ne_ ? int_pow(fm, ne_) : std::exp(-h * inv_e_), fi = ni_ ? int_pow(fm, ni_) : std::exp(-h * inv_i_);
+    const double fe = ne_ ? ipow(fm, ne_) : std::exp(-h * inv_e_), fi = ni_ ? ipow(fm, ni_) : std::exp(-h * inv_i_);
     const double v0 = A + E + I, vh = A * fm + E * fe + I * fi;
     const double am = A * inv_m_ * inv_m_, ae = E * inv_e_ * inv_e_, ai = I * inv_i_ * inv_i_;  // per tick^2
     const double curv = std::max(am, am * fm) + std::max(ae, ae * fe) + std::max(ai, ai * fi);
