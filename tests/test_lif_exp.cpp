@@ -310,3 +310,49 @@ TEST_CASE("lif_exp specs: parameters load and bad ones are named with field valu
     CHECK(e.mean_rate_hz > 1.0);
     CHECK(e.mean_rate_hz < 50.0);
 }
+
+TEST_CASE("lif_exp read-outs for plasticity: drift is dV/dt and psp_mV is one input's share of V") {
+    // Subthreshold (v_th far above): V is linear in the inputs, so one input's
+    // PSP is V with it minus V without it, from two runs that differ only in
+    // that input.  Excitatory (g_e, tau_e 5 ms) and inhibitory (g_i, tau_i 10 ms)
+    // probes; PSPs read 0.1 to 80 ms after arrival.  The drift is compared with
+    // a central difference of V (step 1e-3 ms, error ~1e-7 mV/ms).
+    LifExpParams p;
+    p.tau_m_ms = 20.0;
+    p.v_rest_mV = -70.0;
+    p.v_th_mV = 0.0;
+    p.v_reset_mV = -80.0;
+    p.v_init_mV = -65.0;
+    const std::vector<double> background = {1.0, 3.5, 4.0, 9.25, 12.0};
+    for (const double w_probe : {2.5, -1.75}) {
+        CAPTURE(w_probe);
+        const double t_probe_ms = 6.0;  // emission; arrival 1 ms later
+        auto run = [&](bool with_probe) {
+            NetworkSpec s;
+            s.run.duration_ms = 15.0;
+            s.populations = {PopulationSpec{"n", 1, p}, spike_times("bg", {background}),
+                             spike_times("probe", {with_probe ? std::vector<double>{t_probe_ms} : std::vector<double>{}})};
+            s.projections = {connect("bg", "n", AllToAll{}, 1.2, 1.0), connect("probe", "n", AllToAll{}, w_probe, 1.0)};
+            return std::make_unique<Simulation>(s);
+        };
+        const auto with = run(true), without = run(false);
+        const Population& a = with->population(0);
+        const Population& b = without->population(0);
+        const TimeBase& tb = with->time();
+        const Tick arrival = tb.round(t_probe_ms + 1.0);
+        double worst_psp = 0.0, worst_drift = 0.0;
+        for (double dt_ms : {0.1, 0.5, 2.0, 5.0, 9.0, 15.0, 30.0, 80.0}) {
+            const Tick t = arrival + tb.round(dt_ms);
+            with->run_until(t);  // both stored states are then at their last event before t
+            without->run_until(t);
+            const double diff = a.voltage_mV(0, t) - b.voltage_mV(0, t);
+            worst_psp = std::max(worst_psp, std::abs(a.psp_mV(0, w_probe, arrival, t) - diff));
+            const Tick h = tb.round(1e-3);
+            const double numeric = (a.voltage_mV(0, t + h) - a.voltage_mV(0, t - h)) / (2e-3);
+            worst_drift = std::max(worst_drift, std::abs(a.drift_mV_per_ms(0, t) - numeric));
+            CHECK(std::abs(diff) > 1e-3);  // the probe's PSP is there to be seen
+        }
+        CHECK(worst_psp < 1e-9);
+        CHECK(worst_drift < 1e-6);
+    }
+}
