@@ -39,7 +39,9 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
                   << "\nThe spec must declare an objective (see io/spikeem.proto, Objective).  Runs the network for\n"
                      "each seed, alternating free and nudged phases, and at log-spaced times compares the\n"
                      "accumulated dW with dJ/dW: DIR/alignment.csv (t_ms,seed,cosine,pearson,slope,rel_error;\n"
-                     "slope 1 = unbiased, rel_error = ||dW - E[dW]|| / ||E[dW]||) and DIR/alignment.png.\n";
+                     "slope 1 = unbiased, rel_error = ||dW - E[dW]|| / ||E[dW]||), DIR/dw.csv (per seed and\n"
+                     "weight at the longest duration: seed,index,dJ_dW,expected_dW,dW, index in the objective's\n"
+                     "weight layout) and DIR/alignment.png.\n";
         return kExitOk;
     }
     const std::string spec_path = vm["spec"].as<std::string>();
@@ -73,6 +75,14 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     csv << "t_ms,seed,cosine,pearson,slope,rel_error\n";
     for (const auto& p : r.points)
         csv << fmt::format("{},{},{},{},{},{}\n", p.t_ms, p.seed, p.cosine, p.pearson, p.slope, p.rel_error);
+    // Side by side per synapse at the longest duration: the gradient, the expectation the
+    // model predicts from it, and what the spiking run did (the objective's weight layout).
+    auto& dw = files.add("dw.csv");
+    dw << "seed,index,dJ_dW,expected_dW,dW\n";
+    for (std::size_t k = 0; k < o.seeds.size(); ++k)
+        for (std::size_t q = 0; q < r.final_dw[k].size(); ++q)
+            dw << fmt::format("{},{},{},{},{}\n", o.seeds[k], q, r.gradients[k][q], r.final_expected[k][q],
+                              r.final_dw[k][q]);
     files.add("gradcheck.json") << fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
         "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"expected_cosine\": {},\n"

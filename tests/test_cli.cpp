@@ -253,6 +253,10 @@ TEST_CASE("eq1-curve drift and gradcheck write their outputs from the command li
     CHECK(fs::exists(dir / "grad" / "alignment.png"));
     std::string al = slurp(dir / "grad" / "alignment.csv");
     CHECK(al.rfind("t_ms,seed,cosine,pearson,slope,rel_error\n", 0) == 0);
+    // Every weight side by side: 2 seeds x 20 x 5 weights, the gradient, its prediction, the spiking dW.
+    std::string dw = slurp(dir / "grad" / "dw.csv");
+    CHECK(dw.rfind("seed,index,dJ_dW,expected_dW,dW\n", 0) == 0);
+    CHECK(std::count(dw.begin(), dw.end(), '\n') == 1 + 2 * 100);
     // A spec without an objective is refused with a clear message and exit 2.
     Result no = sh("gradcheck " + kExample + " --out " + (dir / "none").string());
     CHECK(no.status == 2);
