@@ -257,6 +257,15 @@ TEST_CASE("eq1-curve drift and gradcheck write their outputs from the command li
     std::string dw = slurp(dir / "grad" / "dw.csv");
     CHECK(dw.rfind("seed,index,dJ_dW,expected_dW,dW\n", 0) == 0);
     CHECK(std::count(dw.begin(), dw.end(), '\n') == 1 + 2 * 100);
+    // The energy objective through the command line: its own summary line, the ceiling of the cosine.
+    const std::string energy = std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/energy.pbtxt";
+    Result en = sh("gradcheck " + energy + " --seeds 1 --duration-ms 2100 --no-plot --out " + (dir / "energy").string());
+    INFO(en.out);
+    REQUIRE(en.status == 0);
+    CHECK(en.out.find("energy objective") != std::string::npos);
+    CHECK(en.out.find("(the ceiling); free fixed point: 0 unit(s) pinned") != std::string::npos);
+    CHECK(fs::exists(dir / "energy" / "dw.csv"));
+    CHECK_FALSE(fs::exists(dir / "energy" / "alignment.png"));
     // A spec without an objective is refused with a clear message and exit 2.
     Result no = sh("gradcheck " + kExample + " --out " + (dir / "none").string());
     CHECK(no.status == 2);
