@@ -118,7 +118,7 @@ struct Row {
 double projection_bytes(const Simulation& sim, const Projection& pj) {
     const std::uint32_t sources = sim.population(pj.source_population()).size();
     const std::uint64_t groups = pj.group_begin(sources);
-    double bytes = static_cast<double>(pj.num_synapses()) * (sizeof(*pj.targets()) + sizeof(*pj.weights()));
+    double bytes = static_cast<double>(pj.num_synapses()) * sizeof(*pj.targets()) + static_cast<double>(pj.weight_bytes());
     bytes += static_cast<double>(sources + 1) * sizeof(std::uint32_t);
     bytes += static_cast<double>(groups + 1) * sizeof(DelayGroup);
     return bytes + static_cast<double>(pj.plasticity_bytes());

@@ -134,6 +134,7 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
     }
     fill(raw, source_size);
     make_rule(spec, time, target_size);
+    share_equal_weights();
 }
 
 void Projection::fill(const std::vector<RawSynapse>& raw, std::uint32_t source_size) {
@@ -194,7 +195,7 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
             for (std::uint32_t k = partner.groups_[g].begin; k < partner.groups_[g + 1].begin; ++k) {
                 const std::uint32_t src = partner.targets_[k];
                 const Tick d = std::max<Tick>(time.round(draw(spec.delay_ms, delay_rng[src])), 1) + dendritic_;
-                rev.push_back({{src, s, d, partner.weights_[k]}, k});
+                rev.push_back({{src, s, d, partner.weight(k)}, k});
             }
     std::stable_sort(rev.begin(), rev.end(), [](const Reversed& a, const Reversed& b) {
         if (a.syn.src != b.syn.src) return a.syn.src < b.syn.src;
@@ -205,6 +206,19 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
     for (std::size_t k = 0; k < rev.size(); ++k) raw[k] = rev[k].syn, twin_[k] = rev[k].twin;
     fill(raw, source_size);
     make_rule(spec, time, target_size);
+    share_equal_weights();
+}
+
+void Projection::share_equal_weights() {
+    if (learns() || weights_.empty()) return;
+    const double w = weights_[0];
+    for (double x : weights_)
+        if (x != w) return;
+    std::uint32_t largest = 0;
+    for (std::size_t g = 0; g + 1 < groups_.size(); ++g) largest = std::max(largest, group_size(static_cast<std::uint32_t>(g)));
+    weights_.assign(largest, w);
+    weights_.shrink_to_fit();
+    shared_weight_ = true;
 }
 
 void Projection::tie(Projection& a, Projection& b) {

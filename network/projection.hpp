@@ -3,6 +3,7 @@
 // source, by delay (compressed sparse rows).  A spike of source s walks, for
 // each of its delay groups, one contiguous block of (target, weight): one queue
 // entry per (spike, delay group), never one per synapse.
+#include <cassert>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,7 +55,20 @@ public:
     std::uint32_t group_size(std::uint32_t g) const { return groups_[g + 1].begin - groups_[g].begin; }
 
     const std::uint32_t* targets() const { return targets_.data(); }
-    const double* weights() const { return weights_.data(); }
+    // Weights.  A static projection whose synapses all carry the same weight
+    // stores it once (4 B per synapse instead of 12): the delivery of a block
+    // then reads the same value for every synapse of it.
+    const double* block_weights(std::uint32_t begin) const {
+        return shared_weight_ ? weights_.data() : weights_.data() + begin;
+    }
+    double weight(std::uint32_t k) const { return weights_[shared_weight_ ? 0 : k]; }
+    bool shared_weight() const { return shared_weight_; }
+    std::size_t weight_bytes() const { return weights_.size() * sizeof(double); }
+    // Per-synapse weights, for the rules that read them (never a shared weight: rules learn).
+    const double* weights() const {
+        assert(!shared_weight_);
+        return weights_.data();
+    }
 
     // Plasticity.  Synapse-side events are handed over d_den late (when the
     // PSP reaches the soma, and when a post spike has gone to the synapse and
@@ -85,7 +99,10 @@ public:
     // arrivals at the partition's own targets); this one is their prototype.
     const VoltageSlopeSynapses* voltage_rule() const { return voltage_rule_.get(); }
     // Weights for the rules that change them (the owner of each synapse's target writes it).
-    double* mutable_weights() { return weights_.data(); }
+    double* mutable_weights() {
+        assert(!shared_weight_);
+        return weights_.data();
+    }
 
 private:
     struct RawSynapse {
@@ -96,6 +113,8 @@ private:
     // Fill the CSR arrays from synapses sorted by (source, delay, target).
     void fill(const std::vector<RawSynapse>& raw, std::uint32_t source_size);
     void make_rule(const ProjectionSpec& spec, const TimeBase& time, std::uint32_t target_size);
+    // Static projections with one weight for all synapses keep it once.
+    void share_equal_weights();
 
     std::string name_;
     std::uint32_t index_, source_pop_, target_pop_;
@@ -107,6 +126,8 @@ private:
     std::unique_ptr<Plasticity> plasticity_;
     std::unique_ptr<VoltageSlopeSynapses> voltage_rule_;
     std::vector<std::uint32_t> twin_;  // tied: the index of each synapse's twin in the partner
+    // weights_ holds one weight, repeated for the largest block (block_weights), not one per synapse.
+    bool shared_weight_ = false;
 };
 
 }  // namespace spikeem

@@ -458,7 +458,7 @@ void Partition::handle(const Event& e) {
             Population& post = *S.populations_[pj.target_population()];
             VoltageSlopeSynapses* rule = rules_[e.aux].get();
             const bool slope = rule && rule->before_transmit(e.t, begin, n, pj.weights(), pj.targets(), post);
-            post.deliver(*this, e.t, pj.targets() + begin, pj.weights() + begin, n);
+            post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
             if (pj.plastic()) pj.pre_arrival(e.t, e.aux2, begin, n);  // transmit first, then learn
             if (slope && rule->after_transmit(pj.mutable_weights()))
                 queue_.push(Event{e.t + rule->window(), e.src, e.aux, e.aux2, EventKind::ProbeAfter});
@@ -505,10 +505,10 @@ void Partition::handle(const Event& e) {
             }
             if (e.aux == 1) {
                 const Simulation::WeightProbe& probe = S.weight_probes_[e.src];
-                const double* w = S.projections_[probe.projection].weights();
+                const Projection& pj = S.projections_[probe.projection];
                 for (std::uint32_t pos : wpos_[e.src])
-                    weight_samples_.push_back(
-                        {e.src, pos, {e.t, probe.projection, probe.pre[pos], probe.post[pos], w[probe.synapses[pos]]}});
+                    weight_samples_.push_back({e.src, pos, {e.t, probe.projection, probe.pre[pos], probe.post[pos],
+                                                            pj.weight(probe.synapses[pos])}});
                 queue_.push(Event{e.t + probe.interval, e.src, 1, 0, EventKind::Sample});
                 break;
             }
@@ -609,7 +609,7 @@ std::vector<WeightSample> Simulation::weights_now(std::size_t j) const {
     for (std::uint32_t s = 0; s < sources; ++s)
         for (std::uint32_t g = pj.group_begin(s); g < pj.group_end(s); ++g)
             for (std::uint32_t k = pj.group(g).begin; k < pj.group(g).begin + pj.group_size(g); ++k)
-                out.push_back({now_, static_cast<std::uint32_t>(j), s, pj.targets()[k], pj.weights()[k]});
+                out.push_back({now_, static_cast<std::uint32_t>(j), s, pj.targets()[k], pj.weight(k)});
     return out;
 }
 
