@@ -27,7 +27,26 @@ double slope_factor(SlopeEstimate estimate, double T, double D, double tau) {
     return ((P(D + T) - P(T)) - (P(D - back) - P(-back))) / (T + back);
 }
 
+std::vector<double> free_phase_voltages(Simulation& sim, std::size_t population, std::uint32_t n, double t_ms,
+                                        double free_ms) {
+    const TimeBase& tb = sim.time();
+    const int samples = 50;
+    std::vector<double> v_hat(n, 0.0);
+    for (int m = 0; m < samples; ++m) {
+        sim.run_until(tb.round(t_ms + free_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
+        for (std::uint32_t j = 0; j < n; ++j) v_hat[j] += sim.observe_voltage(population, j) / samples;
+    }
+    sim.run_until(tb.round(t_ms + free_ms));
+    return v_hat;
+}
+
 namespace {
+
+std::size_t population_index(const NetworkSpec& spec, const std::string& name) {
+    for (std::size_t i = 0; i < spec.populations.size(); ++i)
+        if (spec.populations[i].name == name) return i;
+    throw std::invalid_argument("no population " + name);
+}
 
 struct Setup {
     std::size_t in = 0, out = 0, proj = 0;
@@ -41,13 +60,8 @@ struct Setup {
 Setup find(const NetworkSpec& spec) {
     Setup s;
     s.obj = &std::get<SupervisedObjectiveSpec>(spec.objective->kind);
-    auto pop = [&](const std::string& name) {
-        for (std::size_t i = 0; i < spec.populations.size(); ++i)
-            if (spec.populations[i].name == name) return i;
-        throw std::invalid_argument("no population " + name);
-    };
-    s.in = pop(s.obj->input);
-    s.out = pop(s.obj->output);
+    s.in = population_index(spec, s.obj->input);
+    s.out = population_index(spec, s.obj->output);
     for (std::size_t j = 0; j < spec.projections.size(); ++j)
         if (spec.projections[j].name == s.obj->projection) s.proj = j;
     s.n_in = spec.populations[s.in].size;
@@ -154,19 +168,12 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
         js[k] = layer->J(w0);
         std::size_t next = 0;
         double t = 0.0;
-        std::vector<double> v_hat(s.n_out);
         for (std::uint64_t c = 1; c <= r.final_cycles; ++c) {
             // Free phase: learning off; measure V over the second half.
             sim.set_plasticity_gain(s.proj, 0.0);
             for (std::uint32_t j = 0; j < s.n_out; ++j) sim.set_drive(s.out, j, s.base_drive[j]);
-            std::fill(v_hat.begin(), v_hat.end(), 0.0);
-            const int samples = 50;
-            for (int m = 0; m < samples; ++m) {
-                sim.run_until(tb.round(t + obj.free_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
-                for (std::uint32_t j = 0; j < s.n_out; ++j) v_hat[j] += sim.observe_voltage(s.out, j) / samples;
-            }
+            const std::vector<double> v_hat = free_phase_voltages(sim, s.out, s.n_out, t, obj.free_ms);
             t += obj.free_ms;
-            sim.run_until(tb.round(t));
             // Nudged phase: the target current, learning on.
             for (std::uint32_t j = 0; j < s.n_out; ++j)
                 sim.set_drive(s.out, j, s.base_drive[j] + obj.nudge_per_ms * tau * (obj.target_mV[j] - v_hat[j]));
@@ -215,13 +222,8 @@ struct EnergySetup {
 EnergySetup find_energy(const NetworkSpec& spec) {
     EnergySetup s;
     s.obj = &std::get<EnergyObjectiveSpec>(spec.objective->kind);
-    auto pop = [&](const std::string& name) {
-        for (std::size_t i = 0; i < spec.populations.size(); ++i)
-            if (spec.populations[i].name == name) return i;
-        throw std::invalid_argument("no population " + name);
-    };
     for (const auto& name : s.obj->layers) {
-        s.pops.push_back(pop(name));
+        s.pops.push_back(population_index(spec, name));
         s.sizes.push_back(spec.populations[s.pops.back()].size);
     }
     for (const auto& name : s.obj->projections) {
@@ -419,7 +421,6 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
 
         const std::size_t out = es.pops[L];
         const std::size_t n_out = es.sizes[L];
-        std::vector<double> v_hat(n_out);
         std::size_t next = 0;
         std::uint64_t n_plus = 0, n_minus = 0;
         double t = 0.0;
@@ -427,14 +428,9 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
             const double sign = obj.symmetric && c % 2 == 0 ? -1.0 : 1.0;
             for (std::size_t j : learned) sim.set_plasticity_gain(j, 0.0);
             for (std::uint32_t j = 0; j < n_out; ++j) sim.set_drive(out, j, es.base_drive[j]);
-            std::fill(v_hat.begin(), v_hat.end(), 0.0);
-            const int samples = 50;
-            for (int m = 0; m < samples; ++m) {
-                sim.run_until(tb.round(t + obj.free_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
-                for (std::uint32_t j = 0; j < n_out; ++j) v_hat[j] += sim.observe_voltage(out, j) / samples;
-            }
+            const std::vector<double> v_hat =
+                free_phase_voltages(sim, out, static_cast<std::uint32_t>(n_out), t, obj.free_ms);
             t += obj.free_ms;
-            sim.run_until(tb.round(t));
             for (std::uint32_t j = 0; j < n_out; ++j) {
                 const double s_hat = std::clamp(neuron.beta_per_mV * (v_hat[j] - neuron.theta_mV), 0.0, 1.0);
                 sim.set_drive(out, j, es.base_drive[j] + sign * obj.beta * (obj.target[j] - s_hat) / neuron.beta_per_mV);

@@ -69,6 +69,15 @@ struct GradcheckResult {
     std::uint64_t final_cycles = 0;
 };
 
+class Simulation;
+
+// The measurement of the free phase [t_ms, t_ms + free_ms) of the nudging
+// protocols: runs `sim` to the end of the phase and returns the mean voltage
+// of neurons 0..n-1 of `population` over its second half (50 evenly spaced
+// samples), the V_hat the nudge is computed from.
+std::vector<double> free_phase_voltages(Simulation& sim, std::size_t population, std::uint32_t n, double t_ms,
+                                        double free_ms);
+
 // F of the header comment (dimensionless), for nudge length D, window T, membrane tau.
 double slope_factor(SlopeEstimate estimate, double window_ms, double nudge_ms, double tau_ms);
 

@@ -7,6 +7,7 @@
 
 #include "network/simulation.hpp"
 #include "network/spec.hpp"
+#include "plasticity/gradcheck.hpp"
 
 namespace spikeem::test {
 
@@ -57,6 +58,29 @@ inline NetworkSpec small_cuba(std::uint64_t seed, double duration_ms = 200.0) {
     s.record.spike_populations = {"E", "I", "drive"};
     s.record.voltages = {VoltageProbeSpec{"E", {0, 5, 17}, 0.25}};
     return s;
+}
+
+// Unbiasedness of a gradcheck over a group of weights: per seed the measured
+// change projected on its predicted expectation at the last checkpoint,
+// <dW, E> / <E, E> (1 when unbiased), then the mean and standard error over seeds.
+struct MeanSe {
+    double mean, se;
+};
+inline MeanSe unbiasedness(const GradcheckResult& r, const std::vector<std::size_t>& group) {
+    std::vector<double> ratio;
+    for (std::size_t s = 0; s < r.final_dw.size(); ++s) {
+        double de = 0.0, ee = 0.0;
+        for (std::size_t q : group) {
+            de += r.final_dw[s][q] * r.final_expected[s][q];
+            ee += r.final_expected[s][q] * r.final_expected[s][q];
+        }
+        ratio.push_back(de / ee);
+    }
+    const double n = static_cast<double>(ratio.size());
+    double mean = 0.0, var = 0.0;
+    for (double x : ratio) mean += x / n;
+    for (double x : ratio) var += (x - mean) * (x - mean) / (n - 1.0);
+    return {mean, std::sqrt(var / n)};
 }
 
 }  // namespace spikeem::test

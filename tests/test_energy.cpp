@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 
+#include "helpers.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
 #include "plasticity/gradcheck.hpp"
@@ -175,19 +176,9 @@ TEST_CASE("Energy objective: the spiking dW is an unbiased estimate of the mean-
     const std::size_t n01 = 8 * 6, n12 = 6 * 3;
     REQUIRE(r.expected_plus.size() == n01 + n12);
     for (auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, n01}, {n01, n01 + n12}}) {
-        std::vector<double> ratio;
-        for (std::size_t s = 0; s < o.seeds.size(); ++s) {
-            double de = 0.0, ee = 0.0;
-            for (std::size_t q = begin; q < end; ++q) {
-                de += r.final_dw[s][q] * r.final_expected[s][q];
-                ee += r.final_expected[s][q] * r.final_expected[s][q];
-            }
-            ratio.push_back(de / ee);
-        }
-        double mean = 0.0, var = 0.0;
-        for (double x : ratio) mean += x / ratio.size();
-        for (double x : ratio) var += (x - mean) * (x - mean) / (ratio.size() - 1);
-        const double se = std::sqrt(var / ratio.size());
+        std::vector<std::size_t> group;
+        for (std::size_t q = begin; q < end; ++q) group.push_back(q);
+        const auto [mean, se] = test::unbiasedness(r, group);
         CAPTURE(begin);
         CAPTURE(mean);
         CAPTURE(se);

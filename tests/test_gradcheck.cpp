@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "helpers.hpp"
 #include "io/spec_loader.hpp"
 #include "plasticity/gradcheck.hpp"
 
@@ -56,20 +57,13 @@ TEST_CASE("gradcheck: the spiking dW is an unbiased estimate of eta lambda F dJ/
     REQUIRE(r.final_cycles == 100);
     const std::size_t n_out = 5, n_in = 20;
     for (std::size_t j = 0; j < n_out; ++j) {
-        std::vector<double> ratio;
-        for (std::size_t s = 0; s < o.seeds.size(); ++s) {
-            double de = 0.0, ee = 0.0;
-            for (std::size_t i = 0; i < n_in; ++i) {
-                const double e = r.gain_per_cycle * 100.0 * r.gradients[s][i * n_out + j];
-                de += r.final_dw[s][i * n_out + j] * e;
-                ee += e * e;
-            }
-            ratio.push_back(de / ee);
-        }
-        double mean = 0.0, var = 0.0;
-        for (double x : ratio) mean += x / ratio.size();
-        for (double x : ratio) var += (x - mean) * (x - mean) / (ratio.size() - 1);
-        const double se = std::sqrt(var / ratio.size());
+        std::vector<std::size_t> onto_j;
+        for (std::size_t i = 0; i < n_in; ++i) onto_j.push_back(i * n_out + j);
+        // The predicted expectation is gain * cycles * dJ/dW.
+        for (std::size_t s = 0; s < o.seeds.size(); ++s)
+            for (std::size_t q : onto_j)
+                REQUIRE(r.final_expected[s][q] == r.gain_per_cycle * 100.0 * r.gradients[s][q]);
+        const auto [mean, se] = test::unbiasedness(r, onto_j);
         CAPTURE(j);
         CAPTURE(mean);
         CAPTURE(se);

@@ -263,8 +263,6 @@ int run(int argc, char** argv) {
     };
     record(0, 0.0);
 
-    std::vector<double> v_hat(n_out);
-    const int samples = 50;
     for (std::uint64_t c = 0; c <= cycles; ++c) {
         const double t = static_cast<double>(c) * cycle_ms;
         // Free phase: learning off, base drive, this cycle's pattern.
@@ -279,12 +277,7 @@ int run(int argc, char** argv) {
         // (a bias ~ rho_p (V_{p+1} - V_p), not part of E[dW] = g dJ/dW).
         const std::size_t p = c % kPatterns;
         for (std::uint32_t i = 0; i < n_in; ++i) sim.set_rate(in, i, task.rates_hz[p][i]);
-        std::fill(v_hat.begin(), v_hat.end(), 0.0);
-        for (int m = 0; m < samples; ++m) {
-            sim.run_until(tb.round(t + obj.free_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
-            for (std::uint32_t j = 0; j < n_out; ++j) v_hat[j] += sim.observe_voltage(out, j) / samples;
-        }
-        sim.run_until(tb.round(t + obj.free_ms));
+        const std::vector<double> v_hat = free_phase_voltages(sim, out, n_out, t, obj.free_ms);
         // Nudged phase: target current lambda (y - V_hat), learning on.
         for (std::uint32_t j = 0; j < n_out; ++j)
             sim.set_drive(out, j, neuron.drive_mV + obj.nudge_per_ms * tau * (task.y[p][j] - v_hat[j]));
