@@ -33,13 +33,22 @@ void merge_keyed(std::vector<Sample>& out, std::vector<Keyed<Sample>>& all) {
 }
 }  // namespace
 
+// Width of the own-event calendar's buckets: a few own events per bucket
+// when neurons have one every ~40 ms (a neuron firing at 10 Hz and re-
+// predicted on the way); the ring (neurons / 2 buckets) then spans ~0.3 s.
+// Any width gives the same results, only the cost changes.
+static Tick own_bucket_ticks(const TimeBase& time, std::size_t neurons) {
+    const double ms = 640.0 / static_cast<double>(std::max<std::size_t>(neurons, 1));
+    return std::max<Tick>(time.round(ms), 1);
+}
+
 // One partition of the network: its own queues and everything that happens
 // at its neurons (see the comment on Simulation).  The engine the populations
 // talk to while handling this partition's events.
 class Partition final : public EngineHooks {
 public:
     Partition(Simulation& sim, std::uint32_t index, std::uint32_t count, std::size_t neurons)
-        : sim_(sim), index_(index), count_(count), own_(neurons) {
+        : sim_(sim), index_(index), count_(count), own_(neurons, own_bucket_ticks(sim.time_, neurons), std::max<std::size_t>(neurons / 2, 64)) {
         for (auto& o : out_) o.resize(count);
     }
 

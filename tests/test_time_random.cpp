@@ -46,6 +46,58 @@ TEST_CASE("Event order is total: time then kind then source then projection then
     CHECK(out == expected);
 }
 
+// The own-event calendar against a std::set of (t, neuron): random moves,
+// removals, pops and peeks, with times near (same bucket), in the ring and far
+// beyond it, and with tiny rings and buckets so that every path is taken.
+TEST_CASE("Own events pop in exact key order whatever the bucket width") {
+    for (const auto& [bucket_ticks, buckets] : std::vector<std::pair<Tick, std::size_t>>{{1, 2}, {8, 4}, {64, 16}, {1 << 20, 1024}}) {
+        CAPTURE(bucket_ticks);
+        const std::uint32_t neurons = 50;
+        OwnEvents own(neurons, bucket_ticks, buckets);
+        std::set<std::pair<Tick, std::uint32_t>> ref;
+        std::vector<Tick> when(neurons, kNever);
+        RandomStream rng(1, 2, 3, static_cast<std::uint64_t>(bucket_ticks));
+        Tick now = 0;
+        std::size_t pops = 0;
+        for (int step = 0; step < 200000; ++step) {
+            const double r = rng.uniform(0.0, 1.0);
+            if (r < 0.6) {  // set or move, never before now (the engine's contract)
+                const std::uint32_t n = static_cast<std::uint32_t>(rng.uniform(0.0, neurons - 1e-9));
+                const double span = rng.uniform(0.0, 1.0) < 0.9 ? 100.0 : 1e5;
+                Tick t = now + static_cast<Tick>(rng.uniform(0.0, span));
+                if (rng.uniform(0.0, 1.0) < 0.05) t = kNever;  // removal
+                if (when[n] != kNever) ref.erase({when[n], n});
+                when[n] = t;
+                if (t != kNever) ref.insert({t, n});
+                own.set(n, t);
+            } else if (!ref.empty()) {
+                REQUIRE(!own.empty());
+                const Event e = own.top();
+                const auto first = *ref.begin();
+                REQUIRE(e.t == first.first);
+                REQUIRE(e.src == first.second);
+                CHECK(e.kind == EventKind::Crossing);
+                if (r < 0.95) {  // pop and move time on (else only peek, as the run loop does)
+                    own.pop();
+                    ref.erase(ref.begin());
+                    when[first.second] = kNever;
+                    now = first.first;
+                    ++pops;
+                }
+            } else {
+                CHECK(own.empty());
+            }
+        }
+        CHECK(pops > 50000);
+        while (!ref.empty()) {
+            REQUIRE(own.top().t == ref.begin()->first);
+            own.pop();
+            ref.erase(ref.begin());
+        }
+        CHECK(own.empty());
+    }
+}
+
 TEST_CASE("Random streams are pure functions of their key") {
     RandomStream a(7, 1, 2, 3), b(7, 1, 2, 3), c(7, 1, 2, 4), d(8, 1, 2, 3);
     std::vector<std::uint64_t> va, vb, vc, vd;
