@@ -62,29 +62,48 @@ void LifDeltaPopulation::rebase(Tick t) {
     t0_ = t;
 }
 
-Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
+Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now, double& u_valid) const {
     const Tick from = std::max(now, n_[i].clamp);
-    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * growth(from)) return from;
+    const double g = growth(from);
+    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * g) return from;
     if (!self_crossing_) return kNever;
-    return crossing_after(i, from);
+    return candidate(i, from, g, u_valid);
 }
 
-Tick LifDeltaPopulation::crossing_after(std::uint32_t i, Tick from) const {
+Tick LifDeltaPopulation::crossing_after(double u, Tick from, int margin) const {
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
-    const double s_ms = p_.tau_m_ms * std::log(n_[i].u / (p_.v_th_mV - p_.v_rest_mV));
+    const double s_ms = p_.tau_m_ms * std::log(u / (p_.v_th_mV - p_.v_rest_mV));
     const Tick s = time_.ceil(s_ms);
     if (s == kNever || t0_ > kNever - s) return kNever;
-    return std::max(t0_ + s, from + 1);
+    return std::max(t0_ + s - margin, from + 1);
+}
+
+Tick LifDeltaPopulation::candidate(std::uint32_t i, Tick from, double g, double& u_valid) const {
+    // A membrane kSlack_mV above this one crosses no later: its crossing, less
+    // two ticks for rounding, is a lower bound that stays valid until inputs
+    // have added kSlack_mV net (u > u_valid).  Within kSlack_mV of threshold,
+    // or when the bound is not in the future, the exact crossing instead.
+    const double u_lazy = n_[i].u + kSlack_mV * g;
+    if (u_lazy < (p_.v_th_mV - p_.v_rest_mV) * g) {
+        const Tick lower = crossing_after(u_lazy, from, 2);
+        if (lower > from + 1) {
+            u_valid = u_lazy;
+            return lower;
+        }
+    }
+    u_valid = n_[i].u;
+    return crossing_after(n_[i].u, from, 0);
 }
 
 void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now) {
-    const Tick when = predict_crossing(i, now);
+    double u_valid = n_[i].u;
+    const Tick when = predict_crossing(i, now, u_valid);
+    // The crossing tick is a non-increasing function of u (the threshold line
+    // only falls), so an input that leaves u <= u_pending cannot make it
+    // earlier than the candidate for u_pending: no new prediction is needed.
+    n_[i].u_pending = u_valid;
     if (when < n_[i].pending) {
         n_[i].pending = when;
-        // The crossing tick is a non-increasing function of u (the threshold
-        // line only falls), so an input that leaves u <= u_pending cannot make
-        // it earlier: no new prediction is needed for it.
-        n_[i].u_pending = n_[i].u;
         engine.schedule_own(global_offset() + i, when);
     }
 }
@@ -111,7 +130,8 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     n_[i].pending = kNever;
     // Recompute from the same state: if nothing inhibitory arrived since, this
     // reproduces e.t (up to a tick after a rebase).
-    if (predict_crossing(i, e.t) <= e.t) {
+    double u_valid = 0.0;
+    if (predict_crossing(i, e.t, u_valid) <= e.t) {
         spike(engine, i, e.t);
     } else {
         schedule_crossing(engine, i, e.t);
@@ -123,24 +143,30 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
     assert(t - t0_ < rebase_ticks_);
     const double g = growth(t);
     const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
-    for (std::size_t k = 0; k < n; ++k) {
-        const std::uint32_t i = targets[k];
-        State& x = n_[i];
-        if (t < x.clamp) continue;  // refractory: the input is lost
-        x.u += weights[k] * g;
-        if (x.u >= u_th) {
-            spike(engine, i, t);
-        } else if (self_crossing_ && weights[k] > 0.0 && (x.pending == kNever || x.u > x.u_pending)) {
-            // Excitation raised u above its value at the last prediction: the crossing may be
-            // earlier now.  (A pending tick left early by inhibition re-predicts when it pops.)
-            // V is below threshold here (checked above), so only the crossing time is computed.
-            const Tick when = crossing_after(i, t);
-            if (when < x.pending) {
-                x.pending = when;
-                x.u_pending = x.u;
-                engine.schedule_own(global_offset() + i, when);
-            }
-        }
+    for (std::size_t k = 0; k < n; ++k) input(engine, targets[k], weights[k], t, g, u_th);
+}
+
+void LifDeltaPopulation::input(EngineHooks& engine, std::uint32_t i, double w, Tick t, double g, double u_th) {
+    State& x = n_[i];
+    if (t < x.clamp) return;  // refractory: the input is lost
+    x.u += w * g;
+    if (x.u >= u_th || (self_crossing_ && w > 0.0 && x.u > x.u_pending)) after_input(engine, i, t, g, u_th);
+}
+
+void LifDeltaPopulation::after_input(EngineHooks& engine, std::uint32_t i, Tick t, double g, double u_th) {
+    State& x = n_[i];
+    if (x.u >= u_th) {
+        spike(engine, i, t);
+        return;
+    }
+    // Excitation raised u above u_pending: the crossing may come before the
+    // pending event now.  V is below threshold here (checked above), so only
+    // the crossing time is computed.  (Inhibition leaves the pending event
+    // early: it pops, finds no crossing and predicts again.)
+    const Tick when = candidate(i, t, g, x.u_pending);
+    if (when < x.pending) {
+        x.pending = when;
+        engine.schedule_own(global_offset() + i, when);
     }
 }
 

@@ -160,11 +160,27 @@ public:
 private:
     double decay(Tick dt) const;
     double growth(Tick t) const;  // exp((t - t0)/tau_m)
-    Tick predict_crossing(std::uint32_t i, Tick now) const;
-    // The crossing tick of a neuron below threshold that crosses on its own, from `from` on.
-    Tick crossing_after(std::uint32_t i, Tick from) const;
+    // The tick of the neuron's own event from `now` on: `now` (or the end of
+    // refractoriness) if V is at threshold there, else candidate(), kNever if
+    // it cannot cross without input.
+    Tick predict_crossing(std::uint32_t i, Tick now, double& u_valid) const;
+    // The crossing tick of a membrane with this u (below threshold at `from`,
+    // crossing on its own), less `margin` ticks, and at least from + 1.
+    Tick crossing_after(double u, Tick from, int margin) const;
+    // A candidate tick for the crossing of neuron i (below threshold at `from`,
+    // g = growth(from)): no later than the crossing of any u <= u_valid.
+    Tick candidate(std::uint32_t i, Tick from, double g, double& u_valid) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
+    // An input of weight w at t (g = growth(t), u_th the threshold line at t), and
+    // what follows when it took u to the threshold line or above u_pending.
+    void input(EngineHooks& engine, std::uint32_t i, double w, Tick t, double g, double u_th);
+    void after_input(EngineHooks& engine, std::uint32_t i, Tick t, double g, double u_th);
+
+    // Slack of the lazy lower bound (see candidate()): larger means fewer
+    // re-predictions on excitation, more own events that find no crossing.
+    // Spike times do not depend on it.
+    static constexpr double kSlack_mV = 1.0;
 
     LifDeltaParams p_;
     TimeBase time_;
@@ -174,7 +190,7 @@ private:
     // Per neuron, together: a delivery touches all of it (one cache line, not four).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
-        double u_pending;  // u when the pending crossing was predicted: only a larger u crosses earlier
+        double u_pending;  // the pending event is no later than the crossing of any u <= u_pending
         Tick clamp;        // end of refractoriness (V held at v_reset before it)
         Tick pending;      // tick of the live Crossing event, kNever if none
     };
