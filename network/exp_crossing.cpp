@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <tuple>
 
 namespace spikeem {
 
@@ -21,19 +22,32 @@ int as_integer(double r) {
 // when the bracket spans more than a factor 4, since x = e^{-s/tau} and late
 // roots sit at tiny x).  Stops at a zero, when a step moves x by at most a few
 // ulp, or when the bracket is that narrow.
+//
+// When f also gives its second derivative (a third value), the step is
+// Halley's, f f' / (f'^2 - f f''/2): cubic convergence, 4.2 instead of 5.8
+// evaluations per root in cuba_exp, as an evaluation yields all three (a
+// Newton step when the correction is not small, near an inflection).
 template <class F>
-inline double safeguarded_newton(F f, double lo, double hi, double flo, double fhi) {
+inline double safeguarded_newton(F f, double lo, double hi, double flo, double fhi, bool from_hi = false) {
     if (flo == 0.0) return lo;
     if (fhi == 0.0) return hi;
     const bool lo_negative = flo < 0.0;
-    double x = (fhi * lo - flo * hi) / (fhi - flo);
-    if (!(x > lo && x < hi)) x = 0.5 * (lo + hi);
+    double x = from_hi ? hi : (fhi * lo - flo * hi) / (fhi - flo);
+    if (!(x > lo && x <= hi)) x = 0.5 * (lo + hi);
     for (int iter = 0; iter < 200; ++iter) {
-        const auto [fx, dfx] = f(x);
+        const auto v = f(x);
+        const double fx = std::get<0>(v), dfx = std::get<1>(v);
         if (fx == 0.0) return x;
         if ((fx < 0.0) == lo_negative) lo = x;
         else hi = x;
-        const double step = fx / dfx;
+        double step;
+        if constexpr (std::tuple_size_v<decltype(v)> == 3) {
+            // One division: the loop's latency is its divisions.
+            const double q2 = dfx * dfx, pd = fx * std::get<2>(v);
+            step = std::abs(pd) < q2 ? fx * dfx / (q2 - 0.5 * pd) : fx / dfx;
+        } else {
+            step = fx / dfx;
+        }
         // Converged: the step is at the level of rounding (test before the bracket, which
         // a last step of zero or of rounding noise would leave).
         if (std::abs(step) <= 4e-16 * x) return x - step;
@@ -108,20 +122,22 @@ ExpCrossing::Result ExpCrossing::first_crossing(double c0, double a, double e, d
     // its far end there is exactly one crossing inside (one extremum cannot make two);
     // if both ends are below 0 a crossing needs an interior maximum >= 0, which is only
     // located (a zero of p') when a cheap bound of p over the piece does not exclude it.
+    Eval v_hi = eval(c0, a, e, i, 1.0);
+    double x_hi = 1.0;
+    // The root's search starts at the piece's near end, whose evaluation is at hand.
     auto p_of = [&](double x) {
-        const Eval v = eval(c0, a, e, i, x);
-        return std::pair<double, double>{v.p, v.q};
+        const Eval v = x == x_hi ? v_hi : eval(c0, a, e, i, x);
+        return std::tuple<double, double, double>{v.p, v.q, v.dq};
     };
     auto q_of = [&](double x) {
         const Eval v = eval(c0, a, e, i, x);
         return std::pair<double, double>{v.q, v.dq};
     };
-    Eval v_hi = eval(c0, a, e, i, 1.0);
     double sup = v_hi.p;
     for (int k = 0; k + 1 < ncut; ++k) {
         const double hi = cuts[k], lo = cuts[k + 1];
         const Eval v_lo = eval(c0, a, e, i, lo);
-        if (v_lo.p >= 0.0) return {safeguarded_newton(p_of, lo, hi, v_lo.p, v_hi.p), 0.0, false};
+        if (v_lo.p >= 0.0) return {safeguarded_newton(p_of, lo, hi, v_lo.p, v_hi.p, true), 0.0, false};
         double piece_sup = std::max(v_lo.p, v_hi.p);
         if ((v_lo.q < 0.0) != (v_hi.q < 0.0) && v_lo.q != 0.0 && v_hi.q != 0.0) {
             // Termwise bound over [lo, hi]: each monomial is monotone in x.
@@ -143,6 +159,7 @@ ExpCrossing::Result ExpCrossing::first_crossing(double c0, double a, double e, d
         }
         sup = std::max(sup, piece_sup);
         v_hi = v_lo;
+        x_hi = lo;
     }
     return {0.0, sup, c0 >= 0.0};
 }
