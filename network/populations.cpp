@@ -128,13 +128,18 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     assert(n_[i].pending == e.t);
     assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
     n_[i].pending = kNever;
-    // Recompute from the same state: if nothing inhibitory arrived since, this
-    // reproduces e.t (up to a tick after a rebase).
-    double u_valid = 0.0;
-    if (predict_crossing(i, e.t, u_valid) <= e.t) {
+    // The event was a lower bound of the crossing (or the crossing itself, if
+    // nothing inhibitory arrived since it was predicted): look from here on.
+    double u_valid = n_[i].u;
+    const Tick when = predict_crossing(i, e.t, u_valid);
+    if (when <= e.t) {
         spike(engine, i, e.t);
-    } else {
-        schedule_crossing(engine, i, e.t);
+        return;
+    }
+    n_[i].u_pending = u_valid;
+    if (when != kNever) {
+        n_[i].pending = when;
+        engine.schedule_own(global_offset() + i, when);
     }
 }
 
