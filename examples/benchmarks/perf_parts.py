@@ -20,14 +20,16 @@ for f in sys.argv[1:]:
         if m: rows.append((float(m.group(1)),m.group(2),m.group(3)))
     def cat(n):
         if 'LifDeltaPopulation::deliver' in n: return 'delivery loop (deliver)'
-        if 'schedule_crossing' in n or 'LifDeltaPopulation::on_event' in n: return 'crossing prediction (without libm)'
+        if any(k in n for k in ('schedule_crossing', 'LifDeltaPopulation::on_event', 'LifDeltaPopulation::candidate',
+                                'crossing_after', 'predict_crossing', 'after_input')):
+            return 'crossing prediction (without libm)'
         if re.match(r'(__ieee754_)?(exp|log|log1p)(_fma)?(@@GLIBC.*|@plt)?$', n) or n in ('@plt', '__llround'):
             return 'libm exp, log (+ plt stubs)'
-        if 'schedule_own' in n: return 'own-event heap'
+        if 'schedule_own' in n or 'OwnEvents' in n: return 'own-event queue (calendar)'
         if 'run_until' in n: return 'main queue pop + merge'
         if n == 'spikeem::Simulation::schedule': return 'main queue push (schedule)'
         if 'LifDeltaPopulation::spike' in n or 'emit_spike' in n: return 'spike emission'
-        if 'Simulation::handle' in n: return 'dispatch'
+        if 'Simulation::handle' in n or 'Partition::handle' in n: return 'dispatch'
         if 'PlasticSynapses' in n or 'Projection::pre_arrival' in n or 'Projection::post_arrival' in n: return 'plasticity (on_pre, on_post)'
         if 'PoissonPopulation' in n or 'philox' in n.lower() or 'RandomStream' in n: return 'Poisson sources (draws)'
         return None
