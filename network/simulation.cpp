@@ -289,10 +289,7 @@ Simulation::Simulation(NetworkSpec spec, unsigned threads) : spec_(std::move(spe
     }
     slope_logs_.resize(projections_.size());
 
-    last_spike_.assign(offset, -1);
-    isi_n_.assign(offset, 0);
-    isi_mean_.assign(offset, 0.0);
-    isi_m2_.assign(offset, 0.0);
+    isi_.assign(offset, IsiStats{});
 
     for (const auto& p : populations_) next_rebase_.push_back(p->rebase_period());
     StartRouter router(*this);
@@ -538,14 +535,15 @@ void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick 
     Simulation& S = sim_;
     const std::uint32_t global = S.offsets_[population] + neuron;
     ++spike_count_[population];
-    if (S.last_spike_[global] >= 0) {
-        double isi = static_cast<double>(t - S.last_spike_[global]);
-        double n = ++S.isi_n_[global];
-        double delta = isi - S.isi_mean_[global];
-        S.isi_mean_[global] += delta / n;
-        S.isi_m2_[global] += delta * (isi - S.isi_mean_[global]);
+    Simulation::IsiStats& st = S.isi_[global];
+    if (st.last >= 0) {
+        double isi = static_cast<double>(t - st.last);
+        double n = ++st.n;
+        double delta = isi - st.mean;
+        st.mean += delta / n;
+        st.m2 += delta * (isi - st.mean);
     }
-    S.last_spike_[global] = t;
+    st.last = t;
     if (S.record_spikes_[population]) spikes_.push_back({t, population, neuron});
     for (std::uint32_t k : S.rate_in_[population]) S.rate_spike(S.rate_probes_[k], neuron, t);
     for (std::uint32_t j : S.outgoing_[population]) {
@@ -659,8 +657,9 @@ PopulationSummary Simulation::summary(std::size_t p) const {
     double cv_sum = 0.0;
     for (std::uint32_t i = 0; i < pop.size(); ++i) {
         const std::uint32_t g = offsets_[p] + i;
-        if (isi_n_[g] < 2 || isi_mean_[g] <= 0.0) continue;
-        cv_sum += std::sqrt(isi_m2_[g] / isi_n_[g]) / isi_mean_[g];
+        const IsiStats& st = isi_[g];
+        if (st.n < 2 || st.mean <= 0.0) continue;
+        cv_sum += std::sqrt(st.m2 / st.n) / st.mean;
         ++s.neurons_with_cv;
     }
     if (s.neurons_with_cv > 0) {

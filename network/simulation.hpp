@@ -218,9 +218,13 @@ private:
     std::vector<RateSample> rate_samples_;
     std::vector<std::vector<SlopeUpdate>> slope_logs_;  // per projection, merged (several partitions only)
     // Per neuron inter-spike interval statistics (Welford); written only by the owner partition.
-    std::vector<Tick> last_spike_;
-    std::vector<std::uint32_t> isi_n_;
-    std::vector<double> isi_mean_, isi_m2_;
+    // (One struct per neuron: a spike touches all of it, one cache line, not four.)
+    struct IsiStats {
+        Tick last = -1;  // last spike, -1 before the first
+        double mean = 0.0, m2 = 0.0;
+        std::uint32_t n = 0;
+    };
+    std::vector<IsiStats> isi_;
 };
 
 }  // namespace spikeem
