@@ -98,9 +98,15 @@ Tick LifDeltaPopulation::candidate(std::uint32_t i, Tick from, double g, double&
 void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now) {
     double u_valid = n_[i].u;
     const Tick when = predict_crossing(i, now, u_valid);
+    set_pending(engine, i, when, u_valid);
+}
+
+void LifDeltaPopulation::set_pending(EngineHooks& engine, std::uint32_t i, Tick when, double u_valid) {
     // The crossing tick is a non-increasing function of u (the threshold line
     // only falls), so an input that leaves u <= u_pending cannot make it
     // earlier than the candidate for u_pending: no new prediction is needed.
+    // A later candidate leaves an earlier pending event standing (it pops,
+    // finds no crossing and predicts again).
     n_[i].u_pending = u_valid;
     if (when < n_[i].pending) {
         n_[i].pending = when;
@@ -132,15 +138,8 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     // nothing inhibitory arrived since it was predicted): look from here on.
     double u_valid = n_[i].u;
     const Tick when = predict_crossing(i, e.t, u_valid);
-    if (when <= e.t) {
-        spike(engine, i, e.t);
-        return;
-    }
-    n_[i].u_pending = u_valid;
-    if (when != kNever) {
-        n_[i].pending = when;
-        engine.schedule_own(global_offset() + i, when);
-    }
+    if (when <= e.t) spike(engine, i, e.t);
+    else set_pending(engine, i, when, u_valid);
 }
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
@@ -175,11 +174,9 @@ void LifDeltaPopulation::after_input(EngineHooks& engine, std::uint32_t i, Tick 
     // pending event now.  V is below threshold here (checked above), so only
     // the crossing time is computed.  (Inhibition leaves the pending event
     // early: it pops, finds no crossing and predicts again.)
-    const Tick when = candidate(i, t, g, x.u_pending);
-    if (when < x.pending) {
-        x.pending = when;
-        engine.schedule_own(global_offset() + i, when);
-    }
+    double u_valid = x.u;
+    const Tick when = candidate(i, t, g, u_valid);
+    set_pending(engine, i, when, u_valid);
 }
 
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {

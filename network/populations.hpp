@@ -132,10 +132,12 @@ private:
 // Between events V(t) = v_rest + (V0 - v_rest) exp(-(t - t0)/tau_m), exactly.
 // With v_rest <= v_th a neuron can only cross at an input.  With v_rest > v_th it
 // also crosses on its own, at t0 + tau_m ln((V0 - v_rest)/(v_th - v_rest)),
-// rounded up to the next tick; that time is scheduled as a Crossing event and
-// re-predicted only when an input moves it earlier (excitation).  Inhibition
-// moves it later: the old event then pops early, finds the neuron below
-// threshold and reschedules.
+// rounded up to the next tick.  Its Crossing event is a lower bound of that
+// tick: the crossing of a membrane kSlack_mV higher (a bound that excitation
+// only invalidates after adding kSlack_mV net), or the crossing itself within
+// kSlack_mV of threshold.  Excitation beyond the bound re-predicts; inhibition
+// moves the crossing later, so the event pops early, finds the neuron below
+// threshold and predicts again.  The spike is always at the crossing tick.
 class LifDeltaPopulation final : public Population {
 public:
     LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
@@ -172,6 +174,8 @@ private:
     Tick candidate(std::uint32_t i, Tick from, double g, double& u_valid) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
+    // Take a candidate (valid for u <= u_valid): move the own event if it is earlier.
+    void set_pending(EngineHooks& engine, std::uint32_t i, Tick when, double u_valid);
     // An input of weight w at t (g = growth(t), u_th the threshold line at t), and
     // what follows when it took u to the threshold line or above u_pending.
     void input(EngineHooks& engine, std::uint32_t i, double w, Tick t, double g, double u_th);
