@@ -2,7 +2,9 @@
 // Small builders shared by the tests: networks written directly as domain
 // structs, so that engine tests do not depend on the spec parser.
 #include <cmath>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "network/simulation.hpp"
@@ -35,6 +37,19 @@ inline ProjectionSpec connect(const std::string& src, const std::string& tgt, Co
 }
 
 // Recorded spike times (ms) of one neuron.
+// Random recurrent connections among n neurons, the first ne excitatory: each
+// ordered pair (no autapses) with probability p, split by the source's type.
+inline std::pair<ExplicitPairs, ExplicitPairs> random_ei_pairs(std::uint32_t n, std::uint32_t ne, double p,
+                                                               std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::bernoulli_distribution link(p);
+    ExplicitPairs from_e, from_i;
+    for (std::uint32_t pre = 0; pre < n; ++pre)
+        for (std::uint32_t post = 0; post < n; ++post)
+            if (pre != post && link(rng)) (pre < ne ? from_e : from_i).pairs.push_back({pre, post, std::nullopt, std::nullopt});
+    return {from_e, from_i};
+}
+
 inline std::vector<Tick> spike_ticks(const Simulation& sim, std::uint32_t pop, std::uint32_t neuron) {
     std::vector<Tick> out;
     for (const auto& s : sim.sorted_spikes())

@@ -202,12 +202,7 @@ TEST_CASE("A recurrent network crossing on its own matches a plain event-driven 
     s.run.duration_ms = 400.0;
     s.run.seed = 11;
     s.populations = {lif("P", n, p), poisson("drive", nd, 100.0)};
-    std::mt19937_64 rng(5);
-    std::bernoulli_distribution link(0.2);
-    ExplicitPairs from_e, from_i;
-    for (std::uint32_t pre = 0; pre < n; ++pre)
-        for (std::uint32_t post = 0; post < n; ++post)
-            if (pre != post && link(rng)) (pre < ne ? from_e : from_i).pairs.push_back({pre, post, std::nullopt, std::nullopt});
+    const auto [from_e, from_i] = random_ei_pairs(n, ne, 0.2, 5);
     ProjectionSpec pe = connect("P", "P", from_e, w_e, 0.5), pi = connect("P", "P", from_i, w_i, 1.25);
     pe.name = std::string("from E");
     pi.name = std::string("from I");

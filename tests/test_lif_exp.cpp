@@ -161,12 +161,7 @@ TEST_CASE("lif_exp network spikes match a brute-force RK4 integration spike for 
     s.run.duration_ms = 300.0;
     s.run.seed = 7;
     s.populations = {lif_exp("P", n, p), poisson("drive", nd, 150.0)};
-    std::mt19937_64 rng(99);
-    std::bernoulli_distribution link(0.15);
-    ExplicitPairs from_e, from_i;
-    for (std::uint32_t pre = 0; pre < n; ++pre)
-        for (std::uint32_t post = 0; post < n; ++post)
-            if (pre != post && link(rng)) (pre < ne ? from_e : from_i).pairs.push_back({pre, post, std::nullopt, std::nullopt});
+    const auto [from_e, from_i] = random_ei_pairs(n, ne, 0.15, 99);
     ProjectionSpec pe = connect("P", "P", from_e, w_e, delay), pi = connect("P", "P", from_i, w_i, delay);
     pe.name = std::string("from E");  // (a temporary: gcc 12 warns falsely about assigning a literal)
     pi.name = std::string("from I");
