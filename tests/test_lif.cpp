@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <map>
-#include <random>
 
 #include "helpers.hpp"
 
