@@ -283,7 +283,6 @@ void LifExpPopulation::unclamp(std::uint32_t i, Tick t) {
 }
 
 void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d) {
-    ++predictions_;
     State& x = n_[i];
     const double A = x.a * d.m, E = x.be * d.e, I = x.bi * d.i;
     const double gap = p_.v_th_mV - (p_.v_rest_mV + A + E + I);

@@ -246,8 +246,6 @@ public:
     // Synaptic currents at t (mV), read-only.
     double g_e_mV(std::uint32_t local, Tick t) const;
     double g_i_mV(std::uint32_t local, Tick t) const;
-    // How often the crossing was looked at (exact and lazy), for tuning and tests.
-    std::uint64_t predictions() const { return predictions_; }
 
 private:
     enum Mode : std::uint8_t { kLazy = 0, kExact = 1, kRefractory = 2 };
@@ -277,7 +275,6 @@ private:
     int ne_, ni_;               // tau_m/tau_e, tau_m/tau_i when integers (powers instead of exps), else 0
     Tick t_ref_ticks_, rebase_ticks_, horizon_ticks_;
     Tick t0_ = 0;
-    std::uint64_t predictions_ = 0;
     // Per neuron, together (one cache line for a delivery).
     struct State {
         double a, be, bi;  // A, E, I rescaled: A e^{(t-t0)/tau_m} etc., constant between inputs
