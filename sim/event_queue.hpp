@@ -130,6 +130,12 @@ private:
         } else {
             far_.push_back(e);
             std::push_heap(far_.begin(), far_.end(), later_);
+            // Far events moved again and again would pile up stale entries
+            // until the ring reaches their time: drop them now and then.
+            if (far_.size() > 2 * live_ + 1024) {
+                std::erase_if(far_, [this](const OwnEvent& f) { return !live(f); });
+                std::make_heap(far_.begin(), far_.end(), later_);
+            }
         }
     }
     // The live entry on top of active_, advancing through the buckets as needed.

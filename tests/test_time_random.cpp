@@ -98,6 +98,47 @@ TEST_CASE("Own events pop in exact key order whatever the bucket width") {
     }
 }
 
+// Events beyond the ring moved again and again: the stale copies left in the
+// far heap are dropped now and then (compaction), never a live one.
+TEST_CASE("Own events moved far ahead many times keep their exact order") {
+    const std::uint32_t neurons = 50;
+    OwnEvents own(neurons, 1, 2);  // a ring of two 1-tick buckets: nearly everything is far
+    std::set<std::pair<Tick, std::uint32_t>> ref;
+    std::vector<Tick> when(neurons, kNever);
+    RandomStream rng(4, 5, 6, 7);
+    auto set = [&](std::uint32_t n, Tick t) {
+        if (when[n] != kNever) ref.erase({when[n], n});
+        when[n] = t;
+        ref.insert({t, n});
+        own.set(n, t);
+    };
+    Tick now = 0;
+    std::size_t pops = 0;
+    for (int step = 0; step < 100000; ++step) {
+        const std::uint32_t n = static_cast<std::uint32_t>(rng.uniform(0.0, neurons - 1e-9));
+        set(n, now + 1000000 + static_cast<Tick>(rng.uniform(0.0, 1000.0)));
+        if (step % 20 == 0) {  // and now and then one comes due soon, and the earliest pops
+            set(static_cast<std::uint32_t>(rng.uniform(0.0, neurons - 1e-9)), now + static_cast<Tick>(rng.uniform(0.0, 10.0)));
+            const Event e = own.top();
+            REQUIRE(e.t == ref.begin()->first);
+            REQUIRE(e.src == ref.begin()->second);
+            own.pop();
+            when[ref.begin()->second] = kNever;
+            now = ref.begin()->first;
+            ref.erase(ref.begin());
+            ++pops;
+        }
+    }
+    while (!ref.empty()) {
+        REQUIRE(own.top().t == ref.begin()->first);
+        REQUIRE(own.top().src == ref.begin()->second);
+        own.pop();
+        ref.erase(ref.begin());
+    }
+    CHECK(own.empty());
+    CHECK(pops == 5000);
+}
+
 TEST_CASE("Random streams are pure functions of their key") {
     RandomStream a(7, 1, 2, 3), b(7, 1, 2, 3), c(7, 1, 2, 4), d(8, 1, 2, 3);
     std::vector<std::uint64_t> va, vb, vc, vd;
