@@ -69,9 +69,9 @@ struct OwnLater {
     }
 };
 
-// A calendar queue with lazy deletion.  Own events are moved far more often
-// than they are popped (in cuba_delta every excitatory input moves its
-// target's crossing earlier), so a move must be cheap: set() writes the
+// A calendar queue with lazy deletion.  Own events are moved about as often
+// as they are popped (inputs move a neuron's predicted crossing), so a move
+// must be cheap: set() writes the
 // neuron's new time and appends an entry to the bucket of that time, O(1);
 // the entry it replaces stays behind and is dropped when met (an entry is
 // live iff its time is still its neuron's time).  Buckets are 2^shift ticks
@@ -81,7 +81,7 @@ struct OwnLater {
 // order (t, neuron): the key is unique, so the sequence of pops is the same
 // as with any correct priority queue and results do not depend on the
 // bucket width, which only sets the cost.  (Before: an indexed 4-ary heap, a
-// sift per move; 27 % of cuba_delta's time.)
+// sift per move and per pop.)
 class OwnEvents {
 public:
     // `bucket_ticks` and `buckets` are rounded up to powers of two.
