@@ -84,15 +84,6 @@ std::uint64_t current_rss_bytes() {
     return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-struct PopRow {
-    std::string name;
-    std::uint32_t neurons = 0;
-    std::uint64_t spikes = 0;
-    double rate_hz = 0.0;
-    bool has_cv = false;
-    double cv = 0.0;
-};
-
 struct Row {
     std::string network, spec_path;
     std::uint64_t neurons = 0, synapses = 0;
@@ -103,7 +94,7 @@ struct Row {
     std::uint64_t spikes = 0, synaptic_events = 0, events = 0;
     std::uint64_t peak_rss = 0, build_rss_delta = 0;
     double bytes_per_synapse = 0.0, bytes_per_plastic_synapse = 0.0;
-    std::vector<PopRow> pops;
+    std::vector<PopulationSummary> pops;
 
     double rtf() const { return simulated_s > 0 ? wall_s / simulated_s : 0.0; }
     double syn_per_s() const { return wall_s > 0 ? synaptic_events / wall_s : 0.0; }
@@ -172,7 +163,7 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
             for (std::size_t p = 0; p < sim->num_populations(); ++p) {
                 PopulationSummary s = sim->summary(p);
                 if (sim->population(p).is_neuron()) row.neurons += s.neurons;
-                row.pops.push_back({s.name, s.neurons, s.spikes, s.mean_rate_hz, s.has_cv, s.mean_cv_isi});
+                row.pops.push_back(s);
             }
             for (std::size_t j = 0; j < sim->num_projections(); ++j) row.synapses += sim->projection(j).num_synapses();
             std::tie(row.bytes_per_synapse, row.bytes_per_plastic_synapse) = storage_bytes_per_synapse(*sim);
@@ -215,8 +206,8 @@ std::string json_row(const Row& r) {
     std::string pops;
     for (const auto& p : r.pops)
         pops += fmt::format("{}{{\"name\": {}, \"neurons\": {}, \"spikes\": {}, \"mean_rate_hz\": {}, \"mean_cv_isi\": {}}}",
-                            pops.empty() ? "" : ", ", json_str(p.name), p.neurons, p.spikes, p.rate_hz,
-                            p.has_cv ? fmt::format("{}", p.cv) : "null");
+                            pops.empty() ? "" : ", ", json_str(p.name), p.neurons, p.spikes, p.mean_rate_hz,
+                            p.has_cv ? fmt::format("{}", p.mean_cv_isi) : "null");
     return fmt::format(
         "  {{\"network\": {}, \"spec\": {}, \"neurons\": {}, \"synapses\": {}, \"simulated_s\": {}, \"build_s\": {}, "
         "\"wall_s\": {}, \"wall_min_s\": {}, \"wall_max_s\": {}, \"cpu_s\": {}, \"repeat\": {}, \"real_time_factor\": {}, "

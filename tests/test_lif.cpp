@@ -72,22 +72,32 @@ TEST_CASE("A neuron fed a known spike train fires exactly when the closed form s
     CHECK(spike_ticks(sim, 0, 0) == expected);
 }
 
-TEST_CASE("A neuron with v_rest above threshold fires on its own at the closed-form crossing time") {
+namespace {
+// One neuron with v_rest 1 mV above threshold, starting at reset, no input:
+// it fires every 20 ln 11 ms + t_ref.  Its spike ticks over duration_ms.
+std::vector<Tick> lone_self_crossing_spikes(double duration_ms, TimeBase& time) {
     NetworkSpec s;
-    s.run.duration_ms = 200.0;
+    s.run.duration_ms = duration_ms;
     LifDeltaParams p{20.0, -49.0, -60.0, -50.0, 5.0, -60.0};
     s.populations = {lif("n", 1, p)};
     s.record.spike_populations = {"n"};
     Simulation sim(s);
     sim.run();
+    time = sim.time();
+    return spike_ticks(sim, 0, 0);
+}
+}  // namespace
+
+TEST_CASE("A neuron with v_rest above threshold fires on its own at the closed-form crossing time") {
+    TimeBase tb;
+    const std::vector<Tick> got = lone_self_crossing_spikes(200.0, tb);
     // From V0 = -60: crossing after tau ln((V0 - E)/(V_th - E)) = 20 ln 11 ms,
     // rounded up to the next tick; then t_ref at reset, and again.
-    const TimeBase& tb = sim.time();
     const Tick period = tb.ceil(20.0 * std::log(11.0));
     std::vector<Tick> expected;
     for (Tick t = period; t < tb.round(200.0); t += tb.round(5.0) + period) expected.push_back(t);
     CHECK(expected.size() == 3);
-    CHECK(spike_ticks(sim, 0, 0) == expected);
+    CHECK(got == expected);
     CHECK(std::abs(tb.to_ms(expected[0]) - 20.0 * std::log(11.0)) <= tb.resolution_ms());
 }
 
@@ -138,15 +148,8 @@ TEST_CASE("Exact across the membrane's rebasing: long runs keep the closed form"
     // The membrane is stored rescaled against a reference time that moves every
     // 40 tau_m; over 250 tau_m the closed forms must still hold.
     SUBCASE("self-driven crossings stay periodic to within one tick") {
-        NetworkSpec s;
-        s.run.duration_ms = 5000.0;
-        LifDeltaParams p{20.0, -49.0, -60.0, -50.0, 5.0, -60.0};
-        s.populations = {lif("n", 1, p)};
-        s.record.spike_populations = {"n"};
-        Simulation sim(s);
-        sim.run();
-        const TimeBase& tb = sim.time();
-        const auto got = spike_ticks(sim, 0, 0);
+        TimeBase tb;
+        const std::vector<Tick> got = lone_self_crossing_spikes(5000.0, tb);
         const Tick period = tb.ceil(20.0 * std::log(11.0));
         REQUIRE(got.size() == static_cast<std::size_t>((tb.round(5000.0) - period) / (period + tb.round(5.0)) + 1));
         for (std::size_t k = 1; k < got.size(); ++k) {
