@@ -164,4 +164,30 @@ ExpCrossing::Result ExpCrossing::first_crossing(double c0, double a, double e, d
     return {0.0, sup, c0 >= 0.0};
 }
 
+ExpCrossing::Result ExpCrossing::early_crossing(double c0, double a, double e, double i) const {
+    assert(c0 + a + e + i < 0.0);
+    // f <= q = c0 + a x + k x^2 on (0, 1] when the other term is <= 0 there.
+    double k;
+    if (ni_ == 2 && ne_ != 2 && e <= 0.0) k = i;
+    else if (ne_ == 2 && ni_ != 2 && i <= 0.0) k = e;
+    else return first_crossing(c0, a, e, i);
+    if (!(c0 + a + k < 0.0)) return first_crossing(c0, a, e, i);
+    // q < 0 at x = 1: its largest root below 1 is where q, and so f, may first reach 0.
+    double x = 0.0;
+    if (k == 0.0) {
+        x = a < 0.0 ? -c0 / a : 0.0;
+    } else {
+        const double disc = a * a - 4.0 * k * c0;
+        if (disc >= 0.0) {  // else q < 0 for every x: no root
+            const double t = -0.5 * (a + std::copysign(std::sqrt(disc), a));  // no cancellation
+            const double r1 = t / k, r2 = t != 0.0 ? c0 / t : 0.0;
+            x = std::max(r1 < 1.0 ? r1 : 0.0, r2 < 1.0 ? r2 : 0.0);
+        }
+    }
+    // Without a root of q within the horizon, f's own search (its sup is needed then).
+    if (!(x > kXMin)) return first_crossing(c0, a, e, i);
+    // A hair earlier, so that rounding in the root never puts it past f's crossing.
+    return {std::min(x * (1.0 + 1e-12), 1.0), 0.0, false};
+}
+
 }  // namespace spikeem

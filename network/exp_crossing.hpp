@@ -50,6 +50,17 @@ public:
     // Contract: f(0) = c0 + a + e + i < 0.
     Result first_crossing(double c0, double a, double e, double i) const;
 
+    // A time no later than the first crossing, cheaply, for a lazy check (a neuron's
+    // own event that only has to come before its crossing): x >= the x of
+    // first_crossing, with f < 0 on (x, 1] (x in (0, 1], up to rounding).  When one
+    // exponent ratio is 2 and the other term's coefficient is <= 0 (CUBA: the
+    // excitatory term, tau_m/tau_e = 4), dropping that term leaves a quadratic
+    // q >= f whose first root is in closed form: once the fast term has decayed
+    // it is close to the crossing (cuba_exp: within 0.13 % of its time for half
+    // of the calls, 3.4 % for 90 %).  Otherwise, or when q >= 0 at x = 1, it is
+    // first_crossing.  Same contract: f(0) < 0.
+    Result early_crossing(double c0, double a, double e, double i) const;
+
     // f at s >= 0 (ms), by exponentials: for tests and for voltage read-outs.
     double value(double c0, double a, double e, double i, double s_ms) const;
 

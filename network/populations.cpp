@@ -298,12 +298,13 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
     };
     auto later = [&](Tick dt) { return dt >= kNever - t ? kNever : t + dt; };
     if (gap > m_exact_) {
-        // Far from threshold: only find when V gets a fraction of the way there.  Until then
+        // Far from threshold: only find a time before V gets a fraction of the way there
+        // (early_crossing: a bound, exact enough, without root finding).  Until then
         // (floor: not past it) V <= level, which leaves kLazyFraction * gap for excitation
         // to spend.
         const double level = p_.v_th_mV - kLazyFraction * gap;
         x.mode = kLazy;
-        const ExpCrossing::Result r = roots_.first_crossing(p_.v_rest_mV - level, A, E, I);
+        const ExpCrossing::Result r = roots_.early_crossing(p_.v_rest_mV - level, A, E, I);
         if (r.x > 0.0) {
             const double ticks = std::floor(-p_.tau_m_ms * std::log(r.x) * ticks_per_ms);
             if (ticks >= 1.0) {

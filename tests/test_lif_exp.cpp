@@ -96,6 +96,58 @@ TEST_CASE("lif_exp crossing predictor agrees with scan and bisection to 1e-9 ms 
     }
 }
 
+TEST_CASE("lif_exp early crossing is never after the first crossing and equals it when the dropped term is 0") {
+    // early_crossing bounds f by a quadratic when one ratio is 2 and the other term is
+    // <= 0.  Time constants: CUBA (ratios 4 and 2, drops e), ratios 2 and 5 the other
+    // way round (drops i), and non-integer ratios (no quadratic: first_crossing itself).
+    struct Taus {
+        double m, e, i;
+    };
+    const Taus sets[] = {{20.0, 5.0, 10.0}, {20.0, 10.0, 4.0}, {17.0, 3.3, 7.9}};
+    std::mt19937_64 rng(20261129);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    for (const Taus& tau : sets) {
+        const ExpCrossing ec(tau.m, tau.e, tau.i);
+        const bool drops_e = ec.integer_ri() == 2 && ec.integer_re() != 2;
+        const bool drops_i = ec.integer_re() == 2 && ec.integer_ri() != 2;
+        int bounded = 0, exact = 0;
+        for (int n = 0; n < 4000; ++n) {
+            // The term to drop: exactly 0 (then q is f itself), < 0, or of either sign (> 0:
+            // no bound, first_crossing's answer).
+            double c0 = 2.0 * u(rng), e = 10.0 * u(rng), i = 10.0 * u(rng);
+            double& dropped = drops_e ? e : i;
+            if (n % 3 == 0) dropped = 0.0;
+            if (n % 3 == 1) dropped = -std::abs(dropped);
+            const double a = -0.01 - 6.0 * std::abs(u(rng)) - c0 - e - i;
+            const ExpCrossing::Result first = ec.first_crossing(c0, a, e, i);
+            const ExpCrossing::Result early = ec.early_crossing(c0, a, e, i);
+            if (early.x <= 0.0) {  // no root of the bound within the horizon: none of f either
+                CHECK(first.x == 0.0);
+                continue;
+            }
+            const double s_early = -tau.m * std::log(early.x);
+            // f < 0 before the early crossing (sampled), which is no later than the first.
+            for (int k = 0; k < 50; ++k) CHECK(ec.value(c0, a, e, i, s_early * k / 50.0) < 0.0);
+            if (first.x > 0.0) {
+                const double s_first = -tau.m * std::log(first.x);
+                CHECK(s_early <= s_first + 1e-12);
+                if (dropped == 0.0 && (drops_e || drops_i)) {
+                    ++exact;
+                    CHECK(s_early == doctest::Approx(s_first).epsilon(1e-9));
+                }
+                if (dropped > 0.0) CHECK(early.x == first.x);
+                if ((drops_e || drops_i) && early.x != first.x) ++bounded;
+            }
+        }
+        MESSAGE("taus ", tau.m, "/", tau.e, "/", tau.i, ": ", bounded, " by the quadratic, ", exact,
+                " of them with the dropped term 0");
+        if (drops_e || drops_i) {
+            CHECK(bounded > 1000);
+            CHECK(exact > 300);
+        }
+    }
+}
+
 TEST_CASE("lif_exp membrane and currents match an RK4 integration to 1e-9 mV") {
     NetworkSpec s;
     s.run.duration_ms = 80.0;
