@@ -13,6 +13,7 @@
 // object never holds a pointer into storage it does not own.  Hard bounds
 // [w_min, w_max] are applied after every update.
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -89,20 +90,13 @@ public:
 
     void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
                 const std::uint32_t* targets) override {
-        if (shared_) {
-            // Each synapse updates a copy of the group's state exactly as it
-            // updated its own state before; all copies end equal.
-            const typename Rule::Pre before = groups_[group].pre;
-            typename Rule::Pre after = before;
-            for (std::uint32_t k = begin; k < begin + n; ++k) {
-                const auto now = rule_.post_at(post_[targets[k]], t);
-                after = before;
-                const double d = rule_.depression(after, now, t);
-                if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+        if constexpr (requires(const Rule& r, const typename Rule::Pre& s) { r.pre_at(s, t); }) {
+            if (shared_) {
+                on_pre_shared(t, group, begin, n, w, targets);
+                return;
             }
-            groups_[group].pre = after;
-            return;
         }
+        assert(!shared_);  // a rule that shares Pre provides pre_at
         for (std::uint32_t k = begin; k < begin + n; ++k) {
             const auto now = rule_.post_at(post_[targets[k]], t);
             const double d = rule_.depression(pre_[k], now, t);
@@ -149,6 +143,23 @@ public:
     }
 
 private:
+    // on_pre with one Pre per delay group.  Each synapse updates a copy of the
+    // group's state exactly as it updated its own state before; all copies end
+    // equal.  The copy starts from the state decayed to t (pre_at, once for the
+    // group): the same bits as decaying it in every synapse's depression.
+    void on_pre_shared(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
+                       const std::uint32_t* targets) {
+        const typename Rule::Pre before = rule_.pre_at(groups_[group].pre, t);
+        typename Rule::Pre after = before;
+        for (std::uint32_t k = begin; k < begin + n; ++k) {
+            const auto now = rule_.post_at(post_[targets[k]], t);
+            after = before;
+            const double d = rule_.depression(after, now, t);
+            if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+        }
+        groups_[group].pre = after;
+    }
+
     double clamp(double w) const { return std::clamp(w, w_min_, w_max_); }
     // Guetig et al. 2003 on u = (w - w_min)/(w_max - w_min); exponent 0 is additive.
     double f_plus(double w) const {

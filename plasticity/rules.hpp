@@ -14,6 +14,10 @@
 //   bool pre_shared() const;  true if Pre changes only in depression and the same way for every
 //                             synapse of a delay group (not depending on PostNow): then
 //                             PlasticSynapses keeps one Pre per delay group, not per synapse
+//   Pre pre_at(const Pre&, Tick t) const;  (rules that can share Pre) the state with its traces
+//                             decayed to t: depression from it gives the same bits as from the
+//                             state it came from (decay(0) is exactly 1), so a delay group's
+//                             traces decay once per spike, not once per synapse
 // Traces are (value, time of value) pairs decayed in closed form when read.
 #include <cmath>
 
@@ -47,6 +51,7 @@ public:
           inv_tau_minus_(time.resolution_ms() / p.tau_minus_ms) {}
 
     PostNow post_at(const Post& s, Tick t) const { return {s.y * decay(t - s.t, inv_tau_minus_)}; }
+    Pre pre_at(const Pre& s, Tick t) const { return {s.x * decay(t - s.t, inv_tau_plus_), t}; }
 
     // Presynaptic-centred pairing consumes the trace at a post spike, synapse by synapse.
     bool pre_shared() const { return p_.pairing != Pairing::NearestPresynapticCentred; }
@@ -108,6 +113,9 @@ public:
     }
 
     bool pre_shared() const { return true; }  // r1, r2 change at pre spikes only
+    Pre pre_at(const Pre& s, Tick t) const {
+        return {s.r1 * decay(t - s.t, inv_tau_plus_), s.r2 * decay(t - s.t, inv_tau_x_), t};
+    }
 
     double depression(Pre& pre, const PostNow& post, Tick t) const {
         const double r1 = pre.r1 * decay(t - pre.t, inv_tau_plus_);
