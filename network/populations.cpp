@@ -38,9 +38,10 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       time_(time),
       t_ref_ticks_(time.round(p_.t_ref_ms)),
       rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
+      window_ticks_(std::max<Tick>(time.round(kWindow_ms), 1)),
       self_crossing_(p_.v_rest_mV > p_.v_th_mV),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
-      n_(spec.size, State{0.0, 0.0, 0, kNever}),
+      n_(spec.size, State{0.0, 0, kNever}),
       last_spike_(spec.size, -1) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
@@ -53,70 +54,65 @@ double LifDeltaPopulation::decay(Tick dt) const { return std::exp(-static_cast<d
 
 double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<double>(t - t0_) * inv_tau_ticks_); }
 
+double LifDeltaPopulation::reach(Tick end) const {
+    // The line is negative (v_th < v_rest): 1e-9 lower admits every u whose
+    // crossing tick the logarithm in crossing_after could put before `end`.
+    return (p_.v_th_mV - p_.v_rest_mV) * growth(end) * (1.0 + 1e-9);
+}
+
 void LifDeltaPopulation::rebase(Tick t) {
     const double f = decay(t - t0_);
-    for (State& x : n_) {
-        x.u *= f;
-        x.u_pending *= f;
-    }
+    for (State& x : n_) x.u *= f;
     t0_ = t;
 }
 
-Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now, double& u_valid) const {
+Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
     const Tick from = std::max(now, n_[i].clamp);
     const double g = growth(from);
     if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * g) return from;
     if (!self_crossing_) return kNever;
-    return candidate(i, from, g, u_valid);
+    return crossing_after(n_[i].u, from);
 }
 
-Tick LifDeltaPopulation::crossing_after(double u, Tick from, int margin) const {
+Tick LifDeltaPopulation::crossing_after(double u, Tick from) const {
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
     const double s_ms = p_.tau_m_ms * std::log(u / (p_.v_th_mV - p_.v_rest_mV));
     const Tick s = time_.ceil(s_ms);
     if (s == kNever || t0_ > kNever - s) return kNever;
-    return std::max(t0_ + s - margin, from + 1);
+    return std::max(t0_ + s, from + 1);
 }
 
-Tick LifDeltaPopulation::candidate(std::uint32_t i, Tick from, double g, double& u_valid) const {
-    // A membrane kSlack_mV above this one crosses no later: its crossing, less
-    // two ticks for rounding, is a lower bound that stays valid until inputs
-    // have added kSlack_mV net (u > u_valid).  Within kSlack_mV of threshold,
-    // or when the bound is not in the future, the exact crossing instead.
-    const double u_lazy = n_[i].u + kSlack_mV * g;
-    if (u_lazy < (p_.v_th_mV - p_.v_rest_mV) * g) {
-        const Tick lower = crossing_after(u_lazy, from, 2);
-        if (lower > from + 1) {
-            u_valid = u_lazy;
-            return lower;
-        }
-    }
-    u_valid = n_[i].u;
-    return crossing_after(n_[i].u, from, 0);
-}
-
-void LifDeltaPopulation::schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now) {
-    double u_valid = n_[i].u;
-    const Tick when = predict_crossing(i, now, u_valid);
-    set_pending(engine, i, when, u_valid);
-}
-
-void LifDeltaPopulation::set_pending(EngineHooks& engine, std::uint32_t i, Tick when, double u_valid) {
-    // The crossing tick is a non-increasing function of u (the threshold line
-    // only falls), so an input that leaves u <= u_pending cannot make it
-    // earlier than the candidate for u_pending: no new prediction is needed.
-    // A later candidate leaves an earlier pending event standing (it pops,
-    // finds no crossing and predicts again).
-    n_[i].u_pending = u_valid;
+void LifDeltaPopulation::set_pending(EngineHooks& engine, std::uint32_t i, Tick when) {
     if (when < n_[i].pending) {
         n_[i].pending = when;
         engine.schedule_own(global_offset() + i, when);
     }
 }
 
+void LifDeltaPopulation::consider(EngineHooks& engine, std::uint32_t i, Tick now) {
+    // Below the line at the window's end V stays below threshold until then
+    // (the line only falls): the sweep at the end looks again.
+    const Tick end = window_end(now);
+    if (n_[i].clamp >= end || n_[i].u < reach(end)) return;
+    const Tick when = predict_crossing(i, now);
+    if (when < end) set_pending(engine, i, when);
+}
+
 void LifDeltaPopulation::start(EngineHooks& engine) {
-    if (!self_crossing_) return;
-    for (std::uint32_t i = 0; i < size(); ++i) schedule_crossing(engine, i, 0);
+    (void)engine;  // the first sweep, at t = 0, finds the first crossings
+}
+
+void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
+    assert(t % window_ticks_ == 0);
+    const Tick w_end = t + window_ticks_;
+    const double u_reach = reach(w_end);
+    for (std::uint32_t i = begin; i < end; ++i) {
+        const State& x = n_[i];
+        // A pending event is no later than the crossing: it looks again when it pops.
+        if (x.u < u_reach || x.clamp >= w_end || x.pending != kNever) continue;
+        const Tick when = predict_crossing(i, t);
+        if (when < w_end) set_pending(engine, i, when);
+    }
 }
 
 void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
@@ -125,7 +121,7 @@ void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     last_spike_[i] = t;
     n_[i].pending = kNever;
     engine.emit_spike(index(), i, t);
-    if (self_crossing_) schedule_crossing(engine, i, t);
+    if (self_crossing_) consider(engine, i, t);
 }
 
 void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
@@ -134,12 +130,11 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     assert(n_[i].pending == e.t);
     assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
     n_[i].pending = kNever;
-    // The event was a lower bound of the crossing (or the crossing itself, if
-    // nothing inhibitory arrived since it was predicted): look from here on.
-    double u_valid = n_[i].u;
-    const Tick when = predict_crossing(i, e.t, u_valid);
+    // The event was the crossing, or a lower bound of it if inhibition came
+    // since: look from here on.
+    const Tick when = predict_crossing(i, e.t);
     if (when <= e.t) spike(engine, i, e.t);
-    else set_pending(engine, i, when, u_valid);
+    else if (when < window_end(e.t)) set_pending(engine, i, when);
 }
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
@@ -147,36 +142,29 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
     assert(t - t0_ < rebase_ticks_);
     const double g = growth(t);
     const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
+    // Excitation taking u to u_reach may bring the crossing before the window's end.
+    const Tick w_end = window_end(t);
+    const double u_reach = self_crossing_ ? reach(w_end) : u_th;
     // The targets' states are scattered over the population: on a network
     // larger than the cache each is a miss, so the loads run kAhead targets
     // ahead of their use.
     constexpr std::size_t kAhead = 8;
     for (std::size_t k = 0; k < n; ++k) {
         if (k + kAhead < n) __builtin_prefetch(&n_[targets[k + kAhead]], 1);
-        input(engine, targets[k], weights[k], t, g, u_th);
+        const std::uint32_t i = targets[k];
+        const double w = weights[k];
+        State& x = n_[i];
+        if (t < x.clamp) continue;  // refractory: the input is lost
+        x.u += w * g;
+        if (x.u < u_reach) continue;
+        if (x.u >= u_th) {
+            spike(engine, i, t);
+        } else if (w > 0.0) {
+            // Only excitation moves a crossing earlier; V is below threshold here.
+            const Tick when = crossing_after(x.u, t);
+            if (when < w_end) set_pending(engine, i, when);
+        }
     }
-}
-
-void LifDeltaPopulation::input(EngineHooks& engine, std::uint32_t i, double w, Tick t, double g, double u_th) {
-    State& x = n_[i];
-    if (t < x.clamp) return;  // refractory: the input is lost
-    x.u += w * g;
-    if (x.u >= u_th || (self_crossing_ && w > 0.0 && x.u > x.u_pending)) after_input(engine, i, t, g, u_th);
-}
-
-void LifDeltaPopulation::after_input(EngineHooks& engine, std::uint32_t i, Tick t, double g, double u_th) {
-    State& x = n_[i];
-    if (x.u >= u_th) {
-        spike(engine, i, t);
-        return;
-    }
-    // Excitation raised u above u_pending: the crossing may come before the
-    // pending event now.  V is below threshold here (checked above), so only
-    // the crossing time is computed.  (Inhibition leaves the pending event
-    // early: it pops, finds no crossing and predicts again.)
-    double u_valid = x.u;
-    const Tick when = candidate(i, t, g, u_valid);
-    set_pending(engine, i, when, u_valid);
 }
 
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {

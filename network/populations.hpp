@@ -103,6 +103,20 @@ public:
         return std::numeric_limits<double>::quiet_NaN();
     }
 
+    // ---- bulk checks (optional)
+
+    // A population may look at all of its neurons at every multiple of
+    // sweep_period() (ticks; kNever: never), e.g. to find those that will
+    // cross threshold on their own before the next multiple.  The engine calls
+    // sweep(engine, t, begin, end) at every multiple t >= 0 with the neurons
+    // [begin, end) of one partition, after the deliveries at t and before the
+    // own events at t.  It obeys the partition-safety contract above for those
+    // neurons (its instants depend on time alone).
+    virtual Tick sweep_period() const { return kNever; }
+    virtual void sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
+        (void)engine, (void)t, (void)begin, (void)end;
+    }
+
     // ---- state kept relative to a shared reference time (optional)
 
     // A population whose neurons' state is stored relative to one reference
@@ -132,12 +146,16 @@ private:
 // Between events V(t) = v_rest + (V0 - v_rest) exp(-(t - t0)/tau_m), exactly.
 // With v_rest <= v_th a neuron can only cross at an input.  With v_rest > v_th it
 // also crosses on its own, at t0 + tau_m ln((V0 - v_rest)/(v_th - v_rest)),
-// rounded up to the next tick.  Its Crossing event is a lower bound of that
-// tick: the crossing of a membrane kSlack_mV higher (a bound that excitation
-// only invalidates after adding kSlack_mV net), or the crossing itself within
-// kSlack_mV of threshold.  Excitation beyond the bound re-predicts; inhibition
-// moves the crossing later, so the event pops early, finds the neuron below
-// threshold and predicts again.  The spike is always at the crossing tick.
+// rounded up to the next tick.  Such crossings are found in windows of
+// kWindow_ms: at the start of each window a sweep (one comparison per neuron)
+// gives an own event, at the crossing tick, to every neuron that crosses
+// before the window ends unless an input comes first; an excitatory input
+// that brings the crossing into the window does the same.  Inhibition moves
+// a crossing later: its own event pops, finds the neuron below threshold and
+// predicts again (or leaves it to the next sweep).  Most neurons are far from
+// crossing within a window, so most inputs and most windows cost one
+// comparison, no logarithm and no queue operation; the spike is always at the
+// crossing tick, whatever the window.
 class LifDeltaPopulation final : public Population {
 public:
     LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
@@ -154,47 +172,45 @@ public:
 
     const LifDeltaParams& params() const { return p_; }
 
-    // Every 40 tau_m: t0 moves to t, all u (and the threshold lines at the
-    // pending ticks) are scaled by exp(-(t - t0)/tau_m).
+    // Every 40 tau_m: t0 moves to t, all u are scaled by exp(-(t - t0)/tau_m).
     Tick rebase_period() const override { return rebase_ticks_; }
     void rebase(Tick t) override;
+    // The windows (only for neurons that cross on their own).
+    Tick sweep_period() const override { return self_crossing_ ? window_ticks_ : kNever; }
+    void sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) override;
 
 private:
     double decay(Tick dt) const;
     double growth(Tick t) const;  // exp((t - t0)/tau_m)
-    // The tick of the neuron's own event from `now` on: `now` (or the end of
-    // refractoriness) if V is at threshold there, else candidate(), kNever if
-    // it cannot cross without input.
-    Tick predict_crossing(std::uint32_t i, Tick now, double& u_valid) const;
+    Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
+    // u at or above this may cross before the window ending at `end`; below it
+    // no neuron does (the threshold line at `end`, a hair lower for rounding).
+    double reach(Tick end) const;
+    // The tick of the neuron's crossing from `now` on if nothing arrives: `now`
+    // (or the end of refractoriness) if V is at threshold there, kNever if it
+    // cannot cross without input.
+    Tick predict_crossing(std::uint32_t i, Tick now) const;
     // The crossing tick of a membrane with this u (below threshold at `from`,
-    // crossing on its own), less `margin` ticks, and at least from + 1.
-    Tick crossing_after(double u, Tick from, int margin) const;
-    // A candidate tick for the crossing of neuron i (below threshold at `from`,
-    // g = growth(from)): no later than the crossing of any u <= u_valid.
-    Tick candidate(std::uint32_t i, Tick from, double g, double& u_valid) const;
+    // crossing on its own), and at least from + 1.
+    Tick crossing_after(double u, Tick from) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
-    void schedule_crossing(EngineHooks& engine, std::uint32_t i, Tick now);
-    // Take a candidate (valid for u <= u_valid): move the own event if it is earlier.
-    void set_pending(EngineHooks& engine, std::uint32_t i, Tick when, double u_valid);
-    // An input of weight w at t (g = growth(t), u_th the threshold line at t), and
-    // what follows when it took u to the threshold line or above u_pending.
-    void input(EngineHooks& engine, std::uint32_t i, double w, Tick t, double g, double u_th);
-    void after_input(EngineHooks& engine, std::uint32_t i, Tick t, double g, double u_th);
+    // Give neuron i an own event if it crosses before the window of `now` ends.
+    void consider(EngineHooks& engine, std::uint32_t i, Tick now);
+    // Move the own event to `when` if that is earlier.
+    void set_pending(EngineHooks& engine, std::uint32_t i, Tick when);
 
-    // Slack of the lazy lower bound (see candidate()): larger means fewer
-    // re-predictions on excitation, more own events that find no crossing.
-    // Spike times do not depend on it.
-    static constexpr double kSlack_mV = 1.0;
+    // Window width: spikes do not depend on it, only the cost (sweeps of all
+    // neurons against own events of the neurons about to cross).
+    static constexpr double kWindow_ms = 1.0;
 
     LifDeltaParams p_;
     TimeBase time_;
-    Tick t_ref_ticks_, rebase_ticks_;
+    Tick t_ref_ticks_, rebase_ticks_, window_ticks_;
     bool self_crossing_;  // v_rest > v_th: fires without input
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
-    // Per neuron, together: a delivery touches all of it (one cache line, not four).
+    // Per neuron, together: a delivery touches all of it (one cache line).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
-        double u_pending;  // the pending event is no later than the crossing of any u <= u_pending
         Tick clamp;        // end of refractoriness (V held at v_reset before it)
         Tick pending;      // tick of the live Crossing event, kNever if none
     };

@@ -231,6 +231,14 @@ Simulation::Simulation(NetworkSpec spec, unsigned threads) : spec_(std::move(spe
             ((*parts_[q]).*pos).push_back(std::move(mine));
         }
     };
+    // Sweeps: every partition sweeps its chunk of the population; partition 0
+    // also when its chunk is empty, and counts every sweep event once.
+    for (std::uint32_t p = 0; p < populations_.size(); ++p) {
+        if (populations_[p]->sweep_period() == kNever) continue;
+        for (std::uint32_t q = 0; q < count; ++q)
+            if (q == 0 || bounds_[p][q] < bounds_[p][q + 1])
+                parts_[q]->queue_.push(Event{0, offsets_[p] + bounds_[p][q], p, 0, EventKind::Sweep});
+    }
     record_spikes_.assign(populations_.size(), false);
     for (const auto& name : spec_.record.spike_populations) record_spikes_[find_pop(name)] = true;
     for (std::size_t k = 0; k < spec_.record.voltages.size(); ++k) {
@@ -496,6 +504,13 @@ void Partition::handle(const Event& e) {
         case EventKind::Crossing: {
             const std::uint32_t p = S.population_of(e.src);
             S.populations_[p]->on_event(*this, e, e.src - S.offsets_[p]);
+            break;
+        }
+        case EventKind::Sweep: {
+            if (index_ != 0) ++uncounted_;  // partition 0 runs every sweep event
+            Population& pop = *S.populations_[e.aux];
+            pop.sweep(*this, e.t, S.bounds_[e.aux][index_], S.bounds_[e.aux][index_ + 1]);
+            queue_.push(Event{e.t + pop.sweep_period(), e.src, e.aux, 0, EventKind::Sweep});
             break;
         }
         case EventKind::Sample: {

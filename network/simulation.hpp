@@ -198,7 +198,7 @@ private:
     std::vector<RateProbe> rate_probes_;
     std::vector<std::vector<std::uint32_t>> rate_in_;  // per population: Count/Exp probes its spikes feed
 
-    // Partitioning (one partition: bounds_ and split_ unused).
+    // Partitioning (one partition: split_ unused, bounds_ one chunk per population).
     std::vector<std::unique_ptr<Partition>> parts_;
     std::vector<std::vector<std::uint32_t>> bounds_;  // per population: first local neuron of each partition, + size
     // Per projection, per delay group g, per partition q: the first synapse of

@@ -4,7 +4,8 @@
 // Order of events (earliest first):
 //   1. time tick t;
 //   2. kind, in the order of EventKind below (sources fire, then inputs are
-//      delivered, then self-driven threshold crossings are checked, then
+//      delivered, then populations sweep their neurons for crossings to come,
+//      then self-driven threshold crossings are checked, then
 //      postsynaptic spikes reach plastic synapses, then voltage rules read
 //      the voltage, then recorders sample the state left by everything else
 //      at that tick);
@@ -27,11 +28,12 @@ namespace spikeem {
 enum class EventKind : std::uint8_t {
     SourceFire = 0,  // a spike source (Poisson, spike list) emits its next spike
     Deliver = 1,     // a spike reaches the synapses of one (source, projection, delay) group
-    Crossing = 2,    // predicted threshold crossing of a neuron (lazily invalidated)
-    PostArrive = 3,  // a postsynaptic spike reaches the synapses of one plastic projection
-    ProbeBefore = 4, // voltage rule: read V at t_arrival - T (central difference)
-    ProbeAfter = 5,  // voltage rule: read V at t_arrival + T and update
-    Sample = 6,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
+    Sweep = 2,       // a population looks at one partition's neurons (src: the first, aux: population)
+    Crossing = 3,    // predicted threshold crossing of a neuron (lazily invalidated)
+    PostArrive = 4,  // a postsynaptic spike reaches the synapses of one plastic projection
+    ProbeBefore = 5, // voltage rule: read V at t_arrival - T (central difference)
+    ProbeAfter = 6,  // voltage rule: read V at t_arrival + T and update
+    Sample = 7,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
 };
 
 struct Event {

@@ -32,7 +32,7 @@ TEST_CASE("Event order is total: time then kind then source then projection then
     std::vector<Event> in = {{5, 2, 0, 0, EventKind::Deliver}, {5, 1, 0, 0, EventKind::Deliver},
                              {5, 9, 0, 0, EventKind::SourceFire}, {4, 7, 3, 1, EventKind::Sample},
                              {5, 1, 0, 2, EventKind::Deliver}, {5, 1, 1, 0, EventKind::Deliver},
-                             {5, 0, 0, 0, EventKind::Crossing}};
+                             {5, 0, 0, 0, EventKind::Crossing}, {5, 3, 1, 0, EventKind::Sweep}};
     for (const auto& e : in) q.push(e);
     std::vector<std::tuple<Tick, int, std::uint32_t, std::uint32_t, std::uint32_t>> out;
     while (!q.empty()) {
@@ -41,8 +41,8 @@ TEST_CASE("Event order is total: time then kind then source then projection then
         out.emplace_back(e.t, static_cast<int>(e.kind), e.src, e.aux, e.aux2);
     }
     std::vector<std::tuple<Tick, int, std::uint32_t, std::uint32_t, std::uint32_t>> expected = {
-        {4, 6, 7, 3, 1}, {5, 0, 9, 0, 0}, {5, 1, 1, 0, 0}, {5, 1, 1, 0, 2},
-        {5, 1, 1, 1, 0}, {5, 1, 2, 0, 0}, {5, 2, 0, 0, 0}};
+        {4, 7, 7, 3, 1}, {5, 0, 9, 0, 0}, {5, 1, 1, 0, 0}, {5, 1, 1, 0, 2},
+        {5, 1, 1, 1, 0}, {5, 1, 2, 0, 0}, {5, 2, 3, 1, 0}, {5, 3, 0, 0, 0}};
     CHECK(out == expected);
 }
 
