@@ -20,6 +20,9 @@ cuba_stdp (examples/benchmarks/cuba_stdp.pbtxt): cuba_exp with additive all-to-a
 (event-driven traces apre/apost with tau 20 ms, A+ = 0.01 w_max, A- = 1.05 A+, w in [0, 2 x 1.62 mV],
 transmit then update, as in spikeem), E->I static.
 
+Recording, the same in both: spikes of all 4000 neurons, and V of E neurons 0, 1, 2 every 0.1 ms
+(the specs' voltage probe; Brian2's StateMonitor with dt = 0.1 ms).
+
 Timing, in one invocation and interleaved (spikeem, Brian2, spikeem, ...) so that both see the same
 machine load:
   spikeem: `spikeem bench NETWORK --json --repeat 1` (simulation only: building the network is
@@ -158,8 +161,11 @@ class Brian2Cuba:
             self.Mk = b.SpikeMonitor(kick, name="Mk")
             objects += [kick, Ck, self.Mk]
         self.M = b.SpikeMonitor(P, name="M")
+        # The specs also record V of E neurons 0, 1, 2 every 0.1 ms: the same here, so that both
+        # simulators do the same recording.
+        self.V = b.StateMonitor(P, "v", record=[0, 1, 2], dt=0.1 * ms, name="V")
         self.Ci = Ci
-        self.net = b.Network(*objects, self.M)
+        self.net = b.Network(*objects, self.M, self.V)
         self.net.run(self.duration_s * b.second, namespace=ns)
         t0 = time.perf_counter()
         b.device.build(directory=workdir, compile=True, run=False, with_output=False)
