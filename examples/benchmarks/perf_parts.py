@@ -19,16 +19,19 @@ for f in sys.argv[1:]:
         m=re.match(r'\s*([\d.]+)%\s+\[(.)\]\s+(\S+)',l)
         if m: rows.append((float(m.group(1)),m.group(2),m.group(3)))
     def cat(n):
-        if 'LifDeltaPopulation::deliver' in n: return 'delivery loop (deliver)'
+        if 'LifDeltaPopulation::deliver' in n or 'LifExpPopulation::deliver' in n: return 'delivery loop (deliver)'
+        if 'LifDeltaPopulation::sweep' in n: return 'window sweeps (lif_delta)'
         if any(k in n for k in ('schedule_crossing', 'LifDeltaPopulation::on_event', 'LifDeltaPopulation::candidate',
-                                'crossing_after', 'predict_crossing', 'after_input')):
+                                'crossing_after', 'predict_crossing', 'after_input', 'consider', 'set_pending',
+                                'ExpCrossing', 'LifExpPopulation::predict', 'LifExpPopulation::on_event',
+                                'chord_bound', 'revalidate', 'LifExpPopulation::decay', 'unclamp')):
             return 'crossing prediction (without libm)'
         if re.match(r'(__ieee754_)?(exp|log|log1p)(_fma)?(@@GLIBC.*|@plt)?$', n) or n in ('@plt', '__llround'):
             return 'libm exp, log (+ plt stubs)'
         if 'schedule_own' in n or 'OwnEvents' in n: return 'own-event queue (calendar)'
         if 'run_until' in n: return 'main queue pop + merge'
         if n == 'spikeem::Simulation::schedule': return 'main queue push (schedule)'
-        if 'LifDeltaPopulation::spike' in n or 'emit_spike' in n: return 'spike emission'
+        if 'Population::spike' in n or 'emit_spike' in n: return 'spike emission'
         if 'Simulation::handle' in n or 'Partition::handle' in n: return 'dispatch'
         if 'PlasticSynapses' in n or 'Projection::pre_arrival' in n or 'Projection::post_arrival' in n: return 'plasticity (on_pre, on_post)'
         if 'PoissonPopulation' in n or 'philox' in n.lower() or 'RandomStream' in n: return 'Poisson sources (draws)'
