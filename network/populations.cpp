@@ -38,7 +38,9 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       time_(time),
       t_ref_ticks_(time.round(p_.t_ref_ms)),
       rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
-      window_ticks_(std::max<Tick>(time.round(kWindow_ms), 1)),
+      // At most 20 tau_m, so that the threshold line at a window's end (growth over the
+      // window times up to e^40 from the rebasing) stays finite for any tau_m.
+      window_ticks_(std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * p_.tau_m_ms)), 1)),
       self_crossing_(p_.v_rest_mV > p_.v_th_mV),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
       n_(spec.size, State{0.0, 0, kNever}),
