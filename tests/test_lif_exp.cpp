@@ -50,14 +50,16 @@ Scan scan_crossing(const ExpCrossing& ec, double c0, double a, double e, double 
     return out;
 }
 
+// Time constants of a test state (ms).
+struct Taus {
+    double m, e, i;
+};
+
 }  // namespace
 
 TEST_CASE("lif_exp crossing predictor agrees with scan and bisection to 1e-9 ms on random states") {
     // Three sets of time constants: integer ratios (the polynomial fast path, CUBA's
     // 20/5/10), non-integer ratios, and synaptic time constants longer than tau_m.
-    struct Taus {
-        double m, e, i;
-    };
     const Taus sets[] = {{20.0, 5.0, 10.0}, {17.0, 3.3, 7.9}, {10.0, 25.0, 3.0}};
     std::mt19937_64 rng(20261128);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
@@ -100,9 +102,6 @@ TEST_CASE("lif_exp early crossing is never after the first crossing and equals i
     // early_crossing bounds f by a quadratic when one ratio is 2 and the other term is
     // <= 0.  Time constants: CUBA (ratios 4 and 2, drops e), ratios 2 and 5 the other
     // way round (drops i), and non-integer ratios (no quadratic: first_crossing itself).
-    struct Taus {
-        double m, e, i;
-    };
     const Taus sets[] = {{20.0, 5.0, 10.0}, {20.0, 10.0, 4.0}, {17.0, 3.3, 7.9}};
     std::mt19937_64 rng(20261129);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
