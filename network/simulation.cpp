@@ -97,6 +97,14 @@ public:
     std::uint64_t processed_ = 0, uncounted_ = 0, synaptic_ = 0;
 
 private:
+    // A sample: with one partition straight into the simulation's output (the
+    // run loop takes samples in the serial order), else keyed for collect's merge.
+    template <class Sample>
+    void record(std::vector<Keyed<Sample>>& mine, std::vector<Sample>& out, std::uint32_t probe, std::uint32_t pos,
+                const Sample& s) {
+        if (count_ == 1) out.push_back(s);
+        else mine.push_back({probe, pos, s});
+    }
     void send(std::uint32_t q, const Event& e) {
         if (q == index_) queue_.push(e);
         else out_[parity_][q].push_back(e);
@@ -333,9 +341,15 @@ void Simulation::run_until(Tick end) {
             w += part->wpos_[k].size() * instants(weight_probes_[k].interval);
         for (std::size_t k = 0; k < rate_probes_.size(); ++k)
             r += part->rpos_[k].size() * instants(rate_probes_[k].interval);
-        part->voltages_.reserve(part->voltages_.size() + v);
-        part->weight_samples_.reserve(part->weight_samples_.size() + w);
-        part->rate_samples_.reserve(part->rate_samples_.size() + r);
+        if (parts_.size() == 1) {  // recorded straight into the outputs
+            voltages_.reserve(voltages_.size() + v);
+            weight_samples_.reserve(weight_samples_.size() + w);
+            rate_samples_.reserve(rate_samples_.size() + r);
+        } else {
+            part->voltages_.reserve(part->voltages_.size() + v);
+            part->weight_samples_.reserve(part->weight_samples_.size() + w);
+            part->rate_samples_.reserve(part->rate_samples_.size() + r);
+        }
     }
     // In segments between the rebase instants of the populations (multiples
     // of their periods, the same for any partitioning): a population is
@@ -438,12 +452,7 @@ void Simulation::collect() {
         Partition& p = *parts_[0];
         if (spikes_.empty()) spikes_.swap(p.spikes_);  // a whole run: no copy
         else spikes_.insert(spikes_.end(), p.spikes_.begin(), p.spikes_.end());
-        voltages_.reserve(voltages_.size() + p.voltages_.size());
-        for (const auto& k : p.voltages_) voltages_.push_back(k.s);
-        weight_samples_.reserve(weight_samples_.size() + p.weight_samples_.size());
-        for (const auto& k : p.weight_samples_) weight_samples_.push_back(k.s);
-        rate_samples_.reserve(rate_samples_.size() + p.rate_samples_.size());
-        for (const auto& k : p.rate_samples_) rate_samples_.push_back(k.s);
+        // Samples went straight into the outputs (Partition::record).
     } else {
         std::vector<Keyed<VoltageSample>> v;
         std::vector<Keyed<WeightSample>> w;
@@ -541,8 +550,8 @@ void Partition::handle(const Event& e) {
                 Simulation::RateProbe& probe = S.rate_probes_[e.src];
                 for (std::uint32_t pos : rpos_[e.src]) {
                     const std::uint32_t i = probe.neurons[pos];
-                    rate_samples_.push_back(
-                        {e.src, pos, {e.t, e.src, probe.population, i, probe.readout, S.rate_read(probe, i, e.t)}});
+                    record(rate_samples_, S.rate_samples_, e.src, pos,
+                           {e.t, e.src, probe.population, i, probe.readout, S.rate_read(probe, i, e.t)});
                 }
                 queue_.push(Event{e.t + probe.interval, e.src, 2, 0, EventKind::Sample});
                 break;
@@ -551,8 +560,8 @@ void Partition::handle(const Event& e) {
                 const Simulation::WeightProbe& probe = S.weight_probes_[e.src];
                 const Projection& pj = S.projections_[probe.projection];
                 for (std::uint32_t pos : wpos_[e.src])
-                    weight_samples_.push_back({e.src, pos, {e.t, probe.projection, probe.pre[pos], probe.post[pos],
-                                                            pj.weight(probe.synapses[pos])}});
+                    record(weight_samples_, S.weight_samples_, e.src, pos,
+                           {e.t, probe.projection, probe.pre[pos], probe.post[pos], pj.weight(probe.synapses[pos])});
                 queue_.push(Event{e.t + probe.interval, e.src, 1, 0, EventKind::Sample});
                 break;
             }
@@ -560,7 +569,7 @@ void Partition::handle(const Event& e) {
             Population& pop = *S.populations_[probe.population];
             for (std::uint32_t pos : vpos_[e.src]) {
                 const std::uint32_t i = probe.neurons[pos];
-                voltages_.push_back({e.src, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t)}});
+                record(voltages_, S.voltages_, e.src, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t)});
             }
             queue_.push(Event{e.t + probe.interval, e.src, 0, 0, EventKind::Sample});
             break;
