@@ -84,8 +84,9 @@ void check_threads(const NetworkSpec& spec, std::size_t min_spikes) {
 
 // Pair STDP (and triplet) with random axonal and dendritic delays on LIF
 // neurons driven by Poisson sources; one population fires on its own
-// (v_rest above threshold), one only from input; a 3-neuron population has
-// fewer neurons than some thread counts have partitions.
+// (v_rest above threshold), one only from input; two 3-neuron populations
+// (one firing on its own: its window sweeps run on partitions with empty
+// chunks) have fewer neurons than some thread counts have partitions.
 const char* kStdp = R"(
 name: "stdp_threads"
 run { duration_ms: 1300 seed: 7 }
@@ -95,6 +96,7 @@ population { name: "E" size: 120 lif_delta { tau_m_ms: 20 v_rest_mV: -65 v_th_mV
 population { name: "S" size: 37 lif_delta { tau_m_ms: 15 v_rest_mV: -49 v_th_mV: -50 v_reset_mV: -60 t_ref_ms: 3
              v_init_mV { uniform { low: -60 high: -50 } } } }
 population { name: "tiny" size: 3 lif_delta { tau_m_ms: 10 v_rest_mV: -70 v_th_mV: -55 v_reset_mV: -70 t_ref_ms: 1 } }
+population { name: "tiny_self" size: 3 lif_delta { tau_m_ms: 10 v_rest_mV: -54 v_th_mV: -55 v_reset_mV: -60 t_ref_ms: 1 } }
 projection { source: "in" target: "E" fixed_probability { p: 0.3 } weight_mV { uniform { low: 1 high: 3 } }
              delay_ms { uniform { low: 0.2 high: 3 } } dendritic_delay_ms: 0.4
              plasticity { pair_stdp { a_plus_mV: 0.05 a_minus_mV: 0.06 tau_plus_ms: 17 tau_minus_ms: 34 }
@@ -112,10 +114,12 @@ projection { source: "E" target: "S" fixed_probability { p: 0.2 } weight_mV { co
 projection { source: "S" target: "S" fixed_probability { p: 0.2 } weight_mV { constant: 0.3 }
              delay_ms { constant: 0.25 } }
 projection { source: "E" target: "tiny" all_to_all {} weight_mV { constant: 0.5 } delay_ms { uniform { low: 1 high: 2 } } }
+projection { source: "E" target: "tiny_self" all_to_all {} weight_mV { constant: -0.05 } delay_ms { uniform { low: 1 high: 2 } } }
 record {
-  spikes: "E" spikes: "S" spikes: "tiny" spikes: "in"
+  spikes: "E" spikes: "S" spikes: "tiny" spikes: "tiny_self" spikes: "in"
   voltage { population: "E" neuron: [0, 119, 60, 61, 5] interval_ms: 0.7 }
   voltage { population: "tiny" interval_ms: 1.3 }
+  voltage { population: "tiny_self" interval_ms: 0.9 }
   weights { projection: "in->E" interval_ms: 50 }
   weights { projection: "S->E" synapse { pre: 0 post: 3 } synapse { pre: 36 post: 100 } interval_ms: 10 }
   rate { population: "E" neuron: [3, 90, 3] interval_ms: 5 readout: COUNT window_ms: 20 }
