@@ -31,6 +31,12 @@ void merge_keyed(std::vector<Sample>& out, std::vector<Keyed<Sample>>& all) {
     });
     for (const auto& k : all) out.push_back(k.s);
 }
+// Room for `more` elements: an output grows over many run_until calls (a
+// driver's chunks), so never to an exact fit, which would copy it every call.
+template <class T>
+void make_room(std::vector<T>& v, std::size_t more) {
+    if (v.size() + more > v.capacity()) v.reserve(std::max(v.size() + more, 2 * v.capacity()));
+}
 }  // namespace
 
 // The own-event calendar: buckets of ~0.1 ms (rounded up to 2^k ticks), a
@@ -85,7 +91,8 @@ public:
     // This partition's positions in each probe's list (voltage, weight, rate probes).
     std::vector<std::vector<std::uint32_t>> vpos_, wpos_, rpos_;
 
-    // What was recorded since the last Simulation::collect.
+    // What was recorded since the last Simulation::collect (samples only with
+    // several partitions: one records them straight into the outputs, record()).
     std::vector<SpikeRecord> spikes_;
     std::vector<Keyed<VoltageSample>> voltages_;
     std::vector<Keyed<WeightSample>> weight_samples_;
@@ -328,8 +335,8 @@ std::uint32_t Simulation::owner(std::uint32_t population, std::uint32_t local) c
 void Simulation::run_until(Tick end) {
     // Room for the samples every partition will record before `end` (probes
     // sample at the multiples of their interval), so that the buffers do not
-    // grow by copying: on cuba_delta the growth of three voltage traces cost
-    // more than taking them.
+    // grow by doubling: on cuba_delta that growth (copies, page faults) was
+    // most of what its three voltage traces cost.
     auto instants = [&](Tick interval) {
         const auto upto = [&](Tick t) { return t <= 0 ? Tick{0} : (t + interval - 1) / interval; };
         return static_cast<std::size_t>(std::max<Tick>(upto(end) - upto(now_), 0));
@@ -342,13 +349,13 @@ void Simulation::run_until(Tick end) {
         for (std::size_t k = 0; k < rate_probes_.size(); ++k)
             r += part->rpos_[k].size() * instants(rate_probes_[k].interval);
         if (parts_.size() == 1) {  // recorded straight into the outputs
-            voltages_.reserve(voltages_.size() + v);
-            weight_samples_.reserve(weight_samples_.size() + w);
-            rate_samples_.reserve(rate_samples_.size() + r);
+            make_room(voltages_, v);
+            make_room(weight_samples_, w);
+            make_room(rate_samples_, r);
         } else {
-            part->voltages_.reserve(part->voltages_.size() + v);
-            part->weight_samples_.reserve(part->weight_samples_.size() + w);
-            part->rate_samples_.reserve(part->rate_samples_.size() + r);
+            make_room(part->voltages_, v);
+            make_room(part->weight_samples_, w);
+            make_room(part->rate_samples_, r);
         }
     }
     // In segments between the rebase instants of the populations (multiples
