@@ -13,9 +13,9 @@
 
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
-#include "plasticity/drift.hpp"
-#include "plasticity/eq1_network.hpp"
-#include "plasticity/eq1_protocol.hpp"
+#include "experiments/drift.hpp"
+#include "experiments/eq1_network.hpp"
+#include "experiments/eq1_protocol.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

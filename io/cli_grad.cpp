@@ -15,7 +15,7 @@
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
-#include "plasticity/gradcheck.hpp"
+#include "experiments/gradcheck.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

@@ -15,7 +15,7 @@
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
-#include "plasticity/protocols.hpp"
+#include "experiments/protocols.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "network/populations.hpp"
+#include "network/population.hpp"
 #include "sim/random.hpp"
 
 namespace spikeem {

@@ -1,5 +1,8 @@
 #include "network/simulation.hpp"
 
+#include "network/models/poisson.hpp"
+#include "network/models/stochastic.hpp"
+
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 

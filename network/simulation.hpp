@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "network/populations.hpp"
+#include "network/population.hpp"
 #include "network/projection.hpp"
 #include "network/spec.hpp"
 #include "sim/event_queue.hpp"

@@ -19,7 +19,7 @@
 #include <memory>
 #include <vector>
 
-#include "network/spec.hpp"
+#include "plasticity/params.hpp"
 #include "plasticity/rules.hpp"
 #include "sim/time.hpp"
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "network/spec.hpp"
+#include "plasticity/params.hpp"
 
 namespace spikeem {
 

@@ -21,7 +21,7 @@
 // Traces are (value, time of value) pairs decayed in closed form when read.
 #include <cmath>
 
-#include "network/spec.hpp"
+#include "plasticity/params.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {

@@ -18,8 +18,8 @@
 #include <deque>
 #include <vector>
 
-#include "network/populations.hpp"
-#include "network/spec.hpp"
+#include "plasticity/membrane.hpp"
+#include "plasticity/params.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -44,13 +44,13 @@ public:
     Tick window() const { return window_; }
 
     void before_arrival(Tick t, std::uint32_t begin, std::uint32_t n, const std::uint32_t* targets,
-                        Population& post) {
+                        Membrane& post) {
         for (std::uint32_t k = begin; k < begin + n; ++k) back_.push_back(post.observe_voltage_mV(targets[k], t));
     }
 
     // Returns false (and records nothing) while the rule is switched off.
     bool before_transmit(Tick t, std::uint32_t begin, std::uint32_t n, const double* w,
-                         const std::uint32_t* targets, Population& post) {
+                         const std::uint32_t* targets, Membrane& post) {
         if (gain_ == 0.0) {
             // Off: the central difference's V(t - T) values of this arrival are dropped.  They
             // follow those of the arrivals still waiting for their probe (and precede those of
@@ -86,7 +86,7 @@ public:
         return false;
     }
 
-    void on_probe(Tick t, double* w, const std::uint32_t* targets, Population& post) {
+    void on_probe(Tick t, double* w, const std::uint32_t* targets, Membrane& post) {
         const Pending rec = pending_.front();
         pending_.pop_front();
         const double T = static_cast<double>(window_);

@@ -9,7 +9,7 @@
 
 #include "network/simulation.hpp"
 #include "network/spec.hpp"
-#include "plasticity/gradcheck.hpp"
+#include "experiments/gradcheck.hpp"
 
 namespace spikeem::test {
 

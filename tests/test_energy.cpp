@@ -11,7 +11,7 @@
 #include "helpers.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
-#include "plasticity/gradcheck.hpp"
+#include "experiments/gradcheck.hpp"
 
 using namespace spikeem;
 

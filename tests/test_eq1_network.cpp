@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "plasticity/drift.hpp"
-#include "plasticity/eq1_network.hpp"
+#include "experiments/drift.hpp"
+#include "experiments/eq1_network.hpp"
 
 using namespace spikeem;
 

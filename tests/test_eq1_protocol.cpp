@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "plasticity/eq1_protocol.hpp"
+#include "experiments/eq1_protocol.hpp"
 
 using namespace spikeem::eq1;
 

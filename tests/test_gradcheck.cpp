@@ -13,7 +13,7 @@
 
 #include "helpers.hpp"
 #include "io/spec_loader.hpp"
-#include "plasticity/gradcheck.hpp"
+#include "experiments/gradcheck.hpp"
 
 using namespace spikeem;
 

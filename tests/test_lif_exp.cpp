@@ -13,7 +13,7 @@
 
 #include "helpers.hpp"
 #include "io/spec_loader.hpp"
-#include "network/exp_crossing.hpp"
+#include "network/models/lif_exp.hpp"
 
 using namespace spikeem;
 using namespace spikeem::test;

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "plasticity/objectives.hpp"
+#include "experiments/objectives.hpp"
 
 using namespace spikeem::objective;
 

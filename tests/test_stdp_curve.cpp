@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "plasticity/protocols.hpp"
+#include "experiments/protocols.hpp"
 #include "plasticity/presets.hpp"
 
 using namespace spikeem;

@@ -10,7 +10,7 @@
 // second half of the free phase (V_hat); the nudged phase
 // adds the target current lambda (y_pj - V_hat_j) (drive raised by
 // lambda tau_m (y_pj - V_hat_j)) with Eq. 1 on.  This is the protocol of
-// plasticity/gradcheck.cpp, whose expected weight change per cycle is exactly
+// experiments/gradcheck.cpp, whose expected weight change per cycle is exactly
 //     E[dW] = g dJ_p/dW,   g = eta lambda F,   F = slope_factor(estimate, T, nudge, tau_m).
 // In lockstep a rate model starts from the same W_0 and takes exactly that
 // expected step per cycle: W_rate += g dJ_p/dW(W_rate) (objective::SupervisedLayer).
@@ -39,8 +39,8 @@
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
-#include "plasticity/gradcheck.hpp"
-#include "plasticity/objectives.hpp"
+#include "experiments/gradcheck.hpp"
+#include "experiments/objectives.hpp"
 
 #ifndef LEARN_REGRESSION_PLOT_SCRIPT
 #define LEARN_REGRESSION_PLOT_SCRIPT "examples/gradient_alignment/plot_learning.py"

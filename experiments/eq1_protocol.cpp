@@ -1,4 +1,4 @@
-#include "plasticity/eq1_protocol.hpp"
+#include "experiments/eq1_protocol.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>

@@ -1,4 +1,4 @@
-#include "plasticity/gradcheck.hpp"
+#include "experiments/gradcheck.hpp"
 
 #include <tbb/parallel_for.h>
 
@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "network/simulation.hpp"
-#include "plasticity/objectives.hpp"
+#include "experiments/objectives.hpp"
 
 namespace spikeem {
 

@@ -1,4 +1,4 @@
-#include "network/exp_crossing.hpp"
+#include "network/models/exp_crossing.hpp"
 
 #include <algorithm>
 #include <cassert>

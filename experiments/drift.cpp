@@ -1,4 +1,4 @@
-#include "plasticity/drift.hpp"
+#include "experiments/drift.hpp"
 
 #include <tbb/parallel_for.h>
 

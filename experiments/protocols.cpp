@@ -1,4 +1,4 @@
-#include "plasticity/protocols.hpp"
+#include "experiments/protocols.hpp"
 
 #include <tbb/parallel_for.h>
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "network/spec.hpp"
-#include "plasticity/eq1_protocol.hpp"
+#include "experiments/eq1_protocol.hpp"
 
 namespace spikeem {
 

@@ -1,4 +1,4 @@
-#include "plasticity/eq1_network.hpp"
+#include "experiments/eq1_network.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "plasticity/objectives.hpp"
+#include "experiments/objectives.hpp"
 
 #include <algorithm>
 #include <cmath>

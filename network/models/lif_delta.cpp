@@ -1,0 +1,176 @@
+#include "network/models/lif_delta.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+namespace spikeem {
+
+//
+// Representation: V_i(t) = v_rest + u_i exp(-(t - t0)/tau_m) for t >= clamp_i
+// (before clamp_i the neuron is refractory, V held at v_reset).  u_i is
+// constant between inputs, an input adds w exp((t - t0)/tau_m), a factor
+// shared by every target of one spike, and "V >= v_th" is "u_i >= the
+// threshold line (v_th - v_rest) exp((t - t0)/tau_m)", also shared: delivery
+// costs one exp per block, not per synapse.  The engine moves t0 to every
+// multiple of the rebase period (40 tau_m, rebase()), so the factors stay
+// below e^40; the instants depend on time alone, so a neuron's arithmetic is
+// the same however the population is partitioned among threads.
+
+LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                                       const TimeBase& time, std::uint64_t seed)
+    : Population(spec.name, spec.size, index, global_offset),
+      p_(std::get<LifDeltaParams>(spec.model)),
+      time_(time),
+      t_ref_ticks_(time.round(p_.t_ref_ms)),
+      rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
+      // At most 20 tau_m, so that the threshold line at a window's end (growth over the
+      // window times up to e^40 from the rebasing) stays finite for any tau_m.
+      window_ticks_(std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * p_.tau_m_ms)), 1)),
+      self_crossing_(p_.v_rest_mV > p_.v_th_mV),
+      inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
+      n_(spec.size, State{0.0, 0, kNever}),
+      last_spike_(spec.size, -1) {
+    const std::uint64_t pop_key = stable_hash(spec.name);
+    for (std::uint32_t i = 0; i < spec.size; ++i) {
+        RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
+        n_[i].u = draw(p_.v_init_mV, rng) - p_.v_rest_mV;  // t0 = 0
+    }
+}
+
+double LifDeltaPopulation::decay(Tick dt) const { return std::exp(-static_cast<double>(dt) * inv_tau_ticks_); }
+
+double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<double>(t - t0_) * inv_tau_ticks_); }
+
+double LifDeltaPopulation::reach(Tick end) const {
+    // The line is negative (v_th < v_rest): 1e-9 lower admits every u whose
+    // crossing tick the logarithm in crossing_after could put before `end`.
+    return (p_.v_th_mV - p_.v_rest_mV) * growth(end) * (1.0 + 1e-9);
+}
+
+void LifDeltaPopulation::rebase(Tick t) {
+    const double f = decay(t - t0_);
+    for (State& x : n_) x.u *= f;
+    t0_ = t;
+}
+
+Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
+    const Tick from = std::max(now, n_[i].clamp);
+    const double g = growth(from);
+    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * g) return from;
+    if (!self_crossing_) return kNever;
+    return crossing_after(n_[i].u, from);
+}
+
+Tick LifDeltaPopulation::crossing_after(double u, Tick from) const {
+    // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
+    const double s_ms = p_.tau_m_ms * std::log(u / (p_.v_th_mV - p_.v_rest_mV));
+    const Tick s = time_.ceil(s_ms);
+    if (s == kNever || t0_ > kNever - s) return kNever;
+    return std::max(t0_ + s, from + 1);
+}
+
+void LifDeltaPopulation::set_pending(EngineHooks& engine, std::uint32_t i, Tick when) {
+    if (when < n_[i].pending) {
+        n_[i].pending = when;
+        engine.schedule_own(global_offset() + i, when);
+    }
+}
+
+void LifDeltaPopulation::consider(EngineHooks& engine, std::uint32_t i, Tick now) {
+    // Below the line at the window's end V stays below threshold until then
+    // (the line only falls): the sweep at the end looks again.
+    const Tick end = window_end(now);
+    if (n_[i].clamp >= end || n_[i].u < reach(end)) return;
+    const Tick when = predict_crossing(i, now);
+    if (when < end) set_pending(engine, i, when);
+}
+
+void LifDeltaPopulation::start(EngineHooks& engine) {
+    (void)engine;  // the first sweep, at t = 0, finds the first crossings
+}
+
+void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
+    assert(t % window_ticks_ == 0);
+    const Tick w_end = t + window_ticks_;
+    const double u_reach = reach(w_end);
+    for (std::uint32_t i = begin; i < end; ++i) {
+        const State& x = n_[i];
+        // A pending event is no later than the crossing: it looks again when it pops.
+        if (x.u < u_reach || x.clamp >= w_end || x.pending != kNever) continue;
+        const Tick when = predict_crossing(i, t);
+        if (when < w_end) set_pending(engine, i, when);
+    }
+}
+
+void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
+    n_[i].clamp = t + t_ref_ticks_;  // V is held at v_reset until then
+    n_[i].u = (p_.v_reset_mV - p_.v_rest_mV) * growth(n_[i].clamp);
+    last_spike_[i] = t;
+    n_[i].pending = kNever;
+    engine.emit_spike(index(), i, t);
+    if (self_crossing_) consider(engine, i, t);
+}
+
+void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
+    assert(e.kind == EventKind::Crossing);
+    // The one own event of a neuron is moved in place (OwnEvents), never left stale.
+    assert(n_[i].pending == e.t);
+    assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
+    n_[i].pending = kNever;
+    // The event was the crossing, or a lower bound of it if inhibition came
+    // since: look from here on.
+    const Tick when = predict_crossing(i, e.t);
+    if (when <= e.t) spike(engine, i, e.t);
+    else if (when < window_end(e.t)) set_pending(engine, i, when);
+}
+
+void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                                 std::size_t n) {
+    assert(t - t0_ < rebase_ticks_);
+    const double g = growth(t);
+    const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
+    // Excitation taking u to u_reach may bring the crossing before the window's end.
+    const Tick w_end = window_end(t);
+    const double u_reach = self_crossing_ ? reach(w_end) : u_th;
+    // The targets' states are scattered over the population: on a network
+    // larger than the cache each is a miss, so the loads run kAhead targets
+    // ahead of their use.
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t k = 0; k < n; ++k) {
+        if (k + kAhead < n) __builtin_prefetch(&n_[targets[k + kAhead]], 1);
+        const std::uint32_t i = targets[k];
+        const double w = weights[k];
+        State& x = n_[i];
+        if (t < x.clamp) continue;  // refractory: the input is lost
+        x.u += w * g;
+        if (x.u < u_reach) continue;
+        if (x.u >= u_th) {
+            spike(engine, i, t);
+        } else if (w > 0.0) {
+            // Only excitation moves a crossing earlier; V is below threshold here.
+            const Tick when = crossing_after(x.u, t);
+            if (when < w_end) set_pending(engine, i, when);
+        }
+    }
+}
+
+double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
+    if (last_spike_[i] >= 0 && t <= n_[i].clamp) return p_.v_reset_mV;  // held at reset while refractory
+    return p_.v_rest_mV + n_[i].u * decay(t - t0_);
+}
+
+double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
+    if (t < n_[i].clamp) return 0.0;  // refractory: clamped
+    return -(voltage_mV(i, t) - p_.v_rest_mV) / p_.tau_m_ms;
+}
+
+double LifDeltaPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) const {
+    const Tick s = last_spike_[i];
+    // Lost if it arrived while refractory; wiped by any reset at or after its arrival.
+    if (s >= 0 && (s >= t_in || t_in < s + t_ref_ticks_)) return 0.0;
+    return w * decay(t_now - t_in);
+}
+
+}  // namespace spikeem

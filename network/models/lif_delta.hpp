@@ -1,0 +1,92 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "network/models/registry.hpp"
+#include "network/population.hpp"
+
+namespace spikeem {
+
+// Leaky integrate-and-fire neuron with voltage-jump (delta) synapses:
+//   tau_m dV/dt = -(V - v_rest),   V += w at each input,
+// (stored rescaled, see lif_delta.cpp),
+//   V >= v_th: spike, V = v_reset, inputs ignored during [t_spike, t_spike + t_ref).
+// Between events V(t) = v_rest + (V0 - v_rest) exp(-(t - t0)/tau_m), exactly.
+// With v_rest <= v_th a neuron can only cross at an input.  With v_rest > v_th it
+// also crosses on its own, at t0 + tau_m ln((V0 - v_rest)/(v_th - v_rest)),
+// rounded up to the next tick.  Such crossings are found in windows of
+// kWindow_ms: at the start of each window a sweep (one comparison per neuron)
+// gives an own event, at the crossing tick, to every neuron that crosses
+// before the window ends unless an input comes first; an excitatory input
+// that brings the crossing into the window does the same.  Inhibition moves
+// a crossing later: its own event pops, finds the neuron below threshold and
+// predicts again (or leaves it to the next sweep).  Most neurons are far from
+// crossing within a window, so most inputs and most windows cost one
+// comparison, no logarithm and no queue operation; the spike is always at the
+// crossing tick, whatever the window.
+class LifDeltaPopulation final : public Population {
+public:
+    LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                       const TimeBase& time, std::uint64_t seed);
+    const char* model() const override { return ModelTraits<LifDeltaParams>::name; }
+    bool is_neuron() const override { return ModelTraits<LifDeltaParams>::neuron; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                 std::size_t n) override;
+    double voltage_mV(std::uint32_t local, Tick t) const override;
+    double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
+    double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
+
+    const LifDeltaParams& params() const { return p_; }
+
+    // Every 40 tau_m: t0 moves to t, all u are scaled by exp(-(t - t0)/tau_m).
+    Tick rebase_period() const override { return rebase_ticks_; }
+    void rebase(Tick t) override;
+    // The windows (only for neurons that cross on their own).
+    Tick sweep_period() const override { return self_crossing_ ? window_ticks_ : kNever; }
+    void sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) override;
+
+private:
+    double decay(Tick dt) const;
+    double growth(Tick t) const;  // exp((t - t0)/tau_m)
+    Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
+    // u at or above this may cross before the window ending at `end`; below it
+    // no neuron does (the threshold line at `end`, a hair lower for rounding).
+    double reach(Tick end) const;
+    // The tick of the neuron's crossing from `now` on if nothing arrives: `now`
+    // (or the end of refractoriness) if V is at threshold there, kNever if it
+    // cannot cross without input.
+    Tick predict_crossing(std::uint32_t i, Tick now) const;
+    // The crossing tick of a membrane with this u (below threshold at `from`,
+    // crossing on its own), and at least from + 1.
+    Tick crossing_after(double u, Tick from) const;
+    void spike(EngineHooks& engine, std::uint32_t i, Tick t);
+    // Give neuron i an own event if it crosses before the window of `now` ends.
+    void consider(EngineHooks& engine, std::uint32_t i, Tick now);
+    // Move the own event to `when` if that is earlier.
+    void set_pending(EngineHooks& engine, std::uint32_t i, Tick when);
+
+    // Window width: spikes do not depend on it, only the cost (sweeps of all
+    // neurons against own events of the neurons about to cross).
+    static constexpr double kWindow_ms = 1.0;
+
+    LifDeltaParams p_;
+    TimeBase time_;
+    Tick t_ref_ticks_, rebase_ticks_, window_ticks_;
+    bool self_crossing_;  // v_rest > v_th: fires without input
+    double inv_tau_ticks_;  // 1 / (tau_m in ticks)
+    // Per neuron, together: a delivery touches all of it (one cache line).
+    struct State {
+        double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
+        Tick clamp;        // end of refractoriness (V held at v_reset before it)
+        Tick pending;      // tick of the live Crossing event, kNever if none
+    };
+    // Reference time of the u's: the last multiple of the rebase period that
+    // the engine has reached (rebase()), so events see t - t0 < 40 tau_m.
+    Tick t0_ = 0;
+    std::vector<State> n_;
+    std::vector<Tick> last_spike_;   // -1 before the first
+};
+
+}  // namespace spikeem

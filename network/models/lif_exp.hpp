@@ -1,0 +1,92 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "network/models/exp_crossing.hpp"
+#include "network/models/registry.hpp"
+#include "network/population.hpp"
+
+namespace spikeem {
+
+// Leaky integrate-and-fire with exponential synaptic currents (LifExpParams):
+//   tau_m dV/dt = -(V - v_rest) + g_e + g_i,  g_e, g_i decaying with tau_e, tau_i,
+//   an input w > 0 adds w to g_e, w <= 0 adds w to g_i,
+//   V >= v_th: spike, V held at v_reset during [t, t + t_ref) while g integrates on.
+// Between events V(t) - v_rest = A e^{-(t-t0)/tau_m} + E e^{-(t-t0)/tau_e} + I e^{-(t-t0)/tau_i}
+// exactly, with E = g_e tau_e/(tau_e - tau_m) and I likewise (see lif_exp.cpp
+// for the rescaled storage).  Threshold crossings are predicted exactly
+// (ExpCrossing) and rounded up to the next tick.
+//
+// The neuron's own event is either the exact crossing ("exact") or a time up to
+// which V is known to stay below v_th - margin ("lazy"), with margin >= 0 in mV.
+// An excitatory input of weight w can raise V before the pending event by at
+// most w min(h/tau_m, kmax_e) (h: time left, kmax_e: the peak of its PSP), so
+// it only spends margin.  When the margin runs out, a cheap bound of V over
+// the time left (its end values plus the curvature term, one exp) first tries
+// to renew it; only when that fails, or the lazy event comes due, is the
+// crossing looked at again.  Inhibition lowers V at all later times, so the
+// pending event stays a valid lower bound (an exact one becomes lazy).
+// Refractoriness ends with an own event too.  The spikes do not depend on the
+// laziness: it decides only when the exact crossing is computed.
+class LifExpPopulation final : public Population {
+public:
+    // The rescaled state's reference time moves at multiples of rebase_period(), by the engine.
+    Tick rebase_period() const override { return rebase_ticks_; }
+    void rebase(Tick t) override;
+    LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                     const TimeBase& time, std::uint64_t seed);
+    const char* model() const override { return ModelTraits<LifExpParams>::name; }
+    bool is_neuron() const override { return ModelTraits<LifExpParams>::neuron; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                 std::size_t n) override;
+    double voltage_mV(std::uint32_t local, Tick t) const override;
+    double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
+    double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
+
+    const LifExpParams& params() const { return p_; }
+    // Synaptic currents at t (mV), read-only.
+    double g_e_mV(std::uint32_t local, Tick t) const;
+    double g_i_mV(std::uint32_t local, Tick t) const;
+
+private:
+    enum Mode : std::uint8_t { kLazy = 0, kExact = 1, kRefractory = 2 };
+    static constexpr double kLazyFraction = 0.35;  // of the distance to threshold, kept as margin
+    struct Decay {
+        double m, e, i;  // e^{-(t - t0)/tau} for tau_m, tau_e, tau_i
+    };
+    Decay decay(Tick t) const;   // at t (t0 <= t)
+    Decay growth(Tick t) const;  // 1 / decay(t)
+    void unclamp(std::uint32_t i, Tick t);
+    // Look at the crossing again from the state at t (d = decay(t)); may spike at t.
+    void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
+    struct State;
+    bool revalidate(State& x, const Decay& d, Tick t) const;
+    double chord_bound(double A, double E, double I, double h_ticks) const;
+    void spike(EngineHooks& engine, std::uint32_t i, Tick t);
+    double kernel(bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
+
+    LifExpParams p_;
+    TimeBase time_;
+    ExpCrossing roots_;
+    double ce_, ci_;            // tau_e/(tau_e - tau_m), tau_i/(tau_i - tau_m)
+    double kmax_e_;             // max over s of the V response to a unit jump of g_e
+    double inv_m_slope_;        // its largest slope, 1/tau_m (per tick), a hair larger
+    double m_exact_;            // below this distance to threshold, predict the exact crossing
+    double inv_m_, inv_e_, inv_i_;  // 1 / tau in ticks
+    int ne_, ni_;               // tau_m/tau_e, tau_m/tau_i when integers (powers instead of exps), else 0
+    Tick t_ref_ticks_, rebase_ticks_, horizon_ticks_;
+    Tick t0_ = 0;
+    // Per neuron, together (one cache line for a delivery).
+    struct State {
+        double a, be, bi;  // A, E, I rescaled: A e^{(t-t0)/tau_m} etc., constant between inputs
+        double margin;     // mV: V stays <= v_th - margin until `pending` (lazy); 0 when exact
+        Tick pending;      // tick of the own event, kNever if none
+        Mode mode;
+    };
+    std::vector<State> n_;
+    std::vector<Tick> clamp_, last_spike_;  // end of the last refractory period; last spike (-1: none)
+};
+
+}  // namespace spikeem

@@ -1,0 +1,36 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "network/models/registry.hpp"
+#include "network/population.hpp"
+
+namespace spikeem {
+
+// Independent Poisson spike trains, rate_hz in [start_ms, stop_ms).  Intervals
+// are drawn exactly (exponential, in double ms) and only the emission time is
+// rounded to the tick, so rounding never accumulates.
+class PoissonPopulation final : public Population {
+public:
+    PoissonPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
+                      const TimeBase& time, std::uint64_t seed);
+    const char* model() const override { return ModelTraits<PoissonParams>::name; }
+    bool is_neuron() const override { return ModelTraits<PoissonParams>::neuron; }
+    void start(EngineHooks& engine) override;
+    void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    // Change the (constant) rate of neuron i from time t on: the pending spike
+    // is replaced by one drawn from t (exact: the process is memoryless).
+    // Not for sources with a rate slope.
+    void set_rate(EngineHooks& engine, std::uint32_t i, Tick t, double rate_hz);
+
+private:
+    void schedule_next(EngineHooks& engine, std::uint32_t i);
+    PoissonParams p_;
+    TimeBase time_;
+    std::vector<double> mean_isi_ms_;  // per neuron; 0 for a silent neuron
+    std::vector<RandomStream> rng_;
+    std::vector<double> next_ms_;
+    std::vector<Tick> pending_;  // tick of the live SourceFire event, kNever if none
+};
+
+}  // namespace spikeem

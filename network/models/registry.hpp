@@ -1,0 +1,72 @@
+#pragma once
+// The one registry of population models.  Every alternative of
+// PopulationModel (network/spec.hpp) has a ModelTraits specialisation here
+// (its name in specs and outputs, whether it receives synapses) and a case
+// in make_population; a model missing from either fails to compile.
+//
+// Adding a model: its parameters in network/spec.hpp (an alternative of
+// PopulationModel), its file in network/models/, its traits below and its
+// case in registry.cpp, its schema message in io/spikeem.proto, its loader
+// section in io/loader/populations.cpp, its tests.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <variant>
+
+#include "network/population.hpp"
+#include "network/spec.hpp"
+
+namespace spikeem {
+
+template <class Params>
+struct ModelTraits;  // no primary definition: every model specialises it
+template <>
+struct ModelTraits<LifDeltaParams> {
+    static constexpr const char* name = "lif_delta";
+    static constexpr bool neuron = true;
+};
+template <>
+struct ModelTraits<LifExpParams> {
+    static constexpr const char* name = "lif_exp";
+    static constexpr bool neuron = true;
+};
+template <>
+struct ModelTraits<StochasticParams> {
+    static constexpr const char* name = "stochastic";
+    static constexpr bool neuron = true;
+};
+template <>
+struct ModelTraits<PoissonParams> {
+    static constexpr const char* name = "poisson";
+    static constexpr bool neuron = false;
+};
+template <>
+struct ModelTraits<SpikeTimesParams> {
+    static constexpr const char* name = "spike_times";
+    static constexpr bool neuron = false;
+};
+
+namespace detail {
+template <class Variant>
+struct ModelTable;
+template <class... Params>
+struct ModelTable<std::variant<Params...>> {
+    static constexpr std::array<const char*, sizeof...(Params)> names{ModelTraits<Params>::name...};
+    static constexpr std::array<bool, sizeof...(Params)> neurons{ModelTraits<Params>::neuron...};
+};
+}  // namespace detail
+
+// Name of a model ("lif_delta", ...), as in specs, messages and run.json.
+inline const char* model_name(const PopulationModel& m) {
+    return detail::ModelTable<PopulationModel>::names[m.index()];
+}
+// Can populations of this model receive synaptic input and be sampled for a voltage?
+inline bool model_is_neuron(const PopulationModel& m) {
+    return detail::ModelTable<PopulationModel>::neurons[m.index()];
+}
+
+// The population of a spec, with its neurons' global indices starting at global_offset.
+std::unique_ptr<Population> make_population(const PopulationSpec& spec, std::uint32_t index,
+                                            std::uint32_t global_offset, const TimeBase& time, std::uint64_t seed);
+
+}  // namespace spikeem
