@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "network/population.hpp"
+#include "plasticity/make_rule.hpp"
 #include "sim/random.hpp"
 
 namespace spikeem {
@@ -108,33 +109,35 @@ Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uin
         }
     }
 
-    // CSR by (source, delay, target), stable so that duplicate explicit pairs keep
-    // their order: a stable counting sort by source, then a stable sort of each
-    // (short) row by (delay, target) -- the order of one stable sort by all three.
-    {
-        std::vector<std::size_t> start(std::size_t{source_size} + 1, 0);
-        for (const RawSynapse& r : raw) ++start[r.src + 1];
-        for (std::uint32_t s = 0; s < source_size; ++s) start[s + 1] += start[s];
-        // Most generators emit rows in source order already; only the others
-        // (fixed in-degree: target-major) pay for the copy.
-        const bool by_source_already = std::is_sorted(
-            raw.begin(), raw.end(), [](const RawSynapse& a, const RawSynapse& b) { return a.src < b.src; });
-        if (!by_source_already) {
-            std::vector<RawSynapse> by_source(raw.size());
-            std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-            for (const RawSynapse& r : raw) by_source[fill[r.src]++] = r;
-            raw.swap(by_source);
-        }
-        for (std::uint32_t s = 0; s < source_size; ++s)
-            std::stable_sort(raw.begin() + static_cast<std::ptrdiff_t>(start[s]),
-                             raw.begin() + static_cast<std::ptrdiff_t>(start[s + 1]),
-                             [](const RawSynapse& a, const RawSynapse& b) {
-                                 return a.delay != b.delay ? a.delay < b.delay : a.tgt < b.tgt;
-                             });
-    }
+    sort_rows(raw, source_size);
     fill(raw, source_size);
     make_rule(spec, time, target_size);
     share_equal_weights();
+}
+
+// Stable so that duplicate explicit pairs keep their order: a stable counting
+// sort by source, then a stable sort of each (short) row by (delay, target),
+// which is the order of one stable sort by all three.
+void Projection::sort_rows(std::vector<RawSynapse>& raw, std::uint32_t source_size) {
+    std::vector<std::size_t> start(std::size_t{source_size} + 1, 0);
+    for (const RawSynapse& r : raw) ++start[r.src + 1];
+    for (std::uint32_t s = 0; s < source_size; ++s) start[s + 1] += start[s];
+    // Most generators emit rows in source order already; only the others
+    // (fixed in-degree: target-major) pay for the copy.
+    const bool by_source_already = std::is_sorted(
+        raw.begin(), raw.end(), [](const RawSynapse& a, const RawSynapse& b) { return a.src < b.src; });
+    if (!by_source_already) {
+        std::vector<RawSynapse> by_source(raw.size());
+        std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+        for (const RawSynapse& r : raw) by_source[fill[r.src]++] = r;
+        raw.swap(by_source);
+    }
+    for (std::uint32_t s = 0; s < source_size; ++s)
+        std::stable_sort(raw.begin() + static_cast<std::ptrdiff_t>(start[s]),
+                         raw.begin() + static_cast<std::ptrdiff_t>(start[s + 1]),
+                         [](const RawSynapse& a, const RawSynapse& b) {
+                             return a.delay != b.delay ? a.delay < b.delay : a.tgt < b.tgt;
+                         });
 }
 
 void Projection::fill(const std::vector<RawSynapse>& raw, std::uint32_t source_size) {
@@ -160,13 +163,18 @@ void Projection::fill(const std::vector<RawSynapse>& raw, std::uint32_t source_s
 
 void Projection::make_rule(const ProjectionSpec& spec, const TimeBase& time, std::uint32_t target_size) {
     if (!spec.plasticity) return;
-    if (auto* vs = std::get_if<VoltageSlopeParams>(&spec.plasticity->rule)) {
-        voltage_rule_ = std::make_unique<VoltageSlopeSynapses>(*vs, *spec.plasticity, time);
+    std::vector<std::uint32_t> begins(groups_.size());  // with the sentinel
+    for (std::size_t g = 0; g < groups_.size(); ++g) begins[g] = groups_[g].begin;
+    rules_.push_back(spikeem::make_rule(*spec.plasticity, time,
+                                        {targets_.data(), targets_.size(), target_size, begins.data(), groups_.size() - 1}));
+}
+
+void Projection::use_partitions(std::uint32_t partitions) {
+    if (rules_.empty() || partitions <= 1) return;
+    if (rules_[0]->per_partition()) {
+        while (rules_.size() < partitions) rules_.push_back(rules_[0]->clone());
     } else {
-        std::vector<std::uint32_t> begins(groups_.size());  // with the sentinel
-        for (std::size_t g = 0; g < groups_.size(); ++g) begins[g] = groups_[g].begin;
-        plasticity_ = make_plasticity(*spec.plasticity, time, targets_.data(), targets_.size(), target_size,
-                                      begins.data(), groups_.size() - 1);
+        rules_[0]->state_per_synapse();
     }
 }
 
@@ -225,8 +233,8 @@ void Projection::tie(Projection& a, Projection& b) {
     // a is the transpose (it knows the pairing); give b the inverse map.
     b.twin_.assign(a.twin_.size(), 0);
     for (std::uint32_t k = 0; k < a.twin_.size(); ++k) b.twin_[a.twin_[k]] = k;
-    if (a.voltage_rule_) a.voltage_rule_->set_twin(b.weights_.data(), a.twin_.data());
-    if (b.voltage_rule_) b.voltage_rule_->set_twin(a.weights_.data(), b.twin_.data());
+    if (a.learns()) a.rules_[0]->share_weights_with(b.weights_.data(), a.twin_.data());
+    if (b.learns()) b.rules_[0]->share_weights_with(a.weights_.data(), b.twin_.data());
 }
 
 }  // namespace spikeem

@@ -5,12 +5,12 @@
 // entry per (spike, delay group), never one per synapse.
 #include <cassert>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "network/spec.hpp"
-#include "plasticity/plastic_synapses.hpp"
-#include "plasticity/voltage_slope.hpp"
+#include "plasticity/synapse_rule.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -70,34 +70,40 @@ public:
         return weights_.data();
     }
 
-    // Plasticity.  Synapse-side events are handed over d_den late (when the
-    // PSP reaches the soma, and when a post spike has gone to the synapse and
-    // d_den more), which shifts them all equally and so keeps their order
-    // exact: the rule sees synapse times, event time - d_den.
-    bool plastic() const { return plasticity_ != nullptr; }  // a spike-pair (trace) rule
-    void plasticity_state_per_synapse() {
-        if (plasticity_) plasticity_->state_per_synapse();
+    // Plasticity: the rule, if any, reached through one seam (SynapseRule,
+    // plasticity/synapse_rule.hpp) for every kind of rule.  Event times are
+    // soma times; the rule gets synapse times (event time - d_den) next to
+    // them: synapse-side events are handed over d_den late (when the PSP
+    // reaches the soma, and when a post spike has gone to the synapse and
+    // d_den more), which shifts them all equally and so keeps their order exact.
+    bool learns() const { return !rules_.empty(); }
+    // A rule that sees postsynaptic spikes (the spike-pair rules): what the
+    // benchmarks count as plastic synapses.
+    bool plastic() const { return learns() && rules_[0]->wants_post_spikes(); }
+    // The rule copy partition q uses (see SynapseRule::per_partition); null without a rule.
+    SynapseRule* rule(std::uint32_t q) {
+        return rules_.empty() ? nullptr : rules_[rules_.size() == 1 ? 0 : q].get();
     }
-    bool learns() const { return plasticity_ != nullptr || voltage_rule_ != nullptr; }  // any rule
-    // Synapses [begin, begin + n) of delay group `group` (all of it, or the
-    // part whose targets one partition owns) see a presynaptic arrival.
-    void pre_arrival(Tick event_t, std::uint32_t group, std::uint32_t begin, std::uint32_t n) {
-        plasticity_->on_pre(event_t - dendritic_, group, begin, n, weights_.data(), targets_.data());
+    const SynapseRule* rule() const { return rules_.empty() ? nullptr : rules_[0].get(); }
+    std::size_t rule_copies() const { return rules_.size(); }
+    const SynapseRule& rule_copy(std::size_t q) const { return *rules_[q]; }
+    SynapseRule& rule_copy(std::size_t q) { return *rules_[q]; }
+    // Run in `partitions` partitions from now on: a per-partition rule gets
+    // one copy each, any other rule keeps its presynaptic state per synapse
+    // (a delay group's targets may span partitions).  Call once, before running.
+    void use_partitions(std::uint32_t partitions);
+    // What a rule hook gets for the arrival of delay group `group`'s synapses
+    // [begin, begin + n) at event time t.
+    Arrival arrival(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, Membrane& post) {
+        return Arrival{t, t - dendritic_, group, begin, n, weights_.data(), targets_.data(), post};
     }
     void post_arrival(Tick event_t, std::uint32_t post) {
-        plasticity_->on_post(event_t - dendritic_, post, weights_.data());
+        rules_[0]->on_post(event_t - dendritic_, post, weights_.data());
     }
-    // Bytes of spike-pair plasticity state (0 if none), for the benchmarks.
-    std::size_t plasticity_bytes() const { return plasticity_ ? plasticity_->storage_bytes() : 0; }
+    // Bytes of rule state (0 if none), for the benchmarks.
+    std::size_t plasticity_bytes() const { return learns() ? rules_[0]->storage_bytes() : 0; }
     // When a postsynaptic spike at t must be handed to post_arrival.
     Tick post_arrival_time(Tick spike_t) const { return spike_t + 2 * dendritic_; }
-
-    // The voltage-slope rule (Eq. 1), if this projection has it; see
-    // plasticity/voltage_slope.hpp for the event flow.  Event times are soma
-    // times (synapse time + d_den): the rule reads the soma voltage.  The
-    // Simulation runs copies of it, one per partition (its FIFOs follow the
-    // arrivals at the partition's own targets); this one is their prototype.
-    const VoltageSlopeSynapses* voltage_rule() const { return voltage_rule_.get(); }
     // Weights for the rules that change them (the owner of each synapse's target writes it).
     double* mutable_weights() {
         assert(!shared_weight_);
@@ -110,6 +116,8 @@ private:
         Tick delay;
         double w;
     };
+    // Order synapses by (source, delay, target), stably.
+    static void sort_rows(std::vector<RawSynapse>& raw, std::uint32_t source_size);
     // Fill the CSR arrays from synapses sorted by (source, delay, target).
     void fill(const std::vector<RawSynapse>& raw, std::uint32_t source_size);
     void make_rule(const ProjectionSpec& spec, const TimeBase& time, std::uint32_t target_size);
@@ -123,8 +131,7 @@ private:
     std::vector<std::uint32_t> targets_;
     std::vector<double> weights_;
     Tick dendritic_ = 0;
-    std::unique_ptr<Plasticity> plasticity_;
-    std::unique_ptr<VoltageSlopeSynapses> voltage_rule_;
+    std::vector<std::unique_ptr<SynapseRule>> rules_;  // none, one, or one per partition
     std::vector<std::uint32_t> twin_;  // tied: the index of each synapse's twin in the partner
     // weights_ holds one weight, repeated for the largest block (block_weights), not one per synapse.
     bool shared_weight_ = false;

@@ -1,5 +1,6 @@
 #pragma once
-// The one loop over plastic synapses, shared by every rule.
+// The one loop over plastic synapses, shared by every spike-pair rule
+// (rules.hpp): the SynapseRule of a projection with such a rule.
 //
 // Timing contract: times passed in are *synapse* times: a presynaptic spike
 // counts when it reaches the synapse (after the axonal delay), a postsynaptic
@@ -21,26 +22,10 @@
 
 #include "plasticity/params.hpp"
 #include "plasticity/rules.hpp"
+#include "plasticity/synapse_rule.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
-
-class Plasticity {
-public:
-    virtual ~Plasticity() = default;
-    // A presynaptic spike reaches synapses [begin, begin + n), delay group `group`, at synapse time t.
-    virtual void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* weights,
-                        const std::uint32_t* targets) = 0;
-    // A spike of postsynaptic neuron `post` reaches its synapses at synapse time t.
-    virtual void on_post(Tick t, std::uint32_t post, double* weights) = 0;
-    // Bytes of plasticity state held (rule state, incoming-synapse index), for the benchmarks.
-    virtual std::size_t storage_bytes() const = 0;
-    // Keep presynaptic state per synapse from now on, even where one copy per
-    // delay group would do: needed when partitions running in parallel own
-    // different parts of one group (each part must see its own copy).  Results
-    // are the same bits either way.
-    virtual void state_per_synapse() = 0;
-};
 
 // Presynaptic state is stored per delay group instead of per synapse when the
 // rule allows it (Rule::pre_shared()): every synapse of a group sees the same
@@ -54,7 +39,7 @@ public:
 // and a short forward scan.  With groups of one or two synapses sharing saves
 // nothing, and the state stays per synapse.
 template <class Rule>
-class PlasticSynapses final : public Plasticity {
+class PlasticSynapses final : public SynapseRule {
 public:
     // group_begin: first synapse of each delay group, plus a sentinel = n_synapses.
     PlasticSynapses(Rule rule, const PlasticitySpec& spec, const std::uint32_t* targets, std::size_t n_synapses,
@@ -88,8 +73,15 @@ public:
         for (std::size_t k = 0; k < n_synapses; ++k) in_syn_[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
     }
 
+    // Presynaptic arrival: learn after the PSP went out, at synapse time.
+    bool after_transmit(const Arrival& a) override {
+        on_pre(a.t_synapse, a.group, a.begin, a.n, a.weights, a.targets);
+        return false;
+    }
+    bool wants_post_spikes() const override { return true; }
+
     void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
-                const std::uint32_t* targets) override {
+                const std::uint32_t* targets) {
         if constexpr (requires(const Rule& r, const typename Rule::Pre& s) { r.pre_at(s, t); }) {
             if (shared_) {
                 on_pre_shared(t, group, begin, n, w, targets);
@@ -186,21 +178,5 @@ private:
     std::vector<std::uint32_t> bucket_;        // when shared_: group of synapse b << shift_
     unsigned shift_ = 0;
 };
-
-inline std::unique_ptr<Plasticity> make_plasticity(const PlasticitySpec& spec, const TimeBase& time,
-                                                   const std::uint32_t* targets, std::size_t n_synapses,
-                                                   std::uint32_t target_size, const std::uint32_t* group_begin,
-                                                   std::size_t n_groups) {
-    if (auto* p = std::get_if<PairStdpParams>(&spec.rule))
-        return std::make_unique<PlasticSynapses<PairStdp>>(PairStdp(*p, time), spec, targets, n_synapses,
-                                                           target_size, group_begin, n_groups);
-    if (auto* p = std::get_if<TripletStdpParams>(&spec.rule))
-        return std::make_unique<PlasticSynapses<TripletStdp>>(TripletStdp(*p, time), spec, targets, n_synapses,
-                                                              target_size, group_begin, n_groups);
-    if (auto* p = std::get_if<RateSlopeParams>(&spec.rule))
-        return std::make_unique<PlasticSynapses<RateSlope>>(RateSlope(*p, time), spec, targets, n_synapses,
-                                                            target_size, group_begin, n_groups);
-    return nullptr;  // voltage-reading rules are not spike-pair rules: see voltage_slope.hpp
-}
 
 }  // namespace spikeem

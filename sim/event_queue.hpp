@@ -82,8 +82,7 @@ struct OwnLater {
 // before it is a small binary heap (`active_`), so pops come in exact key
 // order (t, neuron): the key is unique, so the sequence of pops is the same
 // as with any correct priority queue and results do not depend on the
-// bucket width, which only sets the cost.  (Before: an indexed 4-ary heap, a
-// sift per move and per pop.)
+// bucket width, which only sets the cost.
 class OwnEvents {
 public:
     // `bucket_ticks` and `buckets` are rounded up to powers of two.

@@ -24,9 +24,9 @@ int as_integer(double r) {
 // ulp, or when the bracket is that narrow.
 //
 // When f also gives its second derivative (a third value), the step is
-// Halley's, f f' / (f'^2 - f f''/2): cubic convergence, 4.2 instead of 5.8
-// evaluations per root in cuba_exp, as an evaluation yields all three (a
-// Newton step when the correction is not small, near an inflection).
+// Halley's, f f' / (f'^2 - f f''/2): cubic convergence, so fewer evaluations
+// per root, as an evaluation yields all three (a Newton step when the
+// correction is not small, near an inflection).
 template <class F>
 inline double safeguarded_newton(F f, double lo, double hi, double flo, double fhi, bool from_hi = false) {
     if (flo == 0.0) return lo;

@@ -56,8 +56,7 @@ public:
     // exponent ratio is 2 and the other term's coefficient is <= 0 (CUBA: the
     // excitatory term, tau_m/tau_e = 4), dropping that term leaves a quadratic
     // q >= f whose first root is in closed form: once the fast term has decayed
-    // it is close to the crossing (cuba_exp: within 0.13 % of its time for half
-    // of the calls, 3.4 % for 90 %).  Otherwise, or when q >= 0 at x = 1, it is
+    // it is close to the crossing.  Otherwise, or when q >= 0 at x = 1, it is
     // first_crossing.  Same contract: f(0) < 0.
     Result early_crossing(double c0, double a, double e, double i) const;
 

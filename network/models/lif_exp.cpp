@@ -46,8 +46,8 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
     kmax_e_ = kernel(true, s_peak) * (1.0 + 1e-9);
     inv_m_slope_ = inv_m_ * (1.0 + 1e-9);
     // Closer than this to threshold the exact crossing is predicted; farther, a lazy
-    // check part of the way there.  A speed trade-off only (tuned on cuba_exp: 0.03-0.2
-    // of v_th - v_reset and fractions 0.25-0.5 are within 20 %): spikes do not depend on it.
+    // check part of the way there.  A speed trade-off only (examples/benchmarks/README.md
+    // says how it was tuned): spikes do not depend on it.
     m_exact_ = 0.05 * (p_.v_th_mV - p_.v_reset_mV);
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {

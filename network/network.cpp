@@ -1,0 +1,72 @@
+#include "network/network.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "network/models/registry.hpp"
+
+namespace spikeem {
+
+Network::Network(const NetworkSpec& spec, const TimeBase& time) {
+    const std::uint64_t seed = spec.run.seed;
+    std::uint32_t offset = 0;
+    for (std::size_t i = 0; i < spec.populations.size(); ++i) {
+        const auto& ps = spec.populations[i];
+        offsets_.push_back(offset);
+        populations_.push_back(make_population(ps, static_cast<std::uint32_t>(i), offset, time, seed));
+        offset += ps.size;
+    }
+    offsets_.push_back(offset);
+
+    outgoing_.resize(populations_.size());
+    post_rules_.resize(populations_.size());
+    projections_.reserve(spec.projections.size());
+    for (std::size_t j = 0; j < spec.projections.size(); ++j) {
+        const auto& pj = spec.projections[j];
+        const std::uint32_t s = find_population(pj.source), t = find_population(pj.target);
+        const auto index = static_cast<std::uint32_t>(j);
+        if (pj.transpose_of.empty()) {
+            projections_.emplace_back(pj, index, s, t, populations_[s]->size(), populations_[t]->size(), s == t,
+                                      time, seed);
+        } else {
+            Projection& partner = projections_[find_projection(pj.transpose_of)];
+            projections_.emplace_back(pj, index, s, t, populations_[s]->size(), populations_[t]->size(), partner,
+                                      time, seed);
+            // projections_ was reserved: both addresses are final.
+            Projection::tie(projections_.back(), partner);
+        }
+        outgoing_[s].push_back(index);
+        if (projections_.back().plastic()) post_rules_[t].push_back(index);
+    }
+}
+
+std::uint32_t Network::find_population(const std::string& name) const {
+    for (std::size_t i = 0; i < populations_.size(); ++i)
+        if (populations_[i]->name() == name) return static_cast<std::uint32_t>(i);
+    throw std::invalid_argument("unknown population \"" + name + "\"");
+}
+
+std::uint32_t Network::find_projection(const std::string& name) const {
+    for (std::size_t j = 0; j < projections_.size(); ++j)
+        if (projections_[j].name() == name) return static_cast<std::uint32_t>(j);
+    throw std::invalid_argument("unknown projection \"" + name + "\"");
+}
+
+std::uint32_t Network::population_of(std::uint32_t global) const {
+    auto it = std::upper_bound(offsets_.begin(), offsets_.end(), global);
+    return static_cast<std::uint32_t>(it - offsets_.begin() - 1);
+}
+
+Tick Network::lookahead() const {
+    Tick lookahead = kNever;
+    for (const Projection& pj : projections_) {
+        const SynapseRule* rule = pj.rule();
+        const Tick before = rule && rule->reads_before_arrival() ? rule->lead() : 0;
+        const std::uint32_t sources = populations_[pj.source_population()]->size();
+        for (std::uint32_t g = 0; g < pj.group_begin(sources); ++g)
+            lookahead = std::min(lookahead, pj.group(g).delay - before);
+    }
+    return lookahead;
+}
+
+}  // namespace spikeem

@@ -1,0 +1,167 @@
+#include "network/partition.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace spikeem {
+
+PartitionLayout::PartitionLayout(const Network& net, std::uint32_t partitions) : count(partitions) {
+    // Contiguous chunks of every population; a delay group's targets are sorted,
+    // so each partition's part of a group is contiguous too.
+    bounds.resize(net.num_populations());
+    for (std::size_t p = 0; p < net.num_populations(); ++p)
+        for (std::uint32_t q = 0; q <= count; ++q)
+            bounds[p].push_back(static_cast<std::uint32_t>(std::uint64_t{net.population(p).size()} * q / count));
+    if (count == 1) return;
+    split.resize(net.num_projections());
+    for (std::size_t j = 0; j < net.num_projections(); ++j) {
+        const Projection& pj = net.projection(j);
+        const std::vector<std::uint32_t>& b = bounds[pj.target_population()];
+        const std::uint32_t groups = pj.group_begin(net.population(pj.source_population()).size());
+        split[j].reserve(std::size_t{groups} * (count + 1));
+        for (std::uint32_t g = 0; g < groups; ++g) {
+            const std::uint32_t* first = pj.targets() + pj.group(g).begin;
+            const std::uint32_t* last = first + pj.group_size(g);
+            assert(std::is_sorted(first, last));
+            for (std::uint32_t q = 0; q <= count; ++q)
+                split[j].push_back(static_cast<std::uint32_t>(std::lower_bound(first, last, b[q]) - pj.targets()));
+        }
+    }
+}
+
+std::uint32_t PartitionLayout::owner(std::uint32_t population, std::uint32_t local) const {
+    if (count == 1) return 0;
+    const std::vector<std::uint32_t>& b = bounds[population];
+    return static_cast<std::uint32_t>(std::upper_bound(b.begin(), b.end(), local) - b.begin() - 1);
+}
+
+// The own-event calendar: buckets of ~0.1 ms (rounded up to 2^k ticks), a
+// ring of 1024 (~0.13 s; later events wait in its heap).  Any width gives the
+// same results, only the cost changes; examples/benchmarks/README.md says how
+// this one was chosen.
+static Tick own_bucket_ticks(const TimeBase& time) { return std::max<Tick>(time.round(0.1), 1); }
+constexpr std::size_t kOwnBuckets = 1024;
+
+Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& recorders, std::uint32_t index,
+                     const TimeBase& time)
+    : net_(net),
+      layout_(layout),
+      recorders_(recorders),
+      index_(index),
+      count_(layout.count),
+      own_(net.num_neurons(), own_bucket_ticks(time), kOwnBuckets) {
+    for (auto& o : out_) o.resize(count_);
+}
+
+void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_ptr<Partition>>& all) {
+    parity_ = parity;
+    for (const auto& from : all) {
+        std::vector<Event>& in = from->out_[parity ^ 1u][index_];
+        for (const Event& e : in) queue_.push(e);
+        in.clear();  // keeps the capacity: no allocation per epoch once warm
+    }
+    run(stop);
+}
+
+void Partition::handle(const Event& e) {
+    switch (e.kind) {
+        case EventKind::Deliver:
+            deliver(e);
+            break;
+        case EventKind::ProbeBefore:
+        case EventKind::ProbeAfter:
+            rule_event(e);
+            break;
+        case EventKind::PostArrive: {
+            Projection& pj = net_.projection(e.aux);
+            pj.post_arrival(e.t, e.src - net_.offset(pj.target_population()));
+            break;
+        }
+        case EventKind::SourceFire:
+        case EventKind::Crossing: {
+            const std::uint32_t p = net_.population_of(e.src);
+            net_.population(p).on_event(*this, e, e.src - net_.offset(p));
+            break;
+        }
+        case EventKind::Sweep:
+            sweep(e);
+            break;
+        case EventKind::Sample:
+            if (index_ != 0) ++uncounted_;  // partition 0 runs every sample event
+            queue_.push(recorders_.sample(index_, e, net_));
+            break;
+    }
+}
+
+// A spike reaches one delay group: the rule sees the membrane before the PSP,
+// the PSP goes out with the weights as they are, then the rule learns.
+void Partition::deliver(const Event& e) {
+    Projection& pj = net_.projection(e.aux);
+    std::uint32_t begin = pj.group(e.aux2).begin, n = pj.group_size(e.aux2);
+    if (count_ > 1) block(e.aux, e.aux2, begin, n);
+    synaptic_ += n;
+    Population& post = net_.population(pj.target_population());
+    SynapseRule* rule = pj.rule(index_);
+    if (rule == nullptr) {
+        post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+        return;
+    }
+    const Arrival a = pj.arrival(e.t, e.aux2, begin, n, post);
+    rule->before_transmit(a);
+    post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+    if (rule->after_transmit(a))
+        queue_.push(Event{e.t + rule->probe_delay(), e.src, e.aux, e.aux2, EventKind::ProbeAfter});
+}
+
+// The membrane reads a rule asked for, before an arrival and after it.
+void Partition::rule_event(const Event& e) {
+    Projection& pj = net_.projection(e.aux);
+    Population& post = net_.population(pj.target_population());
+    SynapseRule& rule = *pj.rule(index_);
+    std::uint32_t begin = pj.group(e.aux2).begin, n = pj.group_size(e.aux2);
+    if (e.kind == EventKind::ProbeBefore) {
+        if (count_ > 1) block(e.aux, e.aux2, begin, n);
+        rule.read_before(pj.arrival(e.t, e.aux2, begin, n, post));
+        return;
+    }
+    if (count_ > 1) block(e.aux, e.aux2, begin, n);  // for the count only: the rule knows its block
+    rule.on_probe(e.t, pj.mutable_weights(), pj.targets(), post);
+}
+
+void Partition::sweep(const Event& e) {
+    if (index_ != 0) ++uncounted_;  // partition 0 runs every sweep event
+    Population& pop = net_.population(e.aux);
+    pop.sweep(*this, e.t, layout_.bounds[e.aux][index_], layout_.bounds[e.aux][index_ + 1]);
+    queue_.push(Event{e.t + pop.sweep_period(), e.src, e.aux, 0, EventKind::Sweep});
+}
+
+void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) {
+    const std::uint32_t global = net_.offset(population) + neuron;
+    recorders_.on_spike(index_, population, neuron, global, t);
+    for (std::uint32_t j : net_.outgoing(population)) {
+        const Projection& pj = net_.projection(j);
+        const SynapseRule* rule = pj.rule();
+        const bool before = rule && rule->reads_before_arrival();
+        for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g) {
+            const Event deliver{t + pj.group(g).delay, global, j, g, EventKind::Deliver};
+            // Validation guarantees delays >= the rule's lead, so this is not in the past.
+            const Event read{deliver.t - (before ? rule->lead() : 0), global, j, g, EventKind::ProbeBefore};
+            if (count_ == 1) {
+                queue_.push(deliver);
+                if (before) queue_.push(read);
+                continue;
+            }
+            // To every partition owning targets of the group (the lookahead makes them due after this epoch).
+            const std::uint32_t* s = &layout_.split[j][std::size_t{g} * (count_ + 1)];
+            for (std::uint32_t q = 0; q < count_; ++q) {
+                if (s[q] == s[q + 1]) continue;
+                send(q, deliver);
+                if (before) send(q, read);
+            }
+        }
+    }
+    for (std::uint32_t j : net_.post_spike_rules(population))
+        queue_.push(Event{net_.projection(j).post_arrival_time(t), global, j, 0, EventKind::PostArrive});
+}
+
+}  // namespace spikeem

@@ -1,0 +1,82 @@
+#pragma once
+// One partition of a running network: its own event queues and everything
+// that happens at the neurons it owns (see Simulation for the scheme).  It is
+// the engine the populations talk to (EngineHooks) while it handles its events.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "network/network.hpp"
+#include "network/population.hpp"
+#include "network/recorders.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+// How the neurons and synapses of a network are split among partitions.
+struct PartitionLayout {
+    std::uint32_t count = 1;
+    // Per population: the first local neuron of each partition, + the size.
+    std::vector<std::vector<std::uint32_t>> bounds;
+    // Per projection, per delay group g, per partition q: the first synapse of
+    // the group whose target q owns, at split[j][g * (count + 1) + q]
+    // (q = count: the group's end).  Empty with one partition.
+    std::vector<std::vector<std::uint32_t>> split;
+
+    PartitionLayout(const Network& net, std::uint32_t partitions);
+    std::uint32_t owner(std::uint32_t population, std::uint32_t local) const;
+};
+
+class Partition final : public EngineHooks {
+public:
+    Partition(Network& net, const PartitionLayout& layout, Recorders& recorders, std::uint32_t index,
+              const TimeBase& time);
+
+    void schedule(const Event& e) override { queue_.push(e); }
+    void schedule_own(std::uint32_t global, Tick t) override { own_.set(global, t); }
+    void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) override;
+    void handle(const Event& e);  // for the run loop
+
+    // Every event before `end` (one partition: the whole run loop).
+    void run(Tick end) { processed_ += spikeem::run_until(queue_, own_, *this, end); }
+    // One epoch of a partitioned run: first take what the other partitions sent
+    // in the previous epoch (outboxes of the other parity), then run to `stop`.
+    // Contract: stop - (start of the epoch) <= the lookahead, so nothing sent in
+    // this epoch is due before `stop`.
+    void epoch(Tick stop, unsigned parity, const std::vector<std::unique_ptr<Partition>>& all);
+
+    // Events processed, as the serial run counts them (parts of events split
+    // among partitions are counted by one of them), and synapses reached.
+    std::uint64_t events_processed() const { return processed_ - uncounted_; }
+    std::uint64_t synaptic_events() const { return synaptic_; }
+
+private:
+    void deliver(const Event& e);
+    void rule_event(const Event& e);
+    void sweep(const Event& e);
+    void send(std::uint32_t q, const Event& e) {
+        if (q == index_) queue_.push(e);
+        else out_[parity_][q].push_back(e);
+    }
+    // This partition's part [begin, begin + n) of delay group g of projection j
+    // (several partitions); the lowest partition with a part counts the event.
+    void block(std::uint32_t j, std::uint32_t g, std::uint32_t& begin, std::uint32_t& n) {
+        const std::uint32_t* s = &layout_.split[j][std::size_t{g} * (count_ + 1) + index_];
+        if (s[0] != begin) ++uncounted_;
+        begin = s[0];
+        n = s[1] - s[0];
+    }
+
+    Network& net_;
+    const PartitionLayout& layout_;
+    Recorders& recorders_;
+    const std::uint32_t index_, count_;
+    EventQueue queue_;
+    OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
+    unsigned parity_ = 0;
+    std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition
+    std::uint64_t processed_ = 0, uncounted_ = 0, synaptic_ = 0;
+};
+
+}  // namespace spikeem

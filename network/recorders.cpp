@@ -1,0 +1,313 @@
+#include "network/recorders.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace spikeem {
+
+namespace {
+// Room for `more` elements: an output grows over many run_until calls (a
+// driver's chunks), so never to an exact fit, which would copy it every call.
+template <class T>
+void make_room(std::vector<T>& v, std::size_t more) {
+    if (v.size() + more > v.capacity()) v.reserve(std::max(v.size() + more, 2 * v.capacity()));
+}
+Tick interval_ticks(const TimeBase& time, double interval_ms) { return std::max<Tick>(time.round(interval_ms), 1); }
+}  // namespace
+
+std::vector<WeightSample> weights_of(const Network& net, std::size_t j, Tick t) {
+    const Projection& pj = net.projection(j);
+    std::vector<WeightSample> out;
+    out.reserve(pj.num_synapses());
+    const std::uint32_t sources = net.population(pj.source_population()).size();
+    for (std::uint32_t s = 0; s < sources; ++s)
+        for (std::uint32_t g = pj.group_begin(s); g < pj.group_end(s); ++g)
+            for (std::uint32_t k = pj.group(g).begin; k < pj.group(g).begin + pj.group_size(g); ++k)
+                out.push_back({t, static_cast<std::uint32_t>(j), s, pj.targets()[k], pj.weight(k)});
+    return out;
+}
+
+Recorders::Recorders(const NetworkSpec& spec, const Network& net, const TimeBase& time, std::uint32_t partitions,
+                     const Owner& owner)
+    : time_(time), shares_(partitions), first_(partitions) {
+    for (Share& s : shares_) s.spike_count.assign(net.num_populations(), 0);
+    record_spikes_.assign(net.num_populations(), false);
+    for (const auto& name : spec.record.spike_populations) record_spikes_[net.find_population(name)] = true;
+    add_voltage_probes(spec, net, owner);
+    add_weight_probes(spec, net, owner);
+    add_rate_probes(spec, net, owner);
+    isi_.assign(net.num_neurons(), IsiStats{});
+}
+
+void Recorders::share(std::vector<std::vector<std::uint32_t>> Share::*pos, std::uint32_t k, SampleKind kind,
+                      std::uint32_t population, const std::vector<std::uint32_t>& neurons, const Owner& owner) {
+    for (std::uint32_t q = 0; q < shares_.size(); ++q) {
+        std::vector<std::uint32_t> mine;
+        for (std::uint32_t i = 0; i < neurons.size(); ++i)
+            if (owner(population, neurons[i]) == q) mine.push_back(i);
+        if (q == 0 || !mine.empty()) first_[q].emplace_back(k, kind);
+        (shares_[q].*pos).push_back(std::move(mine));
+    }
+}
+
+void Recorders::add_voltage_probes(const NetworkSpec& spec, const Network& net, const Owner& owner) {
+    for (std::size_t k = 0; k < spec.record.voltages.size(); ++k) {
+        const auto& vp = spec.record.voltages[k];
+        VoltageProbe probe{net.find_population(vp.population), vp.neurons, interval_ticks(time_, vp.interval_ms)};
+        if (probe.neurons.empty())
+            for (std::uint32_t i = 0; i < net.population(probe.population).size(); ++i) probe.neurons.push_back(i);
+        share(&Share::vpos, static_cast<std::uint32_t>(k), SampleKind::Voltage, probe.population, probe.neurons,
+              owner);
+        voltage_probes_.push_back(std::move(probe));
+    }
+}
+
+void Recorders::add_weight_probes(const NetworkSpec& spec, const Network& net, const Owner& owner) {
+    for (std::size_t k = 0; k < spec.record.weights.size(); ++k) {
+        const auto& wp = spec.record.weights[k];
+        const std::uint32_t j = net.find_projection(wp.projection);
+        WeightProbe probe{j, {}, {}, {}, interval_ticks(time_, wp.interval_ms)};
+        const std::vector<WeightSample> all = weights_of(net, j, 0);
+        for (std::size_t q = 0; q < all.size(); ++q) {
+            bool wanted = wp.pairs.empty();
+            for (const auto& [pre, post] : wp.pairs) wanted = wanted || (pre == all[q].pre && post == all[q].post);
+            if (!wanted) continue;
+            probe.synapses.push_back(static_cast<std::uint32_t>(q));
+            probe.pre.push_back(all[q].pre);
+            probe.post.push_back(all[q].post);
+        }
+        // A synapse's weight belongs to the partition owning its target.
+        share(&Share::wpos, static_cast<std::uint32_t>(k), SampleKind::Weight,
+              net.projection(j).target_population(), probe.post, owner);
+        weight_probes_.push_back(std::move(probe));
+    }
+}
+
+void Recorders::add_rate_probes(const NetworkSpec& spec, const Network& net, const Owner& owner) {
+    rate_in_.resize(net.num_populations());
+    for (std::size_t k = 0; k < spec.record.rates.size(); ++k) {
+        const auto& rp = spec.record.rates[k];
+        RateProbe probe{net.find_population(rp.population), rp.neurons, interval_ticks(time_, rp.interval_ms),
+                        rp.readout, interval_ticks(time_, rp.window_ms), rp.tau_ms, {}, {}, {}, {}, {}};
+        const std::uint32_t size = net.population(probe.population).size();
+        std::uint32_t slots = size;
+        if (probe.neurons.empty()) {
+            for (std::uint32_t i = 0; i < size; ++i) probe.neurons.push_back(i);
+        } else {
+            // One state per distinct neuron, however often it is listed.
+            probe.slot.assign(size, UINT32_MAX);
+            slots = 0;
+            for (std::uint32_t i : probe.neurons)
+                if (probe.slot[i] == UINT32_MAX) probe.slot[i] = slots++;
+        }
+        if (probe.readout == RateReadout::Count) probe.recent.resize(slots);
+        if (probe.readout == RateReadout::Exp) {
+            probe.trace.assign(slots, 0.0);
+            probe.trace_t.assign(slots, 0);
+            probe.trace_n.assign(slots, 0);
+        }
+        if (probe.readout != RateReadout::Model) rate_in_[probe.population].push_back(static_cast<std::uint32_t>(k));
+        share(&Share::rpos, static_cast<std::uint32_t>(k), SampleKind::Rate, probe.population, probe.neurons, owner);
+        rate_probes_.push_back(std::move(probe));
+    }
+}
+
+std::vector<Event> Recorders::first_samples(std::uint32_t q) const {
+    std::vector<Event> out;
+    for (const auto& [k, kind] : first_[q]) out.push_back(Event{0, k, static_cast<std::uint32_t>(kind), 0, EventKind::Sample});
+    return out;
+}
+
+void Recorders::on_spike(std::uint32_t q, std::uint32_t p, std::uint32_t neuron, std::uint32_t global, Tick t) {
+    Share& sh = shares_[q];
+    ++sh.spike_count[p];
+    IsiStats& st = isi_[global];
+    if (st.last >= 0) {
+        double isi = static_cast<double>(t - st.last);
+        double n = ++st.n;
+        double delta = isi - st.mean;
+        st.mean += delta / n;
+        st.m2 += delta * (isi - st.mean);
+    }
+    st.last = t;
+    if (record_spikes_[p]) sh.spikes.push_back({t, p, neuron});
+    for (std::uint32_t k : rate_in_[p]) rate_spike(rate_probes_[k], neuron, t);
+}
+
+template <class Sample>
+void Recorders::record(std::vector<Keyed<Sample>>& mine, std::vector<Sample>& out, std::uint32_t probe,
+                       std::uint32_t pos, const Sample& s) {
+    if (shares_.size() == 1) out.push_back(s);
+    else mine.push_back({probe, pos, s});
+}
+
+Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
+    Share& sh = shares_[q];
+    const std::uint32_t k = e.src;
+    switch (static_cast<SampleKind>(e.aux)) {
+        case SampleKind::Rate: {
+            RateProbe& probe = rate_probes_[k];
+            for (std::uint32_t pos : sh.rpos[k]) {
+                const std::uint32_t i = probe.neurons[pos];
+                record(sh.rate_samples, rate_samples_, k, pos,
+                       {e.t, k, probe.population, i, probe.readout, rate_read(probe, net, i, e.t)});
+            }
+            return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
+        }
+        case SampleKind::Weight: {
+            const WeightProbe& probe = weight_probes_[k];
+            const Projection& pj = net.projection(probe.projection);
+            for (std::uint32_t pos : sh.wpos[k])
+                record(sh.weight_samples, weight_samples_, k, pos,
+                       {e.t, probe.projection, probe.pre[pos], probe.post[pos], pj.weight(probe.synapses[pos])});
+            return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
+        }
+        case SampleKind::Voltage:
+            break;
+    }
+    const VoltageProbe& probe = voltage_probes_[k];
+    Population& pop = net.population(probe.population);
+    for (std::uint32_t pos : sh.vpos[k]) {
+        const std::uint32_t i = probe.neurons[pos];
+        record(sh.voltages, voltages_, k, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t)});
+    }
+    return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
+}
+
+void Recorders::rate_spike(RateProbe& probe, std::uint32_t neuron, Tick t) {
+    std::uint32_t s = neuron;
+    if (!probe.slot.empty() && (s = probe.slot[neuron]) == UINT32_MAX) return;
+    if (probe.readout == RateReadout::Count) {
+        std::deque<Tick>& q = probe.recent[s];
+        q.push_back(t);
+        // No later read looks before t - window.
+        while (q.front() < t - probe.window) q.pop_front();
+        return;
+    }
+    // Exp: keep x just before the last spike time and the spikes at it, so a
+    // read at that very time sees x(t-) without subtracting anything.
+    if (t == probe.trace_t[s]) {
+        ++probe.trace_n[s];
+    } else {
+        probe.trace[s] = (probe.trace[s] + probe.trace_n[s]) * std::exp(-time_.to_ms(t - probe.trace_t[s]) / probe.tau_ms);
+        probe.trace_t[s] = t;
+        probe.trace_n[s] = 1;
+    }
+}
+
+double Recorders::rate_read(RateProbe& probe, Network& net, std::uint32_t neuron, Tick t) {
+    if (probe.readout == RateReadout::Model) return net.population(probe.population).model_rate_hz(neuron, t);
+    const std::uint32_t s = probe.slot.empty() ? neuron : probe.slot[neuron];
+    if (probe.readout == RateReadout::Count) {
+        std::deque<Tick>& q = probe.recent[s];
+        while (!q.empty() && q.front() < t - probe.window) q.pop_front();
+        std::size_t n = q.size();
+        for (auto it = q.rbegin(); it != q.rend() && *it >= t; ++it) --n;  // [t - window, t): not those at t
+        return static_cast<double>(n) / time_.to_ms(probe.window) * 1000.0;
+    }
+    double x = probe.trace[s];
+    if (t != probe.trace_t[s])
+        x = (x + probe.trace_n[s]) * std::exp(-time_.to_ms(t - probe.trace_t[s]) / probe.tau_ms);
+    return x / probe.tau_ms * 1000.0;
+}
+
+void Recorders::reserve(Tick now, Tick end) {
+    // Probes sample at the multiples of their interval.
+    auto instants = [&](Tick interval) {
+        const auto upto = [&](Tick t) { return t <= 0 ? Tick{0} : (t + interval - 1) / interval; };
+        return static_cast<std::size_t>(std::max<Tick>(upto(end) - upto(now), 0));
+    };
+    for (Share& sh : shares_) {
+        std::size_t v = 0, w = 0, r = 0;
+        for (std::size_t k = 0; k < voltage_probes_.size(); ++k) v += sh.vpos[k].size() * instants(voltage_probes_[k].interval);
+        for (std::size_t k = 0; k < weight_probes_.size(); ++k) w += sh.wpos[k].size() * instants(weight_probes_[k].interval);
+        for (std::size_t k = 0; k < rate_probes_.size(); ++k) r += sh.rpos[k].size() * instants(rate_probes_[k].interval);
+        if (shares_.size() == 1) {  // recorded straight into the outputs
+            make_room(voltages_, v);
+            make_room(weight_samples_, w);
+            make_room(rate_samples_, r);
+        } else {
+            make_room(sh.voltages, v);
+            make_room(sh.weight_samples, w);
+            make_room(sh.rate_samples, r);
+        }
+    }
+}
+
+namespace {
+// Samples of one tick come by probe, then by position in the probe's list.
+template <class Keyed, class Sample>
+void merge_keyed(std::vector<Sample>& out, std::vector<Keyed>& all) {
+    std::sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {
+        if (a.s.t != b.s.t) return a.s.t < b.s.t;
+        if (a.probe != b.probe) return a.probe < b.probe;
+        return a.pos < b.pos;
+    });
+    for (const auto& k : all) out.push_back(k.s);
+}
+}  // namespace
+
+void Recorders::collect() {
+    if (shares_.size() == 1) {
+        Share& sh = shares_[0];
+        if (spikes_.empty()) spikes_.swap(sh.spikes);  // a whole run: no copy
+        else spikes_.insert(spikes_.end(), sh.spikes.begin(), sh.spikes.end());
+        // Samples went straight into the outputs (record).
+    } else {
+        std::vector<Keyed<VoltageSample>> v;
+        std::vector<Keyed<WeightSample>> w;
+        std::vector<Keyed<RateSample>> r;
+        for (Share& sh : shares_) {
+            spikes_.insert(spikes_.end(), sh.spikes.begin(), sh.spikes.end());
+            v.insert(v.end(), sh.voltages.begin(), sh.voltages.end());
+            w.insert(w.end(), sh.weight_samples.begin(), sh.weight_samples.end());
+            r.insert(r.end(), sh.rate_samples.begin(), sh.rate_samples.end());
+        }
+        // Everything recorded in this call lies before its end, everything later after it.
+        merge_keyed(voltages_, v);
+        merge_keyed(weight_samples_, w);
+        merge_keyed(rate_samples_, r);
+    }
+    // Released, not kept: after a long run they are as large as the outputs.
+    for (Share& sh : shares_) {
+        std::vector<SpikeRecord>().swap(sh.spikes);
+        std::vector<Keyed<VoltageSample>>().swap(sh.voltages);
+        std::vector<Keyed<WeightSample>>().swap(sh.weight_samples);
+        std::vector<Keyed<RateSample>>().swap(sh.rate_samples);
+    }
+}
+
+std::vector<SpikeRecord> Recorders::sorted_spikes() const {
+    std::vector<SpikeRecord> out = spikes_;
+    std::stable_sort(out.begin(), out.end(), [](const SpikeRecord& a, const SpikeRecord& b) {
+        if (a.t != b.t) return a.t < b.t;
+        if (a.population != b.population) return a.population < b.population;
+        return a.neuron < b.neuron;
+    });
+    return out;
+}
+
+PopulationSummary Recorders::summary(const Network& net, std::size_t p, Tick now) const {
+    const Population& pop = net.population(p);
+    PopulationSummary s;
+    s.name = pop.name();
+    s.model = pop.model();
+    s.neurons = pop.size();
+    for (const Share& sh : shares_) s.spikes += sh.spike_count[p];
+    const double seconds = time_.to_ms(now) / 1000.0;
+    s.mean_rate_hz = (pop.size() > 0 && seconds > 0) ? static_cast<double>(s.spikes) / pop.size() / seconds : 0.0;
+    double cv_sum = 0.0;
+    for (std::uint32_t i = 0; i < pop.size(); ++i) {
+        const IsiStats& st = isi_[net.offset(p) + i];
+        if (st.n < 2 || st.mean <= 0.0) continue;
+        cv_sum += std::sqrt(st.m2 / st.n) / st.mean;
+        ++s.neurons_with_cv;
+    }
+    if (s.neurons_with_cv > 0) {
+        s.has_cv = true;
+        s.mean_cv_isi = cv_sum / s.neurons_with_cv;
+    }
+    return s;
+}
+
+}  // namespace spikeem

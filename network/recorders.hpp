@@ -1,0 +1,181 @@
+#pragma once
+// What a run records: spikes, voltage, weight and rate probes, per-neuron
+// spike statistics.  The engine talks to the recorders through a narrow
+// interface: a spike (on_spike), a sample event (sample), the end of a
+// run_until call (collect).
+//
+// Partitions.  Every partition q records what happens at the neurons it owns
+// (synapses: by target) into its own Share; collect() merges the shares into
+// the outputs in the serial order, so that outputs do not depend on the
+// partitioning.  Rate-probe state and spike statistics of a neuron are written
+// only by its owner.  With one partition, samples go straight into the
+// outputs (the run loop takes them in the serial order).
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "network/network.hpp"
+#include "network/spec.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/time.hpp"
+
+namespace spikeem {
+
+struct SpikeRecord {
+    Tick t;
+    std::uint32_t population;
+    std::uint32_t neuron;
+};
+
+struct VoltageSample {
+    Tick t;
+    std::uint32_t population;
+    std::uint32_t neuron;
+    double v_mV;
+};
+
+// A firing-rate read-out (RateProbeSpec) of one neuron.
+struct RateSample {
+    Tick t;
+    std::uint32_t probe;  // index in spec().record.rates
+    std::uint32_t population;
+    std::uint32_t neuron;
+    RateReadout readout;
+    double rate_hz;
+};
+
+struct WeightSample {
+    Tick t;
+    std::uint32_t projection;
+    std::uint32_t pre, post;  // indices within the source and target populations
+    double w;
+};
+
+struct PopulationSummary {
+    std::string name;
+    std::string model;
+    std::uint32_t neurons = 0;
+    std::uint64_t spikes = 0;
+    double mean_rate_hz = 0.0;
+    // Coefficient of variation of inter-spike intervals: std/mean (population
+    // std, ddof 0) per neuron with at least 2 intervals, averaged over those
+    // neurons; absent (has_cv false) when no neuron qualifies.
+    bool has_cv = false;
+    double mean_cv_isi = 0.0;
+    std::uint32_t neurons_with_cv = 0;
+};
+
+// What a Sample event samples (its aux; also the order of samples of one
+// probe index at one tick, after the event key).
+enum class SampleKind : std::uint32_t { Voltage = 0, Weight = 1, Rate = 2 };
+
+// The current weights of every synapse of projection j at time t, in storage
+// order (by pre, then delay, then post).
+std::vector<WeightSample> weights_of(const Network& net, std::size_t j, Tick t);
+
+class Recorders {
+public:
+    // owner(population, neuron): the partition that owns a neuron.
+    using Owner = std::function<std::uint32_t(std::uint32_t population, std::uint32_t neuron)>;
+    Recorders(const NetworkSpec& spec, const Network& net, const TimeBase& time, std::uint32_t partitions,
+              const Owner& owner);
+
+    // The first sample event of each probe that partition q takes part in (at t = 0).
+    std::vector<Event> first_samples(std::uint32_t q) const;
+
+    // A spike of `neuron` of population p at t, handled by its owner q.
+    void on_spike(std::uint32_t q, std::uint32_t p, std::uint32_t neuron, std::uint32_t global, Tick t);
+    // Partition q's share of sample event e; returns the next sample event.
+    Event sample(std::uint32_t q, const Event& e, Network& net);
+
+    // Room for the samples partition shares will take in [now, end), so that
+    // buffers do not grow by doubling while running.
+    void reserve(Tick now, Tick end);
+    // Move what the partitions recorded since the last call into the outputs, in serial order.
+    void collect();
+
+    std::vector<SpikeRecord> sorted_spikes() const;
+    const std::vector<VoltageSample>& voltages() const { return voltages_; }
+    const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
+    const std::vector<RateSample>& rate_samples() const { return rate_samples_; }
+    PopulationSummary summary(const Network& net, std::size_t p, Tick now) const;
+
+private:
+    template <class Sample>
+    struct Keyed {  // a sample with its place in the serial order (probe, position in the probe's list)
+        std::uint32_t probe, pos;
+        Sample s;
+    };
+    // Partition q's part of every recorder.
+    struct Share {
+        std::vector<std::vector<std::uint32_t>> vpos, wpos, rpos;  // per probe: positions in its list
+        std::vector<SpikeRecord> spikes;
+        std::vector<Keyed<VoltageSample>> voltages;
+        std::vector<Keyed<WeightSample>> weight_samples;
+        std::vector<Keyed<RateSample>> rate_samples;
+        std::vector<std::uint64_t> spike_count;  // per population
+    };
+    struct VoltageProbe {
+        std::uint32_t population;
+        std::vector<std::uint32_t> neurons;
+        Tick interval;
+    };
+    struct WeightProbe {
+        std::uint32_t projection;
+        std::vector<std::uint32_t> synapses, pre, post;
+        Tick interval;
+    };
+    // Count/Exp state per slot (a distinct probed neuron); spikes reach it
+    // through rate_in_, so a population nobody reads costs one empty loop.
+    struct RateProbe {
+        std::uint32_t population;
+        std::vector<std::uint32_t> neurons;  // output order
+        Tick interval;
+        RateReadout readout;
+        Tick window;    // Count, ticks
+        double tau_ms;  // Exp
+        std::vector<std::uint32_t> slot;  // per neuron of the population (empty: slot = neuron)
+        std::vector<std::deque<Tick>> recent;  // Count: spike times >= (last time seen) - window
+        std::vector<double> trace;             // Exp: x just before trace_t
+        std::vector<Tick> trace_t;             // Exp: time of the last spike
+        std::vector<std::uint32_t> trace_n;    // Exp: spikes at trace_t
+    };
+    // Per neuron inter-spike interval statistics (Welford), one cache line per spike.
+    struct IsiStats {
+        Tick last = -1;  // last spike, -1 before the first
+        double mean = 0.0, m2 = 0.0;
+        std::uint32_t n = 0;
+    };
+
+    void add_voltage_probes(const NetworkSpec& spec, const Network& net, const Owner& owner);
+    void add_weight_probes(const NetworkSpec& spec, const Network& net, const Owner& owner);
+    void add_rate_probes(const NetworkSpec& spec, const Network& net, const Owner& owner);
+    // Each partition's positions in a probe's neuron list; partition 0 also
+    // runs the samples it has no share of, so that it counts every sample event.
+    void share(std::vector<std::vector<std::uint32_t>> Share::*pos, std::uint32_t k, SampleKind kind,
+               std::uint32_t population, const std::vector<std::uint32_t>& neurons, const Owner& owner);
+    template <class Sample>
+    void record(std::vector<Keyed<Sample>>& mine, std::vector<Sample>& out, std::uint32_t probe, std::uint32_t pos,
+                const Sample& s);
+    void rate_spike(RateProbe& probe, std::uint32_t neuron, Tick t);
+    double rate_read(RateProbe& probe, Network& net, std::uint32_t neuron, Tick t);
+
+    TimeBase time_;
+    std::vector<Share> shares_;  // per partition
+    std::vector<std::vector<std::pair<std::uint32_t, SampleKind>>> first_;  // per partition: its sample events
+    std::vector<bool> record_spikes_;  // per population
+    std::vector<VoltageProbe> voltage_probes_;
+    std::vector<WeightProbe> weight_probes_;
+    std::vector<RateProbe> rate_probes_;
+    std::vector<std::vector<std::uint32_t>> rate_in_;  // per population: Count/Exp probes its spikes feed
+    std::vector<IsiStats> isi_;                        // per global neuron
+
+    std::vector<SpikeRecord> spikes_;
+    std::vector<VoltageSample> voltages_;
+    std::vector<WeightSample> weight_samples_;
+    std::vector<RateSample> rate_samples_;
+};
+
+}  // namespace spikeem
