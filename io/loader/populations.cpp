@@ -1,0 +1,242 @@
+// The population section: names, sizes and one function per model.  Adding a
+// model: a function below that validates its message and returns its
+// parameters, and its case in model().
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+
+#include "io/loader/sections.hpp"
+#include "network/models/registry.hpp"
+
+namespace spikeem::io::loader {
+
+std::optional<std::size_t> PopulationIndex::find(const std::string& name) const {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) return std::nullopt;
+    return it->second;
+}
+
+std::optional<std::size_t> PopulationIndex::lookup(Validator& v, const Node& n, const char* field,
+                                                   const std::string& name, bool need_neuron, int index) const {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+        std::string known;
+        for (const auto& [k, _] : by_name) known += (known.empty() ? "" : ", ") + k;
+        v.fail(n, field, fmt::format("\"{}\"", name), fmt::format("no such population (known: {})", known), index);
+        return std::nullopt;
+    }
+    if (need_neuron && !receives_input[it->second]) {
+        v.fail(n, field, fmt::format("\"{}\"", name),
+               "must be a neuron population (lif_delta, lif_exp or stochastic), not a spike source", index);
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+namespace {
+
+// The voltages shared by the LIF models (LifDeltaParams, LifExpParams): finite,
+// reset below threshold, every initial value below threshold (default: rest,
+// or reset when rest is above threshold).
+template <class Params>
+void lif_voltages(Validator& v, const Node& mn, const proto::Distribution& v_init, Params& lp) {
+    // `&`, not `&&`: each voltage is checked and reported on its own.
+    bool volts = v.finite(mn, "v_rest_mV", lp.v_rest_mV, "mV") & v.finite(mn, "v_th_mV", lp.v_th_mV, "mV") &
+                 v.finite(mn, "v_reset_mV", lp.v_reset_mV, "mV");
+    if (volts && !(lp.v_reset_mV < lp.v_th_mV))
+        v.fail(mn, "v_reset_mV", num(lp.v_reset_mV), fmt::format("must be < v_th_mV = {} (mV)", num(lp.v_th_mV)));
+    lp.v_init_mV = lp.v_rest_mV < lp.v_th_mV ? lp.v_rest_mV : lp.v_reset_mV;
+    if (auto d = v.distribution(mn, "v_init_mV", v_init, "mV", false)) {
+        lp.v_init_mV = *d;
+        double hi = support(*d).second;
+        bool exclusive = std::holds_alternative<UniformDist>(*d);
+        if (volts && (exclusive ? hi > lp.v_th_mV : hi >= lp.v_th_mV))
+            v.fail(mn, "v_init_mV", "",
+                   fmt::format("every initial value must be below v_th_mV = {} (mV); {} allows {}", num(lp.v_th_mV),
+                               std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it", num(hi)));
+    }
+}
+
+PopulationModel lif_delta(const proto::LifDelta& m, const Node& mn, Validator& v) {
+    LifDeltaParams lp;
+    if (m.has_tau_m_ms()) lp.tau_m_ms = m.tau_m_ms();
+    if (m.has_v_rest_mv()) lp.v_rest_mV = m.v_rest_mv();
+    if (m.has_v_reset_mv()) lp.v_reset_mV = m.v_reset_mv();
+    if (m.has_v_th_mv()) lp.v_th_mV = m.v_th_mv();
+    if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
+    v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
+    v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
+    lif_voltages(v, mn, m.v_init_mv(), lp);
+    return lp;
+}
+
+PopulationModel lif_exp(const proto::LifExp& m, const Node& mn, Validator& v) {
+    LifExpParams lp;
+    if (m.has_tau_m_ms()) lp.tau_m_ms = m.tau_m_ms();
+    if (m.has_tau_e_ms()) lp.tau_e_ms = m.tau_e_ms();
+    if (m.has_tau_i_ms()) lp.tau_i_ms = m.tau_i_ms();
+    if (m.has_v_rest_mv()) lp.v_rest_mV = m.v_rest_mv();
+    if (m.has_v_reset_mv()) lp.v_reset_mV = m.v_reset_mv();
+    if (m.has_v_th_mv()) lp.v_th_mV = m.v_th_mv();
+    if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
+    v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
+    // The closed form has tau_syn / (tau_syn - tau_m) in it: nearly equal time
+    // constants would cancel away the precision of the state.
+    auto distinct = [&](const char* name, double tau) {
+        v.positive(mn, name, tau, "ms");
+        if (std::isfinite(tau) && tau > 0 && std::isfinite(lp.tau_m_ms) && lp.tau_m_ms > 0 &&
+            std::abs(tau - lp.tau_m_ms) < 1e-3 * lp.tau_m_ms)
+            v.fail(mn, name, num(tau),
+                   fmt::format("must differ from tau_m_ms = {} by at least 0.1 % (the exact solution "
+                               "divides by the difference) (ms)",
+                               num(lp.tau_m_ms)));
+    };
+    distinct("tau_e_ms", lp.tau_e_ms);
+    distinct("tau_i_ms", lp.tau_i_ms);
+    v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
+    lif_voltages(v, mn, m.v_init_mv(), lp);
+    return lp;
+}
+
+PopulationModel stochastic(const proto::Stochastic& m, const Node& mn, Validator& v) {
+    StochasticParams sp;
+    if (m.has_tau_m_ms()) sp.tau_m_ms = m.tau_m_ms();
+    if (m.has_v_rest_mv()) sp.v_rest_mV = m.v_rest_mv();
+    sp.drive_mV = m.drive_mv();
+    sp.drive_slope_mV_per_ms = m.drive_slope_mv_per_ms();
+    sp.tau_syn_ms = m.tau_syn_ms();
+    sp.noise_sigma_mV = m.noise_sigma_mv();
+    if (m.has_rho_max_hz()) sp.rho_max_hz = m.rho_max_hz();
+    if (m.has_beta_per_mv()) sp.beta_per_mV = m.beta_per_mv();
+    if (m.has_theta_mv()) sp.theta_mV = m.theta_mv();
+    if (m.has_v_reset_mv()) sp.v_reset_mV = m.v_reset_mv();
+    sp.t_ref_ms = m.t_ref_ms();
+    sp.rate_function = m.rate_function() == proto::HARD_SIGMOID ? RateFunction::HardSigmoid : RateFunction::Sigmoid;
+    v.positive(mn, "tau_m_ms", sp.tau_m_ms, "ms");
+    v.finite(mn, "v_rest_mV", sp.v_rest_mV, "mV");
+    v.finite(mn, "drive_mV", sp.drive_mV, "mV");
+    v.finite(mn, "drive_slope_mV_per_ms", sp.drive_slope_mV_per_ms, "mV/ms");
+    v.non_negative(mn, "tau_syn_ms", sp.tau_syn_ms, "ms");
+    if (sp.tau_syn_ms > 0 && std::abs(sp.tau_syn_ms - sp.tau_m_ms) < 1e-9 * sp.tau_m_ms)
+        v.fail(mn, "tau_syn_ms", num(sp.tau_syn_ms),
+               "must differ from tau_m_ms (the exact solution needs distinct time constants) (ms)");
+    v.non_negative(mn, "noise_sigma_mV", sp.noise_sigma_mV, "mV");
+    v.positive(mn, "rho_max_hz", sp.rho_max_hz, "Hz");
+    v.non_negative(mn, "beta_per_mV", sp.beta_per_mV, "1/mV");
+    if (!proto::RateFunction_IsValid(m.rate_function()))
+        v.fail(mn, "rate_function", std::to_string(m.rate_function()), "must be SIGMOID or HARD_SIGMOID");
+    else if (sp.rate_function == RateFunction::HardSigmoid && sp.beta_per_mV == 0.0)
+        v.fail(mn, "beta_per_mV", "0", "must be > 0 with HARD_SIGMOID: 1/beta is the width of the linear part (1/mV)");
+    v.finite(mn, "theta_mV", sp.theta_mV, "mV");
+    if (sp.v_reset_mV) v.finite(mn, "v_reset_mV", *sp.v_reset_mV, "mV");
+    v.non_negative(mn, "t_ref_ms", sp.t_ref_ms, "ms");
+    sp.v_init_mV = sp.v_rest_mV + sp.drive_mV;
+    if (auto d = v.distribution(mn, "v_init_mV", m.v_init_mv(), "mV", false)) sp.v_init_mV = *d;
+    return sp;
+}
+
+// `size`: the population's, for per-neuron rates.
+PopulationModel poisson(const proto::PoissonSource& m, const Node& mn, std::uint32_t size, Validator& v) {
+    PoissonParams pp;
+    pp.rate_hz = m.rate_hz();
+    v.non_negative(mn, "rate_hz", pp.rate_hz, "Hz");
+    pp.rate_slope_hz_per_s = m.rate_slope_hz_per_s();
+    v.finite(mn, "rate_slope_hz_per_s", pp.rate_slope_hz_per_s, "Hz/s");
+    if (m.rates_hz_size() > 0) {
+        if (static_cast<std::uint32_t>(m.rates_hz_size()) != size)
+            v.fail(mn, "rates_hz", "",
+                   fmt::format("has {} values: expected one per neuron, {}", m.rates_hz_size(), size));
+        if (pp.rate_hz != 0.0 || pp.rate_slope_hz_per_s != 0.0)
+            v.fail(mn, "rates_hz", "", "replaces rate_hz and rate_slope_hz_per_s: give those as 0");
+        for (int k = 0; k < m.rates_hz_size(); ++k) {
+            const double r = m.rates_hz(k);
+            if (!(std::isfinite(r) && r >= 0)) v.fail(mn, "rates_hz", num(r), "must be >= 0 (Hz)", k);
+            pp.rates_hz.push_back(r);
+        }
+    }
+    if (m.has_start_ms()) {
+        pp.start_ms = m.start_ms();
+        v.non_negative(mn, "start_ms", pp.start_ms, "ms");
+    }
+    if (m.has_stop_ms()) {
+        pp.stop_ms = m.stop_ms();
+        if (v.finite(mn, "stop_ms", pp.stop_ms, "ms") && !(pp.stop_ms > pp.start_ms))
+            v.fail(mn, "stop_ms", num(pp.stop_ms), fmt::format("must be > start_ms = {} (ms)", num(pp.start_ms)));
+    }
+    return pp;
+}
+
+// `size`: the population's, which every train's neuron index must be below.
+PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, std::uint32_t size, Validator& v) {
+    SpikeTimesParams sp;
+    sp.times_ms.resize(size);
+    std::set<std::uint32_t> seen;
+    for (int k = 0; k < m.train_size(); ++k) {
+        const auto& tr = m.train(k);
+        Node tn = mn.child("train", tr, k);
+        if (tr.neuron() >= size) {
+            v.fail(tn, "neuron", std::to_string(tr.neuron()), fmt::format("must be < size = {} (neuron index)", size));
+            continue;
+        }
+        if (!seen.insert(tr.neuron()).second)
+            v.fail(tn, "neuron", std::to_string(tr.neuron()), "has a train already: give each neuron one train");
+        for (int j = 0; j < tr.t_ms_size(); ++j) {
+            double t = tr.t_ms(j);
+            if (!std::isfinite(t) || t < 0)
+                v.fail(tn, "t_ms", num(t), "must be a finite time >= 0 (ms)", j);
+            else
+                sp.times_ms[tr.neuron()].push_back(t);
+        }
+    }
+    return sp;
+}
+
+// The model of population p (node pn), or nothing when it names none.
+std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, Validator& v) {
+    switch (p.model_case()) {
+        case proto::Population::MODEL_NOT_SET:
+            v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, stochastic, poisson, spike_times");
+            return std::nullopt;
+        case proto::Population::kLifDelta: return lif_delta(p.lif_delta(), pn.child("lif_delta", p.lif_delta()), v);
+        case proto::Population::kLifExp: return lif_exp(p.lif_exp(), pn.child("lif_exp", p.lif_exp()), v);
+        case proto::Population::kStochastic:
+            return stochastic(p.stochastic(), pn.child("stochastic", p.stochastic()), v);
+        case proto::Population::kPoisson: return poisson(p.poisson(), pn.child("poisson", p.poisson()), p.size(), v);
+        case proto::Population::kSpikeTimes:
+            return spike_times(p.spike_times(), pn.child("spike_times", p.spike_times()), p.size(), v);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Validator& v,
+                                 std::vector<PopulationSpec>& out) {
+    PopulationIndex pops;
+    std::uint64_t total = 0;
+    if (spec.population_size() == 0) v.fail(root, "population", "", "the spec has no population: expected at least one");
+    for (int i = 0; i < spec.population_size(); ++i) {
+        const auto& p = spec.population(i);
+        Node pn = valid_name(p.name()) ? root.named("population", p, i, p.name()) : root.child("population", p, i);
+        PopulationSpec ps;
+        ps.name = p.name();
+        ps.size = p.size();
+        if (!valid_name(p.name()))
+            v.fail(pn, "name", fmt::format("\"{}\"", p.name()), kNameRule);
+        else if (auto [it, fresh] = pops.by_name.emplace(p.name(), i); !fresh)
+            v.fail(pn, "name", fmt::format("\"{}\"", p.name()),
+                   fmt::format("must be unique: population[{}] has this name already", it->second));
+        if (p.size() == 0) v.fail(pn, "size", "0", "must be >= 1 (neurons)");
+        total += p.size();
+        std::optional<PopulationModel> m = model(p, pn, v);
+        if (m) ps.model = std::move(*m);
+        // A population without a model (reported above) counts as a spike source in later lookups.
+        pops.receives_input.push_back(m && model_is_neuron(ps.model));
+        out.push_back(std::move(ps));
+    }
+    if (total >= 0xffffffffull) v.fail(root, "population", std::to_string(total), "the total neuron count must be < 2^32");
+    return pops;
+}
+
+}  // namespace spikeem::io::loader
