@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -231,39 +230,33 @@ std::string si(double x) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
-    po::options_description opts("spikeem bench [NAME...] [options]");
-    opts.add_options()("help,h", "show this help")("json", "print a JSON array instead of a table")(
-        "duration-ms", po::value<double>(), "simulated time in ms for every network (replaces run.duration_ms)")(
-        "repeat", po::value<int>()->default_value(3), "runs per network; wall time is their median")(
-        "threads", po::value<int>()->default_value(1),
-        "threads (and partitions) per network, 0: all cores; results do not depend on it")(
-        "seed", po::value<std::uint64_t>(), "random seed (replaces run.seed)")(
-        "quiet,q", "no progress lines on stderr");
-    po::options_description all = opts;
-    all.add_options()("name", po::value<std::vector<std::string>>(), "benchmark names");
-    po::positional_options_description pos;
-    pos.add("name", -1);
-    auto vm = parse_args(args, opts, all, pos);
-    if (vm.count("help")) {
-        std::cout << opts
-                  << "\nNAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, cuba_stdp,\n"
-                     "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
-                     "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
-                     "Simulation is built and run --repeat times on --threads threads, nothing is written.\n"
-                     "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
-                     "= CPU time of the simulation, all threads (median; below wall when the machine is\n"
-                     "loaded, up to threads x wall when it is not), thr = partitions the network ran in\n"
-                     "(--threads, or 1 when its lookahead is 0),\n"
-                     "RTF = wall / simulated, spikes of all populations (sources included), synaptic events\n"
-                     "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
-                     "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
-                     "storage (target + weight per synapse, CSR row and delay-group indices, plasticity state)\n"
-                     "/ synapses, B/pl the same over plastic projections only (\"-\" when there are none).\n";
-        return kExitOk;
-    }
-    SpecOverrides o;
-    if (vm.count("duration-ms")) o.duration_ms = vm["duration-ms"].as<double>();
-    if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
+    CommandLine cmd("spikeem bench [NAME...] [options]");
+    po::options_description& opts = cmd.options();
+    add_help_option(opts);
+    opts.add_options()("json", "print a JSON array instead of a table");
+    add_duration_option(opts, "simulated time in ms for every network (replaces run.duration_ms)");
+    opts.add_options()("repeat", po::value<int>()->default_value(3), "runs per network; wall time is their median");
+    add_threads_option(opts, 1, "threads (and partitions) per network, 0: all cores; results do not depend on it");
+    add_seed_option(opts, "random seed (replaces run.seed)");
+    opts.add_options()("quiet,q", "no progress lines on stderr");
+    cmd.positional("name", po::value<std::vector<std::string>>(), "benchmark names", -1);
+    const po::variables_map vm = cmd.parse(args);
+    if (vm.count("help"))
+        return cmd.print_help(
+            "NAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, cuba_stdp,\n"
+            "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
+            "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
+            "Simulation is built and run --repeat times on --threads threads, nothing is written.\n"
+            "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
+            "= CPU time of the simulation, all threads (median; below wall when the machine is\n"
+            "loaded, up to threads x wall when it is not), thr = partitions the network ran in\n"
+            "(--threads, or 1 when its lookahead is 0),\n"
+            "RTF = wall / simulated, spikes of all populations (sources included), synaptic events\n"
+            "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
+            "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
+            "storage (target + weight per synapse, CSR row and delay-group indices, plasticity state)\n"
+            "/ synapses, B/pl the same over plastic projections only (\"-\" when there are none).\n");
+    const SpecOverrides o = spec_overrides(vm);
     const int repeat = vm["repeat"].as<int>();
     if (repeat < 1 || repeat > 1000) throw UsageError(fmt::format("--repeat = {}: expected 1 to 1000", repeat));
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());

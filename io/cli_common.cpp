@@ -5,13 +5,73 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
 
 #ifndef SPIKEEM_EXAMPLES_DIR
 #define SPIKEEM_EXAMPLES_DIR "examples"
 #endif
 
+namespace po = boost::program_options;
+
 namespace spikeem::io {
+
+CommandLine::CommandLine(const std::string& caption) : visible_(caption) {}
+
+void CommandLine::spec_argument() { positional("spec", po::value<std::string>()->required(), "spec file", 1); }
+
+void CommandLine::positional(const char* name, const po::value_semantic* value, const char* what, int max_count) {
+    hidden_.add_options()(name, value, what);
+    positional_.add(name, max_count);
+}
+
+po::variables_map CommandLine::parse(const std::vector<std::string>& args) const {
+    po::options_description all = visible_;
+    all.add(hidden_);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional_).run(), vm);
+        if (vm.count("help")) return vm;
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::ostringstream os;
+        os << visible_;
+        throw UsageError(fmt::format("{}\n\n{}", e.what(), os.str()));
+    }
+    return vm;
+}
+
+int CommandLine::print_help(std::string_view details) const {
+    std::cout << visible_ << "\n" << details;
+    return kExitOk;
+}
+
+void add_help_option(po::options_description& d) { d.add_options()("help,h", "show this help"); }
+
+void add_out_option(po::options_description& d, const char* help) {
+    d.add_options()("out,o", po::value<std::string>()->required(), help);
+}
+
+void add_threads_option(po::options_description& d, int default_threads, const char* help) {
+    d.add_options()("threads", po::value<int>()->default_value(default_threads), help);
+}
+
+void add_seed_option(po::options_description& d, const char* help) {
+    d.add_options()("seed", po::value<std::uint64_t>(), help);
+}
+
+void add_duration_option(po::options_description& d, const char* help) {
+    d.add_options()("duration-ms", po::value<double>(), help);
+}
+
+std::string spec_path(const po::variables_map& vm) { return vm["spec"].as<std::string>(); }
+
+SpecOverrides spec_overrides(const po::variables_map& vm) {
+    SpecOverrides o;
+    if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
+    if (vm.count("duration-ms")) o.duration_ms = vm["duration-ms"].as<double>();
+    return o;
+}
 
 std::vector<double> number_list(const std::string& option, const std::string& text) {
     std::vector<double> out;

@@ -6,7 +6,10 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "io/spec_loader.hpp"
 
 namespace spikeem::io {
 
@@ -18,28 +21,68 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Parse a subcommand's arguments; a parse error becomes a UsageError that
-// carries the visible options.  With --help the values are not checked.
-boost::program_options::variables_map parse_args(const std::vector<std::string>& args,
-                                                 const boost::program_options::options_description& visible,
-                                                 const boost::program_options::options_description& all,
-                                                 const boost::program_options::positional_options_description& pos);
+// The command line of one command: the options that its --help and its usage
+// errors list (in the order they are added), and positional arguments, which
+// are not listed.
+class CommandLine {
+public:
+    explicit CommandLine(const std::string& caption);
+
+    boost::program_options::options_description& options() { return visible_; }
+
+    // SPEC: one required positional argument, the spec file (see spec_path).
+    void spec_argument();
+    // Positional arguments stored under `name`, at most `max_count` of them (-1: any number).
+    void positional(const char* name, const boost::program_options::value_semantic* value, const char* what,
+                    int max_count);
+
+    // Parses a command's arguments (those after its name).  A parse error becomes a
+    // UsageError that carries the listed options; with --help the values are not
+    // checked (required options may be missing).
+    boost::program_options::variables_map parse(const std::vector<std::string>& args) const;
+
+    // Prints the options, a blank line and `details` to stdout; returns kExitOk.
+    int print_help(std::string_view details) const;
+
+private:
+    boost::program_options::options_description visible_;
+    boost::program_options::options_description hidden_;
+    boost::program_options::positional_options_description positional_;
+};
+
+// Options several commands share, with the same name, type and default
+// everywhere; each command says in its help text what the option means to it.
+void add_help_option(boost::program_options::options_description& d);  // --help, -h
+// --out DIR, -o DIR (required).
+void add_out_option(boost::program_options::options_description& d, const char* help = "output folder");
+// --threads N with a default; read it with thread_limit or resolve_threads.
+void add_threads_option(boost::program_options::options_description& d, int default_threads, const char* help);
+// --seed N and --duration-ms T without defaults: unset leaves the spec's own value.
+void add_seed_option(boost::program_options::options_description& d, const char* help);
+void add_duration_option(boost::program_options::options_description& d, const char* help);
+
+// The SPEC argument of a command that declared spec_argument().
+std::string spec_path(const boost::program_options::variables_map& vm);
+// --seed and --duration-ms as the overrides of a spec's run settings.
+SpecOverrides spec_overrides(const boost::program_options::variables_map& vm);
 
 // "--option = text": a comma-separated list of finite numbers, or a UsageError.
 std::vector<double> number_list(const std::string& option, const std::string& text);
 
 // Limits TBB to `threads` workers while the returned object lives (0: all
-// cores); a negative count is a UsageError.
+// cores); a count outside 0 to 256 is a UsageError.
 tbb::global_control thread_limit(int threads);
 
 // The partition count for `--threads N` of run and bench: N, or for 0 the
-// number of cores TBB may use; a negative count is a UsageError.
+// number of cores TBB may use; a count outside 0 to 256 is a UsageError.
 unsigned resolve_threads(int threads);
 
 // Runs `python3 examples/SCRIPT OUT_DIR` (paths in the source tree); on
 // failure says the CSV outputs are complete and returns kExitFailure.
 int run_plot_script(const std::string& script, const std::filesystem::path& out);
 
+// The command handlers, one row each in the command table of io/cli.cpp: `args`
+// are the arguments after the command's name; the result is the exit status.
 int cmd_run(const std::vector<std::string>& args);
 int cmd_validate(const std::vector<std::string>& args);
 int cmd_stdp_curve(const std::vector<std::string>& args);

@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <iostream>
-#include <sstream>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
@@ -44,12 +47,26 @@ void write_bins(std::ofstream& out, const std::vector<eq1::Bin>& bins) {
                            b.n > 1 ? json_num(b.sem_dW) : "nan", b.n);
 }
 
-}  // namespace
+// The command's options, checked: the stand-alone protocol with Gaussian slopes,
+// the same on the slope grid (the parametric curve), and the full simulator.
+struct Eq1Settings {
+    eq1::ProtocolOptions curve, grid;
+    Eq1NetworkOptions network;  // duration_ms 0: not run
+    std::string firing, estimate;  // --firing and --network-estimate as given, for eq1_fit.json
+};
 
-int cmd_eq1_curve(const std::vector<std::string>& args) {
-    po::options_description opts("spikeem eq1-curve --out DIR [options]");
-    opts.add_options()("out,o", po::value<std::string>()->required(), "output folder")(
-        "trials", po::value<std::uint64_t>()->default_value(200000), "protocol: trials (one pre spike each)")(
+struct Eq1Results {
+    eq1::ProtocolResult curve, parametric;
+    std::optional<Eq1NetworkResult> network;
+    double wall_s = 0.0;
+};
+
+CommandLine eq1_command_line() {
+    CommandLine cmd("spikeem eq1-curve --out DIR [options]");
+    po::options_description& opts = cmd.options();
+    add_out_option(opts);
+    opts.add_options()("trials", po::value<std::uint64_t>()->default_value(200000),
+                       "protocol: trials (one pre spike each)")(
         "firing", po::value<std::string>()->default_value("stochastic"), "protocol: stochastic or deterministic")(
         "reset", "protocol: reset V after each post spike")(
         "noise", po::value<double>()->default_value(0.0), "protocol: Brownian noise on V (1/sqrt(ms)), stochastic only")(
@@ -63,135 +80,171 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
         "network-estimate", po::value<std::string>()->default_value("forward"),
         "full simulator: slope estimate, forward, central or analytic")(
         "network-reset", "full simulator: reset V to 0 after each post spike")(
-        "seed", po::value<std::uint64_t>()->default_value(1), "random seed")(
-        "threads", po::value<int>()->default_value(0), "worker threads (0: all); results do not depend on it")(
-        "no-plot", "write the CSV and JSON only")("help,h", "show this help");
-    po::positional_options_description pos;
-    auto vm = parse_args(args, opts, opts, pos);
-    if (vm.count("help")) {
-        std::cout << opts
-                  << "\n1. The stand-alone protocol of SCIENCE.md section 2: V(t) = V0 + Vdot t, V0 ~ U[0, 1),\n"
-                     "   Vdot ~ N(0, slope-std), threshold 1, one pre spike at 0, dW = eta Vdot (eta = 1),\n"
-                     "   post spikes at threshold crossings or with rate 0.2/ms sigmoid(10 (V - 1)).\n"
-                     "2. The full simulator: a stochastic neuron driven by 400 excitatory and 100 inhibitory\n"
-                     "   Poisson inputs, Eq. 1 at its synapses (dW in mV per unit eta = 1 ms).\n"
-                     "Writes eq1_curve.csv and eq1_curve_network.csv (dT_ms,mean_dw,sem,n), eq1_parametric.csv,\n"
-                     "eq1_fit.json (tau+ and tau- of exponential and 1/dT fits, which fits better) and eq1_curve.png.\n";
-        return kExitOk;
-    }
-    eq1::ProtocolOptions p;
+        "seed", po::value<std::uint64_t>()->default_value(1), "random seed");
+    add_threads_option(opts, 0, "worker threads (0: all); results do not depend on it");
+    opts.add_options()("no-plot", "write the CSV and JSON only");
+    add_help_option(opts);
+    return cmd;
+}
+
+// The stand-alone protocol's options (curve and grid), checked.
+void protocol_settings(const po::variables_map& vm, Eq1Settings& s) {
+    eq1::ProtocolOptions& p = s.curve;
     p.seed = vm["seed"].as<std::uint64_t>();
     p.trials = vm["trials"].as<std::uint64_t>();
-    const std::string firing = vm["firing"].as<std::string>();
-    if (firing == "stochastic") p.firing = eq1::Firing::Stochastic;
-    else if (firing == "deterministic") p.firing = eq1::Firing::Deterministic;
-    else throw UsageError(fmt::format("--firing = \"{}\": expected stochastic or deterministic", firing));
+    s.firing = vm["firing"].as<std::string>();
+    if (s.firing == "stochastic") p.firing = eq1::Firing::Stochastic;
+    else if (s.firing == "deterministic") p.firing = eq1::Firing::Deterministic;
+    else throw UsageError(fmt::format("--firing = \"{}\": expected stochastic or deterministic", s.firing));
     p.reset = vm.count("reset") > 0;
     p.noise_sigma_per_sqrt_ms = vm["noise"].as<double>();
     p.slope_std_per_ms = vm["slope-std"].as<double>();
     p.bin_ms = vm["bin-ms"].as<double>();
     p.window_ms = vm["window-ms"].as<double>();
-    eq1::ProtocolOptions grid = p;
-    grid.slope_grid_per_ms = number_list("slope-grid", vm["slope-grid"].as<std::string>());
+    s.grid = p;
+    s.grid.slope_grid_per_ms = number_list("slope-grid", vm["slope-grid"].as<std::string>());
     try {
-        eq1::validate(p);
-        eq1::validate(grid);
+        eq1::validate(s.curve);
+        eq1::validate(s.grid);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
-    Eq1NetworkOptions n;
-    n.seed = p.seed;
+}
+
+// The full simulator's options (seed, window and bins as the protocol's), checked.
+void network_settings(const po::variables_map& vm, Eq1Settings& s) {
+    Eq1NetworkOptions& n = s.network;
+    n.seed = s.curve.seed;
     n.duration_ms = vm["network-duration-ms"].as<double>();
-    n.window_ms = p.window_ms;
-    n.bin_ms = p.bin_ms;
-    const std::string est = vm["network-estimate"].as<std::string>();
-    if (est == "forward") n.estimate = SlopeEstimate::Forward;
-    else if (est == "central") n.estimate = SlopeEstimate::Central;
-    else if (est == "analytic") n.estimate = SlopeEstimate::Analytic;
-    else throw UsageError(fmt::format("--network-estimate = \"{}\": expected forward, central or analytic", est));
+    n.window_ms = s.curve.window_ms;
+    n.bin_ms = s.curve.bin_ms;
+    s.estimate = vm["network-estimate"].as<std::string>();
+    if (s.estimate == "forward") n.estimate = SlopeEstimate::Forward;
+    else if (s.estimate == "central") n.estimate = SlopeEstimate::Central;
+    else if (s.estimate == "analytic") n.estimate = SlopeEstimate::Analytic;
+    else throw UsageError(fmt::format("--network-estimate = \"{}\": expected forward, central or analytic", s.estimate));
     if (vm.count("network-reset")) n.neuron.v_reset_mV = 0.0;
     if (!(n.duration_ms >= 0 && n.duration_ms <= 1e8))
         throw UsageError(fmt::format("--network-duration-ms = {}: expected 0 to 1e8 (ms)", n.duration_ms));
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
+}
 
+Eq1Results run_eq1(const Eq1Settings& s) {
+    Eq1Results r;
     auto t0 = std::chrono::steady_clock::now();
-    eq1::ProtocolResult curve = eq1::run_protocol(p);
-    eq1::ProtocolResult param = eq1::run_protocol(grid);
-    std::optional<Eq1NetworkResult> net;
-    if (n.duration_ms > 0) net = run_eq1_network(n);
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.curve = eq1::run_protocol(s.curve);
+    r.parametric = eq1::run_protocol(s.grid);
+    if (s.network.duration_ms > 0) r.network = run_eq1_network(s.network);
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
 
-    const fs::path out = vm["out"].as<std::string>();
-    fs::create_directories(out);
-    OutputSet files(out);
-    write_bins(files.add("eq1_curve.csv"), curve.bins);
-    if (net) write_bins(files.add("eq1_curve_network.csv"), net->bins);
-    else files.obsolete("eq1_curve_network.csv");
-    auto& pc = files.add("eq1_parametric.csv");
-    pc << "slope_per_ms,mean_dT_ms,sem_dT_ms,mean_dw,pairs\n";
-    for (const auto& q : param.parametric)
-        pc << fmt::format("{},{},{},{},{}\n", q.slope_per_ms, json_num(q.mean_dT_ms), json_num(q.sem_dT_ms),
-                          q.mean_dW, q.pairs);
+std::string eq1_fit_json(const Eq1Settings& s, const Eq1Results& r) {
+    const eq1::ProtocolOptions& p = s.curve;
     std::string j = "{\n";
     j += fmt::format("  \"spikeem_version\": \"{}\",\n  \"seed\": {},\n", version(), p.seed);
     j += fmt::format(
         "  \"protocol\": {{\"trials\": {}, \"firing\": \"{}\", \"reset\": {}, \"noise\": {}, \"slope_std_per_ms\": {}, "
         "\"pairs\": {},\n    \"ltp\": {},\n    \"ltd\": {}}},\n",
-        p.trials, firing, p.reset, p.noise_sigma_per_sqrt_ms, p.slope_std_per_ms, curve.pairs, fit_json(curve.fits.ltp),
-        fit_json(curve.fits.ltd));
-    if (net)
+        p.trials, s.firing, p.reset, p.noise_sigma_per_sqrt_ms, p.slope_std_per_ms, r.curve.pairs,
+        fit_json(r.curve.fits.ltp), fit_json(r.curve.fits.ltd));
+    if (const auto& net = r.network) {
+        const Eq1NetworkOptions& n = s.network;
         j += fmt::format(
-            "  \"network\": {{\"duration_ms\": {}, \"estimate\": \"{}\", \"reset\": {}, \"slope_window_ms\": {}, \"pre_spikes\": {}, "
-            "\"post_spikes\": {}, \"post_rate_hz\": {}, \"pairs\": {},\n    \"ltp\": {},\n    \"ltd\": {}}},\n",
-            n.duration_ms, est, n.neuron.v_reset_mV.has_value(), n.slope_window_ms, net->pre_spikes, net->post_spikes, net->post_rate_hz, net->pairs,
-            fit_json(net->fits.ltp), fit_json(net->fits.ltd));
-    j += fmt::format("  \"wall_time_s\": {}\n}}\n", wall);
-    files.add("eq1_fit.json") << j;
-    files.commit();
+            "  \"network\": {{\"duration_ms\": {}, \"estimate\": \"{}\", \"reset\": {}, \"slope_window_ms\": {}, "
+            "\"pre_spikes\": {}, \"post_spikes\": {}, \"post_rate_hz\": {}, \"pairs\": {},\n    \"ltp\": {},\n"
+            "    \"ltd\": {}}},\n",
+            n.duration_ms, s.estimate, n.neuron.v_reset_mV.has_value(), n.slope_window_ms, net->pre_spikes,
+            net->post_spikes, net->post_rate_hz, net->pairs, fit_json(net->fits.ltp), fit_json(net->fits.ltd));
+    }
+    j += fmt::format("  \"wall_time_s\": {}\n}}\n", r.wall_s);
+    return j;
+}
 
-    auto show = [](const char* what, const std::vector<eq1::Bin>& bins, const eq1::CurveFits& f) {
-        fmt::print("{}:\n", what);
-        for (const auto& b : bins)
-            if (std::abs(std::abs(b.centre_dT_ms) - 52.5) < 1e-9 || std::abs(std::abs(b.centre_dT_ms) - 12.5) < 1e-9 ||
-                std::abs(std::abs(b.centre_dT_ms) - 2.5) < 1e-9)
-                fmt::print("  dT {:>+7.1f} ms: mean dW {:+.4e} +- {:.1e} (n = {})\n", b.centre_dT_ms, b.mean_dW,
-                           b.sem_dW, b.n);
-        for (const auto* side : {&f.ltp, &f.ltd})
-            fmt::print("  {}: exponential tau {} ms, 1/dT amplitude {}; better: {}\n", side == &f.ltp ? "LTP" : "LTD",
-                       side->exponential.ok ? fmt::format("{:.1f}", side->exponential.tau_ms) : "-",
-                       side->inverse.ok ? fmt::format("{:.3g}", side->inverse.amplitude_ms) : "-",
-                       eq1::to_string(side->winner));
-    };
-    show("stand-alone protocol", curve.bins, curve.fits);
-    if (net) {
+void write_eq1_outputs(const fs::path& out, const Eq1Settings& s, const Eq1Results& r) {
+    fs::create_directories(out);
+    OutputSet files(out);
+    write_bins(files.add("eq1_curve.csv"), r.curve.bins);
+    if (r.network) write_bins(files.add("eq1_curve_network.csv"), r.network->bins);
+    else files.obsolete("eq1_curve_network.csv");
+    auto& pc = files.add("eq1_parametric.csv");
+    pc << "slope_per_ms,mean_dT_ms,sem_dT_ms,mean_dw,pairs\n";
+    for (const auto& q : r.parametric.parametric)
+        pc << fmt::format("{},{},{},{},{}\n", q.slope_per_ms, json_num(q.mean_dT_ms), json_num(q.sem_dT_ms),
+                          q.mean_dW, q.pairs);
+    files.add("eq1_fit.json") << eq1_fit_json(s, r);
+    files.commit();
+}
+
+// Bins at |dT| = 2.5, 12.5 and 52.5 ms and the fits of both sides.
+void print_curve(const char* what, const std::vector<eq1::Bin>& bins, const eq1::CurveFits& f) {
+    fmt::print("{}:\n", what);
+    for (const auto& b : bins)
+        if (std::abs(std::abs(b.centre_dT_ms) - 52.5) < 1e-9 || std::abs(std::abs(b.centre_dT_ms) - 12.5) < 1e-9 ||
+            std::abs(std::abs(b.centre_dT_ms) - 2.5) < 1e-9)
+            fmt::print("  dT {:>+7.1f} ms: mean dW {:+.4e} +- {:.1e} (n = {})\n", b.centre_dT_ms, b.mean_dW, b.sem_dW,
+                       b.n);
+    for (const auto* side : {&f.ltp, &f.ltd})
+        fmt::print("  {}: exponential tau {} ms, 1/dT amplitude {}; better: {}\n", side == &f.ltp ? "LTP" : "LTD",
+                   side->exponential.ok ? fmt::format("{:.1f}", side->exponential.tau_ms) : "-",
+                   side->inverse.ok ? fmt::format("{:.3g}", side->inverse.amplitude_ms) : "-",
+                   eq1::to_string(side->winner));
+}
+
+void print_eq1_summary(const Eq1Results& r, const fs::path& out) {
+    print_curve("stand-alone protocol", r.curve.bins, r.curve.fits);
+    if (const auto& net = r.network) {
         fmt::print("full simulator: {} pre spikes, {} post spikes ({:.2f} Hz), {} pairs\n", net->pre_spikes,
                    net->post_spikes, net->post_rate_hz, net->pairs);
-        show("full simulator", net->bins, net->fits);
+        print_curve("full simulator", net->bins, net->fits);
     }
-    fmt::print("{:.2f} s wall; outputs in {}\n", wall, out.string());
+    fmt::print("{:.2f} s wall; outputs in {}\n", r.wall_s, out.string());
+}
+
+}  // namespace
+
+int cmd_eq1_curve(const std::vector<std::string>& args) {
+    const CommandLine cmd = eq1_command_line();
+    const po::variables_map vm = cmd.parse(args);
+    if (vm.count("help"))
+        return cmd.print_help(
+            "1. The stand-alone protocol of SCIENCE.md section 2: V(t) = V0 + Vdot t, V0 ~ U[0, 1),\n"
+            "   Vdot ~ N(0, slope-std), threshold 1, one pre spike at 0, dW = eta Vdot (eta = 1),\n"
+            "   post spikes at threshold crossings or with rate 0.2/ms sigmoid(10 (V - 1)).\n"
+            "2. The full simulator: a stochastic neuron driven by 400 excitatory and 100 inhibitory\n"
+            "   Poisson inputs, Eq. 1 at its synapses (dW in mV per unit eta = 1 ms).\n"
+            "Writes eq1_curve.csv and eq1_curve_network.csv (dT_ms,mean_dw,sem,n), eq1_parametric.csv,\n"
+            "eq1_fit.json (tau+ and tau- of exponential and 1/dT fits, which fits better) and eq1_curve.png.\n");
+    Eq1Settings settings;
+    protocol_settings(vm, settings);
+    network_settings(vm, settings);
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
+    const Eq1Results results = run_eq1(settings);
+
+    const fs::path out = vm["out"].as<std::string>();
+    write_eq1_outputs(out, settings, results);
+    print_eq1_summary(results, out);
     return vm.count("no-plot") ? kExitOk : run_plot_script("stdp/plot_eq1_curve.py", out);
 }
 
 int cmd_drift(const std::vector<std::string>& args) {
-    po::options_description opts("spikeem drift --out DIR [options]");
-    opts.add_options()("out,o", po::value<std::string>()->required(), "output folder")(
-        "seeds", po::value<int>()->default_value(8), "independent runs per case")(
+    CommandLine cmd("spikeem drift --out DIR [options]");
+    po::options_description& opts = cmd.options();
+    add_out_option(opts);
+    opts.add_options()("seeds", po::value<int>()->default_value(8), "independent runs per case")(
         "duration-ms", po::value<double>()->default_value(100000.0), "simulated time per run (ms)")(
         "neurons", po::value<std::uint32_t>()->default_value(100), "pre and post neurons (all-to-all synapses)")(
         "a-plus-mV", po::value<double>()->default_value(0.01), "A+ (mV)")(
         "a-minus-mV", po::value<double>()->default_value(0.0105), "A- (mV)")(
         "tau-plus-ms", po::value<double>()->default_value(20.0), "tau+ (ms)")(
-        "tau-minus-ms", po::value<double>()->default_value(20.0), "tau- (ms)")(
-        "threads", po::value<int>()->default_value(0), "worker threads (0: all)")("help,h", "show this help");
-    po::positional_options_description pos;
-    auto vm = parse_args(args, opts, opts, pos);
-    if (vm.count("help")) {
-        std::cout << opts
-                  << "\nPair STDP between independent Poisson trains, post rate ramping linearly: the measured mean\n"
-                     "drift against r_pre (r_post int K + dr_post/dt int tau K) (SCIENCE.md section 1) and against\n"
-                     "the exact expectation for the pairing scheme and duration.  Writes DIR/drift.csv.\n";
-        return kExitOk;
-    }
+        "tau-minus-ms", po::value<double>()->default_value(20.0), "tau- (ms)");
+    add_threads_option(opts, 0, "worker threads (0: all)");
+    add_help_option(opts);
+    const po::variables_map vm = cmd.parse(args);
+    if (vm.count("help"))
+        return cmd.print_help(
+            "Pair STDP between independent Poisson trains, post rate ramping linearly: the measured mean\n"
+            "drift against r_pre (r_post int K + dr_post/dt int tau K) (SCIENCE.md section 1) and against\n"
+            "the exact expectation for the pairing scheme and duration.  Writes DIR/drift.csv.\n");
     DriftOptions o;
     o.seeds = vm["seeds"].as<int>();
     o.duration_ms = vm["duration-ms"].as<double>();

@@ -5,12 +5,15 @@
 #include <fmt/format.h>
 #include <tbb/global_control.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <iostream>
-#include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
@@ -68,9 +71,8 @@ std::pair<PlasticitySpec, double> rule_from_spec(const std::string& path) {
     throw SpecError(fmt::format("{}: no projection has plasticity: stdp-curve needs one", path));
 }
 
-}  // namespace
-
-int cmd_stdp_curve(const std::vector<std::string>& args) {
+// The options: the rule (from flags or --spec) and the protocol.
+CommandLine stdp_command_line() {
     po::options_description rule("rule (or --spec)");
     rule.add_options()("rule", po::value<std::string>()->default_value("pair"), "pair or triplet")(
         "a-plus-mV", po::value<double>()->default_value(0.01), "pair: A+ (mV)")(
@@ -88,9 +90,9 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
         "dendritic-delay-ms", po::value<double>()->default_value(0.0), "dendritic delay (ms)")(
         "spec", po::value<std::string>(), "take the rule (and dendritic delay) of the first plastic projection of a spec");
     po::options_description protocol("protocol");
-    protocol.add_options()("out,o", po::value<std::string>()->required(), "output folder")(
-        "protocol", po::value<std::string>()->default_value("pairing"),
-        "pairing: dw against dt; frequency: dw against pairing frequency at dt = +-dt-ms")(
+    add_out_option(protocol);
+    protocol.add_options()("protocol", po::value<std::string>()->default_value("pairing"),
+                           "pairing: dw against dt; frequency: dw against pairing frequency at dt = +-dt-ms")(
         "dt-min-ms", po::value<double>()->default_value(-100.0), "pairing: first dt = t_post - t_pre (ms)")(
         "dt-max-ms", po::value<double>()->default_value(100.0), "pairing: last dt (ms)")(
         "dt-step-ms", po::value<double>()->default_value(1.0), "pairing: dt step (ms)")(
@@ -100,23 +102,17 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
         "dt-ms", po::value<double>()->default_value(10.0), "frequency: |dt| (ms); both signs are run")(
         "pairings", po::value<int>()->default_value(60), "pairs per run")(
         "w0-mV", po::value<double>()->default_value(1.0), "initial weight (mV); dw_rel = dw / w0")(
-        "axonal-delay-ms", po::value<double>()->default_value(1.0), "axonal delay (ms)")(
-        "threads", po::value<int>()->default_value(0), "worker threads (0: all cores); results do not depend on it")(
-        "no-plot", "write the CSV only")("help,h", "show this help");
-    po::options_description visible("spikeem stdp-curve --out DIR [options]");
-    visible.add(rule).add(protocol);
-    po::positional_options_description pos;
-    auto vm = parse_args(args, visible, visible, pos);
-    if (vm.count("help")) {
-        std::cout << visible
-                  << "\nPairing protocol on the full simulator: one presynaptic source, one LIF neuron forced to fire\n"
-                     "at t_pre + dt (times at the synapse), `pairings` pairs at `frequency-hz`; each point is an\n"
-                     "independent simulation, run in parallel.  Writes DIR/stdp_curve.csv (dt_ms,dw,dw_rel) or\n"
-                     "DIR/stdp_frequency.csv (frequency_hz,dt_ms,dw,dw_rel), DIR/stdp_curve.json (provenance) and\n"
-                     "a PNG plot (python3 with matplotlib).\n";
-        return kExitOk;
-    }
+        "axonal-delay-ms", po::value<double>()->default_value(1.0), "axonal delay (ms)");
+    add_threads_option(protocol, 0, "worker threads (0: all cores); results do not depend on it");
+    protocol.add_options()("no-plot", "write the CSV only");
+    add_help_option(protocol);
+    CommandLine cmd("spikeem stdp-curve --out DIR [options]");
+    cmd.options().add(rule).add(protocol);
+    return cmd;
+}
 
+// The rule, the synapse and the pairs of every run, checked.
+PairingProtocol pairing_protocol(const po::variables_map& vm) {
     PairingProtocol p;
     std::tie(p.rule, p.dendritic_delay_ms) =
         vm.count("spec") ? rule_from_spec(vm["spec"].as<std::string>()) : rule_from_flags(vm);
@@ -142,10 +138,19 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
                                      p.w0_mV));
     if (!(p.axonal_delay_ms >= 0.001))
         throw UsageError(fmt::format("--axonal-delay-ms = {}: must be >= 0.001 (ms)", p.axonal_delay_ms));
+    return p;
+}
 
-    const std::string protocol_name = vm["protocol"].as<std::string>();
+// The runs of a protocol: every dt at every frequency.
+struct Sweep {
+    std::string protocol;  // "pairing" (dw against dt) or "frequency" (dw against frequency at +-dt)
     std::vector<double> dts, freqs;
-    if (protocol_name == "pairing") {
+    bool pairing() const { return protocol == "pairing"; }
+};
+
+Sweep sweep_from(const po::variables_map& vm) {
+    Sweep s{vm["protocol"].as<std::string>(), {}, {}};
+    if (s.pairing()) {
         const double lo = vm["dt-min-ms"].as<double>(), hi = vm["dt-max-ms"].as<double>(),
                      step = vm["dt-step-ms"].as<double>();
         if (!(step > 0) || !(hi >= lo) || (hi - lo) / step > 1e5)
@@ -153,72 +158,99 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
                                          "and at most 100000 points",
                                          lo, hi, step));
         const auto n = static_cast<long>(std::floor((hi - lo) / step + 1e-9));
-        for (long k = 0; k <= n; ++k) dts.push_back(std::round((lo + k * step) * 1e9) / 1e9);
-        freqs = {vm["frequency-hz"].as<double>()};
-    } else if (protocol_name == "frequency") {
+        for (long k = 0; k <= n; ++k) s.dts.push_back(std::round((lo + k * step) * 1e9) / 1e9);
+        s.freqs = {vm["frequency-hz"].as<double>()};
+    } else if (s.protocol == "frequency") {
         const double dt = std::abs(vm["dt-ms"].as<double>());
-        dts = {-dt, dt};
-        freqs = number_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
+        s.dts = {-dt, dt};
+        s.freqs = number_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
     } else {
-        throw UsageError(fmt::format("--protocol = \"{}\": expected pairing or frequency", protocol_name));
+        throw UsageError(fmt::format("--protocol = \"{}\": expected pairing or frequency", s.protocol));
     }
-    for (double f : freqs)
+    for (double f : s.freqs)
         if (!(f > 0 && f <= 500))  // the forced neuron is refractory for 1 ms
             throw UsageError(fmt::format("frequency {} Hz: expected in (0, 500] Hz", f));
+    return s;
+}
 
-    const fs::path out = vm["out"].as<std::string>();
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<PairingResult> results = run_pairings(p, dts, freqs);
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    fs::create_directories(out);
-    OutputSet files(out);
-    const bool pairing = protocol_name == "pairing";
-    const std::string csv_name = pairing ? "stdp_curve.csv" : "stdp_frequency.csv";
-    auto& csv = files.add(csv_name);
-    csv << (pairing ? "dt_ms,dw,dw_rel\n" : "frequency_hz,dt_ms,dw,dw_rel\n");
-    for (const auto& r : results) {
-        if (pairing)
-            csv << fmt::format("{},{},{}\n", r.dt_ms, r.dw_mV, r.dw_rel);
-        else
-            csv << fmt::format("{},{},{},{}\n", r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
-    }
-    std::string rule_desc;
-    if (auto* q = std::get_if<PairStdpParams>(&p.rule.rule))
-        rule_desc = fmt::format(
+std::string rule_json(const PlasticitySpec& rule) {
+    if (auto* q = std::get_if<PairStdpParams>(&rule.rule))
+        return fmt::format(
             "{{\"rule\": \"pair_stdp\", \"a_plus_mV\": {}, \"a_minus_mV\": {}, \"tau_plus_ms\": {}, \"tau_minus_ms\": {}, "
             "\"pairing\": {}}}",
             q->a_plus_mV, q->a_minus_mV, q->tau_plus_ms, q->tau_minus_ms, static_cast<int>(q->pairing));
-    else {
-        const auto& t = std::get<TripletStdpParams>(p.rule.rule);
-        rule_desc = fmt::format(
-            "{{\"rule\": \"triplet_stdp\", \"a2_plus_mV\": {}, \"a3_plus_mV\": {}, \"a2_minus_mV\": {}, \"a3_minus_mV\": {}, "
-            "\"tau_plus_ms\": {}, \"tau_minus_ms\": {}, \"tau_x_ms\": {}, \"tau_y_ms\": {}, \"nearest_spike\": {}}}",
-            t.a2_plus_mV, t.a3_plus_mV, t.a2_minus_mV, t.a3_minus_mV, t.tau_plus_ms, t.tau_minus_ms, t.tau_x_ms,
-            t.tau_y_ms, t.nearest_spike);
+    const auto& t = std::get<TripletStdpParams>(rule.rule);
+    return fmt::format(
+        "{{\"rule\": \"triplet_stdp\", \"a2_plus_mV\": {}, \"a3_plus_mV\": {}, \"a2_minus_mV\": {}, \"a3_minus_mV\": {}, "
+        "\"tau_plus_ms\": {}, \"tau_minus_ms\": {}, \"tau_x_ms\": {}, \"tau_y_ms\": {}, \"nearest_spike\": {}}}",
+        t.a2_plus_mV, t.a3_plus_mV, t.a2_minus_mV, t.a3_minus_mV, t.tau_plus_ms, t.tau_minus_ms, t.tau_x_ms,
+        t.tau_y_ms, t.nearest_spike);
+}
+
+// The curve (stdp_curve.csv or stdp_frequency.csv) and stdp_curve.json.
+void write_stdp_outputs(const fs::path& out, const PairingProtocol& p, const Sweep& s,
+                        const std::vector<PairingResult>& results, double wall) {
+    fs::create_directories(out);
+    OutputSet files(out);
+    auto& csv = files.add(s.pairing() ? "stdp_curve.csv" : "stdp_frequency.csv");
+    csv << (s.pairing() ? "dt_ms,dw,dw_rel\n" : "frequency_hz,dt_ms,dw,dw_rel\n");
+    for (const auto& r : results) {
+        if (s.pairing())
+            csv << fmt::format("{},{},{}\n", r.dt_ms, r.dw_mV, r.dw_rel);
+        else
+            csv << fmt::format("{},{},{},{}\n", r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
     }
     files.add("stdp_curve.json") << fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"protocol\": \"{}\",\n  \"rule\": {},\n  \"mu_plus\": {},\n"
         "  \"mu_minus\": {},\n  \"w_min_mV\": {},\n  \"w_max_mV\": {},\n  \"w0_mV\": {},\n  \"pairings\": {},\n"
         "  \"axonal_delay_ms\": {},\n  \"dendritic_delay_ms\": {},\n  \"points\": {},\n  \"wall_time_s\": {}\n}}\n",
-        version(), protocol_name, rule_desc, p.rule.dependence.mu_plus, p.rule.dependence.mu_minus, p.rule.w_min_mV,
-        std::isfinite(p.rule.w_max_mV) ? fmt::format("{}", p.rule.w_max_mV) : "null", p.w0_mV, p.pairings,
-        p.axonal_delay_ms, p.dendritic_delay_ms, results.size(), wall);
+        version(), s.protocol, rule_json(p.rule), p.rule.dependence.mu_plus, p.rule.dependence.mu_minus,
+        p.rule.w_min_mV, std::isfinite(p.rule.w_max_mV) ? fmt::format("{}", p.rule.w_max_mV) : "null", p.w0_mV,
+        p.pairings, p.axonal_delay_ms, p.dendritic_delay_ms, results.size(), wall);
     files.commit();
+}
 
-    fmt::print("{} {} runs ({} pairings each) in {:.3f} s wall\n", results.size(), protocol_name, p.pairings, wall);
-    if (pairing) {
+// A few points of the curve, or the whole frequency table.
+void print_stdp_summary(const PairingProtocol& p, const Sweep& s, const std::vector<PairingResult>& results,
+                        double wall, const fs::path& out) {
+    fmt::print("{} {} runs ({} pairings each) in {:.3f} s wall\n", results.size(), s.protocol, p.pairings, wall);
+    if (s.pairing()) {
         for (double show : {-50.0, -10.0, -1.0, 1.0, 10.0, 50.0})
             for (const auto& r : results)
-                if (std::abs(r.dt_ms - show) < 1e-9) fmt::print("  dt {:>6} ms: dw {:+.6e} mV ({:+.4f} %)\n", r.dt_ms, r.dw_mV, 100 * r.dw_rel);
+                if (std::abs(r.dt_ms - show) < 1e-9)
+                    fmt::print("  dt {:>6} ms: dw {:+.6e} mV ({:+.4f} %)\n", r.dt_ms, r.dw_mV, 100 * r.dw_rel);
     } else {
         fmt::print("  {:>10} {:>14} {:>14}\n", "f (Hz)", "dw_rel(-dt)", "dw_rel(+dt)");
-        for (std::size_t i = 0; i < freqs.size(); ++i)
-            fmt::print("  {:>10} {:>+14.4e} {:>+14.4e}\n", freqs[i], results[2 * i].dw_rel, results[2 * i + 1].dw_rel);
+        for (std::size_t i = 0; i < s.freqs.size(); ++i)
+            fmt::print("  {:>10} {:>+14.4e} {:>+14.4e}\n", s.freqs[i], results[2 * i].dw_rel,
+                       results[2 * i + 1].dw_rel);
     }
     fmt::print("outputs in {}\n", out.string());
+}
 
+}  // namespace
+
+int cmd_stdp_curve(const std::vector<std::string>& args) {
+    const CommandLine cmd = stdp_command_line();
+    const po::variables_map vm = cmd.parse(args);
+    if (vm.count("help"))
+        return cmd.print_help(
+            "Pairing protocol on the full simulator: one presynaptic source, one LIF neuron forced to fire\n"
+            "at t_pre + dt (times at the synapse), `pairings` pairs at `frequency-hz`; each point is an\n"
+            "independent simulation, run in parallel.  Writes DIR/stdp_curve.csv (dt_ms,dw,dw_rel) or\n"
+            "DIR/stdp_frequency.csv (frequency_hz,dt_ms,dw,dw_rel), DIR/stdp_curve.json (provenance) and\n"
+            "a PNG plot (python3 with matplotlib).\n");
+    const PairingProtocol p = pairing_protocol(vm);
+    const Sweep sweep = sweep_from(vm);
+
+    const fs::path out = vm["out"].as<std::string>();
+    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<PairingResult> results = run_pairings(p, sweep.dts, sweep.freqs);
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    write_stdp_outputs(out, p, sweep, results, wall);
+    print_stdp_summary(p, sweep, results, wall, out);
     if (!vm.count("no-plot")) return run_plot_script("stdp/plot_stdp_curve.py", out);
     return kExitOk;
 }
