@@ -264,6 +264,27 @@ std::vector<double> flat_energy_weights(const Simulation& sim, const EnergySetup
     return w;
 }
 
+// A duration in steps of the grid of expected_nudge (h ms).
+std::ptrdiff_t grid_steps(double ms, double h) { return static_cast<std::ptrdiff_t>(std::llround(ms / h)); }
+
+// The Eq. 1 rule of one projection on that grid: the rule's gain times `sign`,
+// the delay (at least one step), the window ahead (at least one step unless
+// analytic) and behind (central difference), in steps.
+struct GridRule {
+    double eta;
+    std::ptrdiff_t delay, ahead, behind;  // in steps: d, T, Tb
+    bool analytic;
+};
+
+GridRule grid_rule(const ProjectionSpec& pj, double sign, double h) {
+    const auto& vs = std::get<VoltageSlopeParams>(pj.plasticity->rule);
+    GridRule r{vs.eta_ms * sign, std::max<std::ptrdiff_t>(1, grid_steps(std::get<double>(pj.delay_ms), h)),
+               grid_steps(vs.window_ms, h), vs.estimate == SlopeEstimate::Central ? grid_steps(vs.window_ms, h) : 0,
+               vs.estimate == SlopeEstimate::Analytic};
+    if (!r.analytic) r.ahead = std::max<std::ptrdiff_t>(r.ahead, 1);
+    return r;
+}
+
 // E[dW] (mV, EnergyNetwork layout) of one nudge with force sign beta (y - rho(s*))
 // on the output and the rule's gain `sign`, from the mean-field trajectory of
 // the rate network (header comment), integrated by Heun's method on a 5 us grid
@@ -273,32 +294,17 @@ std::vector<double> expected_nudge(const NetworkSpec& spec, const EnergySetup& e
     const double h = 0.005, tau = es.neuron->tau_m_ms, bv = es.neuron->beta_per_mV;
     const double rmax = es.neuron->rho_max_hz / 1000.0;  // 1/ms
     const std::size_t L = es.sizes.size() - 1;
-    auto steps = [&](double ms) { return static_cast<std::ptrdiff_t>(std::llround(ms / h)); };
-    struct Rule {
-        double eta;
-        std::ptrdiff_t delay, ahead, behind;  // in steps: d, T, Tb
-        bool analytic;
-    };
-    auto rule_of = [&](std::size_t j) {
-        const auto& pj = spec.projections[j];
-        const auto& vs = std::get<VoltageSlopeParams>(pj.plasticity->rule);
-        Rule r{vs.eta_ms * sign, std::max<std::ptrdiff_t>(1, steps(std::get<double>(pj.delay_ms))),
-               steps(vs.window_ms), vs.estimate == SlopeEstimate::Central ? steps(vs.window_ms) : 0,
-               vs.estimate == SlopeEstimate::Analytic};
-        if (!r.analytic) r.ahead = std::max<std::ptrdiff_t>(r.ahead, 1);
-        return r;
-    };
-    std::vector<Rule> fwd(L), back(L);
+    std::vector<GridRule> fwd(L), back(L);  // back[k]: all zero where projection k has no transpose
     std::ptrdiff_t before = 1, after = 1;  // history needed before 0, trajectory needed after D
     for (std::size_t k = 0; k < L; ++k) {
-        fwd[k] = rule_of(es.fwd[k]);
-        if (es.back[k]) back[k] = rule_of(*es.back[k]);
-        for (const Rule* r : {&fwd[k], &back[k]}) {
+        fwd[k] = grid_rule(spec.projections[es.fwd[k]], sign, h);
+        if (es.back[k]) back[k] = grid_rule(spec.projections[*es.back[k]], sign, h);
+        for (const GridRule* r : {&fwd[k], &back[k]}) {
             before = std::max(before, r->delay + r->behind);
             after = std::max(after, r->ahead);
         }
     }
-    const std::ptrdiff_t nD = std::max<std::ptrdiff_t>(1, steps(es.obj->nudge_ms));
+    const std::ptrdiff_t nD = std::max<std::ptrdiff_t>(1, grid_steps(es.obj->nudge_ms, h));
     const std::ptrdiff_t N = before + nD + after + 1;
     const std::size_t nf = s_star.size();
     std::vector<std::size_t> off(L + 2, 0);  // free-unit offset of layer k (k >= 1)
@@ -348,7 +354,7 @@ std::vector<double> expected_nudge(const NetworkSpec& spec, const EnergySetup& e
     auto rate = [&](std::size_t layer, std::size_t i, std::ptrdiff_t n) {
         return rmax * (layer == 0 ? es.x[i] : rho(at(n, off[layer] + i)));
     };
-    auto slope = [&](const Rule& r, std::size_t u, std::ptrdiff_t n) {
+    auto slope = [&](const GridRule& r, std::size_t u, std::ptrdiff_t n) {
         if (r.analytic) return dsdt[static_cast<std::size_t>(n) * nf + u] / bv;
         return (at(n + r.ahead, u) - at(n - r.behind, u)) / (bv * h * static_cast<double>(r.ahead + r.behind));
     };

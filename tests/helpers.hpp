@@ -13,7 +13,14 @@
 
 namespace spikeem::test {
 
+// Ticks to ms under the default TimeBase (1 tick = 1 ns), for references computed in ticks.
+inline constexpr double kMsPerTick = 1e-6;
+inline double ms(Tick t) { return static_cast<double>(t) * kMsPerTick; }
+
 inline PopulationSpec lif(const std::string& name, std::uint32_t size, LifDeltaParams p) {
+    return PopulationSpec{name, size, p};
+}
+inline PopulationSpec stochastic(const std::string& name, std::uint32_t size, StochasticParams p) {
     return PopulationSpec{name, size, p};
 }
 inline PopulationSpec spike_times(const std::string& name, std::vector<std::vector<double>> times_ms) {
@@ -36,7 +43,15 @@ inline ProjectionSpec connect(const std::string& src, const std::string& tgt, Co
     return p;
 }
 
-// Recorded spike times (ms) of one neuron.
+// A plasticity spec with the given rule and no weight bounds.
+inline PlasticitySpec unbounded(decltype(PlasticitySpec::rule) rule) {
+    PlasticitySpec ps;
+    ps.rule = std::move(rule);
+    ps.w_min_mV = -INFINITY;
+    ps.w_max_mV = INFINITY;
+    return ps;
+}
+
 // Random recurrent connections among n neurons, the first ne excitatory: each
 // ordered pair (no autapses) with probability p, split by the source's type.
 inline std::pair<ExplicitPairs, ExplicitPairs> random_ei_pairs(std::uint32_t n, std::uint32_t ne, double p,
@@ -50,11 +65,28 @@ inline std::pair<ExplicitPairs, ExplicitPairs> random_ei_pairs(std::uint32_t n, 
     return {from_e, from_i};
 }
 
+// Recorded spike ticks of one neuron.
 inline std::vector<Tick> spike_ticks(const Simulation& sim, std::uint32_t pop, std::uint32_t neuron) {
     std::vector<Tick> out;
     for (const auto& s : sim.sorted_spikes())
         if (s.population == pop && s.neuron == neuron) out.push_back(s.t);
     return out;
+}
+
+// Recorded spike ticks per neuron of population `pop`.
+inline std::vector<std::vector<Tick>> trains(const Simulation& sim, std::uint32_t pop) {
+    std::vector<std::vector<Tick>> out(sim.population(pop).size());
+    for (const auto& s : sim.sorted_spikes())
+        if (s.population == pop) out[s.neuron].push_back(s.t);
+    return out;
+}
+
+// The same spikes (tick, population, neuron) in the same order.
+inline bool same_spikes(const std::vector<SpikeRecord>& a, const std::vector<SpikeRecord>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+        if (a[k].t != b[k].t || a[k].population != b[k].population || a[k].neuron != b[k].neuron) return false;
+    return true;
 }
 
 // A small Brette-style network (E/I LIF with E_L above threshold plus a

@@ -71,12 +71,6 @@ TEST_CASE("A feed-forward chain fans out through delay groups") {
 }
 
 namespace {
-bool same_spikes(const std::vector<SpikeRecord>& a, const std::vector<SpikeRecord>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t k = 0; k < a.size(); ++k)
-        if (a[k].t != b[k].t || a[k].population != b[k].population || a[k].neuron != b[k].neuron) return false;
-    return true;
-}
 bool same_voltages(const std::vector<VoltageSample>& a, const std::vector<VoltageSample>& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t k = 0; k < a.size(); ++k)

@@ -31,7 +31,6 @@ namespace {
 // all-pairs reference: both are sums of the same exponentials, rounded
 // differently, so they agree to a few ulps of the O(1) weights.
 constexpr double kTol = 1e-12;
-constexpr double kMsPerTick = 1e-6;  // TimeBase default: 1 tick = 1 ns
 
 double expo(Tick dt, double tau_ms) { return std::exp(-static_cast<double>(dt) * kMsPerTick / tau_ms); }
 

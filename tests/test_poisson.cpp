@@ -1,20 +1,17 @@
 // Poisson sources: counts and intervals against the Poisson process, with
-// fixed seeds and a stated significance level for every statistical check.
+// fixed seeds and a stated significance level for every statistical check
+// (kZ and kKs: stats.hpp).
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <cmath>
 
 #include "helpers.hpp"
+#include "stats.hpp"
 
 using namespace spikeem;
 using namespace spikeem::test;
 
 namespace {
-// Two-sided alpha = 0.001 for a standard normal statistic.
-constexpr double kZ = 3.29;
-// Kolmogorov distribution: P(sqrt(n) D > 1.949) = 0.001.
-constexpr double kKs = 1.949;
 
 struct Trains {
     std::vector<std::vector<double>> per_neuron;  // spike times in ms
@@ -60,15 +57,8 @@ TEST_CASE("Poisson intervals are exponential (KS test at alpha = 0.001 per seed)
         std::vector<double> isi;
         for (const auto& tr : t.per_neuron)
             for (std::size_t k = 1; k < tr.size(); ++k) isi.push_back(tr[k] - tr[k - 1]);
-        std::sort(isi.begin(), isi.end());
-        const double m = static_cast<double>(isi.size());
-        REQUIRE(m > 10000);
-        double d = 0;
-        for (std::size_t k = 0; k < isi.size(); ++k) {
-            double cdf = 1.0 - std::exp(-rate * isi[k] / 1000.0);
-            d = std::max({d, std::abs((k + 1) / m - cdf), std::abs(k / m - cdf)});
-        }
-        CHECK(std::sqrt(m) * d < kKs);
+        REQUIRE(isi.size() > 10000);
+        CHECK(ks_exponential(isi, rate / 1000.0) < kKs);
     }
 }
 
@@ -77,11 +67,7 @@ TEST_CASE("A KS test on intervals of the wrong rate fails: the check has power")
     std::vector<double> isi;
     for (const auto& tr : t.per_neuron)
         for (std::size_t k = 1; k < tr.size(); ++k) isi.push_back(tr[k] - tr[k - 1]);
-    std::sort(isi.begin(), isi.end());
-    const double m = static_cast<double>(isi.size());
-    double d = 0;
-    for (std::size_t k = 0; k < isi.size(); ++k) d = std::max(d, std::abs((k + 1) / m - (1.0 - std::exp(-26.0 * isi[k] / 1000.0))));
-    CHECK(std::sqrt(m) * d > kKs);  // a 4 % rate error is detected
+    CHECK(ks_exponential(isi, 26.0 / 1000.0) > kKs);  // a 4 % rate error is detected
 }
 
 TEST_CASE("Poisson sources respect start and stop") {

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "helpers.hpp"
+#include "stats.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
 
@@ -29,13 +30,6 @@ using namespace spikeem::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Two-sided alpha = 0.001 for a standard normal statistic.
-constexpr double kZ = 3.29;
-
-PopulationSpec stochastic(const std::string& name, std::uint32_t size, StochasticParams p) {
-    return PopulationSpec{name, size, p};
-}
 
 RateProbeSpec count_probe(const std::string& pop, std::vector<std::uint32_t> neurons, double interval, double window) {
     RateProbeSpec r;
@@ -65,26 +59,11 @@ std::uint32_t pop_index(const Simulation& sim, const std::string& name) {
     return 0;
 }
 
-// Recorded spike ticks per neuron of population `pop`.
-std::vector<std::vector<Tick>> trains(const Simulation& sim, std::uint32_t pop) {
-    std::vector<std::vector<Tick>> out(sim.population(pop).size());
-    for (const auto& s : sim.sorted_spikes())
-        if (s.population == pop) out[s.neuron].push_back(s.t);
-    return out;
-}
-
 std::vector<RateSample> samples_of(const Simulation& sim, std::uint32_t probe) {
     std::vector<RateSample> out;
     for (const auto& r : sim.rate_samples())
         if (r.probe == probe) out.push_back(r);
     return out;
-}
-
-bool same_spikes(const std::vector<SpikeRecord>& a, const std::vector<SpikeRecord>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t k = 0; k < a.size(); ++k)
-        if (a[k].t != b[k].t || a[k].population != b[k].population || a[k].neuron != b[k].neuron) return false;
-    return true;
 }
 
 struct TempDir {

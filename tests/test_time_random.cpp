@@ -8,8 +8,10 @@
 #include "sim/event_queue.hpp"
 #include "sim/random.hpp"
 #include "sim/time.hpp"
+#include "stats.hpp"
 
 using namespace spikeem;
+using spikeem::test::kZ;
 
 TEST_CASE("TimeBase prints ticks as exact decimal milliseconds") {
     TimeBase ns(6);
@@ -155,7 +157,7 @@ TEST_CASE("Random streams are pure functions of their key") {
 }
 
 TEST_CASE("Uniform and exponential and bounded integers have the right moments (alpha = 0.001 each)") {
-    // z-tests on the mean with n = 200000; |z| < 3.29 is two-sided alpha = 0.001.
+    // z-tests on the mean with n = 200000; |z| < kZ is two-sided alpha = 0.001.
     const int n = 200000;
     RandomStream r(1, 2, 3, 4);
     double su = 0, se = 0, sn = 0, sn2 = 0;
@@ -166,10 +168,10 @@ TEST_CASE("Uniform and exponential and bounded integers have the right moments (
         sn += z;
         sn2 += z * z;
     }
-    CHECK(std::abs((su / n - 0.5) / std::sqrt(1.0 / 12 / n)) < 3.29);
-    CHECK(std::abs((se / n - 2.0) / std::sqrt(4.0 / n)) < 3.29);
-    CHECK(std::abs((sn / n) / std::sqrt(1.0 / n)) < 3.29);
-    CHECK(std::abs((sn2 / n - 1.0) / std::sqrt(2.0 / n)) < 3.29);
+    CHECK(std::abs((su / n - 0.5) / std::sqrt(1.0 / 12 / n)) < kZ);
+    CHECK(std::abs((se / n - 2.0) / std::sqrt(4.0 / n)) < kZ);
+    CHECK(std::abs((sn / n) / std::sqrt(1.0 / n)) < kZ);
+    CHECK(std::abs((sn2 / n - 1.0) / std::sqrt(2.0 / n)) < kZ);
     // below(7): chi-square with 6 degrees of freedom; 22.46 is the 0.999 quantile.
     std::vector<int> counts(7, 0);
     for (int i = 0; i < 70000; ++i) ++counts[r.below(7)];
