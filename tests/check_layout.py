@@ -7,6 +7,7 @@
    lines (from the line of its opening brace to the line of its closing one).
 
 Usage: check_layout.py [ROOT]   (default: the folder above this script)
+       check_layout.py --self-test  (the checker finds breaches it is shown)
 """
 import os
 import re
@@ -79,8 +80,32 @@ def long_functions(path):
     return found
 
 
-def main():
-    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+def self_test():
+    """A tree with one upward include and one long function, next to allowed
+    code (a long class, a long lambda-free initializer, strings with braces):
+    exactly those two must be found."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as root:
+        os.makedirs(os.path.join(root, "sim"))
+        os.makedirs(os.path.join(root, "io"))
+        with open(os.path.join(root, "sim", "a.hpp"), "w") as f:
+            f.write('#include "network/x.hpp"\n#include "sim/b.hpp"\n')
+            f.write("struct S {\n" + "    int x;\n" * 150 + "};\n")
+            f.write('const char* s = "{{{";\n')
+            f.write("int long_one(int a) {\n" + "    a += 1;\n" * 101 + "    return a;\n}\n")
+            f.write("int short_one(int a) {\n" + "    a += 1;\n" * 97 + "    return a;\n}\n")
+        with open(os.path.join(root, "io", "b.cpp"), "w") as f:
+            f.write('#include "network/x.hpp"\n#include "sim/a.hpp"\n')
+        found = check(root)
+    expected = ["sim/a.hpp:1: sim/ includes network/ (a higher floor)",
+                "sim/a.hpp:156: function body of 104 lines (at most 100)"]
+    print("\n".join(found))
+    ok = sorted(found) == sorted(expected)
+    print("check_layout self-test:", "passed" if ok else f"FAILED, expected {expected}")
+    return 0 if ok else 1
+
+
+def check(root):
     problems = []
     for d in set(FLOORS + LENGTH_DIRS):
         for dirpath, _, files in os.walk(os.path.join(root, d)):
@@ -97,7 +122,15 @@ def main():
                             problems.append(f"{rel}:{k}: {d}/ includes {m.group(1)}/ (a higher floor)")
                 for start, length in long_functions(path):
                     problems.append(f"{rel}:{start}: function body of {length} lines (at most {MAX_LINES})")
-    for p in sorted(problems):
+    return sorted(problems)
+
+
+def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
+    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    problems = check(root)
+    for p in problems:
         print(p)
     print(f"check_layout: {len(problems)} problem(s)")
     return 1 if problems else 0
