@@ -29,19 +29,25 @@ def main():
     times, pops, idx = np.array(times), np.array(pops), np.array(idx)
     names = [p["name"] for p in run["populations"] if p["name"] in set(pops)]
     fig, (ax, ar) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    offset = 0
+    offset, subset = 0, False
     for name in names:
-        sel = (pops == name) & (idx < args.max_neurons)
-        ax.plot(times[sel], idx[sel] + offset, ".", ms=1, label=name)
         n = next(p["neurons"] for p in run["populations"] if p["name"] == name)
+        shown = min(n, args.max_neurons)
+        subset = subset or shown < n
+        sel = (pops == name) & (idx < shown)
+        label = name if shown == n else f"{name} (neurons 0-{shown - 1} of {n})"
+        ax.plot(times[sel], idx[sel] + offset, ".", ms=1, label=label)
+        # The rate panel counts every neuron of the population, not only those shown above.
         counts, edges = np.histogram(times[pops == name], bins=np.arange(0, duration + 5, 5))
-        ar.plot(edges[:-1], counts / n / 0.005, label=name)
-        offset += min(n, args.max_neurons)
-    ax.set_ylabel("neuron")
+        ar.plot(edges[:-1], counts / n / 0.005, label=f"{name} (all {n})")
+        offset += shown
+    ax.set_ylabel("neuron (populations stacked)")
     ax.legend(loc="upper right", markerscale=8)
-    ax.set_title(f"{run.get('spec_name') or run['spec']}  seed {run['seed']}")
+    what = "spikes of the recorded populations" + (f", at most {args.max_neurons} neurons each" if subset else "")
+    ax.set_title(f"{run.get('spec_name') or run['spec']}, seed {run['seed']}: {what}", fontsize=10)
     ar.set_xlabel("t (ms)")
-    ar.set_ylabel("rate (Hz, 5 ms bins)")
+    ar.set_ylabel("population rate\n(Hz, 5 ms bins)")
+    ar.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     png = args.png or os.path.join(args.out_dir, "raster.png")
     fig.savefig(png, dpi=120)
