@@ -61,7 +61,7 @@ struct LifExpParams {
 //   noise: Ornstein-Uhlenbeck with stationary std noise_sigma_mV,
 //   spikes: inhomogeneous Poisson with rate rho(V) = rho_max sigmoid(beta (V - theta)),
 //           or rho_max clip(beta (V - theta), 0, 1) (hard sigmoid: linear between its kinks,
-//           the rate function of Equilibrium Propagation, SCIENCE.md section 4),
+//           the rate function of Equilibrium Propagation, docs/science.md section 4),
 //   optional reset to v_reset after a spike, no spike during t_ref after one.
 enum class RateFunction { Sigmoid, HardSigmoid };
 struct StochasticParams {
@@ -191,7 +191,7 @@ struct SupervisedObjectiveSpec {
     double sigma_mV = 1.0;
 };
 
-// The energy-based layered network of Equilibrium Propagation (SCIENCE.md
+// The energy-based layered network of Equilibrium Propagation (docs/science.md
 // section 4, Scellier & Bengio 2017) in stochastic neurons with the hard
 // sigmoid: unit j's state is s_j = beta_v (V_j - theta), its rate rho_max clip(s_j, 0, 1).
 // layers[0] is the clamped input (Poisson, x = rate / rho_max), the others are
