@@ -1,5 +1,6 @@
 // The STDP curve that Eq. 1 produces in the full simulator, and the rate-form
-// identity of pair STDP (SCIENCE.md sections 1 and 2).
+// identity of pair STDP (docs/science.md, "The rule (Eq. 1)" and
+// "STDP curves and pairing").
 #include <doctest/doctest.h>
 
 #include <cmath>

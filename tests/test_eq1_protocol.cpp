@@ -1,4 +1,4 @@
-// The stand-alone Eq. 1 STDP-curve protocol (SCIENCE.md section 2): binning,
+// The stand-alone Eq. 1 STDP-curve protocol (docs/science.md, "STDP curves and pairing"): binning,
 // fits, and the Monte Carlo protocol against closed forms.
 //
 // Statistical checks state their tolerance in standard errors (SE).  All runs

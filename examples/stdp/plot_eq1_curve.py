@@ -93,7 +93,8 @@ def main():
     fig, (ap, ax) = plt.subplots(1, 2, figsize=(13, 5.2))
     parametric_panel(ap, out)
     binned_panel(ax, out)
-    fig.suptitle(f"STDP from Eq. 1, dW = eta S_pre dV_post/dt: {firing} firing, {pairing} pairing")
+    fig.suptitle(f"STDP from Eq. 1, dW = eta S_pre dV_post/dt: {pairing} pairing (both curves); "
+                 f"stand-alone protocol with {firing} firing")
     fig.tight_layout()
     png = os.path.join(out, "eq1_curve.png")
     fig.savefig(png + ".tmp.png", dpi=120)
