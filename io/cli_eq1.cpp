@@ -27,6 +27,7 @@ namespace spikeem::io {
 namespace {
 
 std::string json_num(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
+std::string csv_num(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "nan"; }
 
 std::string fit_json(const eq1::SideFit& f) {
     return fmt::format(
@@ -43,8 +44,8 @@ std::string fit_json(const eq1::SideFit& f) {
 void write_bins(std::ofstream& out, const std::vector<eq1::Bin>& bins) {
     out << "dT_ms,mean_dw,sem,n\n";
     for (const auto& b : bins)
-        out << fmt::format("{},{},{},{}\n", b.centre_dT_ms, b.n ? json_num(b.mean_dW) : "nan",
-                           b.n > 1 ? json_num(b.sem_dW) : "nan", b.n);
+        out << fmt::format("{},{},{},{}\n", b.centre_dT_ms, b.n ? csv_num(b.mean_dW) : "nan",
+                           b.n > 1 ? csv_num(b.sem_dW) : "nan", b.n);
 }
 
 // The command's options, checked: the stand-alone protocol with Gaussian slopes,
@@ -218,7 +219,7 @@ void write_eq1_outputs(const fs::path& out, const Eq1Settings& s, const Eq1Resul
     auto& pc = files.add("eq1_parametric.csv");
     pc << "slope_per_ms,mean_dT_ms,sem_dT_ms,mean_dw,pairs,trials\n";
     for (const auto& q : r.parametric.parametric)
-        pc << fmt::format("{},{},{},{},{},{}\n", q.slope_per_ms, json_num(q.mean_dT_ms), json_num(q.sem_dT_ms),
+        pc << fmt::format("{},{},{},{},{},{}\n", q.slope_per_ms, csv_num(q.mean_dT_ms), csv_num(q.sem_dT_ms),
                           q.mean_dW, q.pairs, q.trials);
     files.add("eq1_fit.json") << eq1_fit_json(s, r);
     files.commit();

@@ -70,8 +70,11 @@ def binned_panel(ax, out):
         d = read(path)
         ok = d["n"] > 1
         peak = np.nanmax(np.abs(d["mean_dw"][ok]))
-        ax.errorbar(d["dT_ms"][ok], d["mean_dw"][ok] / peak, yerr=d["sem"][ok] / peak, fmt="o", ms=3,
-                    color=color, capsize=1.5, label=f"Eq. 1, {label} (peak {peak:.3g})")
+        sem = d["sem"][ok]
+        has_se = bool(np.all(np.isfinite(sem)))  # NaN: fewer than 2 replicates
+        ax.errorbar(d["dT_ms"][ok], d["mean_dw"][ok] / peak, yerr=sem / peak if has_se else None, fmt="o", ms=3,
+                    color=color, capsize=1.5,
+                    label=f"Eq. 1, {label} (peak {peak:.3g})" + ("" if has_se else ", no SE: < 2 replicates"))
     ax.axhline(0, color="k", lw=0.5)
     ax.axvline(0, color="k", lw=0.5)
     ax.set_xlabel("dT = t_post - t_pre (ms)")
