@@ -1,6 +1,9 @@
 #include "experiments/eq1_network.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <utility>
 
 #include "network/simulation.hpp"
 
@@ -40,6 +43,8 @@ NetworkSpec eq1_network(const Eq1NetworkOptions& o) {
 }
 
 Eq1NetworkResult run_eq1_network(const Eq1NetworkOptions& o) {
+    if (!(o.duration_ms > 0.0) || !(o.block_ms > 0.0))
+        throw std::invalid_argument("eq1 network: duration_ms and block_ms must be positive");
     Simulation sim(eq1_network(o));
     for (std::size_t j = 0; j < sim.num_projections(); ++j) sim.enable_slope_log(j);
     sim.run();
@@ -48,19 +53,29 @@ Eq1NetworkResult run_eq1_network(const Eq1NetworkOptions& o) {
     for (const auto& s : sim.sorted_spikes()) post.push_back(sim.time().to_ms(s.t));
     r.post_spikes = post.size();
     r.post_rate_hz = static_cast<double>(post.size()) / (o.duration_ms / 1000.0);
-    eq1::BinAccumulator acc(o.window_ms, o.bin_ms);
+    r.blocks = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::floor(o.duration_ms / o.block_ms)));
+    r.block_ms = o.block_ms;
+    // Every presynaptic spike (time, dW), grouped by block; within a block the
+    // order (projection, then log order) is fixed, so the sums are reproducible.
+    std::vector<std::vector<std::pair<double, double>>> by_block(r.blocks);
     for (std::size_t j = 0; j < sim.num_projections(); ++j) {
         for (const SlopeUpdate& u : sim.slope_log(j)) {
-            ++r.pre_spikes;
             const double t = sim.time().to_ms(u.t_arrival);
-            const double dw = u.dw / kEtaMs;
-            auto lo = std::lower_bound(post.begin(), post.end(), t - o.window_ms);
-            auto hi = std::upper_bound(post.begin(), post.end(), t + o.window_ms);
-            for (auto it = lo; it != hi; ++it) {
-                acc.add(*it - t, dw);
-                ++r.pairs;
-            }
+            const auto b = std::min<std::uint64_t>(r.blocks - 1, static_cast<std::uint64_t>(std::max(0.0, t / o.block_ms)));
+            by_block[b].emplace_back(t, u.dw / kEtaMs);
         }
+    }
+    eq1::ReplicateBins acc(o.window_ms, o.bin_ms);
+    std::vector<eq1::Pair> pairs;
+    for (const auto& block : by_block) {
+        for (const auto& [t, dw] : block) {
+            ++r.pre_spikes;
+            pairs.clear();
+            eq1::select_pairs(post, t, o.window_ms, o.pairing, dw, pairs);
+            for (const eq1::Pair& p : pairs) acc.add(p.dT_ms, p.dW);
+            r.pairs += pairs.size();
+        }
+        acc.close_replicate();
     }
     r.bins = acc.bins();
     r.fits = eq1::fit_curve(r.bins);

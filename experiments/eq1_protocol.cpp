@@ -39,6 +39,7 @@ double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 struct Scratch {
     std::vector<double> cand_ms;
     std::vector<double> noise;  // B(t) at the candidate times
+    std::vector<double> post_ms;  // the trial's post spikes, ascending
 };
 
 Trial trial_impl(const ProtocolOptions& o, std::uint64_t trial, std::vector<Pair>& out, Scratch& sc) {
@@ -55,20 +56,23 @@ Trial trial_impl(const ProtocolOptions& o, std::uint64_t trial, std::vector<Pair
     const double s = tr.slope_per_ms, v0 = tr.v0, W = o.window_ms;
     const double dW = o.eta * s;
 
+    auto& post = sc.post_ms;
+    post.clear();
     if (o.firing == Firing::Deterministic) {
         if (s == 0.0) return tr;  // V0 < theta: never crosses
         const double t_star = (o.theta - v0) / s;
         if (!(std::abs(t_star) <= W)) return tr;
-        out.push_back({t_star, dW});
+        post.push_back(t_star);
         if (o.reset) {
             const double step = (o.theta - o.v_reset) / s;  // signed: away from 0 along sign(s)
             for (int k = 1;; ++k) {
                 const double t = t_star + k * step;
                 if (!(std::abs(t) <= W)) break;
-                out.push_back({t, dW});
+                post.push_back(t);
             }
-            if (s < 0.0) std::reverse(out.begin(), out.end());  // time order
+            if (s < 0.0) std::reverse(post.begin(), post.end());  // time order
         }
+        select_pairs(post, 0.0, W, o.pairing, dW, out);
         return tr;
     }
 
@@ -105,16 +109,17 @@ Trial trial_impl(const ProtocolOptions& o, std::uint64_t trial, std::vector<Pair
         const double v = v0 + s * t + (sigma > 0.0 ? sigma * B[i] : 0.0) - offset;
         const double accept = sigmoid(o.beta * (v - o.theta));
         if (rng.uniform() < accept) {
-            out.push_back({t, dW});
+            post.push_back(t);
             if (o.reset) offset += v - o.v_reset;
         }
     }
+    select_pairs(post, 0.0, W, o.pairing, dW, out);
     return tr;
 }
 
 struct ChunkResult {
-    BinAccumulator bins;
-    std::vector<Moments> dT_per_slope;
+    ReplicateBins bins;
+    std::vector<RatioMoments> dT_per_slope;
     std::vector<std::uint64_t> trials_per_slope;
     std::uint64_t pairs = 0;
     std::uint64_t without = 0;
@@ -157,7 +162,151 @@ void Moments::merge(const Moments& o) {
 double Moments::variance() const { return n < 2 ? 0.0 : m2 / static_cast<double>(n - 1); }
 double Moments::sem() const { return n < 2 ? 0.0 : std::sqrt(variance() / static_cast<double>(n)); }
 
+void RatioMoments::add_replicate(double S, std::uint64_t N, double sum_sq_values) {
+    ++replicates;
+    n += N;
+    const double Nd = static_cast<double>(N);
+    s += S;
+    ss += S * S;
+    sn += S * Nd;
+    nn += Nd * Nd;
+    vv += sum_sq_values;
+}
+
+void RatioMoments::merge(const RatioMoments& o) {
+    replicates += o.replicates;
+    n += o.n;
+    s += o.s;
+    ss += o.ss;
+    sn += o.sn;
+    nn += o.nn;
+    vv += o.vv;
+}
+
+double RatioMoments::sem() const {
+    if (replicates < 2) return std::numeric_limits<double>::quiet_NaN();
+    if (n == 0) return 0.0;
+    const double m = mean(), R = static_cast<double>(replicates), N = static_cast<double>(n);
+    // sum_r (S_r - m N_r)^2, clipped at 0 against rounding when every S_r = m N_r.
+    const double dev = std::max(0.0, ss - 2.0 * m * sn + m * m * nn);
+    return std::sqrt(R / (R - 1.0) * dev) / N;
+}
+
+double RatioMoments::value_std() const {
+    if (n < 2) return 0.0;
+    const double N = static_cast<double>(n), m = mean();
+    return std::sqrt(std::max(0.0, vv - N * m * m) / (N - 1.0));
+}
+
+const char* to_string(PostPairing p) {
+    switch (p) {
+        case PostPairing::Nearest: return "nearest";
+        case PostPairing::FirstAfter: return "first_after";
+        case PostPairing::LastBefore: return "last_before";
+        case PostPairing::All: return "all";
+    }
+    return "?";
+}
+
+const char* to_string(Firing f) { return f == Firing::Deterministic ? "deterministic" : "stochastic"; }
+
+void select_pairs(std::span<const double> post_ms, double t_pre_ms, double window_ms, PostPairing pairing, double dW,
+                  std::vector<Pair>& out) {
+    // [lo, hi): the post spikes within +-window; split: the first at or after t_pre.
+    const auto lo = std::lower_bound(post_ms.begin(), post_ms.end(), t_pre_ms - window_ms);
+    const auto hi = std::upper_bound(lo, post_ms.end(), t_pre_ms + window_ms);
+    const auto split = std::lower_bound(lo, hi, t_pre_ms);
+    auto push = [&](auto it) { out.push_back({*it - t_pre_ms, dW}); };
+    switch (pairing) {
+        case PostPairing::All:
+            for (auto it = lo; it != hi; ++it) push(it);
+            return;
+        case PostPairing::FirstAfter:
+            if (split != hi) push(split);
+            return;
+        case PostPairing::LastBefore:
+            if (split != lo) push(split - 1);
+            return;
+        case PostPairing::Nearest:
+            if (split == lo && split == hi) return;
+            if (split == lo) push(split);
+            else if (split == hi) push(split - 1);
+            else push(*split - t_pre_ms <= t_pre_ms - *(split - 1) ? split : split - 1);
+            return;
+    }
+}
+
 // --- Binning ---------------------------------------------------------------
+
+ReplicateBins::ReplicateBins(double window_ms, double bin_ms)
+    : window_ms_(window_ms),
+      bin_ms_(bin_ms),
+      m_(bin_count(window_ms, bin_ms)),
+      cur_s_(m_.size(), 0.0),
+      cur_vv_(m_.size(), 0.0),
+      cur_n_(m_.size(), 0) {}
+
+std::size_t ReplicateBins::index(double dT_ms) const {
+    // As BinAccumulator::add: dT = 0 is an edge, rounding of the division repaired.
+    const auto nb = static_cast<std::ptrdiff_t>(m_.size()), h = nb / 2;
+    auto k = std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(std::floor(dT_ms / bin_ms_)) + h, 0, nb - 1);
+    if (k > 0 && dT_ms < static_cast<double>(k - h) * bin_ms_) --k;
+    else if (k < nb - 1 && dT_ms >= static_cast<double>(k - h + 1) * bin_ms_) ++k;
+    return static_cast<std::size_t>(k);
+}
+
+void ReplicateBins::add(double dT_ms, double dW) {
+    if (!(std::abs(dT_ms) <= window_ms_)) {
+        ++outside_;
+        return;
+    }
+    const std::size_t k = index(dT_ms);
+    if (cur_n_[k] == 0) touched_.push_back(k);
+    ++cur_n_[k];
+    cur_s_[k] += dW;
+    cur_vv_[k] += dW * dW;
+}
+
+void ReplicateBins::close_replicate() {
+    // Bins this replicate did not touch get (S, N) = (0, 0), which adds nothing
+    // but the replicate itself: bins() sets every bin's count of replicates.
+    for (std::size_t k : touched_) {
+        m_[k].add_replicate(cur_s_[k], cur_n_[k], cur_vv_[k]);
+        cur_s_[k] = cur_vv_[k] = 0.0;
+        cur_n_[k] = 0;
+    }
+    touched_.clear();
+    ++replicates_;
+}
+
+void ReplicateBins::merge(const ReplicateBins& o) {
+    if (o.m_.size() != m_.size() || o.window_ms_ != window_ms_ || o.bin_ms_ != bin_ms_)
+        throw std::invalid_argument("eq1 ReplicateBins::merge: different binnings");
+    if (!o.touched_.empty()) throw std::invalid_argument("eq1 ReplicateBins::merge: open replicate");
+    for (std::size_t i = 0; i < m_.size(); ++i) m_[i].merge(o.m_[i]);
+    replicates_ += o.replicates_;
+    outside_ += o.outside_;
+}
+
+std::vector<Bin> ReplicateBins::bins() const {
+    std::vector<Bin> out(m_.size());
+    for (std::size_t i = 0; i < m_.size(); ++i) {
+        RatioMoments m = m_[i];
+        m.replicates = replicates_;
+        Bin& b = out[i];
+        const auto k = static_cast<double>(i) - static_cast<double>(m_.size() / 2);
+        b.lo_dT_ms = k * bin_ms_;
+        b.hi_dT_ms = (k + 1.0) * bin_ms_;
+        b.centre_dT_ms = 0.5 * (b.lo_dT_ms + b.hi_dT_ms);
+        b.n = m.n;
+        b.mean_dW = m.mean();
+        b.std_dW = m.value_std();
+        b.sem_dW = m.sem();
+        b.replicates = replicates_;
+    }
+    return out;
+}
+
 
 BinAccumulator::BinAccumulator(double window_ms, double bin_ms)
     : window_ms_(window_ms), bin_ms_(bin_ms), m_(bin_count(window_ms, bin_ms)) {}
@@ -373,6 +522,21 @@ void validate(const ProtocolOptions& o) {
     }
 }
 
+ProtocolOptions widen_for_grid(const ProtocolOptions& o, double max_window_ms) {
+    double slowest = 0.0;  // min |slope| over the non-zero grid slopes
+    for (double sl : o.slope_grid_per_ms)
+        if (sl != 0.0 && (slowest == 0.0 || std::abs(sl) < slowest)) slowest = std::abs(sl);
+    ProtocolOptions w = o;
+    if (slowest == 0.0) return w;
+    const double need = 2.0 * o.theta / slowest;
+    if (need > max_window_ms)
+        throw std::invalid_argument("eq1 protocol: the slowest grid slope " + std::to_string(slowest) +
+                                    "/ms needs a window of " + std::to_string(need) + " ms, more than " +
+                                    std::to_string(max_window_ms) + " ms");
+    if (need > o.window_ms) w.window_ms = std::ceil(need / o.bin_ms - 1e-9) * o.bin_ms;
+    return w;
+}
+
 Trial simulate_trial(const ProtocolOptions& o, std::uint64_t trial, std::vector<Pair>& out) {
     Scratch sc;
     return trial_impl(o, trial, out, sc);
@@ -391,11 +555,17 @@ ProtocolResult run_protocol(const ProtocolOptions& o) {
             const std::uint64_t end = std::min(o.trials, (c + 1) * kChunkTrials);
             for (std::uint64_t i = c * kChunkTrials; i < end; ++i) {
                 trial_impl(o, i, pairs, sc);
-                for (const Pair& p : pairs) cr.bins.add(p);
+                for (const Pair& p : pairs) cr.bins.add(p.dT_ms, p.dW);
+                cr.bins.close_replicate();  // trials are the independent replicates
                 if (G > 0) {
                     const std::size_t g = static_cast<std::size_t>(i % G);
                     ++cr.trials_per_slope[g];
-                    for (const Pair& p : pairs) cr.dT_per_slope[g].add(p.dT_ms);
+                    double sum = 0.0, sum_sq = 0.0;
+                    for (const Pair& p : pairs) {
+                        sum += p.dT_ms;
+                        sum_sq += p.dT_ms * p.dT_ms;
+                    }
+                    cr.dT_per_slope[g].add_replicate(sum, pairs.size(), sum_sq);
                 }
                 cr.pairs += pairs.size();
                 if (pairs.empty()) ++cr.without;
@@ -429,7 +599,7 @@ ProtocolResult run_protocol(const ProtocolOptions& o) {
         p.slope_per_ms = o.slope_grid_per_ms[g];
         p.trials = total.trials_per_slope[g];
         p.pairs = total.dT_per_slope[g].n;
-        p.mean_dT_ms = total.dT_per_slope[g].mean;
+        p.mean_dT_ms = total.dT_per_slope[g].mean();
         p.sem_dT_ms = total.dT_per_slope[g].sem();
         p.mean_dW = p.pairs > 0 ? o.eta * p.slope_per_ms : 0.0;
         res.parametric.push_back(p);

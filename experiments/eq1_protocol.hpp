@@ -1,16 +1,18 @@
 #pragma once
-// The stand-alone Eq. 1 STDP-curve protocol (SCIENCE.md section 2): pure Monte
-// Carlo over one-pre-spike trials, not the network simulator.
+// The stand-alone Eq. 1 STDP-curve protocol (docs/science.md, "STDP curves and
+// pairing"): pure Monte Carlo over one-pre-spike trials, not the network simulator.
 //
 // One trial = one presynaptic spike at t = 0.  The postsynaptic voltage is the
 // line V(t) = V0 + Vdot * t (dimensionless, threshold theta = 1; times in ms),
 // V0 ~ U[0, theta), Vdot ~ N(0, slope_std_per_ms) or a fixed value from a user
 // grid.  Eq. 1 gives dW = eta * S_pre * dV/dt = eta * Vdot at the pre spike; that
-// dW is paired with every postsynaptic spike of the trial inside
-// [-window_ms, +window_ms], dT = t_post - t_pre = t_post.  The pairs are
+// dW is paired with the postsynaptic spikes of the trial inside
+// [-window_ms, +window_ms] that the pairing selects (PostPairing: by default the
+// one nearest to the pre spike), dT = t_post - t_pre = t_post.  The pairs are
 // binned in dT (mean dW, standard error, count per bin), summarised per slope
 // (the paper's parametric curve, grid mode) and fitted per side with
-// A exp(-|dT|/tau) and B/|dT|.
+// A exp(-|dT|/tau) and B/|dT|.  Standard errors treat the trial as the
+// independent unit (a trial's pairs share its slope): see ReplicateBins.
 //
 // Postsynaptic firing:
 //  - Deterministic: a spike where V crosses theta, t* = (theta - V0)/Vdot, if
@@ -48,6 +50,18 @@ namespace spikeem::eq1 {
 
 enum class Firing { Deterministic, Stochastic };
 
+// Which postsynaptic spikes (of those within +-window of the pre spike) a
+// presynaptic spike pairs with:
+//  - Nearest: the one nearest in time (on a tie, the later one);
+//  - FirstAfter: the first with t_post >= t_pre;
+//  - LastBefore: the last with t_post < t_pre;
+//  - All: every one (each adds a pair; with a neuron that fires many times in
+//    the window these extra pairs are spread nearly uniformly in dT and flatten
+//    the curve).
+enum class PostPairing { Nearest, FirstAfter, LastBefore, All };
+const char* to_string(PostPairing p);  // "nearest", "first_after", "last_before", "all"
+const char* to_string(Firing f);       // "deterministic", "stochastic"
+
 struct ProtocolOptions {
     std::uint64_t seed = 1;
     std::uint64_t trials = 100000;
@@ -73,6 +87,7 @@ struct ProtocolOptions {
     double window_ms = 100.0;  // post spikes and bins cover [-window_ms, window_ms]
     double bin_ms = 5.0;       // window_ms must be an integer multiple of bin_ms
     double eta = 1.0;          // learning rate: dW = eta * Vdot
+    PostPairing pairing = PostPairing::Nearest;
 };
 
 // One pre/post pair: dT = t_post - t_pre, dW the Eq. 1 weight change of the trial.
@@ -81,10 +96,19 @@ struct Pair {
     double dW;
 };
 
+// Appends to `out` the pairs (t_post - t_pre, dW) of one presynaptic spike at
+// t_pre_ms with the postsynaptic spikes `post_ms` (ascending) that `pairing`
+// selects among those with |t_post - t_pre| <= window_ms, in time order.
+void select_pairs(std::span<const double> post_ms, double t_pre_ms, double window_ms, PostPairing pairing, double dW,
+                  std::vector<Pair>& out);
+
 // One dT bin [lo_dT_ms, hi_dT_ms) (the last bin also holds dT = +window).  Bin
 // edges are integer multiples of bin_ms, so dT = 0 is always an edge.
-// mean_dW, std_dW (sample std, n - 1) and sem_dW = std_dW / sqrt(n) are over
-// the n pairs in the bin; std and sem are 0 when n < 2, mean is 0 when n = 0.
+// mean_dW and std_dW (sample std, n - 1) are over the n pairs in the bin; std
+// is 0 when n < 2, mean is 0 when n = 0.  sem_dW is the standard error of
+// mean_dW: from BinAccumulator, std_dW / sqrt(n) (pairs taken as independent,
+// 0 when n < 2); from ReplicateBins, the between-replicate estimate over
+// `replicates` independent replicates (NaN when replicates < 2).
 struct Bin {
     double lo_dT_ms = 0.0;
     double hi_dT_ms = 0.0;
@@ -93,6 +117,7 @@ struct Bin {
     double mean_dW = 0.0;
     double std_dW = 0.0;
     double sem_dW = 0.0;
+    std::uint64_t replicates = 0;  // independent replicates behind sem_dW (0: pairs taken as independent)
 };
 
 // Streaming mean/variance (Welford; Chan et al. for merging).  Deterministic:
@@ -127,6 +152,51 @@ private:
     double window_ms_, bin_ms_;
     std::vector<Moments> m_;
     std::uint64_t outside_ = 0;
+};
+
+// Sums over independent replicates (clusters) of (S, N) = (sum of the values,
+// number of values) of one replicate, for the ratio estimator
+// mean = sum S / sum N and its standard error
+//   sem^2 = R / (R - 1) * sum_r (S_r - mean N_r)^2 / (sum N)^2
+// over R replicates (replicates with N = 0 count: they are part of the
+// sample).  This is the standard error of a mean over correlated values when
+// only the replicates are independent (cluster-robust; Cochran, Sampling
+// Techniques, 1977, ch. 6).  Merge order fixes the floating-point sums.
+struct RatioMoments {
+    std::uint64_t replicates = 0;
+    std::uint64_t n = 0;       // values
+    double s = 0.0, ss = 0.0;  // sum S, sum S^2 over replicates
+    double sn = 0.0, nn = 0.0;  // sum S N, sum N^2 over replicates
+    double vv = 0.0;            // sum of squared values (for the std over values)
+    void add_replicate(double S, std::uint64_t N, double sum_sq_values);
+    void merge(const RatioMoments& o);
+    double mean() const { return n ? s / static_cast<double>(n) : 0.0; }
+    double sem() const;        // NaN if replicates < 2; 0 if n = 0
+    double value_std() const;  // sample std over the values, 0 if n < 2
+};
+
+// Binning as BinAccumulator, with standard errors from independent
+// replicates: add() the pairs of one replicate (a trial of the protocol, a
+// block of a network run), then close_replicate(); a replicate without pairs
+// must be closed too.  Same binning contract as BinAccumulator.
+class ReplicateBins {
+public:
+    ReplicateBins(double window_ms, double bin_ms);
+    void add(double dT_ms, double dW);
+    void close_replicate();
+    void merge(const ReplicateBins& o);  // o must have no open replicate; throws if the binnings differ
+    std::vector<Bin> bins() const;       // of the closed replicates
+    std::uint64_t replicates() const { return replicates_; }
+    std::uint64_t outside() const { return outside_; }
+
+private:
+    std::size_t index(double dT_ms) const;
+    double window_ms_, bin_ms_;
+    std::vector<RatioMoments> m_;
+    std::vector<double> cur_s_, cur_vv_;
+    std::vector<std::uint64_t> cur_n_;
+    std::vector<std::size_t> touched_;
+    std::uint64_t replicates_ = 0, outside_ = 0;
 };
 
 // The same, in one call over a list of pairs (e.g. from the full simulator).
@@ -189,7 +259,7 @@ struct ParametricPoint {
     std::uint64_t trials = 0;  // trials run with this slope
     std::uint64_t pairs = 0;   // pairs (post spikes in the window) of those trials
     double mean_dT_ms = 0.0;   // over the pairs; 0 if pairs = 0
-    double sem_dT_ms = 0.0;    // standard error of mean_dT_ms over the pairs (pairs >= 2)
+    double sem_dT_ms = 0.0;    // standard error of mean_dT_ms, trials as replicates (NaN if trials < 2)
     double mean_dW = 0.0;      // over the pairs (= eta * slope when pairs > 0)
 };
 
@@ -205,14 +275,22 @@ struct ProtocolResult {
     double pairs_per_trial_variance = 0.0;  // sample variance over trials
 };
 
+// The grid options with the window widened so that the slowest grid slope is
+// not cut by it: window_ms = max(o.window_ms, 2 theta / min |slope|) over the
+// non-zero grid slopes, rounded up to a multiple of bin_ms.  A deterministic
+// crossing comes at most theta/|slope| after (or before) the pre spike; the
+// factor 2 leaves room for the stochastic neuron's delay after it.  Throws
+// std::invalid_argument if the widened window would exceed max_window_ms.
+ProtocolOptions widen_for_grid(const ProtocolOptions& o, double max_window_ms = 20000.0);
+
 // Throws std::invalid_argument if the options are inconsistent (noise with
 // deterministic firing, window not a multiple of bin, non-positive window,
 // bin, rho_max or trials, negative beta/noise/slope std, v_reset >= theta,
 // slope std = 0 in Gaussian mode).
 void validate(const ProtocolOptions& o);
 
-// Trial `trial` alone: its slope (grid or drawn) and V0, and its pairs in time
-// order (appended to `out`, which is cleared first).  Pure function of
+// Trial `trial` alone: its slope (grid or drawn) and V0, and its pairs (after
+// the pairing) in time order (`out` is cleared first).  Pure function of
 // (options, trial).  Does not validate the options (run_protocol does).
 struct Trial {
     double v0 = 0.0;

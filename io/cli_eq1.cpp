@@ -27,6 +27,7 @@ namespace spikeem::io {
 namespace {
 
 std::string json_num(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
+std::string csv_num(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "nan"; }
 
 std::string fit_json(const eq1::SideFit& f) {
     return fmt::format(
@@ -43,8 +44,8 @@ std::string fit_json(const eq1::SideFit& f) {
 void write_bins(std::ofstream& out, const std::vector<eq1::Bin>& bins) {
     out << "dT_ms,mean_dw,sem,n\n";
     for (const auto& b : bins)
-        out << fmt::format("{},{},{},{}\n", b.centre_dT_ms, b.n ? json_num(b.mean_dW) : "nan",
-                           b.n > 1 ? json_num(b.sem_dW) : "nan", b.n);
+        out << fmt::format("{},{},{},{}\n", b.centre_dT_ms, b.n ? csv_num(b.mean_dW) : "nan",
+                           b.n > 1 ? csv_num(b.sem_dW) : "nan", b.n);
 }
 
 // The command's options, checked: the stand-alone protocol with Gaussian slopes,
@@ -54,6 +55,7 @@ struct Eq1Settings {
     Eq1NetworkOptions network;  // duration_ms 0: not run
     std::string firing, estimate;  // --firing and --network-estimate as given, for eq1_fit.json
 };
+
 
 struct Eq1Results {
     eq1::ProtocolResult curve, parametric;
@@ -74,12 +76,18 @@ CommandLine eq1_command_line() {
         "slope-grid", po::value<std::string>()->default_value("-0.08,-0.04,-0.02,-0.01,-0.005,0.005,0.01,0.02,0.04,0.08"),
         "protocol: slopes (1/ms) of the parametric curve")(
         "bin-ms", po::value<double>()->default_value(5.0), "bin width (ms), 5 or 10 in the paper's protocol")(
-        "window-ms", po::value<double>()->default_value(100.0), "pairs with |dT| up to this (ms)")(
+        "window-ms", po::value<double>()->default_value(100.0),
+        "pairs with |dT| up to this (ms); the per-slope curve widens it to 2 / min |slope|")(
+        "pairing", po::value<std::string>()->default_value("nearest"), 
+        "pairing of each pre spike with the post spikes within the window: nearest (the one nearest in time), "
+        "first_after, last_before, or all")(
         "network-duration-ms", po::value<double>()->default_value(200000.0),
         "full simulator: simulated time (ms); 0 skips it")(
         "network-estimate", po::value<std::string>()->default_value("forward"),
         "full simulator: slope estimate, forward, central or analytic")(
         "network-reset", "full simulator: reset V to 0 after each post spike")(
+        "network-block-ms", po::value<double>()->default_value(5000.0),
+        "full simulator: length of the independent blocks behind the standard errors (ms)")(
         "seed", po::value<std::uint64_t>()->default_value(1), "random seed");
     add_threads_option(opts, 0, "worker threads (0: all); results do not depend on it");
     opts.add_options()("no-plot", "write the CSV and JSON only");
@@ -101,10 +109,27 @@ void protocol_settings(const po::variables_map& vm, Eq1Settings& s) {
     p.slope_std_per_ms = vm["slope-std"].as<double>();
     p.bin_ms = vm["bin-ms"].as<double>();
     p.window_ms = vm["window-ms"].as<double>();
+    const std::string pairing = vm["pairing"].as<std::string>();
+    bool known = false;
+    for (auto q : {eq1::PostPairing::Nearest, eq1::PostPairing::FirstAfter, eq1::PostPairing::LastBefore,
+                   eq1::PostPairing::All})
+        if (pairing == eq1::to_string(q)) {
+            p.pairing = q;
+            known = true;
+        }
+    if (!known)
+        throw UsageError(
+            fmt::format("--pairing = \"{}\": expected nearest, first_after, last_before or all", pairing));
     s.grid = p;
     s.grid.slope_grid_per_ms = number_list("slope-grid", vm["slope-grid"].as<std::string>());
+    for (double sl : s.grid.slope_grid_per_ms)
+        if (!(std::abs(sl) >= 1e-4))
+            throw UsageError(fmt::format("--slope-grid: slope {} /ms: expected |slope| >= 1e-4 /ms (a slower "
+                                         "slope needs a window beyond 20 s)",
+                                         sl));
     try {
         eq1::validate(s.curve);
+        s.grid = eq1::widen_for_grid(s.grid);
         eq1::validate(s.grid);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
@@ -118,6 +143,10 @@ void network_settings(const po::variables_map& vm, Eq1Settings& s) {
     n.duration_ms = vm["network-duration-ms"].as<double>();
     n.window_ms = s.curve.window_ms;
     n.bin_ms = s.curve.bin_ms;
+    n.pairing = s.curve.pairing;
+    n.block_ms = vm["network-block-ms"].as<double>();
+    if (!(n.block_ms >= 100.0 && n.block_ms <= 1e7))
+        throw UsageError(fmt::format("--network-block-ms = {}: expected 100 to 1e7 (ms)", n.block_ms));
     s.estimate = vm["network-estimate"].as<std::string>();
     if (s.estimate == "forward") n.estimate = SlopeEstimate::Forward;
     else if (s.estimate == "central") n.estimate = SlopeEstimate::Central;
@@ -131,9 +160,21 @@ void network_settings(const po::variables_map& vm, Eq1Settings& s) {
 Eq1Results run_eq1(const Eq1Settings& s) {
     Eq1Results r;
     auto t0 = std::chrono::steady_clock::now();
+    fmt::print(stderr, "eq1-curve: protocol, {} trials ({} firing, {} pairing)...\n", s.curve.trials, s.firing,
+               eq1::to_string(s.curve.pairing));
     r.curve = eq1::run_protocol(s.curve);
+    fmt::print(stderr, "eq1-curve: per-slope curve, {} slopes, window +-{} ms...\n", s.grid.slope_grid_per_ms.size(),
+               s.grid.window_ms);
     r.parametric = eq1::run_protocol(s.grid);
-    if (s.network.duration_ms > 0) r.network = run_eq1_network(s.network);
+    if (s.network.duration_ms > 0) {
+        fmt::print(stderr, "eq1-curve: full simulator, {} ms...\n", s.network.duration_ms);
+        r.network = run_eq1_network(s.network);
+        if (r.network->blocks < 2)
+            fmt::print(stderr,
+                       "eq1-curve: warning: {} ms is less than 2 blocks of {} ms: the full simulator's standard "
+                       "errors are not available (NaN)\n",
+                       s.network.duration_ms, s.network.block_ms);
+    }
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }
@@ -142,6 +183,13 @@ std::string eq1_fit_json(const Eq1Settings& s, const Eq1Results& r) {
     const eq1::ProtocolOptions& p = s.curve;
     std::string j = "{\n";
     j += fmt::format("  \"spikeem_version\": \"{}\",\n  \"seed\": {},\n", version(), p.seed);
+    j += fmt::format("  \"pairing\": \"{}\",\n  \"firing\": \"{}\",\n  \"window_ms\": {},\n  \"bin_ms\": {},\n",
+                     eq1::to_string(p.pairing), s.firing, p.window_ms, p.bin_ms);
+    j += fmt::format(
+        "  \"standard_errors\": \"between independent replicates: trials (protocol), blocks of block_ms "
+        "(full simulator)\",\n");
+    j += fmt::format("  \"parametric\": {{\"window_ms\": {}, \"trials\": {}}},\n", s.grid.window_ms,
+                     s.grid.trials);
     j += fmt::format(
         "  \"protocol\": {{\"trials\": {}, \"firing\": \"{}\", \"reset\": {}, \"noise\": {}, \"slope_std_per_ms\": {}, "
         "\"pairs\": {},\n    \"ltp\": {},\n    \"ltd\": {}}},\n",
@@ -151,9 +199,11 @@ std::string eq1_fit_json(const Eq1Settings& s, const Eq1Results& r) {
         const Eq1NetworkOptions& n = s.network;
         j += fmt::format(
             "  \"network\": {{\"duration_ms\": {}, \"estimate\": \"{}\", \"reset\": {}, \"slope_window_ms\": {}, "
+            "\"blocks\": {}, \"block_ms\": {}, "
             "\"pre_spikes\": {}, \"post_spikes\": {}, \"post_rate_hz\": {}, \"pairs\": {},\n    \"ltp\": {},\n"
             "    \"ltd\": {}}},\n",
-            n.duration_ms, s.estimate, n.neuron.v_reset_mV.has_value(), n.slope_window_ms, net->pre_spikes,
+            n.duration_ms, s.estimate, n.neuron.v_reset_mV.has_value(), n.slope_window_ms, net->blocks, net->block_ms,
+            net->pre_spikes,
             net->post_spikes, net->post_rate_hz, net->pairs, fit_json(net->fits.ltp), fit_json(net->fits.ltd));
     }
     j += fmt::format("  \"wall_time_s\": {}\n}}\n", r.wall_s);
@@ -167,10 +217,10 @@ void write_eq1_outputs(const fs::path& out, const Eq1Settings& s, const Eq1Resul
     if (r.network) write_bins(files.add("eq1_curve_network.csv"), r.network->bins);
     else files.obsolete("eq1_curve_network.csv");
     auto& pc = files.add("eq1_parametric.csv");
-    pc << "slope_per_ms,mean_dT_ms,sem_dT_ms,mean_dw,pairs\n";
+    pc << "slope_per_ms,mean_dT_ms,sem_dT_ms,mean_dw,pairs,trials\n";
     for (const auto& q : r.parametric.parametric)
-        pc << fmt::format("{},{},{},{},{}\n", q.slope_per_ms, json_num(q.mean_dT_ms), json_num(q.sem_dT_ms),
-                          q.mean_dW, q.pairs);
+        pc << fmt::format("{},{},{},{},{},{}\n", q.slope_per_ms, csv_num(q.mean_dT_ms), csv_num(q.sem_dT_ms),
+                          q.mean_dW, q.pairs, q.trials);
     files.add("eq1_fit.json") << eq1_fit_json(s, r);
     files.commit();
 }
@@ -190,11 +240,15 @@ void print_curve(const char* what, const std::vector<eq1::Bin>& bins, const eq1:
                    eq1::to_string(side->winner));
 }
 
-void print_eq1_summary(const Eq1Results& r, const fs::path& out) {
+void print_eq1_summary(const Eq1Settings& s, const Eq1Results& r, const fs::path& out) {
+    fmt::print("pairing: {}; firing: {}\n", eq1::to_string(s.curve.pairing), s.firing);
     print_curve("stand-alone protocol", r.curve.bins, r.curve.fits);
+    fmt::print("per slope (window +-{} ms): slope/ms -> mean dT ms\n ", s.grid.window_ms);
+    for (const auto& q : r.parametric.parametric) fmt::print(" {:+g} -> {:+.2f};", q.slope_per_ms, q.mean_dT_ms);
+    fmt::print("\n");
     if (const auto& net = r.network) {
-        fmt::print("full simulator: {} pre spikes, {} post spikes ({:.2f} Hz), {} pairs\n", net->pre_spikes,
-                   net->post_spikes, net->post_rate_hz, net->pairs);
+        fmt::print("full simulator: {} pre spikes, {} post spikes ({:.2f} Hz), {} pairs, SE from {} blocks of {} ms\n",
+                   net->pre_spikes, net->post_spikes, net->post_rate_hz, net->pairs, net->blocks, net->block_ms);
         print_curve("full simulator", net->bins, net->fits);
     }
     fmt::print("{:.2f} s wall; outputs in {}\n", r.wall_s, out.string());
@@ -207,13 +261,18 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
         return cmd.print_help(
-            "1. The stand-alone protocol of SCIENCE.md section 2: V(t) = V0 + Vdot t, V0 ~ U[0, 1),\n"
-            "   Vdot ~ N(0, slope-std), threshold 1, one pre spike at 0, dW = eta Vdot (eta = 1),\n"
-            "   post spikes at threshold crossings or with rate 0.2/ms sigmoid(10 (V - 1)).\n"
+            "1. The stand-alone protocol (docs/science.md, \"STDP curves and pairing\"): V(t) = V0 + Vdot t,\n"
+            "   V0 ~ U[0, 1), Vdot ~ N(0, slope-std), threshold 1, one pre spike at 0, dW = eta Vdot (eta = 1),\n"
+            "   post spikes at threshold crossings or with rate 0.2/ms sigmoid(10 (V - 1)); each pre spike\n"
+            "   paired by --pairing.  The per-slope curve uses a window of at least 2 / min |slope| ms, so that\n"
+            "   the slowest slope is not cut.  The ms time scale is set by the slope distribution.\n"
             "2. The full simulator: a stochastic neuron driven by 400 excitatory and 100 inhibitory\n"
-            "   Poisson inputs, Eq. 1 at its synapses (dW in mV per unit eta = 1 ms).\n"
-            "Writes eq1_curve.csv and eq1_curve_network.csv (dT_ms,mean_dw,sem,n), eq1_parametric.csv,\n"
-            "eq1_fit.json (tau+ and tau- of exponential and 1/dT fits, which fits better) and eq1_curve.png.\n");
+            "   Poisson inputs, Eq. 1 at its synapses (dW in mV per unit eta = 1 ms), same pairing.\n"
+            "Standard errors come from independent replicates: trials of the protocol, blocks of\n"
+            "--network-block-ms of the network run.\n"
+            "Writes eq1_curve.csv and eq1_curve_network.csv (dT_ms,mean_dw,sem,n), eq1_parametric.csv\n"
+            "(one row per slope), eq1_fit.json (pairing, firing, tau+ and tau- of exponential and 1/dT fits,\n"
+            "which fits better) and eq1_curve.png.\n");
     Eq1Settings settings;
     protocol_settings(vm, settings);
     network_settings(vm, settings);
@@ -222,7 +281,7 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
 
     const fs::path out = vm["out"].as<std::string>();
     write_eq1_outputs(out, settings, results);
-    print_eq1_summary(results, out);
+    print_eq1_summary(settings, results, out);
     return vm.count("no-plot") ? kExitOk : run_plot_script("stdp/plot_eq1_curve.py", out);
 }
 

@@ -1,4 +1,4 @@
-// The stand-alone Eq. 1 STDP-curve protocol (SCIENCE.md section 2): binning,
+// The stand-alone Eq. 1 STDP-curve protocol (docs/science.md, "STDP curves and pairing"): binning,
 // fits, and the Monte Carlo protocol against closed forms.
 //
 // Statistical checks state their tolerance in standard errors (SE).  All runs
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -306,6 +307,7 @@ TEST_CASE("eq1 deterministic reset repeats the spike every theta/slope away from
     // apart, all inside 100 ms: exactly 5 pairs per trial, mean dT = +-50 ms.
     ProtocolOptions o = deterministic(20000);
     o.reset = true;
+    o.pairing = PostPairing::All;
     o.slope_grid_per_ms = {0.05, -0.05};
     const auto r = run_protocol(o);
     CHECK(r.pairs == 5 * o.trials);
@@ -375,6 +377,7 @@ TEST_CASE("eq1 thinning: with beta = 0 the post spike count per trial is Poisson
     ProtocolOptions o;
     o.trials = 50000;
     o.beta = 0.0;
+    o.pairing = PostPairing::All;
     const auto r = run_protocol(o);
     const double lambda = o.rho_max_per_ms / 2.0 * 2.0 * o.window_ms, N = static_cast<double>(o.trials);
     CHECK(std::abs(r.pairs_per_trial_mean - lambda) < 4.0 * std::sqrt(lambda / N));
@@ -400,6 +403,7 @@ TEST_CASE("eq1 thinning follows rho_max sigmoid(beta (V - theta)) with and witho
         o.trials = 100000;
         o.slope_grid_per_ms = {0.004, -0.006, 0.04};
         o.noise_sigma_per_sqrt_ms = sigma;
+        o.pairing = PostPairing::All;
         const auto r = run_protocol(o);
         auto rate = [&](double s, double t) {
             auto at = [&](double c) {
@@ -430,6 +434,7 @@ TEST_CASE("eq1 stochastic reset subtracts V - v_reset at each spike") {
         ProtocolOptions o;
         o.trials = 40000;
         o.reset = true;
+        o.pairing = PostPairing::All;
         o.slope_grid_per_ms = {0.0};
         const auto r = run_protocol(o);
         const double T = 2.0 * o.window_ms;
@@ -450,6 +455,7 @@ TEST_CASE("eq1 stochastic reset subtracts V - v_reset at each spike") {
     {
         ProtocolOptions o;
         o.reset = true;
+        o.pairing = PostPairing::All;
         o.beta = 50.0;
         o.window_ms = 5000.0;
         o.slope_grid_per_ms = {0.05};
@@ -508,22 +514,248 @@ TEST_CASE("eq1 results are a pure function of the seed for any thread count") {
     }
 }
 
-TEST_CASE("eq1 run_protocol bins exactly the pairs of simulate_trial") {
-    // Within one chunk (< 4096 trials) the accumulation order is the trial order,
-    // so the protocol's bins equal bin_pairs over the concatenated trials bit for bit.
-    ProtocolOptions o;
-    o.trials = 3000;
-    o.noise_sigma_per_sqrt_ms = 0.05;
-    const auto r = run_protocol(o);
-    std::vector<Pair> all, one;
-    std::uint64_t empty = 0;
-    for (std::uint64_t i = 0; i < o.trials; ++i) {
-        simulate_trial(o, i, one);
-        all.insert(all.end(), one.begin(), one.end());
-        empty += one.empty();
-        for (std::size_t k = 1; k < one.size(); ++k) CHECK(one[k].dT_ms > one[k - 1].dT_ms);
+TEST_CASE("eq1 run_protocol bins the pairs of simulate_trial, standard errors with trials as replicates") {
+    // Independent reference: every pair of every trial collected with
+    // simulate_trial, binned here, and the standard error of each bin's mean
+    // computed two-pass from per-trial sums (S_i, N_i):
+    //   m = sum S / sum N,  SE^2 = R/(R-1) sum_i (S_i - m N_i)^2 / (sum N)^2.
+    // With one pair per trial (nearest) this is within O(1/n) of the i.i.d.
+    // standard error; with every pair (all) it is larger, since a trial's pairs
+    // share its slope: checked too.
+    for (PostPairing pairing : {PostPairing::Nearest, PostPairing::All}) {
+        const std::string pairing_name = to_string(pairing);
+        CAPTURE(pairing_name);
+        ProtocolOptions o;
+        o.trials = 3000;
+        o.noise_sigma_per_sqrt_ms = 0.05;
+        o.pairing = pairing;
+        const auto r = run_protocol(o);
+        const std::size_t nb = r.bins.size();
+        std::vector<std::vector<double>> S(nb, std::vector<double>(o.trials, 0.0));
+        std::vector<std::vector<double>> N(nb, std::vector<double>(o.trials, 0.0));
+        std::vector<Pair> all, one;
+        std::uint64_t empty = 0;
+        for (std::uint64_t i = 0; i < o.trials; ++i) {
+            simulate_trial(o, i, one);
+            all.insert(all.end(), one.begin(), one.end());
+            empty += one.empty();
+            for (std::size_t k = 1; k < one.size(); ++k) CHECK(one[k].dT_ms > one[k - 1].dT_ms);
+            for (const Pair& p : one)
+                for (std::size_t b = 0; b < nb; ++b)
+                    if (r.bins[b].lo_dT_ms <= p.dT_ms && (p.dT_ms < r.bins[b].hi_dT_ms || b == nb - 1)) {
+                        S[b][i] += p.dW;
+                        N[b][i] += 1.0;
+                        break;
+                    }
+        }
+        CHECK(all.size() == r.pairs);
+        CHECK(empty == r.trials_without_pairs);
+        if (pairing == PostPairing::Nearest) CHECK(r.pairs + r.trials_without_pairs == o.trials);
+        const auto iid = bin_pairs(all, o.window_ms, o.bin_ms);
+        int wider = 0;
+        for (std::size_t b = 0; b < nb; ++b) {
+            CAPTURE(r.bins[b].centre_dT_ms);
+            REQUIRE(r.bins[b].n == iid[b].n);
+            REQUIRE(r.bins[b].n >= 2);
+            CHECK(r.bins[b].replicates == o.trials);
+            CHECK(r.bins[b].mean_dW == doctest::Approx(iid[b].mean_dW).epsilon(1e-12));
+            CHECK(r.bins[b].std_dW == doctest::Approx(iid[b].std_dW).epsilon(1e-9));
+            double sS = 0.0, sN = 0.0;
+            for (std::uint64_t i = 0; i < o.trials; ++i) sS += S[b][i], sN += N[b][i];
+            const double m = sS / sN, R = static_cast<double>(o.trials);
+            double dev = 0.0;
+            for (std::uint64_t i = 0; i < o.trials; ++i) dev += (S[b][i] - m * N[b][i]) * (S[b][i] - m * N[b][i]);
+            CHECK(r.bins[b].sem_dW == doctest::Approx(std::sqrt(R / (R - 1.0) * dev) / sN).epsilon(1e-9));
+            if (pairing == PostPairing::Nearest)
+                CHECK(r.bins[b].sem_dW == doctest::Approx(iid[b].sem_dW).epsilon(2.0 / static_cast<double>(iid[b].n)));
+            wider += r.bins[b].sem_dW > 1.05 * iid[b].sem_dW;
+        }
+        // 'all': a trial's pairs in one bin share its slope; the replicate SE is
+        // 1.1 to 1.4 times the i.i.d. one in every bin (seed 1).
+        if (pairing == PostPairing::All) CHECK(wider == 40);
     }
-    CHECK(all.size() == r.pairs);
-    CHECK(empty == r.trials_without_pairs);
-    CHECK(same_bins(bin_pairs(all, o.window_ms, o.bin_ms), r.bins));
+}
+
+// --- Pairing -------------------------------------------------------------------
+
+namespace {
+
+// Reference pairing, written from the definitions by brute force over all
+// post spikes: no sorting or binary search assumed.
+std::vector<double> reference_pairs(const std::vector<double>& post, double t_pre, double window, PostPairing p) {
+    std::vector<double> in;  // dT of the post spikes within the window, ascending
+    for (double t : post)
+        if (std::abs(t - t_pre) <= window) in.push_back(t - t_pre);
+    std::sort(in.begin(), in.end());
+    if (p == PostPairing::All || in.empty()) return in;
+    std::vector<double> out;
+    double best = NAN;
+    for (double d : in) {
+        if (p == PostPairing::FirstAfter && d >= 0.0 && !(best <= d)) best = d;
+        if (p == PostPairing::LastBefore && d < 0.0 && !(best >= d)) best = d;
+        // Nearest: smallest |d|; on a tie the later spike (d > 0).
+        if (p == PostPairing::Nearest && (std::isnan(best) || std::abs(d) < std::abs(best) ||
+                                          (std::abs(d) == std::abs(best) && d > best)))
+            best = d;
+    }
+    if (!std::isnan(best)) out.push_back(best);
+    return out;
+}
+
+constexpr PostPairing kPairings[] = {PostPairing::Nearest, PostPairing::FirstAfter, PostPairing::LastBefore,
+                                     PostPairing::All};
+
+}  // namespace
+
+TEST_CASE("eq1 select_pairs matches a brute-force reference for every pairing") {
+    // Random post trains (0 to 12 spikes on [-150, 150] ms, integer ms so that
+    // ties and spikes exactly on the window edge and at dT = 0 occur), random
+    // pre times; every pairing against reference_pairs.
+    std::mt19937_64 gen(7);
+    std::uniform_int_distribution<int> count(0, 12), ms(-150, 150);
+    int ties = 0;
+    for (int rep = 0; rep < 3000; ++rep) {
+        std::vector<double> post(static_cast<std::size_t>(count(gen)));
+        for (double& t : post) t = ms(gen);
+        std::sort(post.begin(), post.end());
+        const double t_pre = ms(gen) / 2.0;
+        for (double t : post) ties += t != t_pre && std::count(post.begin(), post.end(), 2.0 * t_pre - t) > 0;
+        for (PostPairing p : kPairings) {
+            const std::string name = to_string(p);
+            CAPTURE(name);
+            std::vector<Pair> got;
+            got.push_back({-1.0, -1.0});  // appended to, not cleared
+            select_pairs(post, t_pre, 100.0, p, 0.25, got);
+            const auto want = reference_pairs(post, t_pre, 100.0, p);
+            REQUIRE(got.size() == want.size() + 1);
+            for (std::size_t k = 0; k < want.size(); ++k) {
+                CHECK(got[k + 1].dT_ms == want[k]);
+                CHECK(got[k + 1].dW == 0.25);
+            }
+        }
+    }
+    CHECK(ties > 50);  // the tie rule was exercised
+}
+
+TEST_CASE("eq1 protocol: each pairing selects from the same post spikes as 'all'") {
+    // A trial's post spikes do not depend on the pairing (same random draws), so
+    // every pairing's pairs are the reference selection from the 'all' pairs.
+    for (Firing f : {Firing::Stochastic, Firing::Deterministic}) {
+        ProtocolOptions o;
+        o.firing = f;
+        o.reset = true;
+        o.pairing = PostPairing::All;
+        std::vector<Pair> every, got;
+        std::vector<double> post;
+        int multi = 0;
+        for (std::uint64_t i = 0; i < 400; ++i) {
+            simulate_trial(o, i, every);
+            post.clear();
+            for (const Pair& p : every) post.push_back(p.dT_ms);
+            multi += post.size() > 1;
+            for (PostPairing p : kPairings) {
+                ProtocolOptions q = o;
+                q.pairing = p;
+                simulate_trial(q, i, got);
+                const auto want = reference_pairs(post, 0.0, o.window_ms, p);
+                REQUIRE(got.size() == want.size());
+                for (std::size_t k = 0; k < want.size(); ++k) CHECK(got[k].dT_ms == want[k]);
+            }
+        }
+        CHECK(multi > 50);  // the choice mattered
+    }
+}
+
+// --- The per-slope curve (paper Fig. 1) and the binned curve's decay ---------------
+
+TEST_CASE("eq1 per-slope curve: mean dT falls strictly in magnitude as |slope| grows, both firings") {
+    // Default options (nearest pairing) on the default grid, window widened by
+    // widen_for_grid to 2 theta / 0.005 = 400 ms.  Claims per side, for slopes
+    // ordered by |slope|: sign(mean dT) = sign(slope), and each |mean dT| is
+    // below the previous one by more than 4 combined SE (one-sided alpha ~ 3e-5
+    // per step, 8 steps per firing mode).  Deterministic without reset:
+    // |dT| = (theta - V0)/|s| ~ U(0, theta/|s|], mean theta / (2 |s|) within 4 SE.
+    for (Firing f : {Firing::Stochastic, Firing::Deterministic}) {
+        const std::string firing = to_string(f);
+        CAPTURE(firing);
+        ProtocolOptions o;
+        o.firing = f;
+        o.trials = 100000;
+        o.slope_grid_per_ms = {-0.08, -0.04, -0.02, -0.01, -0.005, 0.005, 0.01, 0.02, 0.04, 0.08};
+        const ProtocolOptions w = widen_for_grid(o);
+        CHECK(w.window_ms == 400.0);
+        const auto r = run_protocol(w);
+        REQUIRE(r.parametric.size() == 10);
+        for (int side : {+1, -1}) {
+            std::vector<ParametricPoint> s;
+            for (const auto& p : r.parametric)
+                if (p.slope_per_ms * side > 0) s.push_back(p);
+            std::sort(s.begin(), s.end(),
+                      [](const auto& a, const auto& b) { return std::abs(a.slope_per_ms) < std::abs(b.slope_per_ms); });
+            REQUIRE(s.size() == 5);
+            for (std::size_t k = 0; k < s.size(); ++k) {
+                CAPTURE(s[k].slope_per_ms);
+                CAPTURE(s[k].mean_dT_ms);
+                CHECK(s[k].mean_dT_ms * side > 0.0);
+                if (f == Firing::Deterministic) {
+                    CHECK(s[k].pairs == s[k].trials);  // no slope is cut by the window
+                    CHECK(std::abs(s[k].mean_dT_ms - side * 0.5 / std::abs(s[k].slope_per_ms)) < 4.0 * s[k].sem_dT_ms);
+                }
+                if (k > 0)
+                    CHECK(std::abs(s[k - 1].mean_dT_ms) - std::abs(s[k].mean_dT_ms) >
+                          4.0 * std::hypot(s[k].sem_dT_ms, s[k - 1].sem_dT_ms));
+            }
+        }
+    }
+}
+
+TEST_CASE("eq1 binned curve decays with |dT| on both sides with nearest pairing, not with 'all'") {
+    // Stochastic firing, Gaussian slopes, 2e5 trials.  Nearest pairing: LTP in
+    // every bin with dT > 0 and LTD in every bin with dT < 0 (> 3 SE, one-sided
+    // alpha 0.13% per bin); beyond the peak no bin exceeds its inner neighbour
+    // in |mean dW| by more than 3 combined SE; the outermost bin is below a
+    // third of the peak.  'all' pairing: the same outermost bin is above two
+    // thirds of the peak (the flattening that nearest pairing removes).
+    ProtocolOptions o;
+    o.trials = 200000;
+    for (PostPairing p : {PostPairing::Nearest, PostPairing::All}) {
+        const std::string name = to_string(p);
+        CAPTURE(name);
+        o.pairing = p;
+        const auto r = run_protocol(o);
+        for (int side : {+1, -1}) {
+            CAPTURE(side);
+            std::vector<Bin> s;  // outward from 0
+            for (const Bin& b : r.bins)
+                if (b.centre_dT_ms * side > 0) s.push_back(b);
+            if (side < 0) std::reverse(s.begin(), s.end());
+            std::size_t peak = 0;
+            for (std::size_t k = 1; k < s.size(); ++k)
+                if (std::abs(s[k].mean_dW) > std::abs(s[peak].mean_dW)) peak = k;
+            const double ratio = std::abs(s.back().mean_dW / s[peak].mean_dW);
+            CAPTURE(ratio);
+            if (p == PostPairing::All) {
+                CHECK(ratio > 2.0 / 3.0);
+                continue;
+            }
+            CHECK(ratio < 1.0 / 3.0);
+            for (std::size_t k = 0; k < s.size(); ++k) {
+                CAPTURE(s[k].centre_dT_ms);
+                CHECK(s[k].mean_dW * side > 3.0 * s[k].sem_dW);
+                if (k > peak)
+                    CHECK(std::abs(s[k].mean_dW) <
+                          std::abs(s[k - 1].mean_dW) + 3.0 * std::hypot(s[k].sem_dW, s[k - 1].sem_dW));
+            }
+        }
+    }
+}
+
+TEST_CASE("eq1 widen_for_grid covers the slowest slope and refuses absurd windows") {
+    ProtocolOptions o;
+    o.slope_grid_per_ms = {0.03, -0.007, 0.0};  // 2 / 0.007 = 285.7 ms -> 290 ms (bins of 5 ms)
+    CHECK(widen_for_grid(o).window_ms == 290.0);
+    o.slope_grid_per_ms = {0.05};  // 40 ms < 100 ms: unchanged
+    CHECK(widen_for_grid(o).window_ms == 100.0);
+    o.slope_grid_per_ms = {1e-5};
+    CHECK_THROWS_AS(widen_for_grid(o), std::invalid_argument);
 }
