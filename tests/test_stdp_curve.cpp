@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include "experiments/protocols.hpp"
-#include "plasticity/presets.hpp"
 
 using namespace spikeem;
 namespace fs = std::filesystem;
@@ -66,25 +65,6 @@ TEST_CASE("stdp curve: results do not depend on the order or number of parallel 
         PairingProtocol q = p;
         q.frequency_hz = all[i].frequency_hz;
         CHECK(run_pairing(q, all[i].dt_ms).dw_mV == all[i].dw_mV);
-    }
-}
-
-TEST_CASE("triplet rule: frequency dependence of Sjostrom et al. 2001 for the visual cortex presets") {
-    // Post-pre (dt = -10 ms) depresses at low frequency and potentiates at 50 Hz;
-    // pre-post (dt = +10 ms) potentiation grows with frequency and is strong at 50 Hz.
-    for (const char* preset : {"visual_all_to_all", "visual_nearest"}) {
-        CAPTURE(preset);
-        PairingProtocol p;
-        p.rule.rule = *triplet_preset(preset);
-        p.rule.w_min_mV = -1e9;
-        std::vector<double> f = {0.1, 1, 10, 20, 40, 50};
-        auto r = run_pairings(p, {-10.0, 10.0}, f);
-        auto dw = [&](std::size_t fi, int sign) { return r[2 * fi + (sign > 0 ? 1 : 0)].dw_rel; };
-        CHECK(dw(0, -1) < -0.1);
-        CHECK(dw(1, -1) < -0.1);
-        CHECK(dw(5, -1) > 0.1);
-        CHECK(dw(5, +1) > 0.1);
-        for (std::size_t i = 1; i < f.size(); ++i) CHECK(dw(i, +1) > dw(i - 1, +1));
     }
 }
 
