@@ -4,7 +4,14 @@
 // barely resolved; here it is the whole signal.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "experiments/drift.hpp"
@@ -70,4 +77,33 @@ TEST_CASE("drift: with int K = 0 the Eq. 1 term is resolved and equals r_pre dr_
         // The identity and the exact expectation agree (the ramp is slow against tau).
         CHECK(r.identity_mV_per_s == doctest::Approx(r.expected_mV_per_s).epsilon(0.02));
     }
+}
+
+TEST_CASE("spikeem drift writes drift_zero_integral.csv next to drift.csv") {
+    namespace fs = std::filesystem;
+    const fs::path d = fs::temp_directory_path() / ("spikeem_drift_zero_" + std::to_string(::getpid()));
+    auto run = [&](const std::string& options) {
+        const std::string cmd = std::string(SPIKEEM_BINARY) + " drift --seeds 2 --duration-ms 2000 --neurons 10 " +
+                                options + " --out " + d.string() + " > /dev/null 2>&1";
+        const int rc = std::system(cmd.c_str());
+        return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    };
+    REQUIRE(run("--zero-integral-seeds 3 --tau-minus-ms 40") == 0);
+    CHECK(fs::exists(d / "drift.csv"));
+    std::ifstream in(d / "drift_zero_integral.csv");
+    std::string line;
+    std::getline(in, line);
+    CHECK(line ==
+          "pairing,a_plus_mV,a_minus_mV,tau_plus_ms,tau_minus_ms,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,seeds,"
+          "measured_mV_per_s,sem_mV_per_s,identity_mV_per_s,expected_mV_per_s,z_resolved,z_identity");
+    int rows = 0;
+    while (std::getline(in, line)) {
+        ++rows;
+        // A- = A+ tau+ / tau- = 0.01 x 20 / 40; 3 seeds.
+        CHECK(line.rfind("all_to_all,0.01,0.005,20,40,20,", 0) == 0);
+        CHECK(line.find(",3,") != std::string::npos);
+    }
+    CHECK(rows == 2);
+    fs::remove_all(d);
+    CHECK(run("--zero-integral-seeds 1") == 2);
 }

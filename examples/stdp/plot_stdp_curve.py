@@ -59,8 +59,10 @@ class Weight:
 
 
 def protocol_events(n, period, dt):
-    """Pre at k * period, post at k * period + dt (times at the synapse); pre first at equal times."""
-    ev = [(k * period, 0) for k in range(n)] + [(k * period + dt, 1) for k in range(n)]
+    """Pre at k * period, post at k * period + dt (times at the synapse, on spikeem's 1 ns grid, so that
+    pairs that coincide in exact arithmetic coincide here too); pre first at equal times."""
+    ns = lambda t: round(t * 1e6) / 1e6
+    ev = [(ns(k * period), 0) for k in range(n)] + [(ns(k * period + dt), 1) for k in range(n)]
     return sorted(ev)
 
 
