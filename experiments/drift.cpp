@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <mutex>
 #include <numeric>
 
 #include "network/simulation.hpp"
@@ -103,9 +104,24 @@ NetworkSpec drift_network(const PairStdpParams& rule, const DriftCase& c, const 
     return s;
 }
 
-std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<DriftCase>& cases) {
+PairStdpParams zero_integral_window(const PairStdpParams& rule) {
+    PairStdpParams r = rule;
+    r.a_minus_mV = rule.a_plus_mV * rule.tau_plus_ms / rule.tau_minus_ms;
+    return r;
+}
+
+std::vector<DriftCase> zero_integral_cases(const DriftOptions& o) {
+    const double run_s = (o.duration_ms + 2.0 * o.margin_ms) / 1000.0;
+    const double slope = (55.0 - 5.0) / run_s;  // Hz/s
+    return {{20.0, 5.0, slope, Pairing::AllToAll}, {20.0, 55.0, -slope, Pairing::AllToAll}};
+}
+
+std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<DriftCase>& cases,
+                                    const std::function<void(std::size_t, std::size_t)>& progress) {
     const std::size_t n = cases.size() * static_cast<std::size_t>(o.seeds);
     std::vector<double> per_run(n);
+    std::mutex progress_mutex;
+    std::size_t done = 0;
     tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
         const DriftCase& c = cases[i / o.seeds];
         Simulation sim(drift_network(o.rule, c, o, o.first_seed + i % o.seeds));
@@ -114,6 +130,10 @@ std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<Dri
         const auto w = sim.weights_now(0);
         for (const auto& x : w) sum += x.w;
         per_run[i] = sum / static_cast<double>(w.size()) / (o.duration_ms / 1000.0);
+        if (progress) {
+            const std::lock_guard<std::mutex> lock(progress_mutex);
+            progress(++done, n);
+        }
     });
     std::vector<DriftRow> rows;
     for (std::size_t k = 0; k < cases.size(); ++k) {

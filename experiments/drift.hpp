@@ -1,5 +1,5 @@
 #pragma once
-// The identity of SCIENCE.md section 1: for slowly varying rates, pair STDP
+// The drift identity (docs/science.md, "The rule (Eq. 1)"): for slowly varying rates, pair STDP
 // drifts at
 //   <dW/dt> ~= r_pre * (r_post * int K + dr_post/dt * int tau K),
 //   int K = A+ tau+ - A- tau-,   int tau K = A+ tau+^2 + A- tau-^2,
@@ -16,7 +16,9 @@
 // [margin, margin + duration], postsynaptic spikes over the whole run
 // [0, duration + 2 margin], and the drift is the total weight change divided
 // by the duration: every pair of a presynaptic spike is counted, and no other.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "network/spec.hpp"
@@ -47,7 +49,7 @@ struct DriftRow {
     double expected_mV_per_s;        // exact expectation of the measurement for this scheme
 };
 
-// Drift formula of SCIENCE.md section 1 (rates in Hz, result in mV/s).
+// The drift formula above (rates in Hz, result in mV/s).
 double identity_drift(const PairStdpParams& rule, double r_pre_hz, double r_post_hz, double slope_hz_per_s);
 
 // Exact expectation (mV/s) of the measurement above: Poisson pre train at
@@ -58,8 +60,20 @@ double expected_drift(const PairStdpParams& rule, const DriftCase& c, double mar
 // The network of one measurement (exposed for inspection and tests).
 NetworkSpec drift_network(const PairStdpParams& rule, const DriftCase& c, const DriftOptions& o, std::uint64_t seed);
 
+// The window of `rule` made to integrate to zero: A- = A+ tau+ / tau-, so that
+// int K = 0 and the drift is the Eq. 1 term r_pre dr_post/dt int tau K alone.
+PairStdpParams zero_integral_window(const PairStdpParams& rule);
+
+// The cases that resolve that term: all-to-all pairing, r_pre = 20 Hz, the post
+// rate ramping linearly between 5 and 55 Hz over the whole run (margins
+// included), once up and once down.  The ramp is as steep as the run allows
+// while the rate stays positive: the term grows with the slope, the noise does not.
+std::vector<DriftCase> zero_integral_cases(const DriftOptions& o);
+
 // Runs every case for every seed (in parallel, TBB); results in case order,
-// identical for any thread count.
-std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<DriftCase>& cases);
+// identical for any thread count.  `progress(done, total)` (optional) is
+// called after each run, from the worker threads, one call at a time.
+std::vector<DriftRow> measure_drift(const DriftOptions& o, const std::vector<DriftCase>& cases,
+                                    const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 }  // namespace spikeem

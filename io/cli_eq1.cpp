@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -285,11 +286,99 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
     return vm.count("no-plot") ? kExitOk : run_plot_script("stdp/plot_eq1_curve.py", out);
 }
 
+namespace {
+
+const char* pairing_name(Pairing p) {
+    static const char* const names[] = {"all_to_all", "nearest_symmetric", "nearest_presynaptic_centred"};
+    return names[static_cast<int>(p)];
+}
+
+DriftOptions drift_options(const po::variables_map& vm) {
+    DriftOptions o;
+    o.seeds = vm["seeds"].as<int>();
+    o.duration_ms = vm["duration-ms"].as<double>();
+    o.pre_neurons = o.post_neurons = vm["neurons"].as<std::uint32_t>();
+    o.rule = PairStdpParams{vm["a-plus-mV"].as<double>(), vm["a-minus-mV"].as<double>(), vm["tau-plus-ms"].as<double>(),
+                            vm["tau-minus-ms"].as<double>(), Pairing::AllToAll};
+    const int zero_seeds = vm["zero-integral-seeds"].as<int>();
+    if (o.seeds < 2 || o.seeds > 10000) throw UsageError(fmt::format("--seeds = {}: expected 2 to 10000", o.seeds));
+    if (zero_seeds < 2 || zero_seeds > 10000)
+        throw UsageError(fmt::format("--zero-integral-seeds = {}: expected 2 to 10000", zero_seeds));
+    if (!(o.duration_ms >= 1000 && o.duration_ms <= 1e8))
+        throw UsageError(fmt::format("--duration-ms = {}: expected 1000 to 1e8 (ms)", o.duration_ms));
+    if (o.pre_neurons < 1 || o.pre_neurons > 10000)
+        throw UsageError(fmt::format("--neurons = {}: expected 1 to 10000", o.pre_neurons));
+    if (!(o.rule.tau_plus_ms > 0 && o.rule.tau_minus_ms > 0 && o.rule.a_plus_mV >= 0 && o.rule.a_minus_mV >= 0))
+        throw UsageError("--a-plus-mV and --a-minus-mV must be >= 0, --tau-plus-ms and --tau-minus-ms > 0");
+    return o;
+}
+
+// A progress line on stderr every 10 % of the runs of one part.
+std::function<void(std::size_t, std::size_t)> drift_progress(const char* part) {
+    return [part](std::size_t done, std::size_t total) {
+        if (done == total || done * 10 / total != (done - 1) * 10 / total)
+            fmt::print(stderr, "drift: {} {}/{} runs\n", part, done, total);
+    };
+}
+
+// drift.csv and its table on stdout: the given window, every pairing scheme.
+void report_drift(OutputSet& files, const DriftOptions& o, const std::vector<DriftRow>& rows) {
+    auto& csv = files.add("drift.csv");
+    csv << "pairing,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,measured_mV_per_s,sem_mV_per_s,identity_mV_per_s,"
+           "expected_mV_per_s,z_identity,z_expected\n";
+    fmt::print("pair STDP drift: A+ {} mV, A- {} mV, tau+ {} ms, tau- {} ms; {} x {} synapses, {} s, {} seeds\n",
+               o.rule.a_plus_mV, o.rule.a_minus_mV, o.rule.tau_plus_ms, o.rule.tau_minus_ms, o.pre_neurons,
+               o.post_neurons, o.duration_ms / 1000.0, o.seeds);
+    fmt::print("{:<28} {:>6} {:>6} {:>8} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}\n", "pairing", "r_pre", "r_post",
+               "dr/dt", "measured", "sem", "identity", "expected", "z_id", "z_exp");
+    for (const auto& r : rows) {
+        const double zi = (r.measured_mV_per_s - r.identity_mV_per_s) / r.sem_mV_per_s;
+        const double ze = (r.measured_mV_per_s - r.expected_mV_per_s) / r.sem_mV_per_s;
+        const char* name = pairing_name(r.c.pairing);
+        csv << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", name, r.c.r_pre_hz, r.c.r_post_hz,
+                           r.c.r_post_slope_hz_per_s, r.measured_mV_per_s, r.sem_mV_per_s, r.identity_mV_per_s,
+                           r.expected_mV_per_s, zi, ze);
+        fmt::print("{:<28} {:>6} {:>6} {:>8.3f} {:>+12.4e} {:>10.2e} {:>+12.4e} {:>+12.4e} {:>+7.2f} {:>+7.2f}\n", name,
+                   r.c.r_pre_hz, r.c.r_post_hz, r.c.r_post_slope_hz_per_s, r.measured_mV_per_s, r.sem_mV_per_s,
+                   r.identity_mV_per_s, r.expected_mV_per_s, zi, ze);
+    }
+}
+
+// drift_zero_integral.csv and its table: with int K = 0 the measured drift is
+// the ramp term itself, so measured / sem says how well it is resolved.
+void report_zero_integral(OutputSet& files, const DriftOptions& z, const std::vector<DriftRow>& rows) {
+    auto& csv = files.add("drift_zero_integral.csv");
+    csv << "pairing,a_plus_mV,a_minus_mV,tau_plus_ms,tau_minus_ms,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,seeds,"
+           "measured_mV_per_s,sem_mV_per_s,identity_mV_per_s,expected_mV_per_s,z_resolved,z_identity\n";
+    const double int_tau_k_mV_s2 = (z.rule.a_plus_mV * z.rule.tau_plus_ms * z.rule.tau_plus_ms +
+                                    z.rule.a_minus_mV * z.rule.tau_minus_ms * z.rule.tau_minus_ms) * 1e-6;
+    fmt::print("\nzero-integral window: A- = A+ tau+ / tau- = {} mV, int K = 0, int tau K = {:.4e} mV s^2; "
+               "{} seeds; the drift is r_pre dr_post/dt int tau K (the Eq. 1 term) alone\n",
+               z.rule.a_minus_mV, int_tau_k_mV_s2, z.seeds);
+    fmt::print("{:<12} {:>6} {:>6} {:>8} {:>12} {:>10} {:>12} {:>12} {:>10} {:>7}\n", "pairing", "r_pre", "r_post",
+               "dr/dt", "measured", "sem", "identity", "expected", "meas/sem", "z_id");
+    for (const auto& r : rows) {
+        const double resolved = r.measured_mV_per_s / r.sem_mV_per_s;
+        const double zi = (r.measured_mV_per_s - r.identity_mV_per_s) / r.sem_mV_per_s;
+        csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", pairing_name(r.c.pairing),
+                           z.rule.a_plus_mV, z.rule.a_minus_mV, z.rule.tau_plus_ms, z.rule.tau_minus_ms, r.c.r_pre_hz,
+                           r.c.r_post_hz, r.c.r_post_slope_hz_per_s, z.seeds, r.measured_mV_per_s, r.sem_mV_per_s,
+                           r.identity_mV_per_s, r.expected_mV_per_s, resolved, zi);
+        fmt::print("{:<12} {:>6} {:>6} {:>8.3f} {:>+12.4e} {:>10.2e} {:>+12.4e} {:>+12.4e} {:>+10.2f} {:>+7.2f}\n",
+                   pairing_name(r.c.pairing), r.c.r_pre_hz, r.c.r_post_hz, r.c.r_post_slope_hz_per_s,
+                   r.measured_mV_per_s, r.sem_mV_per_s, r.identity_mV_per_s, r.expected_mV_per_s, resolved, zi);
+    }
+}
+
+}  // namespace
+
 int cmd_drift(const std::vector<std::string>& args) {
     CommandLine cmd("spikeem drift --out DIR [options]");
     po::options_description& opts = cmd.options();
     add_out_option(opts);
     opts.add_options()("seeds", po::value<int>()->default_value(8), "independent runs per case")(
+        "zero-integral-seeds", po::value<int>()->default_value(16),
+        "independent runs per case of the zero-integral window")(
         "duration-ms", po::value<double>()->default_value(100000.0), "simulated time per run (ms)")(
         "neurons", po::value<std::uint32_t>()->default_value(100), "pre and post neurons (all-to-all synapses)")(
         "a-plus-mV", po::value<double>()->default_value(0.01), "A+ (mV)")(
@@ -302,21 +391,16 @@ int cmd_drift(const std::vector<std::string>& args) {
     if (vm.count("help"))
         return cmd.print_help(
             "Pair STDP between independent Poisson trains, post rate ramping linearly: the measured mean\n"
-            "drift against r_pre (r_post int K + dr_post/dt int tau K) (SCIENCE.md section 1) and against\n"
-            "the exact expectation for the pairing scheme and duration.  Writes DIR/drift.csv.\n");
-    DriftOptions o;
-    o.seeds = vm["seeds"].as<int>();
-    o.duration_ms = vm["duration-ms"].as<double>();
-    o.pre_neurons = o.post_neurons = vm["neurons"].as<std::uint32_t>();
-    o.rule = PairStdpParams{vm["a-plus-mV"].as<double>(), vm["a-minus-mV"].as<double>(), vm["tau-plus-ms"].as<double>(),
-                            vm["tau-minus-ms"].as<double>(), Pairing::AllToAll};
-    if (o.seeds < 2 || o.seeds > 10000) throw UsageError(fmt::format("--seeds = {}: expected 2 to 10000", o.seeds));
-    if (!(o.duration_ms >= 1000 && o.duration_ms <= 1e8))
-        throw UsageError(fmt::format("--duration-ms = {}: expected 1000 to 1e8 (ms)", o.duration_ms));
-    if (o.pre_neurons < 1 || o.pre_neurons > 10000)
-        throw UsageError(fmt::format("--neurons = {}: expected 1 to 10000", o.pre_neurons));
-    if (!(o.rule.tau_plus_ms > 0 && o.rule.tau_minus_ms > 0 && o.rule.a_plus_mV >= 0 && o.rule.a_minus_mV >= 0))
-        throw UsageError("--a-plus-mV and --a-minus-mV must be >= 0, --tau-plus-ms and --tau-minus-ms > 0");
+            "drift against r_pre (r_post int K + dr_post/dt int tau K) (docs/science.md, \"The rule (Eq. 1)\")\n"
+            "and against the exact expectation for the pairing scheme and duration, for the window given\n"
+            "(every pairing scheme; DIR/drift.csv) and for the same window with A- = A+ tau+ / tau-, whose\n"
+            "integral is zero, so that the drift is the Eq. 1 term r_pre dr_post/dt int tau K alone\n"
+            "(all-to-all, r_pre 20 Hz, r_post ramping between 5 and 55 Hz over the run, up and down;\n"
+            "DIR/drift_zero_integral.csv, with z_resolved = measured / sem).  Progress on stderr.\n");
+    const DriftOptions o = drift_options(vm);
+    DriftOptions zero = o;
+    zero.rule = zero_integral_window(o.rule);
+    zero.seeds = vm["zero-integral-seeds"].as<int>();
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     // 3 rate pairs x 2 ramps x 3 pairing schemes; ramps keep the post rate positive over the run.
     const double T_s = o.duration_ms / 1000.0;
@@ -326,35 +410,19 @@ int cmd_drift(const std::vector<std::string>& args) {
             for (double ramp : {0.1 * r0 / T_s * 10.0, -0.5 * r0 / T_s})  // up to 2x, down to 0.5x of r0
                 cases.push_back({rp, r0, ramp, pairing});
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<DriftRow> rows = measure_drift(o, cases);
+    const std::vector<DriftRow> rows = measure_drift(o, cases, drift_progress("given window"));
+    const std::vector<DriftRow> zero_rows =
+        measure_drift(zero, zero_integral_cases(zero), drift_progress("zero-integral window"));
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const fs::path out = vm["out"].as<std::string>();
     fs::create_directories(out);
     OutputSet files(out);
-    auto& csv = files.add("drift.csv");
-    csv << "pairing,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,measured_mV_per_s,sem_mV_per_s,identity_mV_per_s,"
-           "expected_mV_per_s,z_identity,z_expected\n";
-    const char* names[] = {"all_to_all", "nearest_symmetric", "nearest_presynaptic_centred"};
-    fmt::print("pair STDP drift: A+ {} mV, A- {} mV, tau+ {} ms, tau- {} ms; {} x {} synapses, {} s, {} seeds\n",
-               o.rule.a_plus_mV, o.rule.a_minus_mV, o.rule.tau_plus_ms, o.rule.tau_minus_ms, o.pre_neurons,
-               o.post_neurons, T_s, o.seeds);
-    fmt::print("{:<28} {:>6} {:>6} {:>8} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}\n", "pairing", "r_pre", "r_post",
-               "dr/dt", "measured", "sem", "identity", "expected", "z_id", "z_exp");
-    for (const auto& r : rows) {
-        const double zi = (r.measured_mV_per_s - r.identity_mV_per_s) / r.sem_mV_per_s;
-        const double ze = (r.measured_mV_per_s - r.expected_mV_per_s) / r.sem_mV_per_s;
-        const char* name = names[static_cast<int>(r.c.pairing)];
-        csv << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", name, r.c.r_pre_hz, r.c.r_post_hz,
-                           r.c.r_post_slope_hz_per_s, r.measured_mV_per_s, r.sem_mV_per_s, r.identity_mV_per_s,
-                           r.expected_mV_per_s, zi, ze);
-        fmt::print("{:<28} {:>6} {:>6} {:>8.3f} {:>+12.4e} {:>10.2e} {:>+12.4e} {:>+12.4e} {:>+7.2f} {:>+7.2f}\n", name,
-                   r.c.r_pre_hz, r.c.r_post_hz, r.c.r_post_slope_hz_per_s, r.measured_mV_per_s, r.sem_mV_per_s,
-                   r.identity_mV_per_s, r.expected_mV_per_s, zi, ze);
-    }
+    report_drift(files, o, rows);
+    report_zero_integral(files, zero, zero_rows);
     files.commit();
-    fmt::print("(drifts in mV/s; z = (measured - prediction) / sem)  {:.1f} s wall; {}\n", wall,
-               (out / "drift.csv").string());
+    fmt::print("(drifts in mV/s; z = (measured - prediction) / sem)  {:.1f} s wall; {}, {}\n", wall,
+               (out / "drift.csv").string(), (out / "drift_zero_integral.csv").string());
     return kExitOk;
 }
 

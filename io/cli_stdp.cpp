@@ -19,6 +19,7 @@
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
 #include "experiments/protocols.hpp"
+#include "plasticity/presets.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -29,7 +30,7 @@ namespace {
 // The rule from command-line flags, written as a spec and validated by the
 // spec loader, so that flags and specs obey one set of rules and messages
 // (a flag --tau-plus-ms is the field tau_plus_ms).
-std::pair<PlasticitySpec, double> rule_from_flags(const po::variables_map& vm) {
+std::pair<PlasticitySpec, double> rule_from_flags(const po::variables_map& vm, const std::string& preset) {
     auto d = [&](const char* name) { return vm[name].as<double>(); };
     std::string rule;
     const std::string kind = vm["rule"].as<std::string>();
@@ -40,7 +41,7 @@ std::pair<PlasticitySpec, double> rule_from_flags(const po::variables_map& vm) {
         rule = fmt::format("pair_stdp {{ a_plus_mV: {} a_minus_mV: {} tau_plus_ms: {} tau_minus_ms: {} pairing: {} }}",
                            d("a-plus-mV"), d("a-minus-mV"), d("tau-plus-ms"), d("tau-minus-ms"), pairing);
     } else if (kind == "triplet") {
-        rule = fmt::format("triplet_stdp {{ preset: \"{}\" }}", vm["preset"].as<std::string>());
+        rule = fmt::format("triplet_stdp {{ preset: \"{}\" }}", preset);
     } else {
         throw UsageError(fmt::format("--rule = \"{}\": expected pair or triplet", kind));
     }
@@ -81,7 +82,8 @@ CommandLine stdp_command_line() {
         "tau-minus-ms", po::value<double>()->default_value(33.7), "pair: tau- (ms), Bi & Poo fit")(
         "pairing", po::value<std::string>()->default_value("all_to_all"),
         "pair: all_to_all, nearest_symmetric or nearest_presynaptic_centred")(
-        "preset", po::value<std::string>()->default_value("visual_all_to_all"), "triplet: parameter preset")(
+        "preset", po::value<std::string>()->default_value("visual_all_to_all_full"),
+        "triplet: parameter preset (listed below), or all: every preset (with --protocol frequency)")(
         "dependence", po::value<std::string>()->default_value("additive"), "additive, multiplicative or guetig")(
         "mu-plus", po::value<double>()->default_value(0.0), "guetig: mu+")(
         "mu-minus", po::value<double>()->default_value(0.0), "guetig: mu-")(
@@ -104,18 +106,21 @@ CommandLine stdp_command_line() {
         "w0-mV", po::value<double>()->default_value(1.0), "initial weight (mV); dw_rel = dw / w0")(
         "axonal-delay-ms", po::value<double>()->default_value(1.0), "axonal delay (ms)");
     add_threads_option(protocol, 0, "worker threads (0: all cores); results do not depend on it");
-    protocol.add_options()("no-plot", "write the CSV only");
+    protocol.add_options()("no-plot", "write the CSV only")(
+        "plot-bi-poo", "stdp_curve.png: also draw the exponential fit to the data of Bi & Poo (1998), scaled to "
+                       "the measured peak of each side (shape only)");
     add_help_option(protocol);
     CommandLine cmd("spikeem stdp-curve --out DIR [options]");
     cmd.options().add(rule).add(protocol);
     return cmd;
 }
 
-// The rule, the synapse and the pairs of every run, checked.
-PairingProtocol pairing_protocol(const po::variables_map& vm) {
+// The rule, the synapse and the pairs of every run, checked (`preset`: the
+// triplet preset, when the rule comes from flags).
+PairingProtocol pairing_protocol(const po::variables_map& vm, const std::string& preset) {
     PairingProtocol p;
     std::tie(p.rule, p.dendritic_delay_ms) =
-        vm.count("spec") ? rule_from_spec(vm["spec"].as<std::string>()) : rule_from_flags(vm);
+        vm.count("spec") ? rule_from_spec(vm["spec"].as<std::string>()) : rule_from_flags(vm, preset);
     p.w0_mV = vm["w0-mV"].as<double>();
     // A rule taken from a spec brings its own bounds: without an explicit --w0-mV
     // start in the middle of them when the default lies outside.
@@ -187,9 +192,25 @@ std::string rule_json(const PlasticitySpec& rule) {
         t.tau_y_ms, t.nearest_spike);
 }
 
+// What the plot script and a reader need besides the table: the protocol, the
+// synapse, and (pairing protocol) the frequency, so that the rule's own
+// prediction can be drawn; `preset` is "" unless the rule is a named preset.
+std::string protocol_json(const PairingProtocol& p, const Sweep& s, const std::string& preset, bool bi_poo,
+                          std::size_t points, double wall) {
+    return fmt::format(
+        "{{\n  \"spikeem_version\": \"{}\",\n  \"protocol\": \"{}\",\n  \"preset\": \"{}\",\n  \"rule\": {},\n"
+        "  \"mu_plus\": {},\n  \"mu_minus\": {},\n  \"w_min_mV\": {},\n  \"w_max_mV\": {},\n  \"w0_mV\": {},\n"
+        "  \"pairings\": {},\n  \"frequency_hz\": {},\n  \"axonal_delay_ms\": {},\n  \"dendritic_delay_ms\": {},\n"
+        "  \"plot_bi_poo\": {},\n  \"points\": {},\n  \"wall_time_s\": {}\n}}\n",
+        version(), s.protocol, preset, rule_json(p.rule), p.rule.dependence.mu_plus, p.rule.dependence.mu_minus,
+        p.rule.w_min_mV, std::isfinite(p.rule.w_max_mV) ? fmt::format("{}", p.rule.w_max_mV) : "null", p.w0_mV,
+        p.pairings, s.pairing() ? fmt::format("{}", s.freqs.at(0)) : "null", p.axonal_delay_ms,
+        p.dendritic_delay_ms, bi_poo, points, wall);
+}
+
 // The curve (stdp_curve.csv or stdp_frequency.csv) and stdp_curve.json.
-void write_stdp_outputs(const fs::path& out, const PairingProtocol& p, const Sweep& s,
-                        const std::vector<PairingResult>& results, double wall) {
+void write_stdp_outputs(const fs::path& out, const PairingProtocol& p, const Sweep& s, const std::string& preset,
+                        bool bi_poo, const std::vector<PairingResult>& results, double wall) {
     fs::create_directories(out);
     OutputSet files(out);
     auto& csv = files.add(s.pairing() ? "stdp_curve.csv" : "stdp_frequency.csv");
@@ -200,14 +221,15 @@ void write_stdp_outputs(const fs::path& out, const PairingProtocol& p, const Swe
         else
             csv << fmt::format("{},{},{},{}\n", r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
     }
-    files.add("stdp_curve.json") << fmt::format(
-        "{{\n  \"spikeem_version\": \"{}\",\n  \"protocol\": \"{}\",\n  \"rule\": {},\n  \"mu_plus\": {},\n"
-        "  \"mu_minus\": {},\n  \"w_min_mV\": {},\n  \"w_max_mV\": {},\n  \"w0_mV\": {},\n  \"pairings\": {},\n"
-        "  \"axonal_delay_ms\": {},\n  \"dendritic_delay_ms\": {},\n  \"points\": {},\n  \"wall_time_s\": {}\n}}\n",
-        version(), s.protocol, rule_json(p.rule), p.rule.dependence.mu_plus, p.rule.dependence.mu_minus,
-        p.rule.w_min_mV, std::isfinite(p.rule.w_max_mV) ? fmt::format("{}", p.rule.w_max_mV) : "null", p.w0_mV,
-        p.pairings, p.axonal_delay_ms, p.dendritic_delay_ms, results.size(), wall);
+    files.add("stdp_curve.json") << protocol_json(p, s, preset, bi_poo, results.size(), wall);
     files.commit();
+}
+
+// The frequency table of one rule.
+void print_frequency_table(const Sweep& s, const std::vector<PairingResult>& results) {
+    fmt::print("  {:>10} {:>14} {:>14}\n", "f (Hz)", "dw_rel(-dt)", "dw_rel(+dt)");
+    for (std::size_t i = 0; i < s.freqs.size(); ++i)
+        fmt::print("  {:>10} {:>+14.4e} {:>+14.4e}\n", s.freqs[i], results[2 * i].dw_rel, results[2 * i + 1].dw_rel);
 }
 
 // A few points of the curve, or the whole frequency table.
@@ -220,12 +242,44 @@ void print_stdp_summary(const PairingProtocol& p, const Sweep& s, const std::vec
                 if (std::abs(r.dt_ms - show) < 1e-9)
                     fmt::print("  dt {:>6} ms: dw {:+.6e} mV ({:+.4f} %)\n", r.dt_ms, r.dw_mV, 100 * r.dw_rel);
     } else {
-        fmt::print("  {:>10} {:>14} {:>14}\n", "f (Hz)", "dw_rel(-dt)", "dw_rel(+dt)");
-        for (std::size_t i = 0; i < s.freqs.size(); ++i)
-            fmt::print("  {:>10} {:>+14.4e} {:>+14.4e}\n", s.freqs[i], results[2 * i].dw_rel,
-                       results[2 * i + 1].dw_rel);
+        print_frequency_table(s, results);
     }
     fmt::print("outputs in {}\n", out.string());
+}
+
+// --preset all: the frequency protocol for every triplet preset, one table
+// stdp_frequency_presets.csv (preset,frequency_hz,dt_ms,dw,dw_rel) and its
+// provenance stdp_frequency_presets.json.
+int run_all_presets(const po::variables_map& vm, const Sweep& sweep, const fs::path& out) {
+    if (sweep.pairing() || vm.count("spec") || vm["rule"].as<std::string>() != "triplet")
+        throw UsageError("--preset all: needs --rule triplet --protocol frequency and no --spec");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::pair<PairingProtocol, std::vector<PairingResult>>> runs;
+    for (const auto& preset : triplet_presets()) {
+        PairingProtocol p = pairing_protocol(vm, preset.name);
+        runs.emplace_back(p, run_pairings(p, sweep.dts, sweep.freqs));
+    }
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fs::create_directories(out);
+    OutputSet files(out);
+    auto& csv = files.add("stdp_frequency_presets.csv");
+    auto& json = files.add("stdp_frequency_presets.json");
+    csv << "preset,frequency_hz,dt_ms,dw,dw_rel\n";
+    json << "[\n";
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+        const std::string& name = triplet_presets()[k].name;
+        for (const auto& r : runs[k].second)
+            csv << fmt::format("{},{},{},{},{}\n", name, r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
+        json << protocol_json(runs[k].first, sweep, name, false, runs[k].second.size(), wall)
+             << (k + 1 < runs.size() ? ",\n" : "]\n");
+        fmt::print("{} ({}):\n", name, triplet_presets()[k].source);
+        print_frequency_table(sweep, runs[k].second);
+    }
+    files.commit();
+    fmt::print("{} presets x {} runs ({} pairings each) in {:.3f} s wall; outputs in {}\n", runs.size(),
+               sweep.dts.size() * sweep.freqs.size(), runs.at(0).first.pairings, wall, out.string());
+    if (!vm.count("no-plot")) return run_plot_script("stdp/plot_stdp_curve.py", out);
+    return kExitOk;
 }
 
 }  // namespace
@@ -234,22 +288,30 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
     const CommandLine cmd = stdp_command_line();
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
-        return cmd.print_help(
+        return cmd.print_help(fmt::format(
             "Pairing protocol on the full simulator: one presynaptic source, one LIF neuron forced to fire\n"
             "at t_pre + dt (times at the synapse), `pairings` pairs at `frequency-hz`; each point is an\n"
             "independent simulation, run in parallel.  Writes DIR/stdp_curve.csv (dt_ms,dw,dw_rel) or\n"
             "DIR/stdp_frequency.csv (frequency_hz,dt_ms,dw,dw_rel), DIR/stdp_curve.json (provenance) and\n"
-            "a PNG plot (python3 with matplotlib).\n");
-    const PairingProtocol p = pairing_protocol(vm);
+            "a PNG plot (python3 with matplotlib) with the rule's own prediction for the protocol.\n"
+            "--rule triplet --preset all --protocol frequency runs every preset: DIR/stdp_frequency_presets.csv\n"
+            "(preset,frequency_hz,dt_ms,dw,dw_rel), .json and .png.\n\n"
+            "Triplet presets (Pfister & Gerstner 2006: visual cortex Table 3, hippocampus Table 4; see\n"
+            "docs/science.md, \"Triplet presets\"): {}\n",
+            triplet_preset_names()));
     const Sweep sweep = sweep_from(vm);
-
     const fs::path out = vm["out"].as<std::string>();
+    const std::string preset = vm["preset"].as<std::string>();
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
+    if (preset == "all") return run_all_presets(vm, sweep, out);
+    const PairingProtocol p = pairing_protocol(vm, preset);
+    const bool named = !vm.count("spec") && vm["rule"].as<std::string>() == "triplet";
+
     auto t0 = std::chrono::steady_clock::now();
     std::vector<PairingResult> results = run_pairings(p, sweep.dts, sweep.freqs);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    write_stdp_outputs(out, p, sweep, results, wall);
+    write_stdp_outputs(out, p, sweep, named ? find_triplet_preset(preset)->name : "", vm.count("plot-bi-poo") > 0, results, wall);
     print_stdp_summary(p, sweep, results, wall, out);
     if (!vm.count("no-plot")) return run_plot_script("stdp/plot_stdp_curve.py", out);
     return kExitOk;

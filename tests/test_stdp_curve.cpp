@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "experiments/protocols.hpp"
 #include "plasticity/presets.hpp"
@@ -69,25 +71,6 @@ TEST_CASE("stdp curve: results do not depend on the order or number of parallel 
     }
 }
 
-TEST_CASE("triplet rule: frequency dependence of Sjostrom et al. 2001 for the visual cortex presets") {
-    // Post-pre (dt = -10 ms) depresses at low frequency and potentiates at 50 Hz;
-    // pre-post (dt = +10 ms) potentiation grows with frequency and is strong at 50 Hz.
-    for (const char* preset : {"visual_all_to_all", "visual_nearest"}) {
-        CAPTURE(preset);
-        PairingProtocol p;
-        p.rule.rule = *triplet_preset(preset);
-        p.rule.w_min_mV = -1e9;
-        std::vector<double> f = {0.1, 1, 10, 20, 40, 50};
-        auto r = run_pairings(p, {-10.0, 10.0}, f);
-        auto dw = [&](std::size_t fi, int sign) { return r[2 * fi + (sign > 0 ? 1 : 0)].dw_rel; };
-        CHECK(dw(0, -1) < -0.1);
-        CHECK(dw(1, -1) < -0.1);
-        CHECK(dw(5, -1) > 0.1);
-        CHECK(dw(5, +1) > 0.1);
-        for (std::size_t i = 1; i < f.size(); ++i) CHECK(dw(i, +1) > dw(i - 1, +1));
-    }
-}
-
 TEST_CASE("spikeem stdp-curve writes the curve and gives identical output for 1 and 2 threads") {
     auto run = [](const std::string& dir, int threads) {
         std::string cmd = std::string(SPIKEEM_BINARY) + " stdp-curve --no-plot --dt-step-ms 5 --threads " +
@@ -145,4 +128,44 @@ TEST_CASE("spikeem stdp-curve takes the rule and bounds of a spec and starts ins
     CHECK(dw == doctest::Approx(-60 * 0.00118125 * std::exp(-100.0 / 20.0)).epsilon(1e-9));
     CHECK(rel == doctest::Approx(dw / 0.1125).epsilon(1e-12));
     fs::remove_all(d);
+}
+
+TEST_CASE("spikeem stdp-curve --preset all: the frequency protocol for every triplet preset in one table") {
+    fs::path d = fs::temp_directory_path() / ("spikeem_curve_presets_" + std::to_string(::getpid()));
+    auto run = [&](const std::string& options) {
+        const std::string cmd = std::string(SPIKEEM_BINARY) + " stdp-curve --no-plot --rule triplet --preset all " +
+                                options + " --out " + d.string() + " > /dev/null 2>&1";
+        const int rc = std::system(cmd.c_str());
+        return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    };
+    REQUIRE(run("--protocol frequency --frequencies-hz 1,50") == 0);
+    std::ifstream in(d / "stdp_frequency_presets.csv");
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "preset,frequency_hz,dt_ms,dw,dw_rel");
+    std::vector<std::string> rows;
+    while (std::getline(in, line)) rows.push_back(line);
+    REQUIRE(rows.size() == triplet_presets().size() * 4);  // 2 frequencies x dt = -10, +10 ms
+    for (std::size_t k = 0; k < triplet_presets().size(); ++k) {
+        const TripletPreset& preset = triplet_presets()[k];
+        PairingProtocol p;
+        p.rule.rule = preset.params;
+        p.rule.w_min_mV = 0.0;  // the command's default bound
+        const auto expected = run_pairings(p, {-10.0, 10.0}, {1.0, 50.0});
+        for (std::size_t i = 0; i < 4; ++i) {
+            const std::string& row = rows[4 * k + i];
+            CAPTURE(row);
+            REQUIRE(row.rfind(preset.name + ",", 0) == 0);
+            double f = 0, dt = 0, dw = 0, rel = 0;
+            REQUIRE(std::sscanf(row.c_str() + preset.name.size() + 1, "%lf,%lf,%lf,%lf", &f, &dt, &dw, &rel) == 4);
+            CHECK(f == expected[i].frequency_hz);
+            CHECK(dt == expected[i].dt_ms);
+            CHECK(dw == doctest::Approx(expected[i].dw_mV).epsilon(1e-12));
+        }
+    }
+    CHECK(fs::exists(d / "stdp_frequency_presets.json"));
+    fs::remove_all(d);
+    CHECK(run("--protocol pairing") == 2);
+    CHECK(run("--protocol frequency --spec " + std::string(SPIKEEM_SOURCE_DIR) + "/examples/song2000/song2000.pbtxt") ==
+          2);
 }

@@ -95,9 +95,8 @@ std::optional<TripletStdpParams> triplet_stdp(const proto::TripletStdp& r, const
         if (auto pre = triplet_preset(r.preset())) {
             q = *pre;
         } else {
-            std::string known;
-            for (const auto& [name, _] : triplet_presets()) known += (known.empty() ? "" : ", ") + name;
-            c.v.fail(m, "preset", fmt::format("\"{}\"", r.preset()), fmt::format("unknown preset (known: {})", known));
+            c.v.fail(m, "preset", fmt::format("\"{}\"", r.preset()),
+                     fmt::format("unknown preset (known: {})", triplet_preset_names()));
             return std::nullopt;
         }
     }
