@@ -221,7 +221,7 @@ AlignmentSummary last(const GradcheckResult& r, std::size_t g) {
 
 }  // namespace
 
-TEST_CASE("Energy objective: every layer beats the null guess and the shuffled signs; a hidden rule of the wrong sign does not") {
+TEST_CASE("Energy objective: every layer beats the null guess and the shuffled signs, and a hidden rule of the wrong sign does not") {
     // 4 seeds, 30 s each (214 cycles).  Measured at this duration over seeds
     // 1-8: x->h cosine 0.77-0.99, null guess -0.91 to 0.57, shuffled signs
     // -0.20 to 0.49, cosine beyond the null 0.77-0.99; h<->y cosine > 0.99
