@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <map>
 #include <optional>
+#include <random>
 #include <stdexcept>
 
 #include "network/simulation.hpp"
@@ -94,26 +96,119 @@ std::vector<std::uint64_t> checkpoint_cycles(const GradcheckOptions& o, double c
     return c;
 }
 
-// dW against dJ/dW (cosine, correlation) and against its predicted expectation e (slope, error).
-AlignmentPoint align(double t_ms, std::uint64_t seed, std::uint64_t cycles, const std::vector<double>& dw,
-                     const std::vector<double>& g, const std::vector<double>& e) {
+double cosine_of(const std::vector<double>& a, const std::vector<double>& b) {
+    const double n = std::sqrt(dot(a, a) * dot(b, b));
+    return n > 0.0 ? dot(a, b) / n : 0.0;
+}
+
+// a minus its projection on the unit direction of n.
+std::vector<double> orthogonal_to(std::vector<double> a, const std::vector<double>& n) {
+    const double nn = dot(n, n);
+    if (nn == 0.0) return a;
+    const double c = dot(a, n) / nn;
+    for (std::size_t q = 0; q < a.size(); ++q) a[q] -= c * n[q];
+    return a;
+}
+
+// The alignment of one group (AlignmentPoint): the slices [begin, end) of dW,
+// dJ/dW (g), its predicted expectation (e), the null guess and the signs.
+struct GroupVectors {
+    const std::vector<double> *dw, *g, *e, *null, *signs;
+};
+
+AlignmentPoint align(double t_ms, std::uint64_t seed, std::uint64_t cycles, std::size_t group_index,
+                     const WeightGroup& group, const GroupVectors& v) {
+    auto slice = [&](const std::vector<double>& x) {
+        return std::vector<double>(x.begin() + static_cast<std::ptrdiff_t>(group.begin),
+                                   x.begin() + static_cast<std::ptrdiff_t>(group.end));
+    };
+    const std::vector<double> dw = slice(*v.dw), g = slice(*v.g), e = slice(*v.e), nul = slice(*v.null),
+                              sig = slice(*v.signs);
     const double n = static_cast<double>(dw.size());
     double mdw = 0.0, mg = 0.0;
     for (std::size_t q = 0; q < dw.size(); ++q) mdw += dw[q] / n, mg += g[q] / n;
     double sxy = 0.0, sxx = 0.0, syy = 0.0, res = 0.0;
+    std::vector<double> shuffled(dw.size());
     for (std::size_t q = 0; q < dw.size(); ++q) {
         sxy += (dw[q] - mdw) * (g[q] - mg);
         sxx += (dw[q] - mdw) * (dw[q] - mdw);
         syy += (g[q] - mg) * (g[q] - mg);
         res += (dw[q] - e[q]) * (dw[q] - e[q]);
+        shuffled[q] = sig[q] * dw[q];
     }
-    return {t_ms, seed, cycles, dot(dw, g) / std::sqrt(dot(dw, dw) * dot(g, g)), sxy / std::sqrt(sxx * syy),
-            dot(dw, e) / dot(e, e), std::sqrt(res / dot(e, e))};
+    AlignmentPoint p;
+    p.t_ms = t_ms, p.seed = seed, p.cycles = cycles, p.group = group_index;
+    p.cosine = cosine_of(dw, g);
+    p.null_cosine = cosine_of(nul, g);
+    p.shuffled_cosine = cosine_of(shuffled, g);
+    p.cosine_beyond_null = cosine_of(orthogonal_to(dw, nul), orthogonal_to(g, nul));
+    p.pearson = sxy / std::sqrt(sxx * syy);
+    p.slope = dot(dw, e) / dot(e, e);
+    p.rel_error = std::sqrt(res / dot(e, e));
+    return p;
+}
+
+// Checkpoint-major, then seed, then group, from per-seed lists (checkpoint, group).
+void collect_points(GradcheckResult& r, const std::vector<std::vector<AlignmentPoint>>& per_seed, std::size_t n_checkpoints) {
+    const std::size_t G = r.groups.size();
+    for (std::size_t c = 0; c < n_checkpoints; ++c)
+        for (const auto& ps : per_seed)
+            for (std::size_t k = 0; k < G; ++k) r.points.push_back(ps[c * G + k]);
+}
+
+// Every group's point of one seed at one checkpoint, appended to `out`.
+void align_groups(std::vector<AlignmentPoint>& out, const GradcheckResult& r, double t_ms, std::uint64_t seed,
+                  std::uint64_t cycles, const GroupVectors& v) {
+    for (std::size_t k = 0; k < r.groups.size(); ++k) out.push_back(align(t_ms, seed, cycles, k, r.groups[k], v));
 }
 
 GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o);
 
 }  // namespace
+
+std::vector<double> shuffled_signs(std::uint64_t seed, std::size_t n) {
+    std::mt19937_64 bits(seed * 0x9E3779B97F4A7C15ULL + 0x5111FF1EDULL);
+    std::vector<double> s(n);
+    for (double& x : s) x = (bits() >> 63) ? 1.0 : -1.0;
+    return s;
+}
+
+std::vector<AlignmentSummary> summarize(const GradcheckResult& r) {
+    std::map<std::pair<double, std::size_t>, std::vector<const AlignmentPoint*>> by;
+    for (const auto& p : r.points) by[{p.t_ms, p.group}].push_back(&p);
+    auto stat = [](const std::vector<double>& x) {
+        MeanSe m;
+        const double n = static_cast<double>(x.size());
+        for (double v : x) m.mean += v / n;
+        double s2 = 0.0;
+        for (double v : x) s2 += (v - m.mean) * (v - m.mean);
+        m.se = x.size() > 1 ? std::sqrt(s2 / (n - 1.0) / n) : 0.0;
+        return m;
+    };
+    std::vector<AlignmentSummary> out;
+    for (const auto& [key, ps] : by) {
+        AlignmentSummary a;
+        a.t_ms = key.first, a.group = key.second, a.seeds = ps.size();
+        auto field = [&](double AlignmentPoint::*f) {
+            std::vector<double> x;
+            for (const auto* p : ps) x.push_back(p->*f);
+            return stat(x);
+        };
+        std::vector<double> gap;
+        for (const auto* p : ps) gap.push_back(p->cosine - std::max(p->null_cosine, p->shuffled_cosine));
+        a.cosine = field(&AlignmentPoint::cosine);
+        a.null_cosine = field(&AlignmentPoint::null_cosine);
+        a.shuffled_cosine = field(&AlignmentPoint::shuffled_cosine);
+        a.cosine_beyond_null = field(&AlignmentPoint::cosine_beyond_null);
+        a.slope = field(&AlignmentPoint::slope);
+        a.rel_error = field(&AlignmentPoint::rel_error);
+        a.gap = stat(gap);
+        a.aligned = a.gap.mean > 3.0 * a.gap.se && a.gap.mean > 0.0 &&
+                    a.cosine_beyond_null.mean > 3.0 * a.cosine_beyond_null.se && a.cosine_beyond_null.mean > 0.0;
+        out.push_back(a);
+    }
+    return out;
+}
 
 GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o) {
     if (!spec.objective) throw std::invalid_argument("the spec declares no objective");
@@ -146,6 +241,12 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
                        (obj.gaussian ? obj.sigma_mV * obj.sigma_mV : 1.0);
     const std::vector<std::uint64_t> checkpoints = checkpoint_cycles(o, r.cycle_ms);
     r.final_cycles = checkpoints.back();
+    const std::size_t n_w = std::size_t{s.n_in} * s.n_out;
+    r.groups = {WeightGroup{spec.projections[s.proj].name, 0, n_w, 1.0}};
+    std::vector<double> null(n_w);  // the error-free guess: input rate times target
+    for (std::uint32_t i = 0; i < s.n_in; ++i)
+        for (std::uint32_t j = 0; j < s.n_out; ++j) null[std::size_t{i} * s.n_out + j] = rho[i] * obj.target_mV[j];
+    r.null_guess.assign(o.seeds.size(), null);
 
     // The weights at t = 0 are the same for every seed only if they are not
     // random; each seed gets its own gradient in general, so compute per seed.
@@ -190,7 +291,9 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
                 for (std::size_t q = 0; q < dw.size(); ++q) dw[q] -= w0[q];
                 std::vector<double> e(g.size());
                 for (std::size_t q = 0; q < g.size(); ++q) e[q] = r.gain_per_cycle * static_cast<double>(c) * g[q];
-                per_seed[k].push_back(align(static_cast<double>(c) * r.cycle_ms, o.seeds[k], c, dw, g, e));
+                const std::vector<double> signs = shuffled_signs(o.seeds[k], dw.size());
+                align_groups(per_seed[k], r, static_cast<double>(c) * r.cycle_ms, o.seeds[k], c,
+                             {&dw, &g, &e, &null, &signs});
                 if (c == r.final_cycles) r.final_dw[k] = dw, r.final_expected[k] = e;
                 ++next;
             }
@@ -198,8 +301,7 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
     });
     r.gradients = std::move(grads);
     r.J = std::move(js);
-    for (std::size_t c = 0; c < checkpoints.size(); ++c)
-        for (std::size_t k = 0; k < n_seeds; ++k) r.points.push_back(per_seed[k][c]);
+    collect_points(r, per_seed, checkpoints.size());
     return r;
 }
 
@@ -378,6 +480,54 @@ std::vector<double> expected_nudge(const NetworkSpec& spec, const EnergySetup& e
     return e;
 }
 
+// "all", then one group per layer k -> k+1 (EnergyNetwork's weight layout).
+std::vector<WeightGroup> energy_groups(const EnergySetup& es) {
+    std::vector<WeightGroup> gs;
+    std::size_t off = 0;
+    for (std::size_t k = 0; k + 1 < es.sizes.size(); ++k) {
+        const std::size_t n = es.sizes[k] * es.sizes[k + 1];
+        gs.push_back({es.obj->layers[k] + (es.back[k] ? "<->" : "->") + es.obj->layers[k + 1], off, off + n, 1.0});
+        off += n;
+    }
+    gs.insert(gs.begin(), WeightGroup{"all", 0, off, 1.0});
+    return gs;
+}
+
+// The error-free guess N (AlignmentPoint) at the free fixed point s*: presynaptic
+// rate (x, or rho(s*)) times the target onto the output layer, times rho(s*) onto a hidden layer.
+std::vector<double> energy_null(const EnergySetup& es, const std::vector<double>& s_star) {
+    const std::size_t L = es.sizes.size() - 1;
+    std::vector<std::vector<double>> r(L + 1);
+    r[0] = es.x;
+    std::size_t u = 0;
+    for (std::size_t k = 1; k <= L; ++k)
+        for (std::size_t i = 0; i < es.sizes[k]; ++i) r[k].push_back(std::clamp(s_star[u++], 0.0, 1.0));
+    std::vector<double> n;
+    for (std::size_t k = 0; k < L; ++k)
+        for (std::size_t i = 0; i < es.sizes[k]; ++i)
+            for (std::size_t j = 0; j < es.sizes[k + 1]; ++j)
+                n.push_back(r[k][i] * (k + 1 == L ? es.obj->target[j] : r[k + 1][j]));
+    return n;
+}
+
+// Per group: the cosine of E[dW] per cycle (or +- pair) `pair` with dJ/dW `g`.
+void set_expected_cosines(std::vector<WeightGroup>& groups, const std::vector<double>& pair, const std::vector<double>& g) {
+    for (auto& gr : groups) {
+        const auto b = static_cast<std::ptrdiff_t>(gr.begin), e = static_cast<std::ptrdiff_t>(gr.end);
+        gr.expected_cosine = cosine_of({pair.begin() + b, pair.begin() + e}, {g.begin() + b, g.begin() + e});
+    }
+}
+
+// Every projection of the objective, transposes included.
+std::vector<std::size_t> learned_projections(const EnergySetup& es) {
+    std::vector<std::size_t> learned;
+    for (std::size_t k = 0; k < es.fwd.size(); ++k) {
+        learned.push_back(es.fwd[k]);
+        if (es.back[k]) learned.push_back(*es.back[k]);
+    }
+    return learned;
+}
+
 GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
     const EnergySetup es = find_energy(spec);
     const auto& obj = *es.obj;
@@ -388,11 +538,9 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
     const std::vector<std::uint64_t> checkpoints = checkpoint_cycles(o, r.cycle_ms);
     r.final_cycles = checkpoints.back();
     const objective::EnergyNetwork net(es.sizes, es.x, obj.target, es.bias);
-    std::vector<std::size_t> learned;  // projections whose rule is switched per phase
-    for (std::size_t k = 0; k < L; ++k) {
-        learned.push_back(es.fwd[k]);
-        if (es.back[k]) learned.push_back(*es.back[k]);
-    }
+    r.groups = energy_groups(es);
+    r.null_guess.resize(o.seeds.size());
+    const std::vector<std::size_t> learned = learned_projections(es);  // rules switched per phase
     double settle = 0.0;
     for (std::size_t j : learned)
         settle = std::max(settle, 2.0 * std::get<VoltageSlopeParams>(spec.projections[j].plasticity->rule).window_ms);
@@ -422,6 +570,8 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
         for (double& x : g) x *= es.c;  // dJ/dw = c dJ/dW
         r.gradients[k] = g;
         r.J[k] = -net.cost(fp.s);
+        r.null_guess[k] = energy_null(es, fp.s);
+        const std::vector<double> signs = shuffled_signs(o.seeds[k], g.size());
         plus[k] = expected_nudge(spec, es, W, fp.s, 1.0);
         if (obj.symmetric) minus[k] = expected_nudge(spec, es, W, fp.s, -1.0);
 
@@ -455,23 +605,24 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
             std::vector<double> e(dw.size());
             for (std::size_t q = 0; q < e.size(); ++q)
                 e[q] = static_cast<double>(n_plus) * plus[k][q] + (n_minus ? static_cast<double>(n_minus) * minus[k][q] : 0.0);
-            per_seed[k].push_back(align(static_cast<double>(c) * r.cycle_ms, o.seeds[k], c, dw, g, e));
+            align_groups(per_seed[k], r, static_cast<double>(c) * r.cycle_ms, o.seeds[k], c,
+                         {&dw, &g, &e, &r.null_guess[k], &signs});
             if (c == r.final_cycles) r.final_dw[k] = dw, r.final_expected[k] = e;
             ++next;
         }
     });
     r.expected_plus = plus[0];
     r.expected_minus = minus[0];
-    r.pinned = pinned[0];
+    r.pinned = *std::max_element(pinned.begin(), pinned.end());
     // E[dW] of one cycle (or one +- pair) against dJ/dW: fit and ceiling of the cosine.
     std::vector<double> pair = plus[0];
     if (obj.symmetric)
         for (std::size_t q = 0; q < pair.size(); ++q) pair[q] += minus[0][q];
     const auto& g = r.gradients[0];
     r.gain_per_cycle = dot(pair, g) / dot(g, g) / (obj.symmetric ? 2.0 : 1.0);
-    r.expected_cosine = dot(pair, g) / std::sqrt(dot(pair, pair) * dot(g, g));
-    for (std::size_t c = 0; c < checkpoints.size(); ++c)
-        for (std::size_t k = 0; k < n_seeds; ++k) r.points.push_back(per_seed[k][c]);
+    r.expected_cosine = cosine_of(pair, g);
+    set_expected_cosines(r.groups, pair, g);
+    collect_points(r, per_seed, checkpoints.size());
     return r;
 }
 

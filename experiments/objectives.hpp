@@ -1,6 +1,6 @@
 #pragma once
 // Objectives: the rate-based reference that spiking plasticity is measured
-// against (SCIENCE.md sections 1 and 4).  Plain C++, no spikes: J, dJ/dV and
+// against (docs/science.md, "Objectives").  Plain C++, no spikes: J, dJ/dV and
 // dJ/dW from rates.  Weights are flat vectors in the order of a projection's
 // (pre, post) pairs as the caller lays them out; each objective documents its
 // layout.  dJ/dW is the exact gradient of J (checked against central finite
@@ -51,7 +51,7 @@ private:
 std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b);
 
 // 2. Energy-based layered network in the Equilibrium Propagation form
-// (Scellier & Bengio 2017, Front. Comput. Neurosci. 11:24; SCIENCE.md section 4).
+// (Scellier & Bengio 2017, Front. Comput. Neurosci. 11:24; docs/science.md, "Objectives").
 //
 // Layers 0..L of sizes n_0 (input), n_1, ..., n_L (output), L >= 1.  The input
 // layer is clamped to x; the free units are layers 1..L.  State vectors s hold
@@ -69,7 +69,7 @@ std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b);
 // rho(s) = clip(s, 0, 1) (hard sigmoid); rho'(s) = 1 on the open interval
 // (0, 1) and 0 elsewhere (including the kinks 0 and 1).  Energy, Scellier &
 // Bengio's exact form (their Eq. 1: the quadratic term is 1/2 s^2, not the
-// 1/2 rho(s)^2 written in SCIENCE.md section 4 -- with 1/2 s^2 every stationary
+// 1/2 rho(s)^2 of some write-ups -- with 1/2 s^2 every stationary
 // point lies in [0, 1]^n), sums over free units only:
 //   E(s) = 1/2 sum_i s_i^2 - sum_i b_i rho(s_i)
 //          - sum_{k=0}^{L-1} rho(s_k)^T W_k rho(s_{k+1}),  s_0 := x (clamped).
@@ -171,7 +171,7 @@ private:
     Relaxation relax_;
 };
 
-// 3. Layered Gaussian generative model (SCIENCE.md section 4; Bengio et al.
+// 3. Layered Gaussian generative model (docs/science.md, "Variational EM"; Bengio et al.
 // arXiv:1502.04156).  Layers h_0 = x (observed), h_1, ..., h_L (latent) of sizes
 // n_0, ..., n_L, L >= 1:
 //   p(h_{k-1} | h_k) = N(mu_{k-1}, sigma_{k-1}^2 I),  mu_{k-1} = W_k rho(h_k) + b_{k-1},  k = 1..L,

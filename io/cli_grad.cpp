@@ -34,54 +34,98 @@ GradcheckOptions gradcheck_options(int seeds, double cycle_ms, double longest_ms
     return o;
 }
 
+std::string mean_se_json(const MeanSe& m) { return fmt::format("{{\"mean\": {}, \"se\": {}}}", m.mean, m.se); }
+
+// Per group at the longest duration: the figures of alignment_summary.csv.
+std::string groups_json(const GradcheckResult& r, const std::vector<AlignmentSummary>& summary) {
+    std::string out = "[";
+    for (const auto& a : summary) {
+        if (a.t_ms != summary.back().t_ms) continue;
+        const WeightGroup& g = r.groups[a.group];
+        out += fmt::format(
+            "{}\n    {{\"layer\": \"{}\", \"weights\": {}, \"expected_cosine\": {}, \"t_ms\": {}, \"cosine\": {}, "
+            "\"null_cosine\": {}, \"shuffled_cosine\": {}, \"gap\": {}, \"cosine_beyond_null\": {}, \"slope\": {}, "
+            "\"rel_error\": {}, \"aligned\": {}}}",
+            out.size() > 1 ? "," : "", g.name, g.end - g.begin, g.expected_cosine, a.t_ms, mean_se_json(a.cosine),
+            mean_se_json(a.null_cosine), mean_se_json(a.shuffled_cosine), mean_se_json(a.gap),
+            mean_se_json(a.cosine_beyond_null), mean_se_json(a.slope), mean_se_json(a.rel_error),
+            a.aligned ? "true" : "false");
+    }
+    return out + "\n  ]";
+}
+
+void write_alignment_tables(OutputSet& files, const GradcheckResult& r, const std::vector<AlignmentSummary>& summary) {
+    auto& csv = files.add("alignment.csv");
+    csv << "t_ms,seed,layer,cosine,null_cosine,shuffled_cosine,cosine_beyond_null,pearson,slope,rel_error\n";
+    for (const auto& p : r.points)
+        csv << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", p.t_ms, p.seed, r.groups[p.group].name, p.cosine,
+                           p.null_cosine, p.shuffled_cosine, p.cosine_beyond_null, p.pearson, p.slope, p.rel_error);
+    auto& sum = files.add("alignment_summary.csv");
+    sum << "t_ms,layer,seeds,cosine_mean,cosine_se,null_cosine_mean,null_cosine_se,shuffled_cosine_mean,"
+           "shuffled_cosine_se,gap_mean,gap_se,cosine_beyond_null_mean,cosine_beyond_null_se,slope_mean,slope_se,"
+           "rel_error_mean,rel_error_se,expected_cosine,aligned\n";
+    for (const auto& a : summary)
+        sum << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", a.t_ms, r.groups[a.group].name,
+                           a.seeds, a.cosine.mean, a.cosine.se, a.null_cosine.mean, a.null_cosine.se,
+                           a.shuffled_cosine.mean, a.shuffled_cosine.se, a.gap.mean, a.gap.se,
+                           a.cosine_beyond_null.mean, a.cosine_beyond_null.se, a.slope.mean, a.slope.se,
+                           a.rel_error.mean, a.rel_error.se, r.groups[a.group].expected_cosine, a.aligned ? 1 : 0);
+}
+
 void write_gradcheck_outputs(const fs::path& out, const std::string& spec_path, const LoadedSpec& spec,
-                             const GradcheckOptions& o, const GradcheckResult& r, double wall) {
+                             const GradcheckOptions& o, const GradcheckResult& r,
+                             const std::vector<AlignmentSummary>& summary, double wall) {
     fs::create_directories(out);
     OutputSet files(out);
-    auto& csv = files.add("alignment.csv");
-    csv << "t_ms,seed,cosine,pearson,slope,rel_error\n";
-    for (const auto& p : r.points)
-        csv << fmt::format("{},{},{},{},{},{}\n", p.t_ms, p.seed, p.cosine, p.pearson, p.slope, p.rel_error);
+    write_alignment_tables(files, r, summary);
     // Side by side per synapse at the longest duration: the gradient, the expectation the
-    // model predicts from it, and what the spiking run did (the objective's weight layout).
+    // model predicts from it, the null guess, and what the spiking run did (the objective's weight layout).
     auto& dw = files.add("dw.csv");
-    dw << "seed,index,dJ_dW,expected_dW,dW\n";
+    dw << "seed,index,layer,dJ_dW,expected_dW,null_guess,dW\n";
     for (std::size_t k = 0; k < o.seeds.size(); ++k)
-        for (std::size_t q = 0; q < r.final_dw[k].size(); ++q)
-            dw << fmt::format("{},{},{},{},{}\n", o.seeds[k], q, r.gradients[k][q], r.final_expected[k][q],
-                              r.final_dw[k][q]);
+        for (std::size_t q = 0; q < r.final_dw[k].size(); ++q) {
+            std::string layer;
+            for (const auto& g : r.groups)
+                if (g.name != "all" && q >= g.begin && q < g.end) layer = g.name;
+            dw << fmt::format("{},{},{},{},{},{},{}\n", o.seeds[k], q, layer, r.gradients[k][q],
+                              r.final_expected[k][q], r.null_guess[k][q], r.final_dw[k][q]);
+        }
     files.add("gradcheck.json") << fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
         "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"expected_cosine\": {},\n"
-        "  \"pinned_units\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n  \"wall_time_s\": {}\n}}\n",
+        "  \"pinned_units\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n  \"wall_time_s\": {},\n"
+        "  \"alignment_criterion\": \"gap = cosine - max(null_cosine, shuffled_cosine) and cosine_beyond_null both "
+        "> 3 SE over seeds\",\n  \"layers\": {}\n}}\n",
         version(), spec_path, spec.hash, spec.spec.objective->name(), r.J[0], r.gain_per_cycle, r.expected_cosine,
-        r.pinned, r.cycle_ms, o.seeds.size(), wall);
+        r.pinned, r.cycle_ms, o.seeds.size(), wall, groups_json(r, summary));
     files.commit();
 }
 
-// One screen: mean and standard error over seeds per checkpoint.
-void print_gradcheck_summary(const std::string& spec_path, const ObjectiveSpec& obj, const GradcheckResult& r) {
-    std::map<double, std::vector<const AlignmentPoint*>> by_t;
-    for (const auto& p : r.points) by_t[p.t_ms].push_back(&p);
+// One screen per group: mean and standard error over seeds per checkpoint.
+void print_gradcheck_summary(const std::string& spec_path, const ObjectiveSpec& obj, const GradcheckResult& r,
+                             const std::vector<AlignmentSummary>& summary) {
     fmt::print("{}: {} objective, J = {:.4g} at the initial weights (seed 1); E[dW] per cycle = {:.4g} x dJ/dW\n",
                spec_path, obj.name(), r.J[0], r.gain_per_cycle);
     if (std::holds_alternative<EnergyObjectiveSpec>(obj.kind))
         fmt::print("mean-field E[dW] per cycle vs dJ/dW: cosine {:.4f} (the ceiling); free fixed point: {} unit(s) "
-                   "pinned at 0 or 1{}\n",
+                   "pinned at 0 or 1 (most over seeds){}\n",
                    r.expected_cosine, r.pinned, r.pinned ? " (the mean field is not exact there)" : "");
-    fmt::print("{:>12} {:>18} {:>18} {:>18} {:>18}\n", "t (s)", "cosine", "pearson", "slope (1 = unbiased)",
-               "rel. error");
-    auto stat = [](const std::vector<const AlignmentPoint*>& v, double AlignmentPoint::*field) {
-        double m = 0.0, s2 = 0.0;
-        for (const auto* p : v) m += p->*field / v.size();
-        for (const auto* p : v) s2 += (p->*field - m) * (p->*field - m);
-        const double se = v.size() > 1 ? std::sqrt(s2 / (v.size() - 1) / v.size()) : 0.0;
-        return fmt::format("{:.4f} +- {:.4f}", m, se);
-    };
-    for (const auto& [t, v] : by_t)
-        fmt::print("{:>12.1f} {:>18} {:>18} {:>18} {:>18}\n", t / 1000.0, stat(v, &AlignmentPoint::cosine),
-                   stat(v, &AlignmentPoint::pearson), stat(v, &AlignmentPoint::slope),
-                   stat(v, &AlignmentPoint::rel_error));
+    fmt::print("null: error-free guess (pre rate x target onto the output, pre rate x post rate onto a hidden layer);\n"
+               "shuf: dW with seeded random signs; gap = cosine - max(null, shuf); beyond: cosine orthogonal to the\n"
+               "null guess; aligned (*) when gap and beyond both exceed 3 SE over seeds\n");
+    auto ms = [](const MeanSe& m) { return fmt::format("{:.4f} +- {:.4f}", m.mean, m.se); };
+    for (std::size_t k = 0; k < r.groups.size(); ++k) {
+        const WeightGroup& g = r.groups[k];
+        fmt::print("-- {} ({} weights; mean-field E[dW] vs dJ/dW cosine {:.4f})\n", g.name, g.end - g.begin,
+                   g.expected_cosine);
+        fmt::print("{:>8} {:>18} {:>7} {:>7} {:>18} {:>18} {:>18} {:>18}\n", "t (s)", "cosine", "null", "shuf", "gap",
+                   "beyond null", "slope (1=unbiased)", "rel. error");
+        for (const auto& a : summary)
+            if (a.group == k)
+                fmt::print("{:>8.1f} {:>18} {:>7.4f} {:>7.4f} {:>18} {:>18} {:>18} {:>18}{}\n", a.t_ms / 1000.0,
+                           ms(a.cosine), a.null_cosine.mean, a.shuffled_cosine.mean, ms(a.gap),
+                           ms(a.cosine_beyond_null), ms(a.slope), ms(a.rel_error), a.aligned ? " *" : "");
+    }
 }
 
 }  // namespace
@@ -101,10 +145,14 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
         return cmd.print_help(
             "The spec must declare an objective (see io/spikeem.proto, Objective).  Runs the network for\n"
             "each seed, alternating free and nudged phases, and at log-spaced times compares the\n"
-            "accumulated dW with dJ/dW: DIR/alignment.csv (t_ms,seed,cosine,pearson,slope,rel_error;\n"
-            "slope 1 = unbiased, rel_error = ||dW - E[dW]|| / ||E[dW]||), DIR/dw.csv (per seed and\n"
-            "weight at the longest duration: seed,index,dJ_dW,expected_dW,dW, index in the objective's\n"
-            "weight layout) and DIR/alignment.png.\n");
+            "accumulated dW with dJ/dW, per layer: DIR/alignment.csv (t_ms,seed,layer,cosine,null_cosine,\n"
+            "shuffled_cosine,cosine_beyond_null,pearson,slope,rel_error; slope 1 = unbiased, rel_error =\n"
+            "||dW - E[dW]|| / ||E[dW]||; null_cosine: an error-free guess, shuffled_cosine: dW with\n"
+            "seeded random signs), DIR/alignment_summary.csv (mean and SE over seeds, the gap\n"
+            "cosine - max(null, shuffled) and the verdict), DIR/dw.csv (per seed and weight at the\n"
+            "longest duration: seed,index,layer,dJ_dW,expected_dW,null_guess,dW, index in the objective's\n"
+            "weight layout), DIR/gradcheck.json and DIR/alignment.png.  See\n"
+            "examples/gradient_alignment/README.md.\n");
     const std::string path = spec_path(vm);
     LoadedSpec spec = load_spec_file(path);
     if (!spec.spec.objective)
@@ -125,8 +173,9 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const fs::path out = vm["out"].as<std::string>();
-    write_gradcheck_outputs(out, path, spec, o, r, wall);
-    print_gradcheck_summary(path, obj, r);
+    const std::vector<AlignmentSummary> summary = summarize(r);
+    write_gradcheck_outputs(out, path, spec, o, r, summary, wall);
+    print_gradcheck_summary(path, obj, r, summary);
     fmt::print("{} seeds, {:.1f} s wall; outputs in {}\n", seeds, wall, out.string());
     return vm.count("no-plot") ? kExitOk : run_plot_script("gradient_alignment/plot_alignment.py", out);
 }

@@ -252,10 +252,10 @@ TEST_CASE("eq1-curve drift and gradcheck write their outputs from the command li
     REQUIRE(g.status == 0);
     CHECK(fs::exists(dir / "grad" / "alignment.png"));
     std::string al = slurp(dir / "grad" / "alignment.csv");
-    CHECK(al.rfind("t_ms,seed,cosine,pearson,slope,rel_error\n", 0) == 0);
+    CHECK(al.rfind("t_ms,seed,layer,cosine,null_cosine,shuffled_cosine,cosine_beyond_null,pearson,slope,rel_error\n", 0) == 0);
     // Every weight side by side: 2 seeds x 20 x 5 weights, the gradient, its prediction, the spiking dW.
     std::string dw = slurp(dir / "grad" / "dw.csv");
-    CHECK(dw.rfind("seed,index,dJ_dW,expected_dW,dW\n", 0) == 0);
+    CHECK(dw.rfind("seed,index,layer,dJ_dW,expected_dW,null_guess,dW\n", 0) == 0);
     CHECK(std::count(dw.begin(), dw.end(), '\n') == 1 + 2 * 100);
     // The energy objective through the command line: its own summary line, the ceiling of the cosine.
     const std::string energy = std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/energy.pbtxt";

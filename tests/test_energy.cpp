@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <string>
 #include <tuple>
 
@@ -159,7 +160,7 @@ projection { source: "b" target: "a" transpose_of: "a->b" delay_ms { constant: 1
 }
 
 TEST_CASE("Energy objective: the spiking dW is an unbiased estimate of the mean-field E[dW] per synapse group") {
-    // 20 seeds, 200 cycles (42 s) each.  Per seed and group (x->h, and the
+    // 20 seeds, 300 cycles (42 s) each.  Per seed and group (x->h, and the
     // tied h<->y pairs) the measured change is projected on its predicted
     // expectation: ratio = <dW, E> / <E, E>, 1 if unbiased.  The mean over
     // seeds must lie within 3 SE of 1 (two-sided alpha ~ 0.003 per group), and
@@ -168,9 +169,9 @@ TEST_CASE("Energy objective: the spiking dW is an unbiased estimate of the mean-
     GradcheckOptions o;
     o.seeds.clear();
     for (std::uint64_t s = 1; s <= 20; ++s) o.seeds.push_back(s);
-    o.checkpoints_ms = {200 * 210.0};
+    o.checkpoints_ms = {300 * 140.0};
     const GradcheckResult r = run_gradcheck(spec, o);
-    REQUIRE(r.final_cycles == 200);
+    REQUIRE(r.final_cycles == 300);
     CHECK(r.pinned == 0);
     CHECK(r.expected_cosine > 0.99);  // the mean field's E[dW] is the gradient's direction
     const std::size_t n01 = 8 * 6, n12 = 6 * 3;
@@ -188,18 +189,143 @@ TEST_CASE("Energy objective: the spiking dW is an unbiased estimate of the mean-
 }
 
 TEST_CASE("Energy objective: the cosine with dJ/dW rises with time and exceeds 0.95 at 100 s") {
-    // 8 seeds; the mean-field ceiling is ~0.999 (checked above).
+    // 4 seeds, all weights (group 0); the mean-field ceiling is ~0.999 (checked above).
     const NetworkSpec spec = energy_example();
     GradcheckOptions o;
-    o.seeds = {1, 2, 3, 4, 5, 6, 7, 8};
+    o.seeds = {1, 2, 3, 4};
     o.checkpoints_ms = {2100.0, 21000.0, 100000.0};
     const GradcheckResult r = run_gradcheck(spec, o);
+    REQUIRE(r.groups.size() == 3);
+    REQUIRE(r.groups[0].name == "all");
     std::vector<double> mean(3, 0.0);
-    for (const auto& p : r.points) mean[p.t_ms < 3000 ? 0 : p.t_ms < 30000 ? 1 : 2] += p.cosine / 8.0;
+    for (const auto& p : r.points)
+        if (p.group == 0) mean[p.t_ms < 3000 ? 0 : p.t_ms < 30000 ? 1 : 2] += p.cosine / 4.0;
     CAPTURE(mean[0]);
     CAPTURE(mean[1]);
     CAPTURE(mean[2]);
     CHECK(mean[0] < mean[1]);
     CHECK(mean[1] < mean[2]);
     CHECK(mean[2] > 0.95);
+}
+
+namespace {
+
+// The summary of group `g` at the last checkpoint.
+AlignmentSummary last(const GradcheckResult& r, std::size_t g) {
+    const auto s = summarize(r);
+    AlignmentSummary out;
+    for (const auto& a : s)
+        if (a.group == g) out = a;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("Energy objective: every layer beats the null guess and the shuffled signs, and a hidden rule of the wrong sign does not") {
+    // 4 seeds, 30 s each (214 cycles).  Measured at this duration over seeds
+    // 1-8: x->h cosine 0.77-0.99, null guess -0.91 to 0.57, shuffled signs
+    // -0.20 to 0.49, cosine beyond the null 0.77-0.99; h<->y cosine > 0.99
+    // with null up to 0.82.  The verdict needs the gap and the beyond-null
+    // cosine above 3 SE over the 4 seeds (seeds 1-4: gap 0.80 +- 0.17 for
+    // x->h, 0.49 +- 0.12 for h<->y).
+    // The slope of dW on its predicted E[dW] must lie within 4 SE of 1 per
+    // layer (SE over seeds; 4 rather than 3 because the test checks 3
+    // groups and the SE of 4 seeds is itself uncertain).
+    NetworkSpec spec = energy_example();
+    GradcheckOptions o;
+    o.seeds = {1, 2, 3, 4};
+    o.checkpoints_ms = {30000.0};
+    const GradcheckResult good = run_gradcheck(spec, o);
+    REQUIRE(good.groups.size() == 3);
+    CHECK(good.groups[1].name == "x->h");
+    CHECK(good.groups[2].name == "h<->y");
+    for (std::size_t g = 0; g < 3; ++g) {
+        const AlignmentSummary a = last(good, g);
+        CAPTURE(good.groups[g].name);
+        CAPTURE(a.cosine.mean);
+        CAPTURE(a.null_cosine.mean);
+        CAPTURE(a.shuffled_cosine.mean);
+        CAPTURE(a.cosine_beyond_null.mean);
+        CAPTURE(a.slope.mean);
+        CAPTURE(a.slope.se);
+        CHECK(a.aligned);
+        CHECK(a.cosine.mean > 0.85);
+        CHECK(std::abs(a.slope.mean - 1.0) < 4.0 * a.slope.se);
+        CHECK(a.slope.se < 0.1);
+    }
+    // The hidden layer's rule with its sign flipped: the prediction E[dW]
+    // follows the rule (so the slope stays 1), but dW points against dJ/dW.
+    auto& rule = std::get<VoltageSlopeParams>(spec.projections[0].plasticity->rule);
+    REQUIRE(spec.projections[0].name == "x->h");
+    rule.eta_ms = -rule.eta_ms;
+    const GradcheckResult bad = run_gradcheck(spec, o);
+    const AlignmentSummary hidden = last(bad, 1), output = last(bad, 2);
+    CAPTURE(hidden.cosine.mean);
+    CHECK_FALSE(hidden.aligned);
+    CHECK(hidden.cosine.mean < 0.0);
+    CHECK(output.aligned);  // the output layer does not depend on the hidden rule's sign at these weights
+}
+
+TEST_CASE("Alignment baselines are computed as documented") {
+    // Null guess N_ij = x_i y_j onto the output, x_i rho(s*_j) onto a hidden
+    // layer; shuffled signs; the cosine orthogonal to N; the gap.
+    const NetworkSpec spec = energy_example();
+    GradcheckOptions o;
+    o.seeds = {3, 5};
+    o.checkpoints_ms = {1400.0};
+    const GradcheckResult r = run_gradcheck(spec, o);
+    const auto& obj = std::get<EnergyObjectiveSpec>(spec.objective->kind);
+    const auto& in = std::get<PoissonParams>(spec.populations[0].model);
+    auto cosine = [](const std::vector<double>& a, const std::vector<double>& b) {
+        double ab = 0, aa = 0, bb = 0;
+        for (std::size_t q = 0; q < a.size(); ++q) ab += a[q] * b[q], aa += a[q] * a[q], bb += b[q] * b[q];
+        return ab / std::sqrt(aa * bb);
+    };
+    for (std::size_t k = 0; k < 2; ++k) {
+        const auto& N = r.null_guess[k];
+        REQUIRE(N.size() == 8 * 6 + 6 * 3);
+        // Onto the output: rho(s*_h) y_j; the ratio of two entries of one row is y_j / y_m.
+        for (std::size_t i = 0; i < 6; ++i)
+            for (std::size_t j = 0; j < 3; ++j)
+                CHECK(N[48 + i * 3 + j] * obj.target[0] == doctest::Approx(N[48 + i * 3] * obj.target[j]).epsilon(1e-12));
+        // Onto h: x_i times a per-h factor in (0, 1).
+        for (std::size_t i = 0; i < 8; ++i)
+            for (std::size_t j = 0; j < 6; ++j) {
+                const double factor = N[i * 6 + j] / (in.rates_hz[i] / 1000.0);
+                CHECK(factor == doctest::Approx(N[j] / (in.rates_hz[0] / 1000.0)).epsilon(1e-12));
+                CHECK(factor > 0.0);
+                CHECK(factor < 1.0);
+            }
+        const std::vector<double> sig = shuffled_signs(o.seeds[k], N.size());
+        CHECK(sig == shuffled_signs(o.seeds[k], N.size()));
+        for (const auto& p : r.points) {
+            if (p.seed != o.seeds[k]) continue;
+            const WeightGroup& g = r.groups[p.group];
+            std::vector<double> dw, gr, n, sh;
+            for (std::size_t q = g.begin; q < g.end; ++q) {
+                dw.push_back(r.final_dw[k][q]);
+                gr.push_back(r.gradients[k][q]);
+                n.push_back(N[q]);
+                sh.push_back(sig[q] * r.final_dw[k][q]);
+                CHECK(std::abs(sig[q]) == 1.0);
+            }
+            CAPTURE(g.name);
+            CHECK(p.cosine == doctest::Approx(cosine(dw, gr)).epsilon(1e-9));
+            CHECK(p.null_cosine == doctest::Approx(cosine(n, gr)).epsilon(1e-9));
+            CHECK(p.shuffled_cosine == doctest::Approx(cosine(sh, gr)).epsilon(1e-9));
+            const double cn = cosine(dw, n) * std::sqrt(std::inner_product(dw.begin(), dw.end(), dw.begin(), 0.0));
+            const double gn = cosine(gr, n) * std::sqrt(std::inner_product(gr.begin(), gr.end(), gr.begin(), 0.0));
+            const double nn = std::sqrt(std::inner_product(n.begin(), n.end(), n.begin(), 0.0));
+            for (std::size_t q = 0; q < dw.size(); ++q) dw[q] -= cn * n[q] / nn, gr[q] -= gn * n[q] / nn;
+            CHECK(p.cosine_beyond_null == doctest::Approx(cosine(dw, gr)).epsilon(1e-9));
+        }
+    }
+    // The gap per seed is cosine - max(null, shuffled); its mean over seeds is in the summary.
+    for (const auto& a : summarize(r)) {
+        double gap = 0.0;
+        for (const auto& p : r.points)
+            if (p.group == a.group) gap += (p.cosine - std::max(p.null_cosine, p.shuffled_cosine)) / 2.0;
+        CHECK(a.gap.mean == doctest::Approx(gap).epsilon(1e-12));
+        CHECK(a.seeds == 2);
+    }
 }

@@ -1,4 +1,4 @@
-// Rate-based objectives (SCIENCE.md sections 1 and 4): every analytic dJ/dW
+// Rate-based objectives (docs/science.md, "Objectives"): every analytic dJ/dW
 // (and dJ/dh, dF/ds) against central finite differences, the exact
 // Equilibrium Propagation gradient against its weakly clamped estimate, and the
 // comparison helper against deliberately wrong gradients.
