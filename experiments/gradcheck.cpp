@@ -30,12 +30,15 @@ double slope_factor(SlopeEstimate estimate, double T, double D, double tau) {
 }
 
 std::vector<double> free_phase_voltages(Simulation& sim, std::size_t population, std::uint32_t n, double t_ms,
-                                        double free_ms) {
+                                        double free_ms, double end_gap_ms) {
+    if (!(end_gap_ms >= 0.0 && end_gap_ms < free_ms))
+        throw std::invalid_argument("free_phase_voltages: end_gap_ms must be in [0, free_ms)");
     const TimeBase& tb = sim.time();
     const int samples = 50;
+    const double span_ms = free_ms - end_gap_ms;
     std::vector<double> v_hat(n, 0.0);
     for (int m = 0; m < samples; ++m) {
-        sim.run_until(tb.round(t_ms + free_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
+        sim.run_until(tb.round(t_ms + span_ms * (0.5 + 0.5 * (m + 0.5) / samples)));
         for (std::uint32_t j = 0; j < n; ++j) v_hat[j] += sim.observe_voltage(population, j) / samples;
     }
     sim.run_until(tb.round(t_ms + free_ms));
@@ -366,6 +369,10 @@ std::vector<double> flat_energy_weights(const Simulation& sim, const EnergySetup
     return w;
 }
 
+// The energy protocol's gap between the end of the V_hat measurement and the nudge, in
+// membrane time constants (e^-3: the measurement's noise has decayed to 5% at the onset).
+constexpr double kEnergyMeasureGapTaus = 3.0;
+
 // A duration in steps of the grid of expected_nudge (h ms).
 std::ptrdiff_t grid_steps(double ms, double h) { return static_cast<std::ptrdiff_t>(std::llround(ms / h)); }
 
@@ -528,6 +535,16 @@ std::vector<std::size_t> learned_projections(const EnergySetup& es) {
     return learned;
 }
 
+// V_hat ends kEnergyMeasureGapTaus membrane time constants before the nudge (at most half
+// the free phase).  Measured up to the onset, V_hat's noise is correlated with the output's
+// state at the onset and, through the tied feedback, with the hidden units' spikes during
+// the nudge: the force's error -beta (s_hat - s*) then covaries with both directions' Eq. 1
+// terms, a second-order term the mean-field E[dW] leaves out (examples/gradient_alignment/
+// README.md, "Where the output layer's 1% bias came from").
+double energy_measure_gap_ms(const EnergySetup& es) {
+    return std::min(kEnergyMeasureGapTaus * es.neuron->tau_m_ms, 0.5 * es.obj->free_ms);
+}
+
 GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
     const EnergySetup es = find_energy(spec);
     const auto& obj = *es.obj;
@@ -545,6 +562,7 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
     for (std::size_t j : learned)
         settle = std::max(settle, 2.0 * std::get<VoltageSlopeParams>(spec.projections[j].plasticity->rule).window_ms);
 
+    const double measure_gap_ms = energy_measure_gap_ms(es);
     const std::size_t n_seeds = o.seeds.size();
     std::vector<std::vector<AlignmentPoint>> per_seed(n_seeds);
     r.final_dw.resize(n_seeds);
@@ -585,7 +603,7 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
             for (std::size_t j : learned) sim.set_plasticity_gain(j, 0.0);
             for (std::uint32_t j = 0; j < n_out; ++j) sim.set_drive(out, j, es.base_drive[j]);
             const std::vector<double> v_hat =
-                free_phase_voltages(sim, out, static_cast<std::uint32_t>(n_out), t, obj.free_ms);
+                free_phase_voltages(sim, out, static_cast<std::uint32_t>(n_out), t, obj.free_ms, measure_gap_ms);
             t += obj.free_ms;
             for (std::uint32_t j = 0; j < n_out; ++j) {
                 const double s_hat = std::clamp(neuron.beta_per_mV * (v_hat[j] - neuron.theta_mV), 0.0, 1.0);

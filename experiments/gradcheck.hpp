@@ -118,10 +118,14 @@ class Simulation;
 
 // The measurement of the free phase [t_ms, t_ms + free_ms) of the nudging
 // protocols: runs `sim` to the end of the phase and returns the mean voltage
-// of neurons 0..n-1 of `population` over its second half (50 evenly spaced
-// samples), the V_hat the nudge is computed from.
+// of neurons 0..n-1 of `population` over the second half of its first
+// free_ms - end_gap_ms (50 evenly spaced samples), the V_hat the nudge is
+// computed from.  A gap of a few membrane time constants before the nudge
+// leaves V_hat's noise uncorrelated with the network's state during the nudge
+// (needed when the nudged units feed back onto presynaptic units of a learned
+// projection).  Requires 0 <= end_gap_ms < free_ms.
 std::vector<double> free_phase_voltages(Simulation& sim, std::size_t population, std::uint32_t n, double t_ms,
-                                        double free_ms);
+                                        double free_ms, double end_gap_ms = 0.0);
 
 // F of the header comment (dimensionless), for nudge length D, window T, membrane tau.
 double slope_factor(SlopeEstimate estimate, double window_ms, double nudge_ms, double tau_ms);

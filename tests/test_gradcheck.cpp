@@ -178,3 +178,27 @@ TEST_CASE("gradcheck: the supervised null guess (input rate x target) is as clos
     CHECK(a.cosine_beyond_null.mean > 3.0 * a.cosine_beyond_null.se);
     CHECK_FALSE(a.aligned);  // the verdict needs a positive gap
 }
+
+TEST_CASE("gradcheck: free_phase_voltages averages over the second half of the phase before its end gap") {
+    // One stochastic neuron without inputs: after its drive steps from d1 to d2 at t0,
+    // V(t) = d2 + (d1 - d2) e^{-(t - t0)/tau} exactly (no reset, no input jumps).
+    const char* text = R"(name: "window" run { duration_ms: 1000 seed: 1 }
+population { name: "y" size: 1
+  stochastic { tau_m_ms: 10 v_rest_mV: 0 drive_mV: 0.2 rho_max_hz: 100 beta_per_mV: 1 theta_mV: 0 rate_function: HARD_SIGMOID } })";
+    const double d1 = 0.2, d2 = 0.8, tau = 10.0, t0 = 200.0, free_ms = 100.0;
+    for (double gap : {0.0, 30.0}) {
+        Simulation sim(io::load_spec_text(text, "window.pbtxt").spec);
+        sim.run_until(sim.time().round(t0));
+        sim.set_drive(0, 0, d2);
+        const double v_hat = free_phase_voltages(sim, 0, 1, t0, free_ms, gap)[0];
+        double expected = 0.0;
+        for (int m = 0; m < 50; ++m) {
+            const double t = (free_ms - gap) * (0.5 + 0.5 * (m + 0.5) / 50);
+            expected += (d2 + (d1 - d2) * std::exp(-t / tau)) / 50;
+        }
+        CHECK(v_hat == doctest::Approx(expected).epsilon(1e-6));
+        CHECK(sim.observe_voltage(0, 0) == doctest::Approx(d2 + (d1 - d2) * std::exp(-free_ms / tau)).epsilon(1e-6));
+    }
+    Simulation sim(io::load_spec_text(text, "window.pbtxt").spec);
+    CHECK_THROWS_AS(free_phase_voltages(sim, 0, 1, 0.0, free_ms, free_ms), std::invalid_argument);
+}
