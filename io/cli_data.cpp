@@ -112,7 +112,8 @@ std::uint32_t parse_class(const std::string& text, int k, std::vector<std::uint8
         const auto& v = values[i];
         if (!v.has_number_value() || !(v.number_value() >= 0.0 && v.number_value() <= 1.0))
             throw UsageError(fmt::format("{}: value {} (digit {}, pixel {}) is {}, expected a number in [0, 1]", file,
-                                         i, i / kPixels, i % kPixels, v.ShortDebugString()));
+                                         i, i / kPixels, i % kPixels,
+                                         v.has_number_value() ? fmt::format("{}", v.number_value()) : v.ShortDebugString()));
         pixels.push_back(static_cast<std::uint8_t>(std::lround(255.0 * v.number_value())));
     }
     return static_cast<std::uint32_t>(values.size() / kPixels);
