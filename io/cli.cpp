@@ -38,6 +38,7 @@ constexpr Command kCommands[] = {
     {"gradcheck", "SPEC --out DIR [--seeds N]", "spiking dW against the objective's dJ/dW", cmd_gradcheck},
     {"bench", "[NAME...] [--json] [--repeat N] [--threads N]", "time benchmark networks (examples/benchmarks)",
      cmd_bench},
+    {"data", "mnist --out DIR [--from PATH] [--seed S]", "10,000 MNIST digits as IDX files with a split", cmd_data},
 };
 
 // Summaries start in this column; a longer usage puts its summary on the next line.

