@@ -20,6 +20,7 @@
 #include "io/cli_common.hpp"
 #include "io/idx.hpp"
 #include "io/outputs.hpp"
+#include "sim/random.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -119,19 +120,6 @@ std::uint32_t parse_class(const std::string& text, int k, std::vector<std::uint8
     return static_cast<std::uint32_t>(values.size() / kPixels);
 }
 
-// splitmix64 (Steele, Lea & Flood, 2014): a fixed, platform-independent stream for the shuffle.
-struct SplitMix64 {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    // In [0, n): the high word of next() * n (bias below 2^-50 for n < 2^14).
-    std::uint64_t below(std::uint64_t n) { return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
-};
-
 // Per class, how many of `total_pick` go to it: n_c * total_pick / N rounded
 // down, the rest to the largest remainders (ties to the lower class).
 std::array<std::uint32_t, kClasses> stratified_quota(const std::array<std::uint32_t, kClasses>& n, std::uint32_t total_pick) {
@@ -160,7 +148,8 @@ constexpr const char* kPartName[] = {"train", "validation", "test"};
 
 // The split of digits with these labels: validation and test each get N/10
 // (rounded), stratified by class; within class k the digits are shuffled by
-// Fisher-Yates with SplitMix64{seed * 16 + k}: the first test quota go to test,
+// Fisher-Yates with spikeem's random stream keyed (seed, "spikeem/data_split", k):
+// the first test quota go to test,
 // the next validation quota to validation, the rest to train.
 std::vector<Part> stratified_split(const std::vector<std::uint8_t>& labels, std::uint64_t seed) {
     std::array<std::vector<std::uint32_t>, kClasses> members;
@@ -172,7 +161,7 @@ std::vector<Part> stratified_split(const std::vector<std::uint8_t>& labels, std:
     std::vector<Part> part(labels.size(), kTrain);
     for (int k = 0; k < kClasses; ++k) {
         auto& m = members[k];
-        SplitMix64 rng{seed * 16 + static_cast<std::uint64_t>(k)};
+        RandomStream rng(seed, stable_hash("spikeem/data_split"), static_cast<std::uint64_t>(k), 0);
         for (std::size_t i = m.size(); i > 1; --i) std::swap(m[i - 1], m[rng.below(i)]);
         for (std::uint32_t j = 0; j < m.size(); ++j)
             part[m[j]] = j < quota[k] ? kTest : j < 2 * quota[k] ? kValidation : kTrain;
@@ -239,7 +228,7 @@ std::string dataset_json(const Digits& d, const std::vector<Part>& part, std::ui
         "  \"pixels\": \"round(255 * v) of the package's values v in [0, 1]; scale by 1/255 to read\",\n"
         "  \"split_file\": \"split.csv\",\n  \"split_seed\": {},\n"
         "  \"split_method\": \"stratified by class: validation and test N/10 each, per class by largest remainder; "
-        "class k shuffled by Fisher-Yates with splitmix64 seeded seed*16+k, first its test quota, then its validation "
+        "class k shuffled by Fisher-Yates with spikeem's Philox stream keyed (seed, spikeem/data_split, k), first its test quota, then its validation "
         "quota, the rest train\",\n  \"split\": {{\n{}\n  }},\n  \"spikeem_version\": \"{}\"\n}}\n",
         json_escape(source), kPackage, d.labels.size(), list(d.per_class), seed, split, version());
 }

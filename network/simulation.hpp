@@ -3,7 +3,6 @@
 // partitions that run it (partition.hpp), and the recorders watching it
 // (recorders.hpp).  Self-contained: any number can live in one process.
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>

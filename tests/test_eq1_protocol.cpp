@@ -82,6 +82,23 @@ Bin synthetic(double lo, double hi, double y, double sem, std::uint64_t n = 100)
     return b;
 }
 
+// The bins of one side (+1: dT > 0, -1: dT < 0), ordered outward from dT = 0.
+std::vector<Bin> side_bins(const std::vector<Bin>& bins, int side) {
+    std::vector<Bin> s;
+    for (const Bin& b : bins)
+        if (b.centre_dT_ms * side > 0) s.push_back(b);
+    if (side < 0) std::reverse(s.begin(), s.end());
+    return s;
+}
+
+// Index of the bin with the largest |mean dW| (the first of equals).
+std::size_t peak_bin(const std::vector<Bin>& s) {
+    std::size_t peak = 0;
+    for (std::size_t k = 1; k < s.size(); ++k)
+        if (std::abs(s[k].mean_dW) > std::abs(s[peak].mean_dW)) peak = k;
+    return peak;
+}
+
 }  // namespace
 
 // --- Options, binning, fits --------------------------------------------------
@@ -234,13 +251,8 @@ TEST_CASE("eq1 deterministic firing gives LTP for dT > 0 and LTD for dT < 0 decr
     }
     for (int side : {+1, -1}) {
         CAPTURE(side);
-        std::vector<Bin> s;  // ordered outward from 0
-        for (const Bin& b : r.bins)
-            if (b.centre_dT_ms * side > 0) s.push_back(b);
-        if (side < 0) std::reverse(s.begin(), s.end());
-        std::size_t peak = 0;
-        for (std::size_t k = 1; k < s.size(); ++k)
-            if (std::abs(s[k].mean_dW) > std::abs(s[peak].mean_dW)) peak = k;
+        const std::vector<Bin> s = side_bins(r.bins, side);
+        const std::size_t peak = peak_bin(s);
         const SideFit& fit = side > 0 ? r.fits.ltp : r.fits.ltd;
         CHECK(fit.peak_dT_ms == s[peak].centre_dT_ms);
         CHECK(std::abs(s[peak].centre_dT_ms) < 20.0);
@@ -725,13 +737,8 @@ TEST_CASE("eq1 binned curve decays with |dT| on both sides with nearest pairing,
         const auto r = run_protocol(o);
         for (int side : {+1, -1}) {
             CAPTURE(side);
-            std::vector<Bin> s;  // outward from 0
-            for (const Bin& b : r.bins)
-                if (b.centre_dT_ms * side > 0) s.push_back(b);
-            if (side < 0) std::reverse(s.begin(), s.end());
-            std::size_t peak = 0;
-            for (std::size_t k = 1; k < s.size(); ++k)
-                if (std::abs(s[k].mean_dW) > std::abs(s[peak].mean_dW)) peak = k;
+            const std::vector<Bin> s = side_bins(r.bins, side);
+            const std::size_t peak = peak_bin(s);
             const double ratio = std::abs(s.back().mean_dW / s[peak].mean_dW);
             CAPTURE(ratio);
             if (p == PostPairing::All) {
