@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 packages=(g++ cmake ninja-build
           libboost-dev libboost-program-options-dev libtbb-dev libfmt-dev doctest-dev
-          libprotobuf-dev protobuf-compiler librandom123-dev libbenchmark-dev zlib1g-dev
+          libprotobuf-dev protobuf-compiler librandom123-dev libbenchmark-dev zlib1g-dev libeigen3-dev
           python3-numpy python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
