@@ -39,6 +39,12 @@ constexpr Command kCommands[] = {
     {"bench", "[NAME...] [--json] [--repeat N] [--threads N]", "time benchmark networks (examples/benchmarks)",
      cmd_bench},
     {"data", "mnist --out DIR [--from PATH] [--seed S]", "10,000 MNIST digits as IDX files with a split", cmd_data},
+    {"em-train", "--data DIR --out RUN [--epochs N] [--resume]", "variational EM: learn a generative model of digits",
+     cmd_em_train},
+    {"em-eval", "RUN --data DIR --out EVAL [--samples N]", "Parzen LL, samples, inference curve, in-painting",
+     cmd_em_eval},
+    {"em-bench", "[--data DIR] [--threads N]", "time an em-train epoch against the machine's GEMM speed",
+     cmd_em_bench},
 };
 
 // Summaries start in this column; a longer usage puts its summary on the next line.

@@ -91,5 +91,8 @@ int cmd_drift(const std::vector<std::string>& args);
 int cmd_gradcheck(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
+int cmd_em_train(const std::vector<std::string>& args);
+int cmd_em_eval(const std::vector<std::string>& args);
+int cmd_em_bench(const std::vector<std::string>& args);
 
 }  // namespace spikeem::io

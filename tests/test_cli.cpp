@@ -14,45 +14,17 @@
 #include <string>
 #include <vector>
 
+#include "cli_helpers.hpp"
 #include "io/idx.hpp"
 
 namespace fs = std::filesystem;
 
+using spikeem::test::fresh_dir;
+using spikeem::test::Result;
+using spikeem::test::sh;
+using spikeem::test::slurp;
+
 namespace {
-
-struct Result {
-    int status;
-    std::string out;  // stdout and stderr
-};
-
-Result sh(const std::string& args) {
-    // A fresh capture file from mkstemp: unique without any shared counter.
-    std::string name = (fs::temp_directory_path() / "spikeem_cli_XXXXXX").string();
-    const int fd = ::mkstemp(name.data());
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    const fs::path log = name;
-    std::string cmd = std::string(SPIKEEM_BINARY) + " " + args + " > " + log.string() + " 2>&1";
-    int rc = std::system(cmd.c_str());
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    fs::remove(log);
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path d = fs::temp_directory_path() / ("spikeem_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    return d;
-}
 
 const std::string kExample = std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/cuba_delta.pbtxt";
 

@@ -1,0 +1,49 @@
+#include "io/cli_em.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "io/cli_common.hpp"
+#include "io/digits.hpp"
+
+namespace spikeem::io {
+
+vem::DigitSet load_digit_set(const std::string& dir) {
+    try {
+        vem::DigitSet set = load_digits(dir);
+        if (set.train.x.cols() == 0 || set.validation.x.cols() < 2 || set.test.x.cols() < 2)
+            throw UsageError(fmt::format("--data {}: {} training, {} validation and {} test digits; expected at least "
+                                         "1, 2 and 2", dir, set.train.x.cols(), set.validation.x.cols(),
+                                         set.test.x.cols()));
+        return set;
+    } catch (const DataError& e) {
+        throw UsageError(fmt::format("--data {}: {}", dir, e.what()));
+    }
+}
+
+std::uint64_t pixel_fingerprint(const vem::Matrix& x) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (Eigen::Index c = 0; c < x.cols(); ++c)
+        for (Eigen::Index r = 0; r < x.rows(); ++r) {
+            h ^= static_cast<std::uint64_t>(std::lround(255.0f * x(r, c)) & 0xff);
+            h *= 0x100000001b3ull;
+        }
+    return h;
+}
+
+double quick_parzen_ll(const vem::Matrix& queries, const vem::Matrix& centres) {
+    const vem::Matrix d = vem::squared_distances(queries, centres);
+    const vem::SigmaChoice s = vem::choose_sigma(d, queries.rows(), vem::default_sigma_grid());
+    return vem::parzen_log_likelihood(d, s.sigma, queries.rows()).mean;
+}
+
+std::string short_duration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) return "?";
+    const long s = std::lround(seconds);
+    if (s < 60) return fmt::format("{}s", s);
+    if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+}  // namespace spikeem::io

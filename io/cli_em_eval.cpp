@@ -1,0 +1,243 @@
+// `spikeem em-eval`: what a trained variational-EM model has learned:
+// Parzen log-likelihood of GENERATE and of ancestral samples on the same h2
+// draws, references for scale, log p(x, h) over INFERENCE, samples and
+// in-painting (docs/generative.md).
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/cli_common.hpp"
+#include "io/cli_em.hpp"
+#include "io/idx.hpp"
+#include "io/outputs.hpp"
+#include "sim/random.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace spikeem::io {
+namespace {
+
+struct EvalOptions {
+    fs::path run, out;
+    std::string data, split = "test";
+    Eigen::Index samples = 10000;
+    std::uint64_t seed = 1;
+    int inference_iterations = 20;
+    int inpaint_rounds = 5;
+    bool quiet = false;
+};
+
+// One set of Parzen centres scored on the evaluation digits with sigma chosen on validation.
+struct Scored {
+    std::string name;
+    vem::SigmaChoice sigma;
+    vem::ParzenScore score;
+};
+
+Scored score_centres(const std::string& name, const vem::Matrix& centres, const vem::DigitSet& set,
+                     const vem::Matrix& eval, bool quiet) {
+    Scored s;
+    s.name = name;
+    const Eigen::Index d = centres.rows();
+    s.sigma = vem::choose_sigma(vem::squared_distances(set.validation.x, centres), d, vem::default_sigma_grid());
+    s.score = vem::parzen_log_likelihood(vem::squared_distances(eval, centres), s.sigma.sigma, d);
+    if (!quiet)
+        fmt::print(stderr, "em-eval: Parzen {:<22} sigma {:.2f}: LL {:8.2f} +- {:.2f}\n", name, s.sigma.sigma,
+                   s.score.mean, s.score.se);
+    return s;
+}
+
+// `n` images of independent pixels, each Bernoulli with the training mean: a trivial model for scale.
+vem::Matrix bernoulli_baseline(const vem::Matrix& train, Eigen::Index n, std::uint64_t seed) {
+    const vem::Vector p = train.rowwise().mean();
+    vem::Matrix x(train.rows(), n);
+    for (Eigen::Index c = 0; c < n; ++c) {
+        RandomStream rng(seed, stable_hash("spikeem/vem/baseline"), static_cast<std::uint64_t>(c), 0);
+        for (Eigen::Index r = 0; r < x.rows(); ++r) x(r, c) = rng.uniform() < p(r) ? 1.0f : 0.0f;
+    }
+    return x;
+}
+
+std::string scored_json(const Scored& s) {
+    return fmt::format("{{\"ll\": {}, \"se\": {}, \"sigma\": {}, \"validation_ll\": [{}]}}", s.score.mean, s.score.se,
+                       s.sigma.sigma, fmt::join(s.sigma.ll, ", "));
+}
+
+std::string parzen_json(const EvalOptions& o, const vem::DigitSet& set, const vem::GenerateSettings& g,
+                        const std::vector<Scored>& s, const vem::ParzenScore& gap) {
+    const Scored &gen = s[0], &anc = s[1];
+    return fmt::format(
+        "{{\n  \"spikeem_version\": \"{}\",\n  \"model\": \"{}\",\n  \"data\": \"{}\",\n  \"split\": \"{}\",\n"
+        "  \"split_rule\": \"{}\",\n  \"n_eval\": {},\n  \"n_samples\": {},\n  \"e_step\": \"rate\",\n"
+        "  \"generate\": {{\"refine\": {}, \"steps\": {}, \"delta\": {}, \"alpha\": {}, \"seed\": {}}},\n"
+        "  \"sigma\": {},\n  \"ll_generate\": {},\n  \"se_generate\": {},\n  \"sigma_ancestral\": {},\n"
+        "  \"ll_ancestral\": {},\n  \"se_ancestral\": {},\n  \"gap_generate_minus_ancestral\": {},\n  \"se_gap\": {},\n"
+        "  \"sigma_grid\": [{}],\n  \"sigma_chosen_on\": \"validation\",\n"
+        "  \"centres\": {{\n    \"generate\": {},\n    \"ancestral\": {},\n    \"training_digits\": {},\n"
+        "    \"bernoulli_baseline\": {}\n  }},\n"
+        "  \"training_digits_as_centres\": {},\n"
+        "  \"baseline\": \"{} images of independent Bernoulli pixels with the training digits' mean\"\n}}\n",
+        version(), o.run.string(), o.data, o.split, set.split_rule, s[0].score.per_example.size(), o.samples,
+        g.refine, g.inference.steps, g.inference.delta, g.inference.alpha, g.seed, gen.sigma.sigma, gen.score.mean,
+        gen.score.se, anc.sigma.sigma, anc.score.mean, anc.score.se, gap.mean, gap.se,
+        fmt::join(gen.sigma.grid, ", "), scored_json(gen), scored_json(anc), scored_json(s[2]), scored_json(s[3]),
+        set.train.x.cols(), o.samples);
+}
+
+// Columns of x as float IDX images (count x rows x cols), big-endian.
+std::string float_images(const vem::Matrix& x, Eigen::Index count, const vem::DigitSet& set) {
+    IdxArray a;
+    a.type = IdxType::f32;
+    a.dims = {static_cast<std::uint32_t>(count), static_cast<std::uint32_t>(set.rows),
+              static_cast<std::uint32_t>(set.cols)};
+    for (Eigen::Index c = 0; c < count; ++c)
+        for (Eigen::Index r = 0; r < x.rows(); ++r) {
+            std::uint32_t bits;
+            const float v = x(r, c);
+            std::memcpy(&bits, &v, 4);
+            for (int k = 3; k >= 0; --k) a.data.push_back(static_cast<std::uint8_t>(bits >> (8 * k)));
+        }
+    return idx_bytes(a);
+}
+
+// log p(x, h) by term over INFERENCE at the training alpha and at GENERATE's.
+void write_inference_csv(OutputSet& files, const vem::Model& m, const vem::Matrix& eval, const EvalOptions& o,
+                         const vem::InferenceSettings& train_inference, float generate_alpha) {
+    auto& csv = files.add("inference.csv");
+    csv << "alpha,iteration,term,mean,se\n";
+    for (float alpha : {train_inference.alpha, generate_alpha}) {
+        vem::InferenceSettings s = train_inference;
+        s.alpha = alpha;
+        const std::vector<vem::LogJoint> curve = vem::inference_curve(m, eval, o.inference_iterations, s);
+        for (std::size_t k = 0; k < curve.size(); ++k) {
+            const vem::LogJoint& lj = curve[k];
+            const std::pair<const char*, vem::Vector> terms[] = {{"log_p_xh", lj.total()},
+                                                                 {"log_p_x_given_h1", lj.x_given_h1},
+                                                                 {"log_p_h1_given_h2", lj.h1_given_h2},
+                                                                 {"log_p_h2", lj.h2}};
+            for (const auto& [name, v] : terms) {
+                const Eigen::VectorXd d = v.cast<double>();
+                const double mean = d.mean();
+                const double sd = std::sqrt((d.array() - mean).square().sum() / static_cast<double>(d.size() - 1));
+                csv << fmt::format("{},{},{},{},{}\n", alpha, k, name, mean, sd / std::sqrt(double(d.size())));
+            }
+        }
+    }
+}
+
+// The first test digit of each class with its lower half unknown, in-painted.
+void write_inpainting(OutputSet& files, const vem::Model& m, const vem::DigitSplit& split, const vem::DigitSet& set,
+                      const EvalOptions& o, const vem::InferenceSettings& inference) {
+    std::vector<Eigen::Index> cols;
+    for (int k = 0; k < 10; ++k)
+        for (std::size_t i = 0; i < split.labels.size(); ++i)
+            if (split.labels[i] == k) {
+                cols.push_back(static_cast<Eigen::Index>(i));
+                break;
+            }
+    vem::Matrix x(split.x.rows(), static_cast<Eigen::Index>(cols.size()));
+    for (std::size_t k = 0; k < cols.size(); ++k) x.col(static_cast<Eigen::Index>(k)) = split.x.col(cols[k]);
+    std::vector<bool> known(static_cast<std::size_t>(x.rows()));
+    for (Eigen::Index r = 0; r < x.rows(); ++r) known[static_cast<std::size_t>(r)] = r / set.cols < set.rows / 2;
+    const std::vector<vem::Matrix> rounds = vem::inpaint(m, x, known, o.inpaint_rounds, inference, o.seed);
+    vem::Matrix all(x.rows(), x.cols() * static_cast<Eigen::Index>(rounds.size() + 1));
+    all.leftCols(x.cols()) = x;
+    for (std::size_t k = 0; k < rounds.size(); ++k) all.middleCols(x.cols() * static_cast<Eigen::Index>(k + 1), x.cols()) = rounds[k];
+    files.add("inpaint.idx") << float_images(all, all.cols(), set);
+}
+
+EvalOptions eval_options(const po::variables_map& vm) {
+    EvalOptions o;
+    o.run = vm["run"].as<std::string>();
+    o.out = vm["out"].as<std::string>();
+    o.data = vm["data"].as<std::string>();
+    o.split = vm["split"].as<std::string>();
+    o.seed = vm["seed"].as<std::uint64_t>();
+    o.quiet = vm.count("quiet") > 0;
+    const int samples = vm["samples"].as<int>();
+    if (samples < 2 || samples > 1000000) throw UsageError(fmt::format("--samples {}: expected 2 to 1000000", samples));
+    o.samples = samples;
+    if (o.split != "test" && o.split != "validation")
+        throw UsageError(fmt::format("--split {}: expected test or validation", o.split));
+    return o;
+}
+
+vem::Model read_run_model(const fs::path& run) {
+    const fs::path file = fs::is_directory(run) ? run / "model.pb" : run;
+    if (!fs::exists(file))
+        throw UsageError(fmt::format("RUN {}: no {}; expected an em-train folder holding model.pb (a finished run) "
+                                     "or a model file", run.string(), file.string()));
+    try {
+        const proto::VemModel msg = read_model_file(file);
+        vem::Model m = load_model(msg, file.string());
+        if (!m.has_prior()) throw VemModelError(fmt::format("{}: no fitted prior p(h2) (an untrained model?)", file.string()));
+        return m;
+    } catch (const VemModelError& e) {
+        throw UsageError(fmt::format("RUN {}: {}", run.string(), e.what()));
+    }
+}
+
+}  // namespace
+
+int cmd_em_eval(const std::vector<std::string>& args) {
+    CommandLine cli("spikeem em-eval RUN --data DIR --out EVAL [options]");
+    auto& opts = cli.options();
+    add_help_option(opts);
+    opts.add_options()("data", po::value<std::string>()->required(), "the digit set (as for em-train)");
+    add_out_option(opts, "evaluation folder: parzen.json, inference.csv, samples and PNGs");
+    opts.add_options()("samples", po::value<int>()->default_value(10000), "generated samples (Parzen centres)")(
+        "split", po::value<std::string>()->default_value("test"), "digits scored: test or validation")(
+        "seed", po::value<std::uint64_t>()->default_value(1), "h2 draws and in-painting noise")(
+        "quiet,q", "no progress lines on stderr");
+    add_threads_option(opts, 0, "worker threads (0: all cores); results are the same for any count");
+    cli.positional("run", po::value<std::string>()->required(), "RUN", 1);
+    const po::variables_map vm = cli.parse(args);
+    if (vm.count("help"))
+        return cli.print_help(
+            "RUN is an em-train folder (its model.pb) or a model file.  GENERATE and ancestral samples share\n"
+            "their h2 draws; Parzen sigma is chosen on the validation split from a grid (0.10..1.00 by 0.05,\n"
+            "0.15..0.30 by 0.01) and the chosen split is scored; the training digits themselves and a\n"
+            "Bernoulli-pixel baseline are scored the same way for scale (docs/generative.md).\n");
+    const EvalOptions o = eval_options(vm);
+    const auto threads = thread_limit(vm["threads"].as<int>());
+    const Stopwatch wall;
+    const vem::Model m = read_run_model(o.run);
+    const vem::DigitSet set = load_digit_set(o.data);
+    const vem::DigitSplit& split = o.split == "test" ? set.test : set.validation;
+    vem::GenerateSettings g;
+    g.samples = o.samples;
+    g.seed = o.seed;
+    if (!o.quiet) fmt::print(stderr, "em-eval: generating {} samples (GENERATE and ancestral)\n", o.samples);
+    const vem::Samples s = vem::generate(m, g);
+    std::vector<Scored> scored;
+    scored.push_back(score_centres("GENERATE", s.x_generate, set, split.x, o.quiet));
+    scored.push_back(score_centres("ancestral", s.x_ancestral, set, split.x, o.quiet));
+    scored.push_back(score_centres("training digits", set.train.x, set, split.x, o.quiet));
+    scored.push_back(score_centres("Bernoulli baseline", bernoulli_baseline(set.train.x, o.samples, o.seed), set,
+                                   split.x, o.quiet));
+    const vem::ParzenScore gap = vem::paired_difference(scored[0].score, scored[1].score);
+    fs::create_directories(o.out);
+    OutputSet files(o.out);
+    const Eigen::Index shown = std::min<Eigen::Index>(100, o.samples);
+    files.add("samples_generate.idx") << float_images(s.x_generate, shown, set);
+    files.add("samples_ancestral.idx") << float_images(s.x_ancestral, shown, set);
+    if (!o.quiet) fmt::print(stderr, "em-eval: log p(x, h) over INFERENCE on the {} split; in-painting\n", o.split);
+    write_inference_csv(files, m, split.x, o, vem::TrainSettings{}.inference, g.inference.alpha);
+    write_inpainting(files, m, split, set, o, g.inference);
+    files.add("parzen.json") << parzen_json(o, set, g, scored, gap);
+    files.commit();
+    fmt::print("em-eval: Parzen LL on {} digits of the {} split: GENERATE {:.1f} +- {:.1f}, ancestral {:.1f} +- {:.1f}, "
+               "paired gap {:.1f} +- {:.1f} (sigma {:.2f} / {:.2f}); {}\n",
+               split.x.cols(), o.split, scored[0].score.mean, scored[0].score.se, scored[1].score.mean,
+               scored[1].score.se, gap.mean, gap.se, scored[0].sigma.sigma, scored[1].sigma.sigma,
+               short_duration(wall.seconds()));
+    return run_plot_script("generative/plot_eval.py", o.out);
+}
+
+}  // namespace spikeem::io

@@ -1,0 +1,51 @@
+#pragma once
+// Running the spikeem binary from a test: its exit status and output.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace spikeem::test {
+
+namespace fs = std::filesystem;
+
+struct Result {
+    int status;
+    std::string out;  // stdout and stderr
+};
+
+inline Result sh(const std::string& args) {
+    // A fresh capture file from mkstemp: unique without any shared counter.
+    std::string name = (fs::temp_directory_path() / "spikeem_cli_XXXXXX").string();
+    const int fd = ::mkstemp(name.data());
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    const fs::path log = name;
+    std::string cmd = std::string(SPIKEEM_BINARY) + " " + args + " > " + log.string() + " 2>&1";
+    int rc = std::system(cmd.c_str());
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    fs::remove(log);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
+}
+
+inline std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+inline fs::path fresh_dir(const std::string& name) {
+    fs::path d = fs::temp_directory_path() / ("spikeem_test_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    return d;
+}
+
+}  // namespace spikeem::test

@@ -1,0 +1,142 @@
+// End to end: em-train, --resume and em-eval on a small digit set written here
+// (300 stroke images of 28 x 28 in the layout of `spikeem data mnist`).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli_helpers.hpp"
+#include "io/idx.hpp"
+#include "io/vem_model_io.hpp"
+#include "sim/random.hpp"
+
+using namespace spikeem;
+using spikeem::test::fresh_dir;
+using spikeem::test::Result;
+using spikeem::test::sh;
+using spikeem::test::slurp;
+namespace fs = std::filesystem;
+
+namespace {
+
+// 300 images of one to three strokes; digits 0..239 train, 240..269 validation, 270..299 test.
+fs::path write_digit_set() {
+    const fs::path dir = fresh_dir("em_data");
+    fs::create_directories(dir);
+    io::IdxImages im;
+    im.count = 300;
+    im.rows = im.cols = 28;
+    im.pixels.assign(300 * 784, 0);
+    std::vector<std::uint8_t> labels(300);
+    std::ofstream split(dir / "split.csv");
+    split << "index,label,split\n";
+    for (std::uint32_t n = 0; n < 300; ++n) {
+        RandomStream rng(1, stable_hash("test/em_digits"), n, 0);
+        const int strokes = 1 + static_cast<int>(rng.below(3));
+        for (int s = 0; s < strokes; ++s) {
+            const bool horizontal = rng.uniform() < 0.5;
+            const int line = 4 + static_cast<int>(rng.below(20));
+            for (int k = 4; k < 24; ++k) im.pixels[n * 784 + (horizontal ? line * 28 + k : k * 28 + line)] = 255;
+        }
+        labels[n] = static_cast<std::uint8_t>(strokes);
+        split << n << ',' << int(labels[n]) << ',' << (n < 240 ? "train" : n < 270 ? "validation" : "test") << '\n';
+    }
+    std::ofstream(dir / "images-idx3-ubyte", std::ios::binary) << io::idx_bytes(io::images_array(im));
+    std::ofstream(dir / "labels-idx1-ubyte", std::ios::binary) << io::idx_bytes(io::labels_array(labels));
+    return dir;
+}
+
+const fs::path& digit_set() {
+    static const fs::path dir = write_digit_set();
+    return dir;
+}
+
+// train.csv's rows as {epoch, layer, reconstruction, prediction}.
+std::vector<std::vector<double>> train_rows(const fs::path& run) {
+    std::ifstream in(run / "train.csv");
+    std::string line;
+    std::getline(in, line);
+    CHECK(line.rfind("epoch,layer,reconstruction_loss,prediction_loss,log_p_xh,examples_per_s", 0) == 0);
+    std::vector<std::vector<double>> rows;
+    while (std::getline(in, line)) {
+        std::vector<double> v;
+        std::stringstream ss(line);
+        for (std::string cell; std::getline(ss, cell, ',');) v.push_back(std::stod(cell));
+        rows.push_back(v);
+    }
+    return rows;
+}
+
+// The weights and prior of a model file, without its history (which holds wall times).
+std::string model_bytes(const fs::path& file) {
+    proto::VemModel m = io::read_model_file(file);
+    m.clear_history();
+    m.clear_spikeem_version();
+    return m.SerializeAsString();
+}
+
+}  // namespace
+
+TEST_CASE("em-train writes a model, falling losses and a checkpoint; em-eval scores it") {
+    const fs::path run = fresh_dir("em_run"), eval = fresh_dir("em_eval");
+    const std::string data = " --data " + digit_set().string();
+    Result r = sh("em-train" + data + " --out " + run.string() + " --epochs 3 --eval-every 3 --quiet");
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    const auto rows = train_rows(run);
+    REQUIRE(rows.size() == 6);  // 3 epochs x 2 layers
+    CHECK(rows[4][2] < rows[0][2]);  // layer 1 reconstruction, epoch 3 below epoch 1
+    for (const auto& row : rows) {
+        REQUIRE(row.size() == 9);
+        for (int k = 0; k < 7; ++k) CHECK(std::isfinite(row[k]));
+        CHECK(std::isfinite(row[7]) == (row[0] == 3));  // validation LL: epoch 3 only (--eval-every 3)
+    }
+    CHECK(fs::exists(run / "model.pb"));
+    CHECK(fs::exists(run / "checkpoint.pb"));
+    CHECK(fs::exists(run / "train.png"));
+    r = sh("em-eval " + run.string() + data + " --out " + eval.string() + " --samples 200 --quiet");
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    const std::string json = slurp(eval / "parzen.json");
+    for (const char* key : {"\"ll_generate\"", "\"se_generate\"", "\"ll_ancestral\"", "\"se_ancestral\"",
+                            "\"sigma\"", "\"n_samples\": 200", "\"split\": \"test\"", "\"e_step\": \"rate\""})
+        CHECK_MESSAGE(json.find(key) != std::string::npos, key);
+    for (const char* f : {"inference.csv", "samples.png", "inference.png", "inpaint.png", "inpaint.idx"})
+        CHECK_MESSAGE(fs::exists(eval / f), f);
+    // A second run into the same folder is refused, and nothing is lost.
+    const std::string before = slurp(run / "model.pb");
+    r = sh("em-train" + data + " --out " + run.string() + " --epochs 3 --quiet");
+    CHECK(r.status == 2);
+    CHECK(r.out.find("--resume") != std::string::npos);
+    CHECK(slurp(run / "model.pb") == before);
+}
+
+TEST_CASE("a stopped em-train resumed with --resume ends with the uninterrupted run's model") {
+    const fs::path whole = fresh_dir("em_whole"), parts = fresh_dir("em_parts");
+    const std::string data = " --data " + digit_set().string() + " --epochs 2 --eval-every 0 --quiet";
+    REQUIRE(sh("em-train" + data + " --out " + whole.string()).status == 0);
+    REQUIRE(sh("em-train" + data + " --out " + parts.string() + " --stop-after 1").status == 0);
+    CHECK_FALSE(fs::exists(parts / "model.pb"));
+    CHECK(train_rows(parts).size() == 2);
+    // Other settings than the checkpoint's are refused.
+    const Result other = sh("em-train" + data + " --out " + parts.string() + " --resume --seed 5");
+    CHECK(other.status == 2);
+    CHECK(other.out.find("other settings") != std::string::npos);
+    REQUIRE(sh("em-train" + data + " --out " + parts.string() + " --resume").status == 0);
+    CHECK(model_bytes(parts / "model.pb") == model_bytes(whole / "model.pb"));
+    CHECK(train_rows(parts).size() == 4);
+}
+
+TEST_CASE("em-train and em-eval refuse bad input with status 2") {
+    const fs::path out = fresh_dir("em_bad");
+    Result r = sh("em-train --data /nonexistent/digits --out " + out.string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("--data /nonexistent/digits") != std::string::npos);
+    CHECK_FALSE(fs::exists(out / "checkpoint.pb"));
+    r = sh("em-train --data " + digit_set().string() + " --out " + out.string() + " --epochs 0");
+    CHECK(r.status == 2);
+    CHECK(r.out.find("--epochs 0") != std::string::npos);
+    r = sh("em-eval " + out.string() + " --data " + digit_set().string() + " --out " + (out / "eval").string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("model.pb") != std::string::npos);
+}
