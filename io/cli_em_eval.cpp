@@ -214,7 +214,10 @@ int cmd_em_eval(const std::vector<std::string>& args) {
     g.samples = o.samples;
     g.seed = o.seed;
     if (!o.quiet) fmt::print(stderr, "em-eval: generating {} samples (GENERATE and ancestral)\n", o.samples);
-    const vem::Samples s = vem::generate(m, g);
+    const vem::Samples s = vem::generate(m, g, [&](Eigen::Index done, Eigen::Index total) {
+        if (!o.quiet && (done % 2000 == 0 || done == total))
+            fmt::print(stderr, "em-eval: {} of {} samples, {}\n", done, total, short_duration(wall.seconds()));
+    });
     std::vector<Scored> scored;
     scored.push_back(score_centres("GENERATE", s.x_generate, set, split.x, o.quiet));
     scored.push_back(score_centres("ancestral", s.x_ancestral, set, split.x, o.quiet));

@@ -131,23 +131,32 @@ Matrix sample_prior(const Model& m, Eigen::Index n, std::uint64_t seed) {
 
 }  // namespace
 
-Samples generate(const Model& m, const GenerateSettings& s) {
+Samples generate(const Model& m, const GenerateSettings& s,
+                 const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
     Samples out;
     out.h2 = sample_prior(m, s.samples, s.seed);
     out.x_ancestral.resize(m.n_x(), s.samples);
     out.x_generate.resize(m.n_x(), s.samples);
-    for_chunks(s.samples, [&](Eigen::Index c0, Eigen::Index n) {
-        Hidden h{m.g2(out.h2.middleCols(c0, n)), out.h2.middleCols(c0, n)};
-        Matrix x = m.g1(h.h1);
-        out.x_ancestral.middleCols(c0, n) = x;
-        for (int r = 0; r < s.refine; ++r) {
-            h = infer_start(m, x);
-            const Matrix f1x = h.h1;
-            for (int k = 0; k < s.inference.steps; ++k) infer_step(m, f1x, h, s.inference);
-            x = m.g1(h.h1);
-        }
-        out.x_generate.middleCols(c0, n) = x;
-    });
+    // Blocks of whole chunks, one after the other: the chunks are those of one
+    // for_chunks over all samples, so the blocks change nothing but the progress.
+    constexpr Eigen::Index kBlock = 40 * kChunk;
+    for (Eigen::Index b0 = 0; b0 < s.samples; b0 += kBlock) {
+        const Eigen::Index nb = std::min(kBlock, s.samples - b0);
+        for_chunks(nb, [&](Eigen::Index c0, Eigen::Index n) {
+            c0 += b0;
+            Hidden h{m.g2(out.h2.middleCols(c0, n)), out.h2.middleCols(c0, n)};
+            Matrix x = m.g1(h.h1);
+            out.x_ancestral.middleCols(c0, n) = x;
+            for (int r = 0; r < s.refine; ++r) {
+                h = infer_start(m, x);
+                const Matrix f1x = h.h1;
+                for (int k = 0; k < s.inference.steps; ++k) infer_step(m, f1x, h, s.inference);
+                x = m.g1(h.h1);
+            }
+            out.x_generate.middleCols(c0, n) = x;
+        });
+        if (progress) progress(b0 + nb, s.samples);
+    }
     return out;
 }
 

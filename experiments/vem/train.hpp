@@ -68,7 +68,9 @@ struct GenerateSettings {
 struct Samples {
     Matrix h2, x_ancestral, x_generate;
 };
-Samples generate(const Model& m, const GenerateSettings& s);
+// `progress(done, total)` (optional) is called after every block of 1,000 samples.
+Samples generate(const Model& m, const GenerateSettings& s,
+                 const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 // In-painting: the pixels where `known` is false start as uniform noise
 // (a stream keyed by seed), then `rounds` times (h1, h2) = INFERENCE(x) and
