@@ -79,7 +79,7 @@ std::string model_bytes(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("em-train writes a model, falling losses and a checkpoint; em-eval scores it") {
+TEST_CASE("em-train writes a model, falling losses and a checkpoint, and em-eval scores it") {
     const fs::path run = fresh_dir("em_run"), eval = fresh_dir("em_eval");
     const std::string data = " --data " + digit_set().string();
     Result r = sh("em-train" + data + " --out " + run.string() + " --epochs 3 --eval-every 3 --quiet");
