@@ -12,13 +12,23 @@
 #include <vector>
 
 #include "io/digits.hpp"
+#include "file_helpers.hpp"
 #include "io/idx.hpp"
 
 namespace fs = std::filesystem;
 using namespace spikeem;
 using io::DataError;
 
+using spikeem::test::write_file;
+using spikeem::test::write_gzip;
+
 namespace {
+
+// The message of the DataError that `f` throws ("" if none).
+template <class F>
+std::string error_of(F f) {
+    return spikeem::test::error_of<DataError>(f);
+}
 
 // A fresh folder per test case, removed by the destructor.
 struct TempDir {
@@ -30,18 +40,6 @@ struct TempDir {
     }
     ~TempDir() { fs::remove_all(path); }
 };
-
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream out(p, std::ios::binary);
-    out << bytes;
-}
-
-void write_gzip(const fs::path& p, const std::string& bytes) {
-    gzFile f = gzopen(p.string().c_str(), "wb");
-    REQUIRE(f != nullptr);
-    REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
-    gzclose(f);
-}
 
 // Image i's pixel k: a pattern that differs between images and pixels and covers 0 and 255.
 std::uint8_t pixel(std::uint32_t i, std::uint32_t k) { return static_cast<std::uint8_t>((i * 37 + k * 13) % 256); }
@@ -71,16 +69,6 @@ void check_column(const vem::DigitSplit& s, Eigen::Index j, std::uint32_t i, std
     bool same = true;
     for (std::uint32_t k = 0; k < pixels; ++k) same = same && s.x(k, j) == static_cast<float>(pixel(first + i, k)) / 255.0f;
     CHECK(same);
-}
-
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const DataError& e) {
-        return e.what();
-    }
-    return "";
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

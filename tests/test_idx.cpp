@@ -12,40 +12,27 @@
 #include <string>
 #include <vector>
 
+#include "file_helpers.hpp"
 #include "io/idx.hpp"
 
 namespace fs = std::filesystem;
 using namespace spikeem::io;
 
+using spikeem::test::write_file;
+using spikeem::test::write_gzip;
+
 namespace {
+
+// The message of the IdxError that `f` throws ("" if none).
+template <class F>
+std::string error_of(F f) {
+    return spikeem::test::error_of<IdxError>(f);
+}
 
 fs::path temp_dir() {
     fs::path d = fs::temp_directory_path() / ("spikeem_test_idx_" + std::to_string(::getpid()));
     fs::create_directories(d);
     return d;
-}
-
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream out(p, std::ios::binary);
-    out << bytes;
-}
-
-void write_gzip(const fs::path& p, const std::string& bytes) {
-    gzFile f = gzopen(p.string().c_str(), "wb");
-    REQUIRE(f != nullptr);
-    REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
-    gzclose(f);
-}
-
-// The message of the IdxError that `f` throws ("" if none).
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const IdxError& e) {
-        return e.what();
-    }
-    return "";
 }
 
 // An IDX header written byte by byte (independent of idx_bytes).
