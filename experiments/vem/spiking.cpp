@@ -1,6 +1,7 @@
 #include "experiments/vem/spiking.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -24,12 +25,25 @@ constexpr double kNoLeak_ms = 1e9;
 // multiples of step_ms) see each iteration's end just after it.
 constexpr double kLead_ms = 1e-3;
 
-// The M-step's learners (x, f1x, *_learn) come last: adding them shifts no
-// stream of the others (streams are keyed by population name), so the
-// inference is the same with or without them.
-enum Pop : std::size_t { kInit, kH1, kH2, kF2H1, kG2H2, kF2G2, kG1H1, kF1G1, kX, kF1X, kF2H1L, kG2H2L, kG1H1L };
-constexpr const char* kPopNames[] = {"init", "h1",  "h2", "f2h1", "g2h2", "f2g2", "g1h1",
-                                     "f1g1", "x", "f1x", "f2h1_learn", "g2h2_learn", "g1h1_learn"};
+// Populations.  x and f1x exist with spiking_f1x, x and the M-step's learners
+// (*_learn) with the M-step; streams are keyed by population name, so the
+// learners shift no draw of the others: the inference is the same with or
+// without them.  Layout maps each to its index in the network (absent: npos).
+enum Pop : std::size_t { kInit, kH1, kH2, kF2H1, kG2H2, kF2G2, kG1H1, kF1G1, kX, kF1X,
+                         kF1XL, kF2H1L, kG2H2L, kG1H1L, kPopCount };
+constexpr const char* kPopNames[] = {"init", "h1",  "h2",  "f2h1", "g2h2", "f2g2", "g1h1", "f1g1",
+                                     "x",    "f1x", "f1x_learn", "f2h1_learn", "g2h2_learn", "g1h1_learn"};
+
+struct Layout {
+    std::array<std::size_t, kPopCount> at;
+    explicit Layout(const Simulation& sim) {
+        at.fill(static_cast<std::size_t>(-1));
+        for (std::size_t i = 0; i < sim.num_populations(); ++i)
+            for (std::size_t p = 0; p < kPopCount; ++p)
+                if (sim.population(i).name() == kPopNames[p]) at[p] = i;
+    }
+    std::size_t operator[](Pop p) const { return at[p]; }
+};
 
 // Read-out probes, in this order.
 enum Probe : std::uint32_t { kH1Model, kH2Model, kH1Exp, kH2Exp };
@@ -151,12 +165,16 @@ void add_populations(NetworkSpec& n, const Model& m, const Vector& x, const Spik
     n.populations.push_back(map_population(kF2G2, m.n_h2(), m.f2.act, s));
     n.populations.push_back(map_population(kG1H1, m.n_x(), m.g1.act, s));
     n.populations.push_back(map_population(kF1G1, m.n_h1(), m.f1.act, s));
+    if (m_step || s.spiking_f1x) {
+        PoissonParams px;
+        px.start_ms = start_ms(s);
+        for (Eigen::Index i = 0; i < x.size(); ++i)
+            px.rates_hz.push_back(s.rate_max_hz * std::clamp<double>(x[i], 0.0, 1.0));
+        n.populations.push_back({kPopNames[kX], static_cast<std::uint32_t>(m.n_x()), px});
+    }
+    if (s.spiking_f1x) n.populations.push_back(map_population(kF1X, m.n_h1(), m.f1.act, s));
     if (!m_step) return;
-    PoissonParams px;
-    px.start_ms = start_ms(s);
-    for (Eigen::Index i = 0; i < x.size(); ++i) px.rates_hz.push_back(s.rate_max_hz * std::clamp<double>(x[i], 0.0, 1.0));
-    n.populations.push_back({kPopNames[kX], static_cast<std::uint32_t>(m.n_x()), px});
-    n.populations.push_back(map_population(kF1X, m.n_h1(), m.f1.act, s));
+    n.populations.push_back(map_population(kF1XL, m.n_h1(), m.f1.act, s));
     n.populations.push_back(map_population(kF2H1L, m.n_h2(), m.f2.act, s));
     n.populations.push_back(map_population(kG2H2L, m.n_h1(), m.g2.act, s));
     n.populations.push_back(map_population(kG1H1L, m.n_x(), m.g1.act, s));
@@ -178,8 +196,12 @@ void add_projections(NetworkSpec& n, const Model& m, const Vector& x, const Spik
     P.push_back(one_to_one(kF2G2, kH2, -integ, d));
     P.push_back(one_to_one(kF1G1, kH1, -integ, d));
     P.push_back(one_to_one(kG2H2, kH1, s.inference.alpha / s.inference.delta * integ, d));
-    if (m_step) {
+    if (s.spiking_f1x) {
         P.push_back(dense(kX, kF1X, m.f1.W, filt, d));
+        P.push_back(one_to_one(kF1X, kH1, integ, d));
+    }
+    if (m_step) {
+        P.push_back(dense(kX, kF1XL, m.f1.W, filt, d));
         P.push_back(dense(kH1, kF2H1L, m.f2.W, span1 * filt, d));
         P.push_back(dense(kH2, kG2H2L, m.g2.W, span2 * filt, d));
         P.push_back(dense(kH1, kG1H1L, m.g1.W, span1 * filt, d));
@@ -194,8 +216,9 @@ void add_projections(NetworkSpec& n, const Model& m, const Vector& x, const Spik
     P.push_back(init_to(kF2G2, raise(st.f2g2), d));
     P.push_back(init_to(kG1H1, raise(st.g1h1), d));
     P.push_back(init_to(kF1G1, raise(st.f1g1), d));
+    if (s.spiking_f1x) P.push_back(init_to(kF1X, raise(st.f1x), d));
     if (!m_step) return;
-    P.push_back(init_to(kF1X, raise(st.f1x), d));
+    P.push_back(init_to(kF1XL, raise(st.f1x), d));
     P.push_back(init_to(kF2H1L, raise(st.f2h1), d));
     P.push_back(init_to(kG2H2L, raise(st.g2h2), d));
     P.push_back(init_to(kG1H1L, raise(st.g1h1), d));
@@ -216,7 +239,7 @@ struct Learner {
 };
 
 std::vector<Learner> learners(const Model& m, const Ranges& r) {
-    return {{"x->f1x", kF1X, kH1, &m.f1, base_drive(m.f1, 0.0)},
+    return {{"x->f1x_learn", kF1XL, kH1, &m.f1, base_drive(m.f1, 0.0)},
             {"h1->f2h1_learn", kF2H1L, kH2, &m.f2, base_drive(m.f2, r.h1_min)},
             {"h2->g2h2_learn", kG2H2L, kH1, &m.g2, base_drive(m.g2, r.h2_min)},
             {"h1->g1h1_learn", kG1H1L, kX, &m.g1, base_drive(m.g1, r.h1_min)}};
@@ -276,15 +299,17 @@ void set_rule(NetworkSpec& n, const MStepSettings& ms) {
 
 // Every drive at the start of inference: h1 toward (delta / alpha) f1(x), h2 toward 0 (it has
 // no leak to speak of), the maps toward their biases.
-void set_drives(Simulation& sim, const Model& m, const Vector& x, const SpikingSettings& s, const Ranges& r,
-                bool m_step) {
+void set_drives(Simulation& sim, const Layout& L, const Model& m, const Vector& x, const SpikingSettings& s,
+                const Ranges& r, bool m_step) {
+    // With spiking_f1x, f1(x) arrives from f1x and h1 leaks toward 0.
     const Vector f1x = m.f1(Matrix(x)).col(0);
-    for (Eigen::Index j = 0; j < f1x.size(); ++j)
-        sim.set_drive(kH1, static_cast<std::uint32_t>(j), f1x[j] * s.inference.delta / s.inference.alpha);
-    for (Eigen::Index j = 0; j < m.n_h2(); ++j) sim.set_drive(kH2, static_cast<std::uint32_t>(j), 0.0);
+    const double gain = s.spiking_f1x ? 0.0 : s.inference.delta / s.inference.alpha;
+    for (Eigen::Index j = 0; j < f1x.size(); ++j) sim.set_drive(L[kH1], static_cast<std::uint32_t>(j), f1x[j] * gain);
+    for (Eigen::Index j = 0; j < m.n_h2(); ++j) sim.set_drive(L[kH2], static_cast<std::uint32_t>(j), 0.0);
     auto drive = [&](Pop p, const Eigen::VectorXd& b) {
-        for (Eigen::Index j = 0; j < b.size(); ++j) sim.set_drive(p, static_cast<std::uint32_t>(j), b[j]);
+        for (Eigen::Index j = 0; j < b.size(); ++j) sim.set_drive(L[p], static_cast<std::uint32_t>(j), b[j]);
     };
+    if (s.spiking_f1x) drive(kF1X, base_drive(m.f1, 0.0));
     drive(kF2H1, base_drive(m.f2, r.h1_min));
     drive(kG2H2, base_drive(m.g2, r.h2_min));
     drive(kF2G2, base_drive(m.f2, 0.0));
@@ -299,6 +324,7 @@ void set_drives(Simulation& sim, const Model& m, const Vector& x, const SpikingS
 // membrane is linear in its drive, so this is exact), to be taken out of the
 // free-phase reads: a read that kept it would feed each nudge back into the next.
 struct Teacher {
+    Layout L;
     std::vector<Learner> ls;
     std::vector<std::size_t> proj;
     std::vector<Eigen::VectorXd> offset;  // at the start of the current cycle
@@ -320,8 +346,8 @@ void nudge_cycle(Simulation& sim, Teacher& th, const Vector& x, const MStepSetti
             for (Eigen::Index j = 0; j < a[k].size(); ++j) {
                 const auto u = static_cast<std::uint32_t>(j);
                 const Learner& l = th.ls[k];
-                a[k][j] += (sim.observe_voltage(l.prediction, u) - th.offset[k][j] * decay) / ms.samples;
-                t[k][j] += (l.target == kX ? x[j] : sim.observe_voltage(l.target, u)) / ms.samples;
+                a[k][j] += (sim.observe_voltage(th.L[l.prediction], u) - th.offset[k][j] * decay) / ms.samples;
+                t[k][j] += (l.target == kX ? x[j] : sim.observe_voltage(th.L[l.target], u)) / ms.samples;
             }
     }
     sim.run_until(tb.round(tc + free_ms));
@@ -330,7 +356,7 @@ void nudge_cycle(Simulation& sim, Teacher& th, const Vector& x, const MStepSetti
         const Activation f = th.ls[k].map->act;
         for (Eigen::Index j = 0; j < a[k].size(); ++j) {
             const double push = sign * ms.lambda * (t[k][j] - act(f, a[k][j])) * act_prime(f, a[k][j]);
-            sim.set_drive(th.ls[k].prediction, static_cast<std::uint32_t>(j), th.ls[k].base[j] + push);
+            sim.set_drive(th.L[th.ls[k].prediction], static_cast<std::uint32_t>(j), th.ls[k].base[j] + push);
             // The offset at the end of the nudge: it relaxes toward push during it.
             th.offset[k][j] = push + (th.offset[k][j] * at_nudge - push) * through;
         }
@@ -342,7 +368,7 @@ void nudge_cycle(Simulation& sim, Teacher& th, const Vector& x, const MStepSetti
     sim.run_until(tb.round(tc + ms.cycle_ms));
     for (const Learner& l : th.ls)
         for (Eigen::Index j = 0; j < l.map->out(); ++j)
-            sim.set_drive(l.prediction, static_cast<std::uint32_t>(j), l.base[j]);
+            sim.set_drive(th.L[l.prediction], static_cast<std::uint32_t>(j), l.base[j]);
 }
 
 // The M-step during inference: an even number of cycles, alternating sign; the summed dW / eta.
@@ -350,7 +376,7 @@ void run_m_step(Simulation& sim, const Model& m, const Vector& x, const SpikingS
                 const MStepSettings& ms, SpikingRun& run) {
     if (!(ms.nudge_ms > ms.window_ms) || !(ms.cycle_ms > ms.nudge_ms) || ms.samples < 1 || !(ms.eta_ms > 0))
         throw std::invalid_argument("vem spiking M-step: needs cycle_ms > nudge_ms > window_ms, samples >= 1, eta_ms > 0");
-    Teacher th{learners(m, r), {}, {}, filter_ms(s)};
+    Teacher th{Layout(sim), learners(m, r), {}, {}, filter_ms(s)};
     std::vector<std::vector<WeightSample>> before;
     for (const Learner& l : th.ls) {
         th.proj.push_back(projection_index(sim, l.projection));
@@ -409,7 +435,7 @@ SpikingRun run_spiking(const Model& m, const Vector& x, const SpikingSettings& s
     run.h1_min = r.h1_min;
     run.h1_max = r.h1_max;
     sim.run_until(sim.time().round(start_ms(s)));
-    set_drives(sim, m, x, s, r, m_step != nullptr);
+    set_drives(sim, Layout(sim), m, x, s, r, m_step != nullptr);
     if (m_step) run_m_step(sim, m, x, s, r, *m_step, run);
     const Tick end = sim.time().round((s.inference.steps + 1) * s.step_ms) + 1;
     sim.run_until(end);

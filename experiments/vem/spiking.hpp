@@ -12,7 +12,8 @@
 //           (hard sigmoid; INFERENCE can take a softplus unit below 0).
 //           h2 integrates its input without leak; h1 leaks with tau / (alpha / delta)
 //           toward the drive (delta / alpha) f1(x): the leak is the -alpha h1 term
-//           and the drive the constant f1(x) term (not spiking).
+//           and the drive the constant f1(x) term (not spiking; spiking_f1x makes
+//           it synaptic input from a map population f1x of a Poisson source x).
 //   f2h1 = f2(h1), g2h2 = g2(h2), f2g2 = f2(g2(h2)), g1h1 = g1(h1), f1g1 = f1(g1(h1)):
 //           one neuron per output unit of the map, leak tau_f = filter_ms toward the
 //           map's bias (less W h_min for an h input, whose rate encodes h - h_min),
@@ -23,8 +24,8 @@
 //   Their spikes reach h1, h2 through one-to-one synapses of weight
 //   +-1 / (tau R) (alpha / (delta tau R) for g2h2 -> h1), which is
 //   tau dh/dt = the bracket, in expectation.
-// Every term of the brackets except f1(x) thus arrives as synaptic input from a
-// spiking population.  Before the inference starts (at step_ms - 1 us, so that
+// Every term of the brackets except f1(x) (and it too with spiking_f1x) thus
+// arrives as synaptic input from a spiking population.  Before the inference starts (at step_ms - 1 us, so that
 // the read-outs at multiples of step_ms fall 1 us after each iteration's end)
 // the map populations are held silent (drive -40 mV); one spike of a source
 // "init" then sets every membrane to its value at h(0) = (f1(x), f2(f1(x))).
@@ -32,12 +33,11 @@
 // within the encoding range) and RateReadout::Exp (the filtered spike trains).
 //
 // M-step.  Eq. 1, the engine's voltage_slope rule (forward difference), on
-// synapses of the model's maps while the inference runs: x -> f1x (f1; x a
-// Poisson source at rates R x), h1 -> f2h1_learn (f2), h2 -> g2h2_learn (g2),
-// h1 -> g1h1_learn (g1).  The *_learn populations are copies of the inference's
-// map populations (same W, same inputs, same start) that feed nothing, and f1x
-// also feeds nothing: their nudges leave the inference untouched (the same spikes
-// as without the M-step).  Teaching signal: cycles of a free phase (rule off)
+// synapses of the model's maps while the inference runs: x -> f1x_learn (f1; x
+// a Poisson source at rates R x), h1 -> f2h1_learn (f2), h2 -> g2h2_learn (g2),
+// h1 -> g1h1_learn (g1).  The *_learn populations are copies of map populations
+// (same W, same inputs, same start) that feed nothing: their nudges leave the
+// inference untouched (the same spikes as without the M-step).  Teaching signal: cycles of a free phase (rule off)
 // and a nudge (rule on); in the free phase the driver reads the learner's
 // membrane a and the target (h1's or h2's membrane, or x), then raises the
 // learner's drive by lambda (t - act(a)) act'(a), the slope of the map's
@@ -72,6 +72,10 @@ struct SpikingSettings {
     double h1_below = 0.25;
     double h2_min = -0.125, h2_max = 1.125;
     double readout_tau_ms = 0.0;  // Exp read-out; <= 0: step_ms
+    // f1(x) as synaptic input too: x a Poisson source at rates R x, f1x a map
+    // population fed by it, f1x -> h1 one-to-one (+1 / (tau R)), and h1 leaks
+    // toward 0; otherwise f1(x) is h1's constant drive.
+    bool spiking_f1x = false;
     std::uint64_t seed = 1;
     unsigned threads = 1;         // Simulation threads (results do not depend on it)
 };
