@@ -25,10 +25,11 @@
 //   +-1 / (tau R) (alpha / (delta tau R) for g2h2 -> h1), which is
 //   tau dh/dt = the bracket, in expectation.
 // Every term of the brackets except f1(x) (and it too with spiking_f1x) thus
-// arrives as synaptic input from a spiking population.  Before the inference starts (at step_ms - 1 us, so that
-// the read-outs at multiples of step_ms fall 1 us after each iteration's end)
-// the map populations are held silent (drive -40 mV); one spike of a source
-// "init" then sets every membrane to its value at h(0) = (f1(x), f2(f1(x))).
+// arrives as synaptic input from a spiking population.  Before the inference
+// starts (at step_ms - 1 us, so that the read-outs at multiples of step_ms
+// fall 1 us after each iteration's end) every population is silent (h at
+// h_min, the maps at drive and V -40 mV); one spike of a source "init" then
+// sets every membrane to its value at h(0) = (f1(x), f2(f1(x))).
 // h is read with the recorders: RateReadout::Model of h1, h2 (rho(V), i.e. V
 // within the encoding range) and RateReadout::Exp (the filtered spike trains).
 //
@@ -37,11 +38,13 @@
 // a Poisson source at rates R x), h1 -> f2h1_learn (f2), h2 -> g2h2_learn (g2),
 // h1 -> g1h1_learn (g1).  The *_learn populations are copies of map populations
 // (same W, same inputs, same start) that feed nothing: their nudges leave the
-// inference untouched (the same spikes as without the M-step).  Teaching signal: cycles of a free phase (rule off)
-// and a nudge (rule on); in the free phase the driver reads the learner's
-// membrane a and the target (h1's or h2's membrane, or x), then raises the
-// learner's drive by lambda (t - act(a)) act'(a), the slope of the map's
-// squared loss in voltage (docs/science.md section 1, dV/dt = gamma dJ/dV).
+// inference untouched (the same spikes as without the M-step).  Teaching
+// signal: cycles of a free phase (rule off) and a nudge (rule on); in the free
+// phase the driver reads the learner's membrane a (less what earlier nudges
+// still add to it, known exactly as the membrane is linear in its drive) and
+// the target (h1's or h2's membrane, or x), then raises the learner's drive by
+// lambda (t - act(a)) act'(a), the slope of the map's squared loss in voltage
+// (docs/science.md section 1, dV/dt = gamma dJ/dV).
 // The nudge sign alternates between cycles and the rule's gain with it, so
 // that the movement of the membranes due to the inference itself cancels.
 // The teaching signal is computed by the driver from the membranes: it is not
