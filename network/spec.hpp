@@ -62,8 +62,12 @@ struct LifExpParams {
 //   spikes: inhomogeneous Poisson with rate rho(V) = rho_max sigmoid(beta (V - theta)),
 //           or rho_max clip(beta (V - theta), 0, 1) (hard sigmoid: linear between its kinks,
 //           the rate function of Equilibrium Propagation, docs/science.md section 4),
+//           or rho_max softplus(beta (V - theta)), softplus(u) = log(1 + e^u) (unbounded:
+//           rho_max is the rate at softplus = 1; the softplus units of the variational-EM
+//           model, experiments/vem/spiking.hpp; needs noise_sigma = 0, as a noisy V has no
+//           bound for the spike thinning; not in the spec schema: built in code only),
 //   optional reset to v_reset after a spike, no spike during t_ref after one.
-enum class RateFunction { Sigmoid, HardSigmoid };
+enum class RateFunction { Sigmoid, HardSigmoid, Softplus };
 struct StochasticParams {
     double tau_m_ms = 10.0;
     double v_rest_mV = 0.0;

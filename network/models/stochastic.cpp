@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace spikeem {
 
@@ -23,6 +24,11 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
       refresh_(spec.size, 0),
       ref_until_(spec.size, 0),
       last_reset_(spec.size, -1) {
+    // With noise the thinning bound is rho_max, which softplus exceeds.
+    if (p_.rate_function == RateFunction::Softplus && p_.noise_sigma_mV > 0.0)
+        throw std::invalid_argument("stochastic population \"" + spec.name +
+                                    "\": rate_function Softplus needs noise_sigma_mV = 0 (got " +
+                                    std::to_string(p_.noise_sigma_mV) + ")");
     const std::uint64_t pop_key = stable_hash(spec.name);
     rng_.reserve(spec.size);
     for (std::uint32_t n = 0; n < spec.size; ++n) {
@@ -33,9 +39,14 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
 }
 
 double StochasticPopulation::rho_hz(double v) const {
-    // Both shapes are non-decreasing in V: rate_bound_hz relies on it.
+    // Every shape is non-decreasing in V: rate_bound_hz relies on it.
     if (p_.rate_function == RateFunction::HardSigmoid)
         return p_.rho_max_hz * std::clamp(p_.beta_per_mV * (v - p_.theta_mV), 0.0, 1.0);
+    if (p_.rate_function == RateFunction::Softplus) {
+        // log(1 + e^u) without overflow: max(u, 0) + log1p(e^-|u|).
+        const double u = p_.beta_per_mV * (v - p_.theta_mV);
+        return p_.rho_max_hz * (std::max(u, 0.0) + std::log1p(std::exp(-std::abs(u))));
+    }
     return p_.rho_max_hz / (1.0 + std::exp(-p_.beta_per_mV * (v - p_.theta_mV)));
 }
 
