@@ -43,6 +43,8 @@ constexpr Command kCommands[] = {
      cmd_em_train},
     {"em-eval", "RUN --data DIR --out EVAL [--samples N]", "Parzen LL, samples, inference curve, in-painting",
      cmd_em_eval},
+    {"em-spiking", "RUN --data DIR --out DIR [--step-ms LIST] [--m-step]",
+     "the model's E-step (and M-step) as spiking neurons, against the rates", cmd_em_spiking},
     {"em-bench", "[--data DIR] [--threads N]", "time an em-train epoch against the machine's GEMM speed",
      cmd_em_bench},
 };

@@ -22,6 +22,22 @@ vem::DigitSet load_digit_set(const std::string& dir) {
     }
 }
 
+vem::Model read_trained_model(const std::filesystem::path& run) {
+    namespace fs = std::filesystem;
+    const fs::path file = fs::is_directory(run) ? run / "model.pb" : run;
+    if (!fs::exists(file))
+        throw UsageError(fmt::format("RUN {}: no {}; expected an em-train folder holding model.pb (a finished run) "
+                                     "or a model file", run.string(), file.string()));
+    try {
+        const proto::VemModel msg = read_model_file(file);
+        vem::Model m = load_model(msg, file.string());
+        if (!m.has_prior()) throw VemModelError(fmt::format("{}: no fitted prior p(h2) (an untrained model?)", file.string()));
+        return m;
+    } catch (const VemModelError& e) {
+        throw UsageError(fmt::format("RUN {}: {}", run.string(), e.what()));
+    }
+}
+
 std::uint64_t pixel_fingerprint(const vem::Matrix& x) {
     std::uint64_t h = 0xcbf29ce484222325ull;
     for (Eigen::Index c = 0; c < x.cols(); ++c)

@@ -15,6 +15,10 @@ namespace spikeem::io {
 // (exit status 2) that name --data.
 vem::DigitSet load_digit_set(const std::string& dir);
 
+// The model of an em-train folder (its model.pb) or of a model file, with a
+// fitted prior; anything else is a usage error naming RUN.
+vem::Model read_trained_model(const std::filesystem::path& run);
+
 // FNV-1a over the pixels of x as bytes round(255 p), column by column.
 std::uint64_t pixel_fingerprint(const vem::Matrix& x);
 

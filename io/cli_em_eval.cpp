@@ -168,21 +168,6 @@ EvalOptions eval_options(const po::variables_map& vm) {
     return o;
 }
 
-vem::Model read_run_model(const fs::path& run) {
-    const fs::path file = fs::is_directory(run) ? run / "model.pb" : run;
-    if (!fs::exists(file))
-        throw UsageError(fmt::format("RUN {}: no {}; expected an em-train folder holding model.pb (a finished run) "
-                                     "or a model file", run.string(), file.string()));
-    try {
-        const proto::VemModel msg = read_model_file(file);
-        vem::Model m = load_model(msg, file.string());
-        if (!m.has_prior()) throw VemModelError(fmt::format("{}: no fitted prior p(h2) (an untrained model?)", file.string()));
-        return m;
-    } catch (const VemModelError& e) {
-        throw UsageError(fmt::format("RUN {}: {}", run.string(), e.what()));
-    }
-}
-
 }  // namespace
 
 int cmd_em_eval(const std::vector<std::string>& args) {
@@ -207,7 +192,7 @@ int cmd_em_eval(const std::vector<std::string>& args) {
     const EvalOptions o = eval_options(vm);
     const auto threads = thread_limit(vm["threads"].as<int>());
     const Stopwatch wall;
-    const vem::Model m = read_run_model(o.run);
+    const vem::Model m = read_trained_model(o.run);
     const vem::DigitSet set = load_digit_set(o.data);
     const vem::DigitSplit& split = o.split == "test" ? set.test : set.validation;
     vem::GenerateSettings g;
