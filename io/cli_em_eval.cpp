@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/vem/spiking.hpp"
 #include "io/cli_common.hpp"
 #include "io/cli_em.hpp"
 #include "io/idx.hpp"
@@ -31,6 +32,9 @@ struct EvalOptions {
     int inference_iterations = 20;
     int inpaint_rounds = 5;
     bool quiet = false;
+    bool spiking = false;
+    double spiking_step_ms = 5.0;
+    unsigned threads = 1;
 };
 
 // One set of Parzen centres scored on the evaluation digits with sigma chosen on validation.
@@ -69,12 +73,23 @@ std::string scored_json(const Scored& s) {
                        s.sigma.sigma, fmt::join(s.sigma.ll, ", "));
 }
 
+// With --spiking, s[4] is the rate-based GENERATE from the same draws, compared paired.
+std::string spiking_json(const EvalOptions& o, const std::vector<Scored>& s) {
+    if (!o.spiking) return "";
+    const vem::ParzenScore d = vem::paired_difference(s[0].score, s[4].score);
+    return fmt::format("  \"spiking_step_ms\": {},\n  \"spiking\": \"the three INFERENCE refinements of GENERATE run as "
+                       "spiking neurons (em-spiking's network); h2 draws, ancestral samples and the decoding x = g1(h1) "
+                       "are rate-based\",\n  \"ll_generate_rate\": {},\n  \"se_generate_rate\": {},\n"
+                       "  \"sigma_generate_rate\": {},\n  \"gap_spiking_minus_rate\": {},\n  \"se_gap_spiking_minus_rate\": {},\n",
+                       o.spiking_step_ms, s[4].score.mean, s[4].score.se, s[4].sigma.sigma, d.mean, d.se);
+}
+
 std::string parzen_json(const EvalOptions& o, const vem::DigitSet& set, const vem::GenerateSettings& g,
                         const std::vector<Scored>& s, const vem::ParzenScore& gap) {
     const Scored &gen = s[0], &anc = s[1];
     return fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"model\": \"{}\",\n  \"data\": \"{}\",\n  \"split\": \"{}\",\n"
-        "  \"split_rule\": \"{}\",\n  \"n_eval\": {},\n  \"n_samples\": {},\n  \"e_step\": \"rate\",\n"
+        "  \"split_rule\": \"{}\",\n  \"n_eval\": {},\n  \"n_samples\": {},\n  \"e_step\": \"{}\",\n{}"
         "  \"generate\": {{\"refine\": {}, \"steps\": {}, \"delta\": {}, \"alpha\": {}, \"seed\": {}}},\n"
         "  \"sigma\": {},\n  \"ll_generate\": {},\n  \"se_generate\": {},\n  \"sigma_ancestral\": {},\n"
         "  \"ll_ancestral\": {},\n  \"se_ancestral\": {},\n  \"gap_generate_minus_ancestral\": {},\n  \"se_gap\": {},\n"
@@ -84,7 +99,7 @@ std::string parzen_json(const EvalOptions& o, const vem::DigitSet& set, const ve
         "  \"training_digits_as_centres\": {},\n"
         "  \"baseline\": \"{} images of independent Bernoulli pixels with the training digits' mean\"\n}}\n",
         version(), o.run.string(), o.data, o.split, set.split_rule, s[0].score.per_example.size(), o.samples,
-        g.refine, g.inference.steps, g.inference.delta, g.inference.alpha, g.seed, gen.sigma.sigma, gen.score.mean,
+        o.spiking ? "spiking" : "rate", spiking_json(o, s), g.refine, g.inference.steps, g.inference.delta, g.inference.alpha, g.seed, gen.sigma.sigma, gen.score.mean,
         gen.score.se, anc.sigma.sigma, anc.score.mean, anc.score.se, gap.mean, gap.se,
         fmt::join(gen.sigma.grid, ", "), scored_json(gen), scored_json(anc), scored_json(s[2]), scored_json(s[3]),
         set.train.x.cols(), o.samples);
@@ -152,6 +167,24 @@ void write_inpainting(OutputSet& files, const vem::Model& m, const vem::DigitSpl
     files.add("inpaint.idx") << float_images(all, all.cols(), set);
 }
 
+// GENERATE's refinements with the spiking E-step, from the rate-based run's ancestral samples (same h2 draws).
+vem::Matrix spiking_generate(const vem::Model& m, const vem::Samples& s, const vem::GenerateSettings& g,
+                             const EvalOptions& o, const Stopwatch& wall) {
+    vem::SpikingSettings sp;
+    sp.inference = g.inference;
+    sp.step_ms = o.spiking_step_ms;
+    sp.h2_min = -0.5;  // INFERENCE takes a trained model's h2 beyond [0, 1]
+    sp.h2_max = 1.5;
+    sp.seed = o.seed;
+    sp.threads = o.threads;
+    if (!o.quiet)
+        fmt::print(stderr, "em-eval: GENERATE with the spiking E-step: {} samples x {} INFERENCE runs of {} ms\n",
+                   o.samples, g.refine, o.spiking_step_ms * g.inference.steps);
+    return vem::generate_spiking(m, s.x_ancestral, g.refine, sp, [&](Eigen::Index done, Eigen::Index total) {
+        if (!o.quiet) fmt::print(stderr, "em-eval: spiking GENERATE {} of {}, {}\n", done, total, short_duration(wall.seconds()));
+    });
+}
+
 EvalOptions eval_options(const po::variables_map& vm) {
     EvalOptions o;
     o.run = vm["run"].as<std::string>();
@@ -160,7 +193,15 @@ EvalOptions eval_options(const po::variables_map& vm) {
     o.split = vm["split"].as<std::string>();
     o.seed = vm["seed"].as<std::uint64_t>();
     o.quiet = vm.count("quiet") > 0;
-    const int samples = vm["samples"].as<int>();
+    o.spiking = vm.count("spiking") > 0;
+    o.spiking_step_ms = vm["spiking-step-ms"].as<double>();
+    if (!(o.spiking_step_ms >= 1.0))
+        throw UsageError(fmt::format("--spiking-step-ms {}: expected >= 1 (ms)", o.spiking_step_ms));
+    o.threads = resolve_threads(vm["threads"].as<int>());
+    if (o.spiking && !vm["samples"].defaulted() && vm["samples"].as<int>() > 1000)
+        throw UsageError(fmt::format("--samples {} with --spiking: expected at most 1000 (each sample is three "
+                                     "spiking inferences of seconds each)", vm["samples"].as<int>()));
+    const int samples = o.spiking && vm["samples"].defaulted() ? 20 : vm["samples"].as<int>();
     if (samples < 2 || samples > 1000000) throw UsageError(fmt::format("--samples {}: expected 2 to 1000000", samples));
     o.samples = samples;
     if (o.split != "test" && o.split != "validation")
@@ -179,6 +220,10 @@ int cmd_em_eval(const std::vector<std::string>& args) {
     opts.add_options()("samples", po::value<int>()->default_value(10000), "generated samples (Parzen centres)")(
         "split", po::value<std::string>()->default_value("test"), "digits scored: test or validation")(
         "seed", po::value<std::uint64_t>()->default_value(1), "h2 draws and in-painting noise")(
+        "spiking", "GENERATE with the spiking E-step (em-spiking's network), scored beside the rate-based one on the "
+                   "same h2 draws; --samples defaults to 20")(
+        "spiking-step-ms", po::value<double>()->default_value(5.0), "with --spiking: simulated ms per INFERENCE "
+                                                                    "iteration")(
         "quiet,q", "no progress lines on stderr");
     add_threads_option(opts, 0, "worker threads (0: all cores); results are the same for any count");
     cli.positional("run", po::value<std::string>()->required(), "RUN", 1);
@@ -203,17 +248,19 @@ int cmd_em_eval(const std::vector<std::string>& args) {
         if (!o.quiet && (done % 2000 == 0 || done == total))
             fmt::print(stderr, "em-eval: {} of {} samples, {}\n", done, total, short_duration(wall.seconds()));
     });
+    const vem::Matrix x_generate = o.spiking ? spiking_generate(m, s, g, o, wall) : s.x_generate;
     std::vector<Scored> scored;
-    scored.push_back(score_centres("GENERATE", s.x_generate, set, split.x, o.quiet));
+    scored.push_back(score_centres(o.spiking ? "GENERATE (spiking)" : "GENERATE", x_generate, set, split.x, o.quiet));
     scored.push_back(score_centres("ancestral", s.x_ancestral, set, split.x, o.quiet));
     scored.push_back(score_centres("training digits", set.train.x, set, split.x, o.quiet));
     scored.push_back(score_centres("Bernoulli baseline", bernoulli_baseline(set.train.x, o.samples, o.seed), set,
                                    split.x, o.quiet));
+    if (o.spiking) scored.push_back(score_centres("GENERATE (rate)", s.x_generate, set, split.x, o.quiet));
     const vem::ParzenScore gap = vem::paired_difference(scored[0].score, scored[1].score);
     fs::create_directories(o.out);
     OutputSet files(o.out);
     const Eigen::Index shown = std::min<Eigen::Index>(100, o.samples);
-    files.add("samples_generate.idx") << float_images(s.x_generate, shown, set);
+    files.add("samples_generate.idx") << float_images(x_generate, shown, set);
     files.add("samples_ancestral.idx") << float_images(s.x_ancestral, shown, set);
     if (!o.quiet) fmt::print(stderr, "em-eval: log p(x, h) over INFERENCE on the {} split; in-painting\n", o.split);
     write_inference_csv(files, m, split.x, o, vem::TrainSettings{}.inference, g.inference.alpha);

@@ -2,6 +2,7 @@
 // (300 stroke images of 28 x 28 in the layout of `spikeem data mnist`).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -103,6 +104,26 @@ TEST_CASE("em-train writes a model, falling losses and a checkpoint, and em-eval
         CHECK_MESSAGE(json.find(key) != std::string::npos, key);
     for (const char* f : {"inference.csv", "samples.png", "inference.png", "inpaint.png", "inpaint.idx"})
         CHECK_MESSAGE(fs::exists(eval / f), f);
+    // GENERATE with the spiking E-step on two samples (1 ms of simulated time per iteration: seconds).
+    const fs::path spiking = fresh_dir("em_eval_spiking");
+    r = sh("em-eval " + run.string() + data + " --out " + spiking.string() +
+           " --spiking --samples 2 --spiking-step-ms 1 --quiet");
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    const std::string sj = slurp(spiking / "parzen.json");
+    for (const char* key : {"\"e_step\": \"spiking\"", "\"ll_generate_rate\"", "\"gap_spiking_minus_rate\"",
+                            "\"n_samples\": 2"})
+        CHECK_MESSAGE(sj.find(key) != std::string::npos, key);
+    CHECK(sh("em-eval " + run.string() + data + " --out " + spiking.string() + " --spiking --samples 5000").status == 2);
+    // The E-step as spiking neurons against the rates, one digit, 1 ms per iteration.
+    const fs::path spk = fresh_dir("em_spiking");
+    r = sh("em-spiking " + run.string() + data + " --out " + spk.string() + " --digits 1 --step-ms 1,2");
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    const std::string summary = slurp(spk / "spiking_summary.csv");
+    CHECK(summary.rfind("step_ms,rel_error_h1,rel_error_h2,", 0) == 0);
+    CHECK(std::count(summary.begin(), summary.end(), '\n') == 3);  // header and two steps
+    CHECK(slurp(spk / "spiking.json").find("\"e_step\": \"spiking\"") != std::string::npos);
+    CHECK(fs::exists(spk / "spiking.png"));
+    CHECK(sh("em-spiking " + run.string() + data + " --out " + spk.string() + " --step-ms 0.5").status == 2);
     // A second run into the same folder is refused, and nothing is lost.
     const std::string before = slurp(run / "model.pb");
     r = sh("em-train" + data + " --out " + run.string() + " --epochs 3 --quiet");

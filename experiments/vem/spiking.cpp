@@ -10,6 +10,7 @@
 
 #include "experiments/gradcheck.hpp"
 #include "network/simulation.hpp"
+#include "sim/random.hpp"
 
 namespace spikeem::vem {
 
@@ -582,6 +583,23 @@ MStepResult spiking_m_step(const Model& m, const Matrix& x, const SpikingSetting
         r.maps.push_back(a);
     }
     return r;
+}
+
+Matrix generate_spiking(const Model& m, const Matrix& x_ancestral, int refine, const SpikingSettings& s,
+                        const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
+    Matrix out = x_ancestral;
+    for (Eigen::Index c = 0; c < out.cols(); ++c) {
+        for (int r = 0; r < refine; ++r) {
+            // Each sample and refinement its own spike draws, a seed derived from (seed, sample, round).
+            SpikingSettings sc = s;
+            sc.seed = RandomStream(s.seed, stable_hash("spikeem/vem/generate_spiking"), static_cast<std::uint64_t>(c),
+                                   static_cast<std::uint64_t>(r)).next_u64();
+            const SpikingRun run = run_spiking(m, out.col(c), sc);
+            out.col(c) = m.g1(Matrix(run.h1.back()));
+        }
+        if (progress) progress(c + 1, out.cols());
+    }
+    return out;
 }
 
 }  // namespace spikeem::vem

@@ -50,6 +50,7 @@
 // The teaching signal is computed by the driver from the membranes: it is not
 // spiking.  eta is tiny: the rule is measured, not used.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -170,5 +171,13 @@ struct MStepResult {
     InferenceError inference;                 // of the M-step runs
 };
 MStepResult spiking_m_step(const Model& m, const Matrix& x, const SpikingSettings& s, const MStepSettings& ms);
+
+// GENERATE with the spiking E-step: from ancestral samples x = g1(g2(h2))
+// (columns of x_ancestral), `refine` times run the spiking INFERENCE of each
+// sample (s.inference: GENERATE's alpha) and redraw x = g1(h1) from its
+// final h1 read-out.  Decoding x = g1(h1) is rate-based.  Samples run one after
+// the other; `progress(done, total)` (optional) after each.
+Matrix generate_spiking(const Model& m, const Matrix& x_ancestral, int refine, const SpikingSettings& s,
+                        const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 }  // namespace spikeem::vem
