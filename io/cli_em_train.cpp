@@ -228,8 +228,7 @@ int cmd_em_train(const std::vector<std::string>& args) {
     const Stopwatch wall;
     const vem::DigitSet set = load_digit_set(o.data);
     const vem::Matrix train = training_digits(set, o.limit);
-    const proto::VemTrainSettings settings = settings_proto(
-        o.settings, o.limit, 1000, 100);
+    const proto::VemTrainSettings settings = settings_proto(o.settings, o.limit, 1000, 100);
     proto::VemModel msg = start_or_resume(o, settings, data_proto(o, set, train), train);
     fs::create_directories(o.out);
     if (!o.quiet)

@@ -29,7 +29,7 @@ def main(run):
     ax[0].set_yscale("log")
     ax[0].set_title("layer-local losses (1/2 squared error)")
     ax[1].set_title("mean norm of the inferred h")
-    lp = [(e, float(r["log_p_xh"])) for e, r in zip(ep, by_layer["1"]) if float(r["log_p_xh"]) != 0.0]
+    lp = [(e, float(r["log_p_xh"])) for e, r in zip(ep, by_layer["1"]) if not math.isnan(float(r["log_p_xh"]))]
     ax[2].plot([e for e, _ in lp], [v for _, v in lp], "-o", ms=3)
     ax[2].set_title("log p(x, h), training digits")
     for key, label in (("val_ll_generate", "GENERATE"), ("val_ll_ancestral", "ancestral")):

@@ -3,6 +3,7 @@
 #include <tbb/parallel_invoke.h>
 
 #include <chrono>
+#include <limits>
 #include <numeric>
 
 #include "experiments/vem/chunks.hpp"
@@ -109,10 +110,8 @@ EpochStats train_epoch(Model& m, const Matrix& train, int epoch, const TrainSett
         st.examples_per_s = static_cast<double>(first + count) / st.seconds;
         if (progress) progress(epoch, static_cast<Eigen::Index>(b + 1), static_cast<Eigen::Index>(batches), st);
     }
-    // log p(x, h) under the prior of the previous epoch's end (none in epoch 1: the
-    // prior is fitted from this epoch's h2 and the mean uses it).
+    st.log_p_xh = m.has_prior() ? log_p / static_cast<double>(train.cols()) : std::numeric_limits<double>::quiet_NaN();
     fit_prior(m, h2_all, s.prior_var_scale);
-    st.log_p_xh = log_p / static_cast<double>(train.cols());
     return st;
 }
 

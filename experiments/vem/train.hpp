@@ -35,7 +35,9 @@ struct EpochStats {
     int epoch = 0;  // 1-based
     double reconstruction[2] = {0, 0}, prediction[2] = {0, 0};
     double h1_norm = 0, h2_norm = 0;
-    double log_p_xh = 0;  // mean log p(x, h) of the training digits at the inferred h (prior fitted this epoch)
+    // Mean log p(x, h) of the training digits at the inferred h, under the prior
+    // fitted at the end of the previous epoch (NaN in the first, which has none).
+    double log_p_xh = 0;
     double seconds = 0;
     double examples_per_s = 0;
 };
