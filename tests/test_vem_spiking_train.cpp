@@ -123,7 +123,7 @@ TEST_CASE("vem spiking_train: g2 learning from the spiking Eq. 1 dW lowers its h
     CHECK(r.simulated_ms > 0);
 }
 
-TEST_CASE("vem spiking_train: a seed gives the same run; another seed another spiking run, the same rate run") {
+TEST_CASE("vem spiking_train: a seed gives the same run, another seed another spiking run and the same rate run") {
     const Matrix train = stroke_images(20, 4, 11), held = stroke_images(20, 4, 2);
     const SpikingTrainResult a = spiking_train(pretrained(), train, held, settings(2, 2, 5));
     const SpikingTrainResult b = spiking_train(pretrained(), train, held, settings(2, 2, 5));
