@@ -45,6 +45,8 @@ constexpr Command kCommands[] = {
      cmd_em_eval},
     {"em-spiking", "RUN --data DIR --out DIR [--step-ms LIST] [--m-step]",
      "the model's E-step (and M-step) as spiking neurons, against the rates", cmd_em_spiking},
+    {"em-spiking-train", "--out DIR [--map g2] [--minibatches N]",
+     "a short run with the spiking M-step beside the rate-based one", cmd_em_spiking_train},
     {"em-bench", "[--data DIR] [--threads N]", "time an em-train epoch against the machine's GEMM speed",
      cmd_em_bench},
 };

@@ -95,5 +95,6 @@ int cmd_em_train(const std::vector<std::string>& args);
 int cmd_em_eval(const std::vector<std::string>& args);
 int cmd_em_bench(const std::vector<std::string>& args);
 int cmd_em_spiking(const std::vector<std::string>& args);
+int cmd_em_spiking_train(const std::vector<std::string>& args);
 
 }  // namespace spikeem::io

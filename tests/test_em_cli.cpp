@@ -161,3 +161,22 @@ TEST_CASE("em-train and em-eval refuse bad input with status 2") {
     CHECK(r.status == 2);
     CHECK(r.out.find("model.pb") != std::string::npos);
 }
+
+TEST_CASE("em-spiking-train writes both learning curves, and refuses an unknown map") {
+    const fs::path out = fresh_dir("em_spiking_train");
+    Result r = sh("em-spiking-train --out " + out.string() +
+                  " --minibatches 2 --batch 2 --step-ms 5 --pretrain-epochs 1 --map g2 --map f2");
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    std::ifstream in(out / "spiking_train.csv");
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "minibatch,map,spiking_m_step,loss_rate,loss_spiking,fixed_loss_rate,fixed_loss_spiking,"
+                  "cosine_same_state,cosine_runs");
+    int rows = 0;
+    while (std::getline(in, line)) ++rows;
+    CHECK(rows == 3 * 4);  // minibatches 0..2, four maps each
+    CHECK(slurp(out / "spiking_train.json").find("\"spiking_maps\": [\"g2\", \"f2\"]") != std::string::npos);
+    r = sh("em-spiking-train --out " + out.string() + " --map h3");
+    CHECK(r.status == 2);
+    CHECK(r.out.find("--map h3") != std::string::npos);
+}

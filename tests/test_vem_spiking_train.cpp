@@ -7,29 +7,13 @@
 #include <stdexcept>
 
 #include "experiments/vem/spiking_train.hpp"
+#include "experiments/vem/strokes.hpp"
 #include "sim/random.hpp"
 
 using namespace spikeem;
 using namespace spikeem::vem;
 
 namespace {
-
-// n images of side x side pixels, one to three horizontal or vertical strokes
-// of ink 0.8 to 1 over a faint background (as in test_vem.cpp).
-Matrix stroke_images(Eigen::Index n, int side, std::uint64_t seed) {
-    Matrix x = Matrix::Constant(side * side, n, 0.02f);
-    for (Eigen::Index c = 0; c < n; ++c) {
-        RandomStream rng(seed, stable_hash("test/strokes"), static_cast<std::uint64_t>(c), 0);
-        const int strokes = 1 + static_cast<int>(rng.below(3));
-        for (int s = 0; s < strokes; ++s) {
-            const bool horizontal = rng.uniform() < 0.5;
-            const int line = static_cast<int>(rng.below(static_cast<std::uint64_t>(side)));
-            const float ink = 0.8f + 0.2f * static_cast<float>(rng.uniform());
-            for (int k = 0; k < side; ++k) x(horizontal ? line * side + k : k * side + line, c) = ink;
-        }
-    }
-    return x;
-}
 
 // 16-30-10, 20 rate-based epochs (batch 50, default TrainSettings) on 600 images.
 const Model& pretrained() {
