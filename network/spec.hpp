@@ -65,7 +65,7 @@ struct LifExpParams {
 //           or rho_max softplus(beta (V - theta)), softplus(u) = log(1 + e^u) (unbounded:
 //           rho_max is the rate at softplus = 1; the softplus units of the variational-EM
 //           model, experiments/vem/spiking.hpp; needs noise_sigma = 0, as a noisy V has no
-//           bound for the spike thinning; not in the spec schema: built in code only),
+//           bound for the spike thinning),
 //   optional reset to v_reset after a spike, no spike during t_ref after one.
 enum class RateFunction { Sigmoid, HardSigmoid, Softplus };
 struct StochasticParams {

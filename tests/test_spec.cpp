@@ -756,6 +756,12 @@ record { rate { population: "A" interval_ms: 1 readout: EXP tau_ms: 5 window_ms:
 )pb",
          {"t.pbtxt:2:71: record.rate[0].window_ms = 10: is only used by readout COUNT, not EXP (ms)"}},
 
+        {"SOFTPLUS rate function with membrane noise",
+         R"pb(population { name: "A" size: 3 stochastic { noise_sigma_mV: 1 rate_function: SOFTPLUS } }
+)pb",
+         {"t.pbtxt:1:45: population \"A\".stochastic.noise_sigma_mV = 1: must be 0 with SOFTPLUS: spikes are drawn "
+          "against a bound of rho(V), and a noisy V has none (mV)"}},
+
         {"rate probe MODEL on a population without a model rate",
          R"pb(population { name: "A" size: 3 lif_delta {} }
 record {

@@ -112,7 +112,9 @@ PopulationModel stochastic(const proto::Stochastic& m, const Node& mn, Validator
     if (m.has_theta_mv()) sp.theta_mV = m.theta_mv();
     if (m.has_v_reset_mv()) sp.v_reset_mV = m.v_reset_mv();
     sp.t_ref_ms = m.t_ref_ms();
-    sp.rate_function = m.rate_function() == proto::HARD_SIGMOID ? RateFunction::HardSigmoid : RateFunction::Sigmoid;
+    sp.rate_function = m.rate_function() == proto::HARD_SIGMOID ? RateFunction::HardSigmoid
+                       : m.rate_function() == proto::SOFTPLUS   ? RateFunction::Softplus
+                                                                : RateFunction::Sigmoid;
     v.positive(mn, "tau_m_ms", sp.tau_m_ms, "ms");
     v.finite(mn, "v_rest_mV", sp.v_rest_mV, "mV");
     v.finite(mn, "drive_mV", sp.drive_mV, "mV");
@@ -125,9 +127,12 @@ PopulationModel stochastic(const proto::Stochastic& m, const Node& mn, Validator
     v.positive(mn, "rho_max_hz", sp.rho_max_hz, "Hz");
     v.non_negative(mn, "beta_per_mV", sp.beta_per_mV, "1/mV");
     if (!proto::RateFunction_IsValid(m.rate_function()))
-        v.fail(mn, "rate_function", std::to_string(m.rate_function()), "must be SIGMOID or HARD_SIGMOID");
+        v.fail(mn, "rate_function", std::to_string(m.rate_function()), "must be SIGMOID, HARD_SIGMOID or SOFTPLUS");
     else if (sp.rate_function == RateFunction::HardSigmoid && sp.beta_per_mV == 0.0)
         v.fail(mn, "beta_per_mV", "0", "must be > 0 with HARD_SIGMOID: 1/beta is the width of the linear part (1/mV)");
+    else if (sp.rate_function == RateFunction::Softplus && sp.noise_sigma_mV > 0.0)
+        v.fail(mn, "noise_sigma_mV", num(sp.noise_sigma_mV),
+               "must be 0 with SOFTPLUS: spikes are drawn against a bound of rho(V), and a noisy V has none (mV)");
     v.finite(mn, "theta_mV", sp.theta_mV, "mV");
     if (sp.v_reset_mV) v.finite(mn, "v_reset_mV", *sp.v_reset_mV, "mV");
     v.non_negative(mn, "t_ref_ms", sp.t_ref_ms, "ms");
