@@ -6,6 +6,7 @@
 
 #include "io/cli_common.hpp"
 #include "io/digits.hpp"
+#include "sim/random.hpp"
 
 namespace spikeem::io {
 
@@ -39,13 +40,10 @@ vem::Model read_trained_model(const std::filesystem::path& run) {
 }
 
 std::uint64_t pixel_fingerprint(const vem::Matrix& x) {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (Eigen::Index c = 0; c < x.cols(); ++c)
-        for (Eigen::Index r = 0; r < x.rows(); ++r) {
-            h ^= static_cast<std::uint64_t>(std::lround(255.0f * x(r, c)) & 0xff);
-            h *= 0x100000001b3ull;
-        }
-    return h;
+    std::string bytes(static_cast<std::size_t>(x.size()), '\0');
+    for (Eigen::Index k = 0; k < x.size(); ++k)  // column by column: Eigen's storage order
+        bytes[static_cast<std::size_t>(k)] = static_cast<char>(std::lround(255.0f * x.data()[k]) & 0xff);
+    return stable_hash(bytes);
 }
 
 double quick_parzen_ll(const vem::Matrix& queries, const vem::Matrix& centres) {

@@ -19,7 +19,7 @@ vem::DigitSet load_digit_set(const std::string& dir);
 // fitted prior; anything else is a usage error naming RUN.
 vem::Model read_trained_model(const std::filesystem::path& run);
 
-// FNV-1a over the pixels of x as bytes round(255 p), column by column.
+// FNV-1a (stable_hash) over the pixels of x as bytes round(255 p), column by column.
 std::uint64_t pixel_fingerprint(const vem::Matrix& x);
 
 // Mean Parzen log-likelihood of `queries` under `centres`, with sigma chosen

@@ -139,10 +139,8 @@ void write_inference_csv(OutputSet& files, const vem::Model& m, const vem::Matri
                                                                  {"log_p_h1_given_h2", lj.h1_given_h2},
                                                                  {"log_p_h2", lj.h2}};
             for (const auto& [name, v] : terms) {
-                const Eigen::VectorXd d = v.cast<double>();
-                const double mean = d.mean();
-                const double sd = std::sqrt((d.array() - mean).square().sum() / static_cast<double>(d.size() - 1));
-                csv << fmt::format("{},{},{},{},{}\n", alpha, k, name, mean, sd / std::sqrt(double(d.size())));
+                const vem::ParzenScore m_se = vem::mean_and_se(v.cast<double>());
+                csv << fmt::format("{},{},{},{},{}\n", alpha, k, name, m_se.mean, m_se.se);
             }
         }
     }

@@ -1,7 +1,5 @@
 #include "experiments/vem/model.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -142,6 +140,13 @@ MapUpdate eq1_rate_update(const Map& map, const Matrix& pre, const Matrix& targe
     u.dW.noalias() = inv_b * delta * pre.transpose();
     u.db = delta.rowwise().sum() * inv_b;
     return u;
+}
+
+double dot(const Matrix& a, const Matrix& b) { return (a.cast<double>().array() * b.cast<double>().array()).sum(); }
+
+double cosine(const Matrix& a, const Matrix& b) {
+    const double n = std::sqrt(dot(a, a) * dot(b, b));
+    return n > 0 ? dot(a, b) / n : 0.0;
 }
 
 void fit_prior(Model& m, const Matrix& h2, float var_scale) {

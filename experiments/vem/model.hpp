@@ -12,9 +12,6 @@
 #include <Eigen/Dense>
 
 #include <cstdint>
-#include <functional>
-#include <string>
-#include <vector>
 
 namespace spikeem::vem {
 
@@ -111,6 +108,12 @@ struct MapUpdate {
 };
 MapUpdate eq1_rate_update(const Map& map, const Matrix& pre, const Matrix& target);
 double squared_loss(const Map& map, const Matrix& pre, const Matrix& target);  // 1/(2B) sum ||t - y||^2
+
+// Sum of the elementwise products of a and b, accumulated in double, and the
+// cosine of the angle between them as flat vectors (0 if either is zero):
+// how the spiking M-step is compared with the rate-based one.
+double dot(const Matrix& a, const Matrix& b);
+double cosine(const Matrix& a, const Matrix& b);
 
 // The empirical prior of h2: mean and var_scale x the variance (per unit)
 // of `h2` (one example per column).

@@ -36,19 +36,21 @@ void check_sigma(double sigma) {
         throw std::invalid_argument("Parzen window sigma " + std::to_string(sigma) + ": expected a finite value > 0");
 }
 
-// mean and standard error of v (se NaN for fewer than two values).
-void mean_and_se(ParzenScore& s) {
+}  // namespace
+
+ParzenScore mean_and_se(Eigen::VectorXd per_example) {
+    ParzenScore s;
+    s.per_example = std::move(per_example);
     const auto n = s.per_example.size();
     s.mean = s.per_example.mean();
     if (n < 2) {
         s.se = std::numeric_limits<double>::quiet_NaN();
-        return;
+        return s;
     }
     const double ss = (s.per_example.array() - s.mean).square().sum();
     s.se = std::sqrt(ss / static_cast<double>(n - 1)) / std::sqrt(static_cast<double>(n));
+    return s;
 }
-
-}  // namespace
 
 ParzenScore parzen_log_likelihood(const Matrix& sq_dist, double sigma, Eigen::Index d) {
     check_sigma(sigma);
@@ -60,8 +62,7 @@ ParzenScore parzen_log_likelihood(const Matrix& sq_dist, double sigma, Eigen::In
     const double scale = -1.0 / (2.0 * sigma * sigma);
     const double norm = static_cast<double>(d) * std::log(sigma * std::sqrt(2.0 * std::numbers::pi)) +
                         std::log(static_cast<double>(nc));
-    ParzenScore s;
-    s.per_example.resize(sq_dist.rows());
+    Eigen::VectorXd ll(sq_dist.rows());
     for_chunks(sq_dist.rows(), [&](Eigen::Index r0, Eigen::Index n) {
         // The largest term of a row is its smallest distance.  Columns outer,
         // the chunk's rows inner: the matrix is column-major.
@@ -70,10 +71,9 @@ ParzenScore parzen_log_likelihood(const Matrix& sq_dist, double sigma, Eigen::In
         for (Eigen::Index c = 0; c < nc; ++c)
             for (Eigen::Index r = 0; r < n; ++r)
                 sum(r) += std::exp(static_cast<double>(sq_dist(r0 + r, c)) * scale - top(r));
-        s.per_example.segment(r0, n) = top.array() + sum.array().log() - norm;
+        ll.segment(r0, n) = top.array() + sum.array().log() - norm;
     });
-    mean_and_se(s);
-    return s;
+    return mean_and_se(std::move(ll));
 }
 
 std::vector<double> default_sigma_grid() {
@@ -108,10 +108,7 @@ ParzenScore paired_difference(const ParzenScore& a, const ParzenScore& b) {
         throw std::invalid_argument("paired_difference: " + std::to_string(a.per_example.size()) + " and " +
                                     std::to_string(b.per_example.size()) +
                                     " examples, expected the same (non-zero) number: the same queries");
-    ParzenScore d;
-    d.per_example = a.per_example - b.per_example;
-    mean_and_se(d);
-    return d;
+    return mean_and_se(a.per_example - b.per_example);
 }
 
 }  // namespace spikeem::vem

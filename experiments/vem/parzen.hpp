@@ -65,6 +65,9 @@ SigmaChoice choose_sigma(const Matrix& sq_dist_validation, Eigen::Index d, const
 // mean and standard error (sd of the differences / sqrt(n)), which is smaller
 // than the two scores' own errors when they move together across digits.
 // a and b must have the same number of examples (std::invalid_argument).
+// Mean and standard error (sample sd / sqrt(n); NaN for fewer than two values) of per-example values.
+ParzenScore mean_and_se(Eigen::VectorXd per_example);
+
 ParzenScore paired_difference(const ParzenScore& a, const ParzenScore& b);
 
 }  // namespace spikeem::vem

@@ -509,13 +509,6 @@ InferenceError spiking_inference_error(const Model& m, const Matrix& x, const Sp
 
 namespace {
 
-double dot(const Matrix& a, const Matrix& b) { return (a.cast<double>().array() * b.cast<double>().array()).sum(); }
-
-double cosine(const Matrix& a, const Matrix& b) {
-    const double n = std::sqrt(dot(a, a) * dot(b, b));
-    return n > 0 ? dot(a, b) / n : 0.0;
-}
-
 Matrix orthogonal_to(const Matrix& a, const Matrix& n) {
     const double nn = dot(n, n);
     return nn > 0 ? Matrix(a - static_cast<float>(dot(a, n) / nn) * n) : a;

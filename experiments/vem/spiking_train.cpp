@@ -64,13 +64,6 @@ std::array<MapUpdate, 4> rate_updates(const Model& m, const Matrix& x, const Inf
     return out;
 }
 
-double dot(const Matrix& a, const Matrix& b) { return (a.cast<double>().array() * b.cast<double>().array()).sum(); }
-
-double cosine(const Matrix& a, const Matrix& b) {
-    const double n = std::sqrt(dot(a, a) * dot(b, b));
-    return n > 0 ? dot(a, b) / n : 0.0;
-}
-
 // Columns first .. first + n - 1 of x, wrapping around.
 Matrix cyclic_columns(const Matrix& x, Eigen::Index first, Eigen::Index n) {
     Matrix out(x.rows(), n);
