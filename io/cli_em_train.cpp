@@ -235,6 +235,9 @@ int cmd_em_train(const std::vector<std::string>& args) {
         fmt::print(stderr, "em-train: {} training digits from {} ({}); epochs {} to {}\n", train.cols(), o.data,
                    set.split_rule, msg.epochs_done() + 1, o.settings.epochs);
     train_loop(o, set, train, msg);
+    // Again from the checkpoint's history: a run killed between its two writes, or resumed with every
+    // epoch done, has a train.csv one epoch behind or none.
+    write_train_csv(msg, o.out);
     if (msg.epochs_done() < static_cast<unsigned>(o.settings.epochs)) {
         fmt::print("em-train: stopped after epoch {} of {}; continue with --resume\n", msg.epochs_done(),
                    o.settings.epochs);

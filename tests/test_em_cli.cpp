@@ -146,6 +146,10 @@ TEST_CASE("a stopped em-train resumed with --resume ends with the uninterrupted 
     REQUIRE(sh("em-train" + data + " --out " + parts.string() + " --resume").status == 0);
     CHECK(model_bytes(parts / "model.pb") == model_bytes(whole / "model.pb"));
     CHECK(train_rows(parts).size() == 4);
+    // A train.csv lost after the last checkpoint comes back from it.
+    fs::remove(parts / "train.csv");
+    REQUIRE(sh("em-train" + data + " --out " + parts.string() + " --resume").status == 0);
+    CHECK(train_rows(parts).size() == 4);
 }
 
 TEST_CASE("em-train and em-eval refuse bad input with status 2") {
