@@ -107,4 +107,11 @@ LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& override
     return load_spec_text(data, path, overrides);
 }
 
+LoadedSpec load_spec_binary(const std::string& bytes, const std::string& origin, const SpecOverrides& overrides) {
+    proto::Spec spec;
+    if (!spec.ParseFromString(bytes))
+        throw SpecError(fmt::format("{}: not a valid binary spikeem spec", origin));
+    return finish(spec, nullptr, origin, overrides);
+}
+
 }  // namespace spikeem::io

@@ -33,5 +33,9 @@ struct LoadedSpec {
 LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& overrides = {});
 LoadedSpec load_spec_text(const std::string& text, const std::string& origin = "<spec>",
                           const SpecOverrides& overrides = {});
+// A binary-serialised spikeem.proto.Spec (what programs, e.g. the Python
+// module, build); its messages carry the origin and field path, no line.
+LoadedSpec load_spec_binary(const std::string& bytes, const std::string& origin = "<spec>",
+                            const SpecOverrides& overrides = {});
 
 }  // namespace spikeem::io

@@ -159,7 +159,7 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
             const Projection& pj = net.projection(probe.projection);
             for (std::uint32_t pos : sh.wpos[k])
                 record(sh.weight_samples, weight_samples_, k, pos,
-                       {e.t, probe.projection, probe.pre[pos], probe.post[pos], pj.weight(probe.synapses[pos])});
+                       {e.t, probe.projection, probe.pre[pos], probe.post[pos], pj.weight(probe.synapses[pos]), k});
             return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
         }
         case SampleKind::Voltage:
@@ -169,7 +169,7 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
     Population& pop = net.population(probe.population);
     for (std::uint32_t pos : sh.vpos[k]) {
         const std::uint32_t i = probe.neurons[pos];
-        record(sh.voltages, voltages_, k, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t)});
+        record(sh.voltages, voltages_, k, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t), k});
     }
     return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
 }

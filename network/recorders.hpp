@@ -34,6 +34,7 @@ struct VoltageSample {
     std::uint32_t population;
     std::uint32_t neuron;
     double v_mV;
+    std::uint32_t probe = 0;  // index in spec().record.voltages
 };
 
 // A firing-rate read-out (RateProbeSpec) of one neuron.
@@ -51,6 +52,7 @@ struct WeightSample {
     std::uint32_t projection;
     std::uint32_t pre, post;  // indices within the source and target populations
     double w;
+    std::uint32_t probe = UINT32_MAX;  // index in spec().record.weights; UINT32_MAX: not from a probe
 };
 
 struct PopulationSummary {

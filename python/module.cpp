@@ -1,0 +1,331 @@
+// spikeem._core: the engine for Python.  A thin layer: specs go through the
+// same loader as the command line (so errors read the same), simulations are
+// the same Simulation, and recorded data leave as NumPy columns that the
+// pure-Python package (python/spikeem/) shapes into arrays per population or
+// probe.  The GIL is released while the engine runs; the Python side runs long
+// simulations in chunks so that Ctrl-C lands between two of them.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <tbb/info.h>
+#include <tbb/task_arena.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "io/outputs.hpp"
+#include "io/spec_loader.hpp"
+#include "network/simulation.hpp"
+#include "python/experiments.hpp"
+
+namespace py = pybind11;
+
+namespace spikeem::python {
+namespace {
+
+io::SpecOverrides overrides(std::optional<std::uint64_t> seed, std::optional<double> duration_ms) {
+    io::SpecOverrides o;
+    o.seed = seed;
+    o.duration_ms = duration_ms;
+    return o;
+}
+
+template <class T>
+py::array_t<T> column(std::size_t n) {
+    return py::array_t<T>(static_cast<py::ssize_t>(n));
+}
+
+// One simulation with the spec it came from (run.json needs both) and the
+// arena that caps its threads (no process-wide TBB setting).
+class PySimulation {
+public:
+    PySimulation(const io::LoadedSpec& spec, unsigned threads)
+        : spec_(spec), arena_(static_cast<int>(threads)), sim_(std::make_unique<Simulation>(spec.spec, threads)) {}
+
+    void run_until_ms(double t_ms) {
+        if (!(t_ms >= 0.0) || !std::isfinite(t_ms)) throw py::value_error("run_until: t_ms must be finite and >= 0");
+        const Tick end = sim_->time().round(t_ms);
+        const auto t0 = std::chrono::steady_clock::now();
+        {
+            py::gil_scoped_release unlocked;
+            arena_.execute([&] { sim_->run_until(end); });
+        }
+        wall_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+
+    Simulation& sim() { return *sim_; }
+    const Simulation& sim() const { return *sim_; }
+    const io::LoadedSpec& spec() const { return spec_; }
+    double wall_s() const { return wall_s_; }
+
+private:
+    io::LoadedSpec spec_;
+    tbb::task_arena arena_;
+    std::unique_ptr<Simulation> sim_;
+    double wall_s_ = 0.0;
+};
+
+std::size_t check_population(const Simulation& s, std::size_t p) {
+    if (p >= s.num_populations()) throw py::index_error("population index out of range");
+    return p;
+}
+
+std::uint32_t check_neuron(const Simulation& s, std::size_t p, std::int64_t n) {
+    const std::uint32_t size = s.population(check_population(s, p)).size();
+    if (n < 0 || n >= size)
+        throw py::index_error("neuron " + std::to_string(n) + " of population \"" + s.population(p).name() +
+                              "\": expected 0 to " + std::to_string(size - 1));
+    return static_cast<std::uint32_t>(n);
+}
+
+// Columns t (ms), population, neuron of every recorded spike, in output order.
+py::dict spikes(const PySimulation& ps) {
+    const std::vector<SpikeRecord> all = ps.sim().sorted_spikes();
+    auto t_ticks = column<std::int64_t>(all.size());
+    auto pop = column<std::uint32_t>(all.size());
+    auto neuron = column<std::uint32_t>(all.size());
+    auto tt = t_ticks.mutable_unchecked<1>();
+    auto pp = pop.mutable_unchecked<1>();
+    auto nn = neuron.mutable_unchecked<1>();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        tt(i) = all[i].t;
+        pp(i) = all[i].population;
+        nn(i) = all[i].neuron;
+    }
+    py::dict d;
+    d["t_ticks"] = t_ticks;
+    d["population"] = pop;
+    d["neuron"] = neuron;
+    return d;
+}
+
+// Columns of samples (t in ticks, probe, a key, the value); the Python side
+// reshapes each probe's rows into (time, neuron or synapse).
+template <class Sample, class Key, class Value>
+py::dict samples(const std::vector<Sample>& all, Key key, Value value) {
+    const std::size_t n = all.size();
+    py::array_t<std::int64_t> t_ticks = column<std::int64_t>(n);
+    py::array_t<std::uint32_t> probe = column<std::uint32_t>(n);
+    py::array_t<std::uint32_t> k = column<std::uint32_t>(n);
+    py::array_t<double> v = column<double>(n);
+    auto tt = t_ticks.mutable_unchecked<1>();
+    auto pp = probe.mutable_unchecked<1>();
+    auto kk = k.mutable_unchecked<1>();
+    auto vv = v.mutable_unchecked<1>();
+    for (std::size_t i = 0; i < n; ++i) {
+        tt(i) = all[i].t;
+        pp(i) = all[i].probe;
+        kk(i) = key(all[i]);
+        vv(i) = value(all[i]);
+    }
+    py::dict d;
+    d["t_ticks"] = t_ticks;
+    d["probe"] = probe;
+    d["key"] = k;
+    d["value"] = v;
+    return d;
+}
+
+py::dict weights_now(const PySimulation& ps, std::size_t projection) {
+    if (projection >= ps.sim().num_projections()) throw py::index_error("projection index out of range");
+    const std::vector<WeightSample> all = ps.sim().weights_now(projection);
+    auto pre = column<std::uint32_t>(all.size());
+    auto post = column<std::uint32_t>(all.size());
+    auto w = column<double>(all.size());
+    auto a = pre.mutable_unchecked<1>();
+    auto b = post.mutable_unchecked<1>();
+    auto c = w.mutable_unchecked<1>();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        a(i) = all[i].pre;
+        b(i) = all[i].post;
+        c(i) = all[i].w;
+    }
+    py::dict d;
+    d["pre"] = pre;
+    d["post"] = post;
+    d["w"] = w;
+    return d;
+}
+
+py::array_t<double> voltages_now(PySimulation& ps, std::size_t p) {
+    Simulation& s = ps.sim();
+    const std::uint32_t n = s.population(check_population(s, p)).size();
+    auto v = column<double>(n);
+    auto vv = v.mutable_unchecked<1>();
+    for (std::uint32_t i = 0; i < n; ++i) vv(i) = s.observe_voltage(p, i);
+    return v;
+}
+
+// The neurons a voltage or rate probe watches, or the (pre, post) pairs of a weight probe.
+std::vector<std::uint32_t> probe_neurons(const Simulation& s, const std::string& kind, std::size_t k) {
+    const RecordSpec& r = s.spec().record;
+    const auto neurons_of = [&](const std::string& population, const std::vector<std::uint32_t>& listed) {
+        if (!listed.empty()) return listed;
+        std::uint32_t size = 0;
+        for (std::size_t p = 0; p < s.num_populations(); ++p)
+            if (s.population(p).name() == population) size = s.population(p).size();
+        std::vector<std::uint32_t> all(size);
+        for (std::uint32_t i = 0; i < size; ++i) all[i] = i;
+        return all;
+    };
+    if (kind == "voltage" && k < r.voltages.size()) return neurons_of(r.voltages[k].population, r.voltages[k].neurons);
+    if (kind == "rate" && k < r.rates.size()) return neurons_of(r.rates[k].population, r.rates[k].neurons);
+    throw py::index_error(kind + " probe index out of range");
+}
+
+py::dict population_info(const Simulation& s, std::size_t p) {
+    const Population& pop = s.population(check_population(s, p));
+    py::dict d;
+    d["name"] = pop.name();
+    d["model"] = std::string(pop.model());
+    d["size"] = pop.size();
+    d["is_neuron"] = pop.is_neuron();
+    return d;
+}
+
+py::dict projection_info(const Simulation& s, std::size_t j) {
+    if (j >= s.num_projections()) throw py::index_error("projection index out of range");
+    const Projection& pj = s.projection(j);
+    py::dict d;
+    d["name"] = pj.name();
+    d["source"] = s.population(pj.source_population()).name();
+    d["target"] = s.population(pj.target_population()).name();
+    d["synapses"] = pj.num_synapses();
+    d["learns"] = pj.learns();
+    const auto& plasticity = s.spec().projections[j].plasticity;
+    d["voltage_rule"] = plasticity.has_value() && std::holds_alternative<VoltageSlopeParams>(plasticity->rule);
+    return d;
+}
+
+py::dict summary(const Simulation& s, std::size_t p) {
+    const PopulationSummary x = s.summary(check_population(s, p));
+    py::dict d;
+    d["name"] = x.name;
+    d["model"] = x.model;
+    d["neurons"] = x.neurons;
+    d["spikes"] = x.spikes;
+    d["mean_rate_hz"] = x.mean_rate_hz;
+    d["mean_cv_isi"] = x.has_cv ? py::object(py::float_(x.mean_cv_isi)) : py::object(py::none());
+    return d;
+}
+
+void bind_spec(py::module_& m) {
+    py::class_<io::LoadedSpec>(m, "LoadedSpec", "A validated spec, ready to simulate.")
+        .def_readonly("hash", &io::LoadedSpec::hash)
+        .def_readonly("origin", &io::LoadedSpec::origin)
+        .def_property_readonly("seed", [](const io::LoadedSpec& s) { return s.spec.run.seed; })
+        .def_property_readonly("duration_ms", [](const io::LoadedSpec& s) { return s.spec.run.duration_ms; });
+    m.def(
+        "load_text",
+        [](const std::string& text, const std::string& origin, std::optional<std::uint64_t> seed,
+           std::optional<double> duration_ms) { return io::load_spec_text(text, origin, overrides(seed, duration_ms)); },
+        py::arg("text"), py::arg("origin"), py::arg("seed") = py::none(), py::arg("duration_ms") = py::none());
+    m.def(
+        "load_binary",
+        [](const py::bytes& bytes, const std::string& origin, std::optional<std::uint64_t> seed,
+           std::optional<double> duration_ms) {
+            return io::load_spec_binary(std::string(bytes), origin, overrides(seed, duration_ms));
+        },
+        py::arg("data"), py::arg("origin"), py::arg("seed") = py::none(), py::arg("duration_ms") = py::none());
+    m.def("record_of", [](const io::LoadedSpec& s) {
+        py::dict d;
+        py::list v, r, w;
+        for (const auto& p : s.spec.record.voltages) v.append(p.population);
+        for (const auto& p : s.spec.record.rates) r.append(p.population);
+        for (const auto& p : s.spec.record.weights) w.append(p.projection);
+        d["voltages"] = v;
+        d["rates"] = r;
+        d["weights"] = w;
+        return d;
+    });
+    m.def("version", &io::version);
+    m.def("default_threads", [] { return tbb::info::default_concurrency(); });
+}
+
+void bind_controls(py::class_<PySimulation>& c) {
+    c.def("set_rate",
+          [](PySimulation& ps, std::size_t p, std::int64_t n, double hz) {
+              if (!std::isfinite(hz) || hz < 0.0) throw py::value_error("rate_hz must be finite and >= 0");
+              ps.sim().set_rate(p, check_neuron(ps.sim(), p, n), hz);
+          })
+        .def("set_drive",
+             [](PySimulation& ps, std::size_t p, std::int64_t n, double mV) {
+                 if (!std::isfinite(mV)) throw py::value_error("drive_mV must be finite");
+                 ps.sim().set_drive(p, check_neuron(ps.sim(), p, n), mV);
+             })
+        .def("set_plasticity_gain", [](PySimulation& ps, std::size_t j, double gain) {
+            if (!std::isfinite(gain)) throw py::value_error("gain must be finite");
+            if (j >= ps.sim().num_projections()) throw py::index_error("projection index out of range");
+            ps.sim().set_plasticity_gain(j, gain);
+        });
+}
+
+void bind_simulation(py::module_& m) {
+    py::class_<PySimulation> c(m, "Simulation");
+    c.def(py::init<const io::LoadedSpec&, unsigned>(), py::arg("spec"), py::arg("threads"))
+        .def("run_until_ms", &PySimulation::run_until_ms)
+        .def_property_readonly("now_ticks", [](const PySimulation& ps) { return ps.sim().now(); })
+        .def_property_readonly("duration_ticks", [](const PySimulation& ps) { return ps.sim().duration_ticks(); })
+        .def_property_readonly("ticks_per_ms", [](const PySimulation& ps) { return ps.sim().time().ticks_per_ms(); })
+        .def_property_readonly("decimal_digits", [](const PySimulation& ps) { return ps.sim().time().digits(); })
+        .def_property_readonly("partitions", [](const PySimulation& ps) { return ps.sim().partitions(); })
+        .def_property_readonly("lookahead_ticks", [](const PySimulation& ps) { return ps.sim().lookahead(); })
+        .def_property_readonly("wall_s", &PySimulation::wall_s)
+        .def_property_readonly("events_processed", [](const PySimulation& ps) { return ps.sim().events_processed(); })
+        .def_property_readonly("synaptic_events", [](const PySimulation& ps) { return ps.sim().synaptic_events(); })
+        .def_property_readonly("num_populations", [](const PySimulation& ps) { return ps.sim().num_populations(); })
+        .def_property_readonly("num_projections", [](const PySimulation& ps) { return ps.sim().num_projections(); })
+        .def("population_info", [](const PySimulation& ps, std::size_t p) { return population_info(ps.sim(), p); })
+        .def("projection_info", [](const PySimulation& ps, std::size_t j) { return projection_info(ps.sim(), j); })
+        .def("summary", [](const PySimulation& ps, std::size_t p) { return summary(ps.sim(), p); })
+        .def("spikes", &spikes)
+        .def("voltages",
+             [](const PySimulation& ps) {
+                 return samples(ps.sim().voltages(), [](const VoltageSample& s) { return s.neuron; },
+                                [](const VoltageSample& s) { return s.v_mV; });
+             })
+        .def("rates",
+             [](const PySimulation& ps) {
+                 return samples(ps.sim().rate_samples(), [](const RateSample& s) { return s.neuron; },
+                                [](const RateSample& s) { return s.rate_hz; });
+             })
+        .def("weight_samples",
+             [](const PySimulation& ps) {
+                 py::dict d = samples(ps.sim().weight_samples(), [](const WeightSample& s) { return s.pre; },
+                                      [](const WeightSample& s) { return s.w; });
+                 const auto& all = ps.sim().weight_samples();
+                 auto post = column<std::uint32_t>(all.size());
+                 auto pp = post.mutable_unchecked<1>();
+                 for (std::size_t i = 0; i < all.size(); ++i) pp(i) = all[i].post;
+                 d["post"] = post;
+                 return d;
+             })
+        .def("weights_now", &weights_now)
+        .def("voltages_now", &voltages_now)
+        .def("probe_neurons",
+             [](const PySimulation& ps, const std::string& kind, std::size_t k) {
+                 return probe_neurons(ps.sim(), kind, k);
+             })
+        .def("write_outputs", [](const PySimulation& ps, const std::string& dir) {
+            io::write_run_outputs(dir, ps.sim(), ps.spec(), io::RunInfo{ps.spec().origin, ps.wall_s()});
+        });
+    bind_controls(c);
+}
+
+}  // namespace
+}  // namespace spikeem::python
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "spikeem's engine (use the spikeem package, not this module)";
+    py::register_exception<spikeem::io::SpecError>(m, "SpecError", PyExc_ValueError);
+    spikeem::python::bind_spec(m);
+    spikeem::python::bind_simulation(m);
+    spikeem::python::bind_experiments(m);
+}
