@@ -19,12 +19,9 @@
 #include <vector>
 
 #include "io/cli_common.hpp"
+#include "io/paths.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
-
-#ifndef SPIKEEM_EXAMPLES_DIR
-#define SPIKEEM_EXAMPLES_DIR "examples"
-#endif
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -34,24 +31,43 @@ namespace {
 
 const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "cuba_exp", "cuba_stdp", "scale_4k", "scale_40k", "scale_400k"};
 
-// NAME is a spec under examples/benchmarks/ (with or without .pbtxt), or a path to a spec file.
+// The specs `spikeem bench NAME` knows, in spikeem's data folder (io/paths.hpp).
+const fs::path kBenchmarks = "examples/benchmarks";
+
+// The first data folder's examples/benchmarks/ and the names of its specs
+// (an empty path if no data folder has one).
+std::pair<fs::path, std::string> known_benchmarks() {
+    fs::path dir;
+    try {
+        dir = find_data_file(kBenchmarks);
+    } catch (const DataFileError&) {
+        return {};
+    }
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".pbtxt") names.push_back(e.path().stem().string());
+    std::sort(names.begin(), names.end());
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    return {dir, known.empty() ? "none" : known};
+}
+
+// NAME is a spec under examples/benchmarks/ of the data folder (with or
+// without .pbtxt), or a path to a spec file.
 std::string resolve_spec(const std::string& name) {
     const fs::path as_given(name);
     if (as_given.has_extension() && fs::exists(as_given)) return name;
-    fs::path p = fs::path(SPIKEEM_EXAMPLES_DIR) / "benchmarks" / name;
-    if (!p.has_extension()) p += ".pbtxt";
-    if (!fs::exists(p)) {
-        std::string known;
-        std::vector<std::string> names;
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(fs::path(SPIKEEM_EXAMPLES_DIR) / "benchmarks", ec))
-            if (e.path().extension() == ".pbtxt") names.push_back(e.path().stem().string());
-        std::sort(names.begin(), names.end());
-        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-        throw UsageError(fmt::format("no benchmark \"{}\" ({} does not exist); known: {}", name, p.string(),
-                                     known.empty() ? "none" : known));
+    fs::path file = kBenchmarks / name;
+    if (!file.has_extension()) file += ".pbtxt";
+    try {
+        return find_data_file(file).string();
+    } catch (const DataFileError&) {
+        const auto [dir, known] = known_benchmarks();
+        if (dir.empty()) throw;  // no data folder at all: the message says where it was looked for
+        throw UsageError(fmt::format("no benchmark \"{}\" ({} does not exist); known: {}", name,
+                                     (dir / file.filename()).string(), known));
     }
-    return p.string();
 }
 
 // CPU time of this process, all threads (s): on a loaded machine wall time also
@@ -243,7 +259,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
         return cmd.print_help(
-            "NAME is a spec in " SPIKEEM_EXAMPLES_DIR "/benchmarks/ (cuba_delta, cuba_exp, cuba_stdp,\n"
+            "NAME is a spec in examples/benchmarks/ of spikeem's data folder (cuba_delta, cuba_exp, cuba_stdp,\n"
             "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
             "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
             "Simulation is built and run --repeat times on --threads threads, nothing is written.\n"
@@ -255,7 +271,9 @@ int cmd_bench(const std::vector<std::string>& args) {
             "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
             "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
             "storage (target + weight per synapse, CSR row and delay-group indices, plasticity state)\n"
-            "/ synapses, B/pl the same over plastic projections only (\"-\" when there are none).\n");
+            "/ synapses, B/pl the same over plastic projections only (\"-\" when there are none).\n"
+            "The data folder is found next to the spikeem binary: PREFIX/share/spikeem when installed,\n"
+            "share/spikeem in the build folder; SPIKEEM_DATA_DIR, when set, is looked at first.\n");
     const SpecOverrides o = spec_overrides(vm);
     const int repeat = vm["repeat"].as<int>();
     if (repeat < 1 || repeat > 1000) throw UsageError(fmt::format("--repeat = {}: expected 1 to 1000", repeat));

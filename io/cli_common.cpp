@@ -3,14 +3,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
-#ifndef SPIKEEM_EXAMPLES_DIR
-#define SPIKEEM_EXAMPLES_DIR "examples"
-#endif
+#include "io/paths.hpp"
 
 namespace po = boost::program_options;
 
@@ -117,13 +113,7 @@ unsigned resolve_threads(int threads) {
 }
 
 int run_plot_script(const std::string& script, const std::filesystem::path& out) {
-    std::fflush(stdout);  // our lines before the script's
-    const std::string cmd = fmt::format("/usr/bin/python3 \"{}/{}\" \"{}\"", SPIKEEM_EXAMPLES_DIR, script, out.string());
-    if (std::system(cmd.c_str()) != 0) {
-        fmt::print(stderr, "spikeem: the plot failed (is python3-matplotlib installed?); the CSV outputs are complete\n");
-        return kExitFailure;
-    }
-    return kExitOk;
+    return make_plot("spikeem", std::filesystem::path("examples") / script, out) ? kExitOk : kExitFailure;
 }
 
 }  // namespace spikeem::io

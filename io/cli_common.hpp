@@ -77,8 +77,9 @@ tbb::global_control thread_limit(int threads);
 // number of cores TBB may use; a count outside 0 to 256 is a UsageError.
 unsigned resolve_threads(int threads);
 
-// Runs `python3 examples/SCRIPT OUT_DIR` (paths in the source tree); on
-// failure says the CSV outputs are complete and returns kExitFailure.
+// Runs `PYTHON examples/SCRIPT OUT_DIR` (make_plot, io/paths.hpp: the script
+// from spikeem's data folder, Python with matplotlib); on failure says the CSV
+// outputs are complete and returns kExitFailure.
 int run_plot_script(const std::string& script, const std::filesystem::path& out);
 
 // The command handlers, one row each in the command table of io/cli.cpp: `args`

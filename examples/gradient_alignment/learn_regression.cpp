@@ -24,12 +24,9 @@
 #include <vector>
 
 #include "io/outputs.hpp"
+#include "io/paths.hpp"
 #include "io/spec_loader.hpp"
 #include "experiments/learn_regression.hpp"
-
-#ifndef LEARN_REGRESSION_PLOT_SCRIPT
-#define LEARN_REGRESSION_PLOT_SCRIPT "examples/gradient_alignment/plot_learning.py"
-#endif
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -216,13 +213,8 @@ int run(int argc, char** argv) {
     write_outputs(dir, s, r);
     print_summary(dir, s, r);
     if (vm.count("no-plot")) return kExitOk;
-    std::fflush(stdout);
-    const std::string cmd = fmt::format("/usr/bin/python3 \"{}\" \"{}\"", LEARN_REGRESSION_PLOT_SCRIPT, dir.string());
-    if (std::system(cmd.c_str()) != 0) {
-        fmt::print(stderr, "learn_regression: the plot failed (is python3-matplotlib installed?); the CSV is complete\n");
-        return kExitFailure;
-    }
-    return kExitOk;
+    return io::make_plot("learn_regression", "examples/gradient_alignment/plot_learning.py", dir) ? kExitOk
+                                                                                                   : kExitFailure;
 }
 
 }  // namespace
