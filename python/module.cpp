@@ -237,6 +237,7 @@ void bind_spec(py::module_& m) {
     m.def("record_of", [](const io::LoadedSpec& s) {
         py::dict d;
         py::list v, r, w;
+        d["spikes"] = py::cast(s.spec.record.spike_populations);
         for (const auto& p : s.spec.record.voltages) v.append(p.population);
         for (const auto& p : s.spec.record.rates) r.append(p.population);
         for (const auto& p : s.spec.record.weights) w.append(p.projection);

@@ -13,6 +13,8 @@
 #    made; without one the message says so.  With SPIKEEM_PYTHON=/nonexistent
 #    it says it cannot run that, exits 1, and the CSV is the same bytes.
 # 5. A copy of BUILD/spikeem and BUILD/share, renamed, reads its own spec copy.
+# 6. The Python module installed under the moved prefix imports and runs, and
+#    the folder it goes to is one Debian's python3 searches for prefix /usr/local.
 # Prints what failed and exits 1, or prints OK.
 set -u
 [ $# -eq 2 ] || { sed -n 2,17p "$0"; exit 2; }
@@ -87,6 +89,20 @@ case "$json" in
   *"\"spec\": \"$tmp/b2/share/spikeem/examples/benchmarks/cuba_delta.pbtxt\""*) ;;
   *) fail "moved build did not read its own share/spikeem: $json" ;;
 esac
+
+# 6. The Python package: lib/pythonX.Y/dist-packages/spikeem below the prefix.
+py=/usr/bin/python3
+site=$("$py" -c 'import sys; print(f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/dist-packages")')
+[ -e "$p/$site/spikeem/__init__.py" ] || fail "the Python package is not in $site/spikeem"
+out=$(cd "$tmp" && PYTHONPATH="$p/$site" "$py" -c '
+import spikeem
+spec = spikeem.Spec(run=dict(duration_ms=50), population=[dict(name="s", size=5, poisson=dict(rate_hz=100))],
+                    record=dict(spikes=["s"]))
+print(spikeem.__file__, len(spikeem.Simulation(spec).run().spikes("s").t_ms) > 0)' 2>&1) ||
+  fail "import spikeem from the moved prefix: $out"
+case "$out" in "$p/$site/spikeem/__init__.py True") ;; *) fail "the moved prefix's module: $out" ;; esac
+"$py" -c "import sys; sys.exit(0 if '/usr/local/$site' in sys.path else 1)" ||
+  fail "$py does not search /usr/local/$site: the default install would not import"
 
 [ $failures -eq 0 ] || exit 1
 echo OK

@@ -215,16 +215,20 @@ class Simulation:
 
     def spikes(self, population=None):
         """Recorded spikes: of one population as Spikes(t_ms, neuron), or (None)
-        a dict of them by population name (populations record spikes unless
-        the spec's record.spikes lists others)."""
+        a dict of them by population name.  The populations listed in the
+        spec's record.spikes are recorded, no others."""
         cols = self._sim.spikes()
         t_ms = cols["t_ticks"] / self._sim.ticks_per_ms
         def of(p):
             mask = cols["population"] == p
             return Spikes(t_ms[mask], cols["neuron"][mask])
         if population is not None:
-            return of(self._population_index(population))
-        return {name: of(p) for name, p in self._pops.items()}
+            p = self._population_index(population)
+            name = self.populations[p]
+            if name not in self._record["spikes"]:
+                raise KeyError(f'population "{name}" records no spikes: add it to the spec\'s record.spikes')
+            return of(p)
+        return {name: of(self._pops[name]) for name in self.populations if name in self._record["spikes"]}
 
     def spike_table(self):
         """All recorded spikes as a pandas DataFrame (t_ms, population, neuron), in spikes.csv's order."""

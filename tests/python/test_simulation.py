@@ -1,0 +1,185 @@
+"""spikeem.Simulation: the same bits as `spikeem run`, closed forms, controls, interrupts."""
+import json
+import math
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import spikeem
+from spikeem import schema
+from conftest import example, format_ms, spikeem_cli
+
+CUBA = example("benchmarks", "cuba_delta.pbtxt")
+
+
+def spikes_csv(sim):
+    """spikes.csv as `spikeem run` writes it, formatted here from the module's arrays
+    (times back to integer ticks, then exact decimals)."""
+    digits = round(math.log10(sim._sim.ticks_per_ms))
+    rows = []
+    for name, s in sim.spikes().items():
+        ticks = np.rint(s.t_ms * 10 ** digits).astype(np.int64)
+        rows += [(t, sim.populations.index(name), n, name) for t, n in zip(ticks, s.neuron)]
+    rows.sort(key=lambda r: r[:3])  # the documented order: time, population (spec order), neuron
+    return "t_ms,population,neuron\n" + "".join(f"{format_ms(t, digits)},{name},{n}\n" for t, _, n, name in rows)
+
+
+def small_network(duration_ms=400.0, seed=5):
+    """Poisson inputs -> two LIF neurons through plastic pair-STDP synapses, every probe kind."""
+    return spikeem.Spec(
+        name="small",
+        run=dict(duration_ms=duration_ms, seed=seed),
+        population=[dict(name="in", size=50, poisson=dict(rate_hz=30)),
+                    dict(name="out", size=2, lif_delta=dict(tau_m_ms=20, v_th_mV=-60, t_ref_ms=1))],
+        projection=[dict(source="in", target="out", all_to_all={}, weight_mV=dict(uniform=dict(low=0.5, high=1.5)),
+                         delay_ms=dict(constant=1.0),
+                         plasticity=dict(pair_stdp=dict(a_plus_mV=0.01, a_minus_mV=0.012, tau_plus_ms=20,
+                                                        tau_minus_ms=20), w_max_mV=2.0))],
+        record=dict(spikes=["in", "out"],
+                    voltage=[dict(population="out", interval_ms=0.5)],
+                    weights=[dict(projection="in->out", synapse=[dict(pre=0, post=0), dict(pre=3, post=1)],
+                                  interval_ms=10)],
+                    rate=[dict(population="in", neuron=[0, 1, 2], interval_ms=50, readout="COUNT",
+                               window_ms=100)]))
+
+
+def test_spikes_are_the_command_lines_bytes(tmp):
+    spikeem_cli("run", CUBA, "--out", tmp / "cli", "--seed", 7, "--duration-ms", 300, "-q")
+    expected = (tmp / "cli" / "spikes.csv").read_text()
+    one = spikeem.Simulation(CUBA, seed=7, duration_ms=300).run()
+    assert spikes_csv(one) == expected
+    two = spikeem.Simulation(spikeem.Spec.from_file(CUBA), seed=7, duration_ms=300, threads=2)
+    assert two.partitions == 2
+    for _ in range(6):  # in pieces of 50 ms, with another thread count
+        two.run(50)
+    assert two.t_ms == 300
+    assert spikes_csv(two) == expected
+
+
+def test_write_outputs_match_spikeem_run(tmp):
+    path = tmp / "small.pbtxt"
+    small_network().save(path)
+    spikeem_cli("run", path, "--out", tmp / "cli", "-q")
+    sim = spikeem.Simulation(path).run()
+    sim.write_outputs(tmp / "py")
+    for name in ("spikes.csv", "voltages.csv", "weights.csv", "rates.csv"):
+        assert (tmp / "py" / name).read_bytes() == (tmp / "cli" / name).read_bytes(), name
+    cli, py = (json.loads((tmp / d / "run.json").read_text()) for d in ("cli", "py"))
+    for j in (cli, py):
+        j.pop("wall_time_s")
+    assert py == cli
+    assert sim.spec_hash == cli["spec_hash"] == small_network().hash()
+
+
+def test_probes_as_arrays(tmp):
+    sim = spikeem.Simulation(small_network()).run()
+    v = sim.voltages("out")
+    assert v.values.shape == (800, 2) and list(v.neurons) == [0, 1] and v.population == "out"
+    assert np.allclose(v.t_ms, np.arange(800) * 0.5)
+    # The CLI's voltages.csv, reshaped by hand, holds the same numbers.
+    sim.write_outputs(tmp)
+    rows = [line.split(",") for line in (tmp / "voltages.csv").read_text().splitlines()[1:]]
+    assert np.array_equal(np.array([float(r[3]) for r in rows]).reshape(800, 2), v.values)
+
+    w = sim.recorded_weights("in->out")
+    assert list(w.pre) == [0, 3] and list(w.post) == [0, 1] and w.w.shape == (40, 2)
+    assert np.all((w.w >= 0) & (w.w <= 2.0))
+
+    # COUNT read-out: spikes in [t - 100, t) / 0.1 s, counted here from the recorded spikes.
+    r = sim.rates("in")
+    s = sim.spikes("in")
+    assert r.values.shape == (8, 3)
+    for i, t in enumerate(r.t_ms):
+        for k, n in enumerate(r.neurons):
+            mine = s.t_ms[s.neuron == n]
+            assert r.values[i, k] == pytest.approx(np.count_nonzero((mine >= t - 100) & (mine < t)) / 0.1)
+
+
+def test_weights_now_and_dense():
+    spec = small_network(duration_ms=10)
+    spec.projection[0].ClearField("plasticity")
+    spec.projection[0].weight_mV.constant = 0.75
+    sim = spikeem.Simulation(spec).run()
+    w = sim.weights("in->out")
+    assert len(w.w) == 100 and np.all(w.w == 0.75)
+    assert np.array_equal(w.to_dense((50, 2)), np.full((50, 2), 0.75))
+
+
+def test_voltage_decays_in_closed_form():
+    # One LIF neuron without input: V(t) = E_L + (V0 - E_L) exp(-t / tau_m), exactly.
+    spec = spikeem.Spec(run=dict(duration_ms=50),
+                        population=[dict(name="n", size=1,
+                                         lif_delta=dict(tau_m_ms=20, v_rest_mV=-70, v_init_mV=dict(constant=-60)))],
+                        record=dict(voltage=[dict(population="n", interval_ms=1)]))
+    sim = spikeem.Simulation(spec)
+    sim.run(37.5)
+    assert sim.state("n", "v")[0] == pytest.approx(-70 + 10 * math.exp(-37.5 / 20), rel=1e-12)
+    sim.run()
+    v = sim.voltages(0)
+    assert np.allclose(v.values[:, 0], -70 + 10 * np.exp(-v.t_ms / 20), rtol=1e-12, atol=0)
+
+
+def test_set_rate_changes_the_poisson_count():
+    # 200 neurons at 10 Hz for 1 s, then 40 Hz for 1 s: each count is Poisson with mean
+    # 2000 and 8000.  Two-sided test at alpha = 1e-5 each: |z| < 4.42.
+    spec = spikeem.Spec(run=dict(duration_ms=2000, seed=11),
+                        population=[dict(name="src", size=200, poisson=dict(rate_hz=10))],
+                        record=dict(spikes=["src"]))
+    sim = spikeem.Simulation(spec)
+    sim.run(1000)
+    sim.set_rate("src", 40.0)
+    sim.run()
+    t = sim.spikes("src").t_ms
+    for count, mean in ((np.count_nonzero(t < 1000), 2000), (np.count_nonzero(t >= 1000), 8000)):
+        assert abs(count - mean) / math.sqrt(mean) < 4.42
+
+
+def test_controls_refuse_what_they_cannot_do():
+    sim = spikeem.Simulation(small_network(duration_ms=10))
+    with pytest.raises(ValueError, match="no voltage_slope rule"):
+        sim.set_plasticity_gain("in->out", 0.0)
+    with pytest.raises(ValueError, match="not stochastic"):
+        sim.set_drive("out", 1.0)
+    with pytest.raises(ValueError, match="rate_hz"):
+        sim.set_rate("in", -1.0)
+    with pytest.raises(IndexError, match="expected 0 to 49"):
+        sim.set_rate("in", 5.0, neurons=[50])
+    with pytest.raises(KeyError, match="the spec has: in, out"):
+        sim.spikes("nope")
+    with pytest.raises(ValueError, match="expected"):
+        sim.state("out", "w")
+    with pytest.raises(ValueError, match="threads"):
+        spikeem.Simulation(small_network(), threads=-1)
+    with pytest.raises(ValueError, match="duration_ms"):
+        sim.run(-1)
+    with pytest.raises(IndexError, match="1 voltage probe"):
+        sim.voltages(1)
+
+
+def test_ctrl_c_stops_between_pieces_and_the_run_can_go_on():
+    full = spikeem.Simulation(CUBA, duration_ms=12000).run(progress=False)
+    sim = spikeem.Simulation(CUBA, duration_ms=12000)
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sim.run(progress=False)
+    finally:
+        timer.cancel()
+    assert 0 < sim.t_ms < 12000
+    sim.run(progress=False)
+    assert spikes_csv(sim) == spikes_csv(full)
+
+
+def test_pandas_views():
+    pd = pytest.importorskip("pandas")
+    sim = spikeem.Simulation(small_network(duration_ms=100)).run()
+    table = sim.spike_table()
+    assert list(table.columns) == ["t_ms", "population", "neuron"]
+    assert len(table) == sum(len(s.t_ms) for s in sim.spikes().values())
+    assert table["t_ms"].is_monotonic_increasing
+    frame = sim.voltages("out").to_pandas()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 200 * 2
