@@ -182,7 +182,9 @@ class Simulation:
             # Pieces of about 0.1 s wall: short enough for Ctrl-C, long enough to cost nothing.
             step_ms = step_ms * 2 if took < 0.05 else step_ms / 2 if took > 0.2 else step_ms
             now = time.monotonic()
-            if (progress or (progress is None and now - start_wall > 2)) and now - last_print >= 1:
+            # On a terminal one line, redrawn every second; elsewhere (a log) a line every 5 s.
+            every = 1 if sys.stderr.isatty() else 5
+            if (progress or (progress is None and now - start_wall > 2)) and now - last_print >= every:
                 _print_progress(self.t_ms, start_ms, t_ms, now - start_wall)
                 last_print, printed = now, True
         if printed:
