@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks two rules of spikeem's layout (see ARCHITECTURE.md) and exits 1 on a breach.
 
-1. Floors: sim/ < plasticity/ < network/ < experiments/ < io/.  A file may
+1. Floors: sim/ < plasticity/ < network/ < experiments/ < io/ < python/.  A file may
    include project headers of its own floor and of the floors below it only.
 2. Function length: no function body outside tests/ longer than MAX_LINES
    lines (from the line of its opening brace to the line of its closing one).
@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-FLOORS = ["sim", "plasticity", "network", "experiments", "io"]
+FLOORS = ["sim", "plasticity", "network", "experiments", "io", "python"]
 MAX_LINES = 100
 SOURCES = (".hpp", ".cpp", ".h", ".cc")
 # Folders whose code is held to the function-length rule.
