@@ -38,6 +38,12 @@ Network::Network(const NetworkSpec& spec, const TimeBase& time) {
         outgoing_[s].push_back(index);
         if (projections_.back().plastic()) post_rules_[t].push_back(index);
     }
+    inputs_.reserve(spec.poisson_inputs.size());
+    for (std::size_t k = 0; k < spec.poisson_inputs.size(); ++k) {
+        const auto& in = spec.poisson_inputs[k];
+        const std::uint32_t t = find_population(in.target);
+        inputs_.emplace_back(in, static_cast<std::uint32_t>(k), t, populations_[t]->size(), offsets_[t], time, seed);
+    }
 }
 
 std::uint32_t Network::find_population(const std::string& name) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "network/poisson_input.hpp"
 #include "network/population.hpp"
 #include "network/projection.hpp"
 #include "network/spec.hpp"
@@ -26,6 +27,10 @@ public:
     std::size_t num_projections() const { return projections_.size(); }
     Projection& projection(std::size_t j) { return projections_[j]; }
     const Projection& projection(std::size_t j) const { return projections_[j]; }
+
+    // The Poisson inputs (NetworkSpec::poisson_inputs), in spec order.
+    std::size_t num_poisson_inputs() const { return inputs_.size(); }
+    PoissonInput& poisson_input(std::size_t k) { return inputs_[k]; }
 
     std::uint32_t find_population(const std::string& name) const;
     std::uint32_t find_projection(const std::string& name) const;
@@ -49,6 +54,7 @@ private:
     std::vector<std::unique_ptr<Population>> populations_;
     std::vector<std::uint32_t> offsets_;  // global index of each population's neuron 0, + total
     std::vector<Projection> projections_;
+    std::vector<PoissonInput> inputs_;
     std::vector<std::vector<std::uint32_t>> outgoing_, post_rules_;
 };
 

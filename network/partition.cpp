@@ -83,6 +83,12 @@ void Partition::handle(const Event& e) {
             net_.population(p).on_event(*this, e, e.src - net_.offset(p));
             break;
         }
+        case EventKind::Input: {
+            PoissonInput& in = net_.poisson_input(e.aux);
+            in.fire(*this, e, net_.population(in.target()));
+            ++synaptic_;
+            break;
+        }
         case EventKind::Sweep:
             sweep(e);
             break;

@@ -75,6 +75,7 @@ void Simulation::start() {
     for (std::size_t p = 0; p < net_.num_populations(); ++p) next_rebase_.push_back(net_.population(p).rebase_period());
     StartRouter router(net_, layout_, parts_);
     for (std::size_t p = 0; p < net_.num_populations(); ++p) net_.population(p).start(router);
+    for (std::size_t k = 0; k < net_.num_poisson_inputs(); ++k) net_.poisson_input(k).start(router);
 }
 
 void Simulation::run_until(Tick end) {

@@ -232,11 +232,28 @@ struct RunSpec {
     int time_digits = 6;  // 1 tick = 10^-time_digits ms (6: 1 ns)
 };
 
+// Independent Poisson input to every neuron of a range of a population, with
+// no source population and no projection: each target neuron receives
+// `sources` independent Poisson trains of rate_hz in [start_ms, stop_ms), each
+// input adding weight_mV as a synapse of the target model would.  Their sum
+// is one Poisson train of rate sources * rate_hz per neuron, drawn exactly.
+struct PoissonInputSpec {
+    std::string name;    // the key of its random streams
+    std::string target;  // a neuron population
+    std::optional<NeuronRange> target_range;  // default: the whole population
+    double rate_hz = 0.0;
+    std::uint32_t sources = 1;
+    double weight_mV = 0.0;
+    double start_ms = 0.0;
+    double stop_ms = std::numeric_limits<double>::infinity();
+};
+
 struct NetworkSpec {
     std::string name;
     RunSpec run;
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
+    std::vector<PoissonInputSpec> poisson_inputs;
     RecordSpec record;
     std::optional<ObjectiveSpec> objective;
 };

@@ -28,12 +28,14 @@ namespace spikeem {
 enum class EventKind : std::uint8_t {
     SourceFire = 0,  // a spike source (Poisson, spike list) emits its next spike
     Deliver = 1,     // a spike reaches the synapses of one (source, projection, delay) group
-    Sweep = 2,       // a population looks at one partition's neurons (src: the first, aux: population)
-    Crossing = 3,    // predicted threshold crossing of a neuron (lazily invalidated)
-    PostArrive = 4,  // a postsynaptic spike reaches the synapses of one plastic projection
-    ProbeBefore = 5, // voltage rule: read V at t_arrival - T (central difference)
-    ProbeAfter = 6,  // voltage rule: read V at t_arrival + T and update
-    Sample = 7,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
+    Input = 2,       // a Poisson input reaches one neuron (src: the neuron, aux: the input); after
+                     // deliveries at the same tick, as another synapse's would be
+    Sweep = 3,       // a population looks at one partition's neurons (src: the first, aux: population)
+    Crossing = 4,    // predicted threshold crossing of a neuron (lazily invalidated)
+    PostArrive = 5,  // a postsynaptic spike reaches the synapses of one plastic projection
+    ProbeBefore = 6, // voltage rule: read V at t_arrival - T (central difference)
+    ProbeAfter = 7,  // voltage rule: read V at t_arrival + T and update
+    Sample = 8,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
 };
 
 struct Event {

@@ -92,6 +92,7 @@ inline constexpr std::uint64_t kInitialState = stable_hash("spikeem/initial_stat
 inline constexpr std::uint64_t kConnectivity = stable_hash("spikeem/connectivity");
 inline constexpr std::uint64_t kWeight = stable_hash("spikeem/weight");
 inline constexpr std::uint64_t kDelay = stable_hash("spikeem/delay");
+inline constexpr std::uint64_t kPoissonInput = stable_hash("spikeem/poisson_input");
 }  // namespace rng_domain
 
 }  // namespace spikeem

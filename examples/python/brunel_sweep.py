@@ -6,10 +6,9 @@
 # N_I = N_E / 4 inhibitory leaky integrate-and-fire neurons with voltage-jump
 # synapses, each receiving C_E = 0.1 N_E excitatory and C_I = 0.1 N_I
 # inhibitory inputs (fixed in-degree), weight J and -g J, delay D, plus
-# C_E external Poisson inputs at eta * nu_thr each.  Here the external inputs
-# of one neuron are merged into one Poisson source at C_E * eta * nu_thr
-# (the sum of independent Poisson trains is a Poisson train), wired one to
-# one.  The relative strength of inhibition g decides the state: below
+# C_E external Poisson inputs at eta * nu_thr each: a `poisson_input` with
+# `sources: C_E` per population, drawn exactly into each neuron without a
+# source population.  The relative strength of inhibition g decides the state: below
 # g = 4 excitation wins and the network fires fast and regularly; above it
 # the network settles in the asynchronous irregular state at a low rate.
 #
@@ -39,24 +38,20 @@ def brunel(g, seed=1):
     """The network for relative inhibition g, as a spikeem.Spec."""
     lif = dict(tau_m_ms=tau_ms, v_rest_mV=0.0, v_reset_mV=10.0, v_th_mV=theta_mV, t_ref_ms=2.0,
                v_init_mV=dict(uniform=dict(low=0.0, high=theta_mV)))
-    ext_hz = C_E * eta * nu_thr_hz
     delay = dict(constant=D_ms)
     return spikeem.Spec(
         name=f"brunel_g{g:g}",
         run=dict(duration_ms=duration_ms, seed=seed, resolution_ns=100),
         population=[dict(name="E", size=N_E, lif_delta=lif),
-                    dict(name="I", size=N_I, lif_delta=lif),
-                    dict(name="ext_E", size=N_E, poisson=dict(rate_hz=ext_hz)),
-                    dict(name="ext_I", size=N_I, poisson=dict(rate_hz=ext_hz))],
+                    dict(name="I", size=N_I, lif_delta=lif)],
         projection=[
             dict(source="E", target="E", fixed_indegree=dict(indegree=C_E), weight_mV=dict(constant=J_mV), delay_ms=delay),
             dict(source="E", target="I", fixed_indegree=dict(indegree=C_E), weight_mV=dict(constant=J_mV), delay_ms=delay),
             dict(source="I", target="E", fixed_indegree=dict(indegree=C_I), weight_mV=dict(constant=-g * J_mV),
                  delay_ms=delay),
             dict(source="I", target="I", fixed_indegree=dict(indegree=C_I), weight_mV=dict(constant=-g * J_mV),
-                 delay_ms=delay),
-            dict(source="ext_E", target="E", one_to_one={}, weight_mV=dict(constant=J_mV), delay_ms=delay),
-            dict(source="ext_I", target="I", one_to_one={}, weight_mV=dict(constant=J_mV), delay_ms=delay)],
+                 delay_ms=delay)],
+        poisson_input=[dict(target=name, rate_hz=eta * nu_thr_hz, sources=C_E, weight_mV=J_mV) for name in ("E", "I")],
         record=dict(spikes=["E", "I"]))
 
 

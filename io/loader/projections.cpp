@@ -62,18 +62,6 @@ bool transpose(const Node& pn, const proto::Projection& p, const std::vector<Pro
     return true;
 }
 
-// Field `field` of projection pn: a range within a population of `size` neurons.
-// Returned as given, also when reported (later checks then see its bounds).
-NeuronRange neuron_range(const Node& pn, const char* field, const proto::NeuronRange& r, std::uint32_t size,
-                         Validator& v) {
-    Node rn = pn.child(field, r);
-    if (!(r.end() > r.begin()))
-        v.fail(rn, "end", std::to_string(r.end()), fmt::format("must be > begin = {} (neuron index)", r.begin()));
-    else if (r.end() > size)
-        v.fail(rn, "end", std::to_string(r.end()), fmt::format("must be <= the population size {} (neuron index)", size));
-    return NeuronRange{r.begin(), r.end()};
-}
-
 // The explicit pairs of projection pn; their indices are checked when both sides' sizes are known.
 ExplicitPairs explicit_pairs(const proto::ExplicitPairs& x, const Node& cn, const Sides& sd, const TimeBase& time,
                              Validator& v) {
@@ -177,6 +165,16 @@ void own_projection(const proto::Projection& p, const Node& pn, Sides sd, const 
 }
 
 }  // namespace
+
+NeuronRange neuron_range(const Node& pn, const char* field, const proto::NeuronRange& r, std::uint32_t size,
+                         Validator& v) {
+    Node rn = pn.child(field, r);
+    if (!(r.end() > r.begin()))
+        v.fail(rn, "end", std::to_string(r.end()), fmt::format("must be > begin = {} (neuron index)", r.begin()));
+    else if (r.end() > size)
+        v.fail(rn, "end", std::to_string(r.end()), fmt::format("must be <= the population size {} (neuron index)", size));
+    return NeuronRange{r.begin(), r.end()};
+}
 
 void load_projections(const proto::Spec& spec, const Node& root, const PopulationIndex& pops, const TimeBase& time,
                       Validator& v, NetworkSpec& out) {

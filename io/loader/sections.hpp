@@ -2,10 +2,10 @@
 // The sections of a spec, one unit each (io/loader/<section>.cpp).  Each reads
 // its part of the proto, reports its problems to the Validator and fills its
 // part of the NetworkSpec.  load_spec calls them in the order run, populations,
-// projections (with plasticity), record, objective: later sections look up
-// what earlier ones built, and errors come out in that order.  A section
-// fills its part even when it reports problems (the values are then unused:
-// the loader throws), so later sections can still check what they can.
+// projections (with plasticity), poisson_input, record, objective: later
+// sections look up what earlier ones built, and errors come out in that order.
+// A section fills its part even when it reports problems (the values are then
+// unused: the loader throws), so later sections can still check what they can.
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -42,6 +42,15 @@ TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o,
 // population: names, sizes and models, appended to out in spec order.
 PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Validator& v,
                                  std::vector<PopulationSpec>& out);
+
+// Field `field` of pn: a range of neurons within a population of `size` neurons.
+// Returned as given, also when reported (later checks then see its bounds).
+NeuronRange neuron_range(const Node& pn, const char* field, const proto::NeuronRange& r, std::uint32_t size,
+                         Validator& v);
+
+// poisson_input: appended to out.poisson_inputs in spec order.  Needs out.populations.
+void load_poisson_inputs(const proto::Spec& spec, const Node& root, const PopulationIndex& pops,
+                         const TimeBase& time, Validator& v, NetworkSpec& out);
 
 // projection: appended to out.projections in spec order; a transpose follows its partner.
 // Needs out.populations (sizes).
