@@ -39,16 +39,9 @@ struct EvalOptions {
     unsigned threads = 1;
 };
 
-// One set of Parzen centres scored on the evaluation digits with sigma chosen on validation.
-struct Scored {
-    std::string name;
-    vem::SigmaChoice sigma;
-    vem::ParzenScore score;
-};
-
-Scored score_centres(const std::string& name, const vem::Matrix& centres, const vem::DigitSet& set,
+ScoredCentres score_centres(const std::string& name, const vem::Matrix& centres, const vem::DigitSet& set,
                      const vem::Matrix& eval, bool quiet) {
-    Scored s;
+    ScoredCentres s;
     s.name = name;
     const Eigen::Index d = centres.rows();
     s.sigma = vem::choose_sigma(vem::squared_distances(set.validation.x, centres), d, vem::default_sigma_grid());
@@ -70,13 +63,13 @@ vem::Matrix bernoulli_baseline(const vem::Matrix& train, Eigen::Index n, std::ui
     return x;
 }
 
-std::string scored_json(const Scored& s) {
+std::string scored_json(const ScoredCentres& s) {
     return fmt::format("{{\"ll\": {}, \"se\": {}, \"sigma\": {}, \"validation_ll\": [{}]}}", s.score.mean, s.score.se,
                        s.sigma.sigma, fmt::join(s.sigma.ll, ", "));
 }
 
 // With --spiking, s[4] is the rate-based GENERATE from the same draws, compared paired.
-std::string spiking_json(const EvalOptions& o, const std::vector<Scored>& s) {
+std::string spiking_json(const EvalOptions& o, const std::vector<ScoredCentres>& s) {
     if (!o.spiking) return "";
     const vem::ParzenScore d = vem::paired_difference(s[0].score, s[4].score);
     return fmt::format("  \"spiking_step_ms\": {},\n  \"spiking\": \"the three INFERENCE refinements of GENERATE run as "
@@ -87,8 +80,8 @@ std::string spiking_json(const EvalOptions& o, const std::vector<Scored>& s) {
 }
 
 std::string parzen_json(const EvalOptions& o, const vem::DigitSet& set, const vem::GenerateSettings& g,
-                        const std::vector<Scored>& s, const vem::ParzenScore& gap) {
-    const Scored &gen = s[0], &anc = s[1];
+                        const std::vector<ScoredCentres>& s, const vem::ParzenScore& gap) {
+    const ScoredCentres &gen = s[0], &anc = s[1];
     return fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"model\": \"{}\",\n  \"data\": \"{}\",\n  \"split\": \"{}\",\n"
         "  \"split_rule\": \"{}\",\n  \"n_eval\": {},\n  \"n_samples\": {},\n  \"e_step\": \"{}\",\n{}"
@@ -124,10 +117,9 @@ std::string float_images(const vem::Matrix& x, Eigen::Index count, const vem::Di
 }
 
 // log p(x, h) by term over INFERENCE at the training alpha and at GENERATE's.
-void write_inference_csv(OutputSet& files, const vem::Model& m, const vem::Matrix& eval, const EvalOptions& o,
-                         const vem::InferenceSettings& train_inference, float generate_alpha) {
-    auto& csv = files.add("inference.csv");
-    csv << "alpha,iteration,term,mean,se\n";
+std::vector<InferenceCsvRow> inference_rows(const vem::Model& m, const vem::Matrix& eval, const EvalOptions& o,
+                                            const vem::InferenceSettings& train_inference, float generate_alpha) {
+    std::vector<InferenceCsvRow> rows;
     for (float alpha : {train_inference.alpha, generate_alpha}) {
         vem::InferenceSettings s = train_inference;
         s.alpha = alpha;
@@ -140,10 +132,17 @@ void write_inference_csv(OutputSet& files, const vem::Model& m, const vem::Matri
                                                                  {"log_p_h2", lj.h2}};
             for (const auto& [name, v] : terms) {
                 const vem::ParzenScore m_se = vem::mean_and_se(v.cast<double>());
-                csv << fmt::format("{},{},{},{},{}\n", alpha, k, name, m_se.mean, m_se.se);
+                rows.push_back({alpha, k, name, m_se.mean, m_se.se});
             }
         }
     }
+    return rows;
+}
+
+void write_inference_csv(OutputSet& files, const std::vector<InferenceCsvRow>& rows) {
+    auto& csv = files.add("inference.csv");
+    csv << "alpha,iteration,term,mean,se\n";
+    for (const InferenceCsvRow& r : rows) csv << fmt::format("{},{},{},{},{}\n", r.alpha, r.iteration, r.term, r.mean, r.se);
 }
 
 // The first test digit of each class with its lower half unknown, in-painted.
@@ -185,28 +184,41 @@ vem::Matrix spiking_generate(const vem::Model& m, const vem::Samples& s, const v
     });
 }
 
-EvalOptions eval_options(const po::variables_map& vm) {
+EvalOptions eval_options(const EmEvalOptions& given) {
     EvalOptions o;
-    o.run = vm["run"].as<std::string>();
-    o.out = vm["out"].as<std::string>();
-    o.data = vm["data"].as<std::string>();
-    o.split = vm["split"].as<std::string>();
-    o.seed = vm["seed"].as<std::uint64_t>();
-    o.quiet = vm.count("quiet") > 0;
-    o.spiking = vm.count("spiking") > 0;
-    o.spiking_step_ms = vm["spiking-step-ms"].as<double>();
+    o.run = given.run;
+    o.out = given.out;
+    o.data = given.data;
+    o.split = given.split;
+    o.seed = given.seed;
+    o.quiet = given.quiet;
+    o.spiking = given.spiking;
+    o.spiking_step_ms = given.spiking_step_ms;
     if (!(o.spiking_step_ms >= 1.0))
         throw UsageError(fmt::format("--spiking-step-ms {}: expected >= 1 (ms)", o.spiking_step_ms));
-    o.threads = resolve_threads(vm["threads"].as<int>());
-    if (o.spiking && !vm["samples"].defaulted() && vm["samples"].as<int>() > 1000)
+    o.threads = resolve_threads(given.threads);
+    if (o.spiking && given.samples && *given.samples > 1000)
         throw UsageError(fmt::format("--samples {} with --spiking: expected at most 1000 (each sample is three "
-                                     "spiking inferences of seconds each)", vm["samples"].as<int>()));
-    const int samples = o.spiking && vm["samples"].defaulted() ? 20 : vm["samples"].as<int>();
+                                     "spiking inferences of seconds each)", *given.samples));
+    const int samples = given.samples.value_or(o.spiking ? 20 : 10000);
     if (samples < 2 || samples > 1000000) throw UsageError(fmt::format("--samples {}: expected 2 to 1000000", samples));
     o.samples = samples;
     if (o.split != "test" && o.split != "validation")
         throw UsageError(fmt::format("--split {}: expected test or validation", o.split));
     return o;
+}
+
+// The four (with spiking five) sets of centres scored, GENERATE first.
+std::vector<ScoredCentres> score_all(const EvalOptions& o, const vem::DigitSet& set, const vem::Matrix& eval,
+                                     const vem::Samples& s, const vem::Matrix& x_generate) {
+    std::vector<ScoredCentres> scored;
+    scored.push_back(score_centres(o.spiking ? "GENERATE (spiking)" : "GENERATE", x_generate, set, eval, o.quiet));
+    scored.push_back(score_centres("ancestral", s.x_ancestral, set, eval, o.quiet));
+    scored.push_back(score_centres("training digits", set.train.x, set, eval, o.quiet));
+    scored.push_back(score_centres("Bernoulli baseline", bernoulli_baseline(set.train.x, o.samples, o.seed), set,
+                                   eval, o.quiet));
+    if (o.spiking) scored.push_back(score_centres("GENERATE (rate)", s.x_generate, set, eval, o.quiet));
+    return scored;
 }
 
 }  // namespace
@@ -234,8 +246,30 @@ int cmd_em_eval(const std::vector<std::string>& args) {
             "their h2 draws; Parzen sigma is chosen on the validation split from a grid (0.10..1.00 by 0.05,\n"
             "0.15..0.30 by 0.01) and the chosen split is scored; the training digits themselves and a\n"
             "Bernoulli-pixel baseline are scored the same way for scale (docs/generative.md).\n");
-    const EvalOptions o = eval_options(vm);
-    const auto threads = thread_limit(vm["threads"].as<int>());
+    EmEvalOptions given;
+    given.run = vm["run"].as<std::string>();
+    given.out = vm["out"].as<std::string>();
+    given.data = vm["data"].as<std::string>();
+    if (!vm["samples"].defaulted()) given.samples = vm["samples"].as<int>();
+    given.split = vm["split"].as<std::string>();
+    given.seed = vm["seed"].as<std::uint64_t>();
+    given.quiet = vm.count("quiet") > 0;
+    given.spiking = vm.count("spiking") > 0;
+    given.spiking_step_ms = vm["spiking-step-ms"].as<double>();
+    given.threads = vm["threads"].as<int>();
+    const EmEvalResult r = run_em_eval(given);
+    const std::vector<ScoredCentres>& scored = r.scored;
+    fmt::print("em-eval: Parzen LL on {} digits of the {} split: GENERATE {:.1f} +- {:.1f}, ancestral {:.1f} +- {:.1f}, "
+               "paired gap {:.1f} +- {:.1f} (sigma {:.2f} / {:.2f}); {}\n",
+               r.n_eval, given.split, scored[0].score.mean, scored[0].score.se, scored[1].score.mean,
+               scored[1].score.se, r.gap.mean, r.gap.se, scored[0].sigma.sigma, scored[1].sigma.sigma,
+               short_duration(r.wall_s));
+    return run_plot_script("generative/plot_eval.py", given.out);
+}
+
+EmEvalResult run_em_eval(const EmEvalOptions& given) {
+    const EvalOptions o = eval_options(given);
+    const auto threads = thread_limit(given.threads);
     const Stopwatch wall;
     const vem::Model m = read_trained_model(o.run);
     const vem::DigitSet set = load_digit_set(o.data);
@@ -249,30 +283,24 @@ int cmd_em_eval(const std::vector<std::string>& args) {
             fmt::print(stderr, "em-eval: {} of {} samples, {}\n", done, total, short_duration(wall.seconds()));
     });
     const vem::Matrix x_generate = o.spiking ? spiking_generate(m, s, g, o, wall) : s.x_generate;
-    std::vector<Scored> scored;
-    scored.push_back(score_centres(o.spiking ? "GENERATE (spiking)" : "GENERATE", x_generate, set, split.x, o.quiet));
-    scored.push_back(score_centres("ancestral", s.x_ancestral, set, split.x, o.quiet));
-    scored.push_back(score_centres("training digits", set.train.x, set, split.x, o.quiet));
-    scored.push_back(score_centres("Bernoulli baseline", bernoulli_baseline(set.train.x, o.samples, o.seed), set,
-                                   split.x, o.quiet));
-    if (o.spiking) scored.push_back(score_centres("GENERATE (rate)", s.x_generate, set, split.x, o.quiet));
-    const vem::ParzenScore gap = vem::paired_difference(scored[0].score, scored[1].score);
+    EmEvalResult r;
+    r.scored = score_all(o, set, split.x, s, x_generate);
+    r.gap = vem::paired_difference(r.scored[0].score, r.scored[1].score);
+    r.n_eval = split.x.cols();
     fs::create_directories(o.out);
     OutputSet files(o.out);
     const Eigen::Index shown = std::min<Eigen::Index>(100, o.samples);
     files.add("samples_generate.idx") << float_images(x_generate, shown, set);
     files.add("samples_ancestral.idx") << float_images(s.x_ancestral, shown, set);
     if (!o.quiet) fmt::print(stderr, "em-eval: log p(x, h) over INFERENCE on the {} split; in-painting\n", o.split);
-    write_inference_csv(files, m, split.x, o, vem::TrainSettings{}.inference, g.inference.alpha);
+    r.inference = inference_rows(m, split.x, o, vem::TrainSettings{}.inference, g.inference.alpha);
+    write_inference_csv(files, r.inference);
     write_inpainting(files, m, split, set, o, g.inference);
-    files.add("parzen.json") << parzen_json(o, set, g, scored, gap);
+    r.parzen_json = parzen_json(o, set, g, r.scored, r.gap);
+    files.add("parzen.json") << r.parzen_json;
     files.commit();
-    fmt::print("em-eval: Parzen LL on {} digits of the {} split: GENERATE {:.1f} +- {:.1f}, ancestral {:.1f} +- {:.1f}, "
-               "paired gap {:.1f} +- {:.1f} (sigma {:.2f} / {:.2f}); {}\n",
-               split.x.cols(), o.split, scored[0].score.mean, scored[0].score.se, scored[1].score.mean,
-               scored[1].score.se, gap.mean, gap.se, scored[0].sigma.sigma, scored[1].sigma.sigma,
-               short_duration(wall.seconds()));
-    return run_plot_script("generative/plot_eval.py", o.out);
+    r.wall_s = wall.seconds();
+    return r;
 }
 
 }  // namespace spikeem::io

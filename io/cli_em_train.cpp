@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
+// The options checked, with the settings the model records.
 struct TrainOptions {
     std::string data;
     fs::path out;
@@ -91,12 +92,9 @@ void write_train_csv(const proto::VemModel& msg, const fs::path& dir) {
     auto& csv = files.add("train.csv");
     csv << "epoch,layer,reconstruction_loss,prediction_loss,log_p_xh,examples_per_s,h_norm,val_ll_generate,"
            "val_ll_ancestral\n";
-    for (const auto& e : msg.history()) {
-        csv << fmt::format("{},1,{},{},{},{},{},{},{}\n", e.epoch(), e.reconstruction_loss_1(), e.prediction_loss_1(),
-                           e.log_p_xh(), e.examples_per_s(), e.h1_norm(), e.val_ll_generate(), e.val_ll_ancestral());
-        csv << fmt::format("{},2,{},{},{},{},{},{},{}\n", e.epoch(), e.reconstruction_loss_2(), e.prediction_loss_2(),
-                           e.log_p_xh(), e.examples_per_s(), e.h2_norm(), e.val_ll_generate(), e.val_ll_ancestral());
-    }
+    for (const TrainCsvRow& r : train_csv_rows(msg))
+        csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", r.epoch, r.layer, r.reconstruction_loss, r.prediction_loss,
+                           r.log_p_xh, r.examples_per_s, r.h_norm, r.val_ll_generate, r.val_ll_ancestral);
     files.commit();
 }
 
@@ -169,18 +167,18 @@ void train_loop(const TrainOptions& o, const vem::DigitSet& set, const vem::Matr
     }
 }
 
-TrainOptions train_options(const po::variables_map& vm) {
+TrainOptions train_options(const EmTrainOptions& given) {
     TrainOptions o;
-    o.data = vm["data"].as<std::string>();
-    o.out = vm["out"].as<std::string>();
-    o.settings.epochs = vm["epochs"].as<int>();
-    const int limit = vm["limit"].as<int>();
-    o.settings.seed = vm["seed"].as<std::uint64_t>();
-    o.settings.learning_rate = vm["learning-rate"].as<float>();
-    o.eval_every = vm["eval-every"].as<int>();
-    o.stop_after = vm["stop-after"].as<int>();
-    o.resume = vm.count("resume") > 0;
-    o.quiet = vm.count("quiet") > 0;
+    o.data = given.data;
+    o.out = given.out;
+    o.settings.epochs = given.epochs;
+    const int limit = given.limit;
+    o.settings.seed = given.seed;
+    o.settings.learning_rate = given.learning_rate;
+    o.eval_every = given.eval_every;
+    o.stop_after = given.stop_after;
+    o.resume = given.resume;
+    o.quiet = given.quiet;
     if (o.settings.epochs < 1 || o.settings.epochs > 100000)
         throw UsageError(fmt::format("--epochs {}: expected 1 to 100000", o.settings.epochs));
     if (limit < 0) throw UsageError(fmt::format("--limit {}: expected 0 (all) or a positive count of digits", limit));
@@ -223,13 +221,50 @@ int cmd_em_train(const std::vector<std::string>& args) {
             "(docs/generative.md).  After each epoch RUN/checkpoint.pb and RUN/train.csv are rewritten\n"
             "(atomically); a killed run continues with --resume and ends with the same bytes as an\n"
             "uninterrupted one.  RUN/model.pb is written when all epochs are done.  Progress on stderr.\n");
-    const TrainOptions o = train_options(vm);
-    const auto threads = thread_limit(vm["threads"].as<int>());
+    EmTrainOptions given;
+    given.data = vm["data"].as<std::string>();
+    given.out = vm["out"].as<std::string>();
+    given.epochs = vm["epochs"].as<int>();
+    given.limit = vm["limit"].as<int>();
+    given.seed = vm["seed"].as<std::uint64_t>();
+    given.learning_rate = vm["learning-rate"].as<float>();
+    given.eval_every = vm["eval-every"].as<int>();
+    given.stop_after = vm["stop-after"].as<int>();
+    given.resume = vm.count("resume") > 0;
+    given.quiet = vm.count("quiet") > 0;
+    given.threads = vm["threads"].as<int>();
+    const EmTrainResult r = run_em_train(given);
+    if (!r.finished) {
+        fmt::print("em-train: stopped after epoch {} of {}; continue with --resume\n", r.model.epochs_done(),
+                   given.epochs);
+        return kExitOk;
+    }
+    fmt::print("em-train: {} epochs in {}; model in {}\n", given.epochs, short_duration(r.wall_s),
+               (given.out / "model.pb").string());
+    return run_plot_script("generative/plot_training.py", given.out);
+}
+
+std::vector<TrainCsvRow> train_csv_rows(const proto::VemModel& msg) {
+    std::vector<TrainCsvRow> rows;
+    for (const auto& e : msg.history()) {
+        rows.push_back({e.epoch(), 1, e.reconstruction_loss_1(), e.prediction_loss_1(), e.log_p_xh(),
+                        e.examples_per_s(), e.h1_norm(), e.val_ll_generate(), e.val_ll_ancestral()});
+        rows.push_back({e.epoch(), 2, e.reconstruction_loss_2(), e.prediction_loss_2(), e.log_p_xh(),
+                        e.examples_per_s(), e.h2_norm(), e.val_ll_generate(), e.val_ll_ancestral()});
+    }
+    return rows;
+}
+
+EmTrainResult run_em_train(const EmTrainOptions& given) {
+    const TrainOptions o = train_options(given);
+    const auto threads = thread_limit(given.threads);
     const Stopwatch wall;
     const vem::DigitSet set = load_digit_set(o.data);
     const vem::Matrix train = training_digits(set, o.limit);
     const proto::VemTrainSettings settings = settings_proto(o.settings, o.limit, 1000, 100);
-    proto::VemModel msg = start_or_resume(o, settings, data_proto(o, set, train), train);
+    EmTrainResult r;
+    proto::VemModel& msg = r.model;
+    msg = start_or_resume(o, settings, data_proto(o, set, train), train);
     fs::create_directories(o.out);
     if (!o.quiet)
         fmt::print(stderr, "em-train: {} training digits from {} ({}); epochs {} to {}\n", train.cols(), o.data,
@@ -238,15 +273,10 @@ int cmd_em_train(const std::vector<std::string>& args) {
     // Again from the checkpoint's history: a run killed between its two writes, or resumed with every
     // epoch done, has a train.csv one epoch behind or none.
     write_train_csv(msg, o.out);
-    if (msg.epochs_done() < static_cast<unsigned>(o.settings.epochs)) {
-        fmt::print("em-train: stopped after epoch {} of {}; continue with --resume\n", msg.epochs_done(),
-                   o.settings.epochs);
-        return kExitOk;
-    }
-    write_model_file(msg, o.out / "model.pb");
-    fmt::print("em-train: {} epochs in {}; model in {}\n", o.settings.epochs, short_duration(wall.seconds()),
-               (o.out / "model.pb").string());
-    return run_plot_script("generative/plot_training.py", o.out);
+    r.finished = msg.epochs_done() >= static_cast<unsigned>(o.settings.epochs);
+    if (r.finished) write_model_file(msg, o.out / "model.pb");
+    r.wall_s = wall.seconds();
+    return r;
 }
 
 }  // namespace spikeem::io

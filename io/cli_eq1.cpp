@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/cli_eq1.hpp"
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "experiments/drift.hpp"
@@ -49,21 +50,6 @@ void write_bins(std::ofstream& out, const std::vector<eq1::Bin>& bins) {
                            b.n > 1 ? csv_num(b.sem_dW) : "nan", b.n);
 }
 
-// The command's options, checked: the stand-alone protocol with Gaussian slopes,
-// the same on the slope grid (the parametric curve), and the full simulator.
-struct Eq1Settings {
-    eq1::ProtocolOptions curve, grid;
-    Eq1NetworkOptions network;  // duration_ms 0: not run
-    std::string firing, estimate;  // --firing and --network-estimate as given, for eq1_fit.json
-};
-
-
-struct Eq1Results {
-    eq1::ProtocolResult curve, parametric;
-    std::optional<Eq1NetworkResult> network;
-    double wall_s = 0.0;
-};
-
 CommandLine eq1_command_line() {
     CommandLine cmd("spikeem eq1-curve --out DIR [options]");
     po::options_description& opts = cmd.options();
@@ -97,32 +83,31 @@ CommandLine eq1_command_line() {
 }
 
 // The stand-alone protocol's options (curve and grid), checked.
-void protocol_settings(const po::variables_map& vm, Eq1Settings& s) {
+void protocol_settings(const Eq1CurveOptions& o, Eq1Settings& s) {
     eq1::ProtocolOptions& p = s.curve;
-    p.seed = vm["seed"].as<std::uint64_t>();
-    p.trials = vm["trials"].as<std::uint64_t>();
-    s.firing = vm["firing"].as<std::string>();
+    p.seed = o.seed;
+    p.trials = o.trials;
+    s.firing = o.firing;
     if (s.firing == "stochastic") p.firing = eq1::Firing::Stochastic;
     else if (s.firing == "deterministic") p.firing = eq1::Firing::Deterministic;
     else throw UsageError(fmt::format("--firing = \"{}\": expected stochastic or deterministic", s.firing));
-    p.reset = vm.count("reset") > 0;
-    p.noise_sigma_per_sqrt_ms = vm["noise"].as<double>();
-    p.slope_std_per_ms = vm["slope-std"].as<double>();
-    p.bin_ms = vm["bin-ms"].as<double>();
-    p.window_ms = vm["window-ms"].as<double>();
-    const std::string pairing = vm["pairing"].as<std::string>();
+    p.reset = o.reset;
+    p.noise_sigma_per_sqrt_ms = o.noise;
+    p.slope_std_per_ms = o.slope_std;
+    p.bin_ms = o.bin_ms;
+    p.window_ms = o.window_ms;
     bool known = false;
     for (auto q : {eq1::PostPairing::Nearest, eq1::PostPairing::FirstAfter, eq1::PostPairing::LastBefore,
                    eq1::PostPairing::All})
-        if (pairing == eq1::to_string(q)) {
+        if (o.pairing == eq1::to_string(q)) {
             p.pairing = q;
             known = true;
         }
     if (!known)
         throw UsageError(
-            fmt::format("--pairing = \"{}\": expected nearest, first_after, last_before or all", pairing));
+            fmt::format("--pairing = \"{}\": expected nearest, first_after, last_before or all", o.pairing));
     s.grid = p;
-    s.grid.slope_grid_per_ms = number_list("slope-grid", vm["slope-grid"].as<std::string>());
+    s.grid.slope_grid_per_ms = o.slope_grid;
     for (double sl : s.grid.slope_grid_per_ms)
         if (!(std::abs(sl) >= 1e-4))
             throw UsageError(fmt::format("--slope-grid: slope {} /ms: expected |slope| >= 1e-4 /ms (a slower "
@@ -138,49 +123,54 @@ void protocol_settings(const po::variables_map& vm, Eq1Settings& s) {
 }
 
 // The full simulator's options (seed, window and bins as the protocol's), checked.
-void network_settings(const po::variables_map& vm, Eq1Settings& s) {
+void network_settings(const Eq1CurveOptions& o, Eq1Settings& s) {
     Eq1NetworkOptions& n = s.network;
     n.seed = s.curve.seed;
-    n.duration_ms = vm["network-duration-ms"].as<double>();
+    n.duration_ms = o.network_duration_ms;
     n.window_ms = s.curve.window_ms;
     n.bin_ms = s.curve.bin_ms;
     n.pairing = s.curve.pairing;
-    n.block_ms = vm["network-block-ms"].as<double>();
+    n.block_ms = o.network_block_ms;
     if (!(n.block_ms >= 100.0 && n.block_ms <= 1e7))
         throw UsageError(fmt::format("--network-block-ms = {}: expected 100 to 1e7 (ms)", n.block_ms));
-    s.estimate = vm["network-estimate"].as<std::string>();
+    s.estimate = o.network_estimate;
     if (s.estimate == "forward") n.estimate = SlopeEstimate::Forward;
     else if (s.estimate == "central") n.estimate = SlopeEstimate::Central;
     else if (s.estimate == "analytic") n.estimate = SlopeEstimate::Analytic;
     else throw UsageError(fmt::format("--network-estimate = \"{}\": expected forward, central or analytic", s.estimate));
-    if (vm.count("network-reset")) n.neuron.v_reset_mV = 0.0;
+    if (o.network_reset) n.neuron.v_reset_mV = 0.0;
     if (!(n.duration_ms >= 0 && n.duration_ms <= 1e8))
         throw UsageError(fmt::format("--network-duration-ms = {}: expected 0 to 1e8 (ms)", n.duration_ms));
 }
 
-Eq1Results run_eq1(const Eq1Settings& s) {
-    Eq1Results r;
+// Runs the checked settings; `progress`: a line on stderr per part.
+void run_eq1(Eq1CurveResult& r, bool progress) {
+    const Eq1Settings& s = r.settings;
     auto t0 = std::chrono::steady_clock::now();
-    fmt::print(stderr, "eq1-curve: protocol, {} trials ({} firing, {} pairing)...\n", s.curve.trials, s.firing,
-               eq1::to_string(s.curve.pairing));
+    if (progress)
+        fmt::print(stderr, "eq1-curve: protocol, {} trials ({} firing, {} pairing)...\n", s.curve.trials, s.firing,
+                   eq1::to_string(s.curve.pairing));
     r.curve = eq1::run_protocol(s.curve);
-    fmt::print(stderr, "eq1-curve: per-slope curve, {} slopes, window +-{} ms...\n", s.grid.slope_grid_per_ms.size(),
-               s.grid.window_ms);
+    if (progress)
+        fmt::print(stderr, "eq1-curve: per-slope curve, {} slopes, window +-{} ms...\n",
+                   s.grid.slope_grid_per_ms.size(), s.grid.window_ms);
     r.parametric = eq1::run_protocol(s.grid);
     if (s.network.duration_ms > 0) {
-        fmt::print(stderr, "eq1-curve: full simulator, {} ms...\n", s.network.duration_ms);
+        if (progress) fmt::print(stderr, "eq1-curve: full simulator, {} ms...\n", s.network.duration_ms);
         r.network = run_eq1_network(s.network);
-        if (r.network->blocks < 2)
+        if (r.network->blocks < 2 && progress)
             fmt::print(stderr,
                        "eq1-curve: warning: {} ms is less than 2 blocks of {} ms: the full simulator's standard "
                        "errors are not available (NaN)\n",
                        s.network.duration_ms, s.network.block_ms);
     }
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return r;
 }
 
-std::string eq1_fit_json(const Eq1Settings& s, const Eq1Results& r) {
+}  // namespace
+
+std::string eq1_fit_json(const Eq1CurveResult& r) {
+    const Eq1Settings& s = r.settings;
     const eq1::ProtocolOptions& p = s.curve;
     std::string j = "{\n";
     j += fmt::format("  \"spikeem_version\": \"{}\",\n  \"seed\": {},\n", version(), p.seed);
@@ -211,7 +201,18 @@ std::string eq1_fit_json(const Eq1Settings& s, const Eq1Results& r) {
     return j;
 }
 
-void write_eq1_outputs(const fs::path& out, const Eq1Settings& s, const Eq1Results& r) {
+Eq1CurveResult run_eq1_curve(const Eq1CurveOptions& o) {
+    Eq1CurveResult r;
+    protocol_settings(o, r.settings);
+    network_settings(o, r.settings);
+    const tbb::global_control limit = thread_limit(o.threads);
+    run_eq1(r, o.progress);
+    return r;
+}
+
+namespace {
+
+void write_eq1_outputs(const fs::path& out, const Eq1CurveResult& r) {
     fs::create_directories(out);
     OutputSet files(out);
     write_bins(files.add("eq1_curve.csv"), r.curve.bins);
@@ -222,7 +223,7 @@ void write_eq1_outputs(const fs::path& out, const Eq1Settings& s, const Eq1Resul
     for (const auto& q : r.parametric.parametric)
         pc << fmt::format("{},{},{},{},{},{}\n", q.slope_per_ms, csv_num(q.mean_dT_ms), csv_num(q.sem_dT_ms),
                           q.mean_dW, q.pairs, q.trials);
-    files.add("eq1_fit.json") << eq1_fit_json(s, r);
+    files.add("eq1_fit.json") << eq1_fit_json(r);
     files.commit();
 }
 
@@ -241,7 +242,8 @@ void print_curve(const char* what, const std::vector<eq1::Bin>& bins, const eq1:
                    eq1::to_string(side->winner));
 }
 
-void print_eq1_summary(const Eq1Settings& s, const Eq1Results& r, const fs::path& out) {
+void print_eq1_summary(const Eq1CurveResult& r, const fs::path& out) {
+    const Eq1Settings& s = r.settings;
     fmt::print("pairing: {}; firing: {}\n", eq1::to_string(s.curve.pairing), s.firing);
     print_curve("stand-alone protocol", r.curve.bins, r.curve.fits);
     fmt::print("per slope (window +-{} ms): slope/ms -> mean dT ms\n ", s.grid.window_ms);
@@ -253,6 +255,27 @@ void print_eq1_summary(const Eq1Settings& s, const Eq1Results& r, const fs::path
         print_curve("full simulator", net->bins, net->fits);
     }
     fmt::print("{:.2f} s wall; outputs in {}\n", r.wall_s, out.string());
+}
+
+// The options from the flags.
+Eq1CurveOptions eq1_options(const po::variables_map& vm) {
+    Eq1CurveOptions o;
+    o.trials = vm["trials"].as<std::uint64_t>();
+    o.firing = vm["firing"].as<std::string>();
+    o.reset = vm.count("reset") > 0;
+    o.noise = vm["noise"].as<double>();
+    o.slope_std = vm["slope-std"].as<double>();
+    o.slope_grid = number_list("slope-grid", vm["slope-grid"].as<std::string>());
+    o.bin_ms = vm["bin-ms"].as<double>();
+    o.window_ms = vm["window-ms"].as<double>();
+    o.pairing = vm["pairing"].as<std::string>();
+    o.network_duration_ms = vm["network-duration-ms"].as<double>();
+    o.network_estimate = vm["network-estimate"].as<std::string>();
+    o.network_reset = vm.count("network-reset") > 0;
+    o.network_block_ms = vm["network-block-ms"].as<double>();
+    o.seed = vm["seed"].as<std::uint64_t>();
+    o.threads = vm["threads"].as<int>();
+    return o;
 }
 
 }  // namespace
@@ -274,48 +297,38 @@ int cmd_eq1_curve(const std::vector<std::string>& args) {
             "Writes eq1_curve.csv and eq1_curve_network.csv (dT_ms,mean_dw,sem,n), eq1_parametric.csv\n"
             "(one row per slope), eq1_fit.json (pairing, firing, tau+ and tau- of exponential and 1/dT fits,\n"
             "which fits better) and eq1_curve.png.\n");
-    Eq1Settings settings;
-    protocol_settings(vm, settings);
-    network_settings(vm, settings);
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-    const Eq1Results results = run_eq1(settings);
-
+    const Eq1CurveResult results = run_eq1_curve(eq1_options(vm));
     const fs::path out = vm["out"].as<std::string>();
-    write_eq1_outputs(out, settings, results);
-    print_eq1_summary(settings, results, out);
+    write_eq1_outputs(out, results);
+    print_eq1_summary(results, out);
     return vm.count("no-plot") ? kExitOk : run_plot_script("stdp/plot_eq1_curve.py", out);
 }
 
 namespace {
 
-const char* pairing_name(Pairing p) {
-    static const char* const names[] = {"all_to_all", "nearest_symmetric", "nearest_presynaptic_centred"};
-    return names[static_cast<int>(p)];
-}
-
-DriftOptions drift_options(const po::variables_map& vm) {
+DriftOptions drift_options(const DriftCommandOptions& c) {
     DriftOptions o;
-    o.seeds = vm["seeds"].as<int>();
-    o.duration_ms = vm["duration-ms"].as<double>();
-    o.pre_neurons = o.post_neurons = vm["neurons"].as<std::uint32_t>();
-    o.rule = PairStdpParams{vm["a-plus-mV"].as<double>(), vm["a-minus-mV"].as<double>(), vm["tau-plus-ms"].as<double>(),
-                            vm["tau-minus-ms"].as<double>(), Pairing::AllToAll};
-    const int zero_seeds = vm["zero-integral-seeds"].as<int>();
+    o.seeds = c.seeds;
+    o.duration_ms = c.duration_ms;
+    o.rule = PairStdpParams{c.a_plus_mV, c.a_minus_mV, c.tau_plus_ms, c.tau_minus_ms, Pairing::AllToAll};
+    const int zero_seeds = c.zero_integral_seeds;
     if (o.seeds < 2 || o.seeds > 10000) throw UsageError(fmt::format("--seeds = {}: expected 2 to 10000", o.seeds));
     if (zero_seeds < 2 || zero_seeds > 10000)
         throw UsageError(fmt::format("--zero-integral-seeds = {}: expected 2 to 10000", zero_seeds));
     if (!(o.duration_ms >= 1000 && o.duration_ms <= 1e8))
         throw UsageError(fmt::format("--duration-ms = {}: expected 1000 to 1e8 (ms)", o.duration_ms));
-    if (o.pre_neurons < 1 || o.pre_neurons > 10000)
-        throw UsageError(fmt::format("--neurons = {}: expected 1 to 10000", o.pre_neurons));
+    if (c.neurons < 1 || c.neurons > 10000)
+        throw UsageError(fmt::format("--neurons = {}: expected 1 to 10000", c.neurons));
+    o.pre_neurons = o.post_neurons = static_cast<std::uint32_t>(c.neurons);
     if (!(o.rule.tau_plus_ms > 0 && o.rule.tau_minus_ms > 0 && o.rule.a_plus_mV >= 0 && o.rule.a_minus_mV >= 0))
         throw UsageError("--a-plus-mV and --a-minus-mV must be >= 0, --tau-plus-ms and --tau-minus-ms > 0");
     return o;
 }
 
 // A progress line on stderr every 10 % of the runs of one part.
-std::function<void(std::size_t, std::size_t)> drift_progress(const char* part) {
-    return [part](std::size_t done, std::size_t total) {
+std::function<void(std::size_t, std::size_t)> drift_progress(const char* part, bool progress) {
+    return [part, progress](std::size_t done, std::size_t total) {
+        if (!progress) return;
         if (done == total || done * 10 / total != (done - 1) * 10 / total)
             fmt::print(stderr, "drift: {} {}/{} runs\n", part, done, total);
     };
@@ -332,9 +345,8 @@ void report_drift(OutputSet& files, const DriftOptions& o, const std::vector<Dri
     fmt::print("{:<28} {:>6} {:>6} {:>8} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}\n", "pairing", "r_pre", "r_post",
                "dr/dt", "measured", "sem", "identity", "expected", "z_id", "z_exp");
     for (const auto& r : rows) {
-        const double zi = (r.measured_mV_per_s - r.identity_mV_per_s) / r.sem_mV_per_s;
-        const double ze = (r.measured_mV_per_s - r.expected_mV_per_s) / r.sem_mV_per_s;
-        const char* name = pairing_name(r.c.pairing);
+        const double zi = drift_z_identity(r), ze = drift_z_expected(r);
+        const char* name = drift_pairing_name(r.c.pairing);
         csv << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", name, r.c.r_pre_hz, r.c.r_post_hz,
                            r.c.r_post_slope_hz_per_s, r.measured_mV_per_s, r.sem_mV_per_s, r.identity_mV_per_s,
                            r.expected_mV_per_s, zi, ze);
@@ -358,19 +370,44 @@ void report_zero_integral(OutputSet& files, const DriftOptions& z, const std::ve
     fmt::print("{:<12} {:>6} {:>6} {:>8} {:>12} {:>10} {:>12} {:>12} {:>10} {:>7}\n", "pairing", "r_pre", "r_post",
                "dr/dt", "measured", "sem", "identity", "expected", "meas/sem", "z_id");
     for (const auto& r : rows) {
-        const double resolved = r.measured_mV_per_s / r.sem_mV_per_s;
-        const double zi = (r.measured_mV_per_s - r.identity_mV_per_s) / r.sem_mV_per_s;
-        csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", pairing_name(r.c.pairing),
+        const double resolved = drift_z_resolved(r), zi = drift_z_identity(r);
+        csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", drift_pairing_name(r.c.pairing),
                            z.rule.a_plus_mV, z.rule.a_minus_mV, z.rule.tau_plus_ms, z.rule.tau_minus_ms, r.c.r_pre_hz,
                            r.c.r_post_hz, r.c.r_post_slope_hz_per_s, z.seeds, r.measured_mV_per_s, r.sem_mV_per_s,
                            r.identity_mV_per_s, r.expected_mV_per_s, resolved, zi);
         fmt::print("{:<12} {:>6} {:>6} {:>8.3f} {:>+12.4e} {:>10.2e} {:>+12.4e} {:>+12.4e} {:>+10.2f} {:>+7.2f}\n",
-                   pairing_name(r.c.pairing), r.c.r_pre_hz, r.c.r_post_hz, r.c.r_post_slope_hz_per_s,
+                   drift_pairing_name(r.c.pairing), r.c.r_pre_hz, r.c.r_post_hz, r.c.r_post_slope_hz_per_s,
                    r.measured_mV_per_s, r.sem_mV_per_s, r.identity_mV_per_s, r.expected_mV_per_s, resolved, zi);
     }
 }
 
 }  // namespace
+
+const char* drift_pairing_name(Pairing p) {
+    static const char* const names[] = {"all_to_all", "nearest_symmetric", "nearest_presynaptic_centred"};
+    return names[static_cast<int>(p)];
+}
+
+DriftResult run_drift(const DriftCommandOptions& c) {
+    DriftResult r;
+    r.given = drift_options(c);
+    r.zero = r.given;
+    r.zero.rule = zero_integral_window(r.given.rule);
+    r.zero.seeds = c.zero_integral_seeds;
+    const tbb::global_control limit = thread_limit(c.threads);
+    // 3 rate pairs x 2 ramps x 3 pairing schemes; ramps keep the post rate positive over the run.
+    const double T_s = r.given.duration_ms / 1000.0;
+    std::vector<DriftCase> cases;
+    for (Pairing pairing : {Pairing::AllToAll, Pairing::NearestSymmetric, Pairing::NearestPresynapticCentred})
+        for (auto [rp, r0] : {std::pair{5.0, 5.0}, std::pair{10.0, 20.0}, std::pair{20.0, 10.0}})
+            for (double ramp : {0.1 * r0 / T_s * 10.0, -0.5 * r0 / T_s})  // up to 2x, down to 0.5x of r0
+                cases.push_back({rp, r0, ramp, pairing});
+    auto t0 = std::chrono::steady_clock::now();
+    r.rows = measure_drift(r.given, cases, drift_progress("given window", c.progress));
+    r.zero_rows = measure_drift(r.zero, zero_integral_cases(r.zero), drift_progress("zero-integral window", c.progress));
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
 
 int cmd_drift(const std::vector<std::string>& args) {
     CommandLine cmd("spikeem drift --out DIR [options]");
@@ -397,31 +434,24 @@ int cmd_drift(const std::vector<std::string>& args) {
             "integral is zero, so that the drift is the Eq. 1 term r_pre dr_post/dt int tau K alone\n"
             "(all-to-all, r_pre 20 Hz, r_post ramping between 5 and 55 Hz over the run, up and down;\n"
             "DIR/drift_zero_integral.csv, with z_resolved = measured / sem).  Progress on stderr.\n");
-    const DriftOptions o = drift_options(vm);
-    DriftOptions zero = o;
-    zero.rule = zero_integral_window(o.rule);
-    zero.seeds = vm["zero-integral-seeds"].as<int>();
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-    // 3 rate pairs x 2 ramps x 3 pairing schemes; ramps keep the post rate positive over the run.
-    const double T_s = o.duration_ms / 1000.0;
-    std::vector<DriftCase> cases;
-    for (Pairing pairing : {Pairing::AllToAll, Pairing::NearestSymmetric, Pairing::NearestPresynapticCentred})
-        for (auto [rp, r0] : {std::pair{5.0, 5.0}, std::pair{10.0, 20.0}, std::pair{20.0, 10.0}})
-            for (double ramp : {0.1 * r0 / T_s * 10.0, -0.5 * r0 / T_s})  // up to 2x, down to 0.5x of r0
-                cases.push_back({rp, r0, ramp, pairing});
-    auto t0 = std::chrono::steady_clock::now();
-    const std::vector<DriftRow> rows = measure_drift(o, cases, drift_progress("given window"));
-    const std::vector<DriftRow> zero_rows =
-        measure_drift(zero, zero_integral_cases(zero), drift_progress("zero-integral window"));
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
+    DriftCommandOptions c;
+    c.seeds = vm["seeds"].as<int>();
+    c.zero_integral_seeds = vm["zero-integral-seeds"].as<int>();
+    c.duration_ms = vm["duration-ms"].as<double>();
+    c.neurons = vm["neurons"].as<std::uint32_t>();
+    c.a_plus_mV = vm["a-plus-mV"].as<double>();
+    c.a_minus_mV = vm["a-minus-mV"].as<double>();
+    c.tau_plus_ms = vm["tau-plus-ms"].as<double>();
+    c.tau_minus_ms = vm["tau-minus-ms"].as<double>();
+    c.threads = vm["threads"].as<int>();
+    const DriftResult r = run_drift(c);
     const fs::path out = vm["out"].as<std::string>();
     fs::create_directories(out);
     OutputSet files(out);
-    report_drift(files, o, rows);
-    report_zero_integral(files, zero, zero_rows);
+    report_drift(files, r.given, r.rows);
+    report_zero_integral(files, r.zero, r.zero_rows);
     files.commit();
-    fmt::print("(drifts in mV/s; z = (measured - prediction) / sem)  {:.1f} s wall; {}, {}\n", wall,
+    fmt::print("(drifts in mV/s; z = (measured - prediction) / sem)  {:.1f} s wall; {}, {}\n", r.wall_s,
                (out / "drift.csv").string(), (out / "drift_zero_integral.csv").string());
     return kExitOk;
 }

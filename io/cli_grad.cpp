@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "io/cli_grad.hpp"
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
@@ -73,31 +74,21 @@ void write_alignment_tables(OutputSet& files, const GradcheckResult& r, const st
 }
 
 void write_gradcheck_outputs(const fs::path& out, const std::string& spec_path, const LoadedSpec& spec,
-                             const GradcheckOptions& o, const GradcheckResult& r,
-                             const std::vector<AlignmentSummary>& summary, double wall) {
+                             const GradcheckRun& run) {
+    const GradcheckResult& r = run.result;
+    const GradcheckOptions& o = run.options;
     fs::create_directories(out);
     OutputSet files(out);
-    write_alignment_tables(files, r, summary);
+    write_alignment_tables(files, r, run.summary);
     // Side by side per synapse at the longest duration: the gradient, the expectation the
     // model predicts from it, the null guess, and what the spiking run did (the objective's weight layout).
     auto& dw = files.add("dw.csv");
     dw << "seed,index,layer,dJ_dW,expected_dW,null_guess,dW\n";
     for (std::size_t k = 0; k < o.seeds.size(); ++k)
-        for (std::size_t q = 0; q < r.final_dw[k].size(); ++q) {
-            std::string layer;
-            for (const auto& g : r.groups)
-                if (g.name != "all" && q >= g.begin && q < g.end) layer = g.name;
-            dw << fmt::format("{},{},{},{},{},{},{}\n", o.seeds[k], q, layer, r.gradients[k][q],
+        for (std::size_t q = 0; q < r.final_dw[k].size(); ++q)
+            dw << fmt::format("{},{},{},{},{},{},{}\n", o.seeds[k], q, weight_layer(r, q), r.gradients[k][q],
                               r.final_expected[k][q], r.null_guess[k][q], r.final_dw[k][q]);
-        }
-    files.add("gradcheck.json") << fmt::format(
-        "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
-        "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"expected_cosine\": {},\n"
-        "  \"pinned_units\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n  \"wall_time_s\": {},\n"
-        "  \"alignment_criterion\": \"gap = cosine - max(null_cosine, shuffled_cosine) and cosine_beyond_null both "
-        "> 3 SE over seeds\",\n  \"layers\": {}\n}}\n",
-        version(), spec_path, spec.hash, spec.spec.objective->name(), r.J[0], r.gain_per_cycle, r.expected_cosine,
-        r.pinned, r.cycle_ms, o.seeds.size(), wall, groups_json(r, summary));
+    files.add("gradcheck.json") << gradcheck_json(spec_path, spec, run);
     files.commit();
 }
 
@@ -154,30 +145,57 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
             "weight layout), DIR/gradcheck.json and DIR/alignment.png.  See\n"
             "examples/gradient_alignment/README.md.\n");
     const std::string path = spec_path(vm);
-    LoadedSpec spec = load_spec_file(path);
+    const LoadedSpec spec = load_spec_file(path);
+    GradcheckCommandOptions c;
+    c.seeds = vm["seeds"].as<int>();
+    if (vm.count("duration-ms")) c.duration_ms = vm["duration-ms"].as<double>();
+    c.threads = vm["threads"].as<int>();
+    const GradcheckRun run = run_gradcheck_command(spec, path, c);
+    const fs::path out = vm["out"].as<std::string>();
+    write_gradcheck_outputs(out, path, spec, run);
+    print_gradcheck_summary(path, *spec.spec.objective, run.result, run.summary);
+    fmt::print("{} seeds, {:.1f} s wall; outputs in {}\n", c.seeds, run.wall_s, out.string());
+    return vm.count("no-plot") ? kExitOk : run_plot_script("gradient_alignment/plot_alignment.py", out);
+}
+
+std::string weight_layer(const GradcheckResult& r, std::size_t index) {
+    std::string layer;
+    for (const auto& g : r.groups)
+        if (g.name != "all" && index >= g.begin && index < g.end) layer = g.name;
+    return layer;
+}
+
+std::string gradcheck_json(const std::string& origin, const LoadedSpec& spec, const GradcheckRun& run) {
+    const GradcheckResult& r = run.result;
+    return fmt::format(
+        "{{\n  \"spikeem_version\": \"{}\",\n  \"spec\": \"{}\",\n  \"spec_hash\": \"{}\",\n  \"objective\": "
+        "\"{}\",\n  \"J_initial_seed1\": {},\n  \"gain_per_cycle\": {},\n  \"expected_cosine\": {},\n"
+        "  \"pinned_units\": {},\n  \"cycle_ms\": {},\n  \"seeds\": {},\n  \"wall_time_s\": {},\n"
+        "  \"alignment_criterion\": \"gap = cosine - max(null_cosine, shuffled_cosine) and cosine_beyond_null both "
+        "> 3 SE over seeds\",\n  \"layers\": {}\n}}\n",
+        version(), origin, spec.hash, spec.spec.objective->name(), r.J[0], r.gain_per_cycle, r.expected_cosine,
+        r.pinned, r.cycle_ms, run.options.seeds.size(), run.wall_s, groups_json(r, run.summary));
+}
+
+GradcheckRun run_gradcheck_command(const LoadedSpec& spec, const std::string& origin,
+                                   const GradcheckCommandOptions& c) {
     if (!spec.spec.objective)
-        throw SpecError(fmt::format("{}: no objective: gradcheck needs one (objective {{ supervised {{ ... }} }})", path));
-    const int seeds = vm["seeds"].as<int>();
-    if (seeds < 1 || seeds > 1000) throw UsageError(fmt::format("--seeds = {}: expected 1 to 1000", seeds));
-    const double longest = vm.count("duration-ms") ? vm["duration-ms"].as<double>() : spec.spec.run.duration_ms;
+        throw SpecError(fmt::format("{}: no objective: gradcheck needs one (objective {{ supervised {{ ... }} }})", origin));
+    if (c.seeds < 1 || c.seeds > 1000) throw UsageError(fmt::format("--seeds = {}: expected 1 to 1000", c.seeds));
+    const double longest = c.duration_ms.value_or(spec.spec.run.duration_ms);
     const ObjectiveSpec& obj = *spec.spec.objective;
     const double cycle = obj.free_ms() + obj.nudge_ms();
     if (!(longest >= cycle && longest <= 1e8))
         throw UsageError(fmt::format("--duration-ms = {}: expected at least one cycle ({} ms) and at most 1e8", longest,
                                      cycle));
-    const GradcheckOptions o = gradcheck_options(seeds, cycle, longest);
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-
+    GradcheckRun run;
+    run.options = gradcheck_options(c.seeds, cycle, longest);
+    const tbb::global_control limit = thread_limit(c.threads);
     auto t0 = std::chrono::steady_clock::now();
-    GradcheckResult r = run_gradcheck(spec.spec, o);
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    const fs::path out = vm["out"].as<std::string>();
-    const std::vector<AlignmentSummary> summary = summarize(r);
-    write_gradcheck_outputs(out, path, spec, o, r, summary, wall);
-    print_gradcheck_summary(path, obj, r, summary);
-    fmt::print("{} seeds, {:.1f} s wall; outputs in {}\n", seeds, wall, out.string());
-    return vm.count("no-plot") ? kExitOk : run_plot_script("gradient_alignment/plot_alignment.py", out);
+    run.result = run_gradcheck(spec.spec, run.options);
+    run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    run.summary = summarize(run.result);
+    return run;
 }
 
 }  // namespace spikeem::io

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "io/cli_stdp.hpp"
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
@@ -27,39 +28,36 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
-// The rule from command-line flags, written as a spec and validated by the
-// spec loader, so that flags and specs obey one set of rules and messages
-// (a flag --tau-plus-ms is the field tau_plus_ms).
-std::pair<PlasticitySpec, double> rule_from_flags(const po::variables_map& vm, const std::string& preset) {
-    auto d = [&](const char* name) { return vm[name].as<double>(); };
+// The rule from the options, written as a spec and validated by the spec
+// loader, so that flags and specs obey one set of rules and messages (a flag
+// --tau-plus-ms is the field tau_plus_ms).
+std::pair<PlasticitySpec, double> rule_from_options(const StdpCurveOptions& o, const std::string& preset) {
     std::string rule;
-    const std::string kind = vm["rule"].as<std::string>();
-    if (kind == "pair") {
+    if (o.rule == "pair") {
         // Enum values are upper case in text format.
-        std::string pairing = vm["pairing"].as<std::string>();
+        std::string pairing = o.pairing;
         for (char& c : pairing) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         rule = fmt::format("pair_stdp {{ a_plus_mV: {} a_minus_mV: {} tau_plus_ms: {} tau_minus_ms: {} pairing: {} }}",
-                           d("a-plus-mV"), d("a-minus-mV"), d("tau-plus-ms"), d("tau-minus-ms"), pairing);
-    } else if (kind == "triplet") {
+                           o.a_plus_mV, o.a_minus_mV, o.tau_plus_ms, o.tau_minus_ms, pairing);
+    } else if (o.rule == "triplet") {
         rule = fmt::format("triplet_stdp {{ preset: \"{}\" }}", preset);
     } else {
-        throw UsageError(fmt::format("--rule = \"{}\": expected pair or triplet", kind));
+        throw UsageError(fmt::format("--rule = \"{}\": expected pair or triplet", o.rule));
     }
-    std::string dependence = vm["dependence"].as<std::string>();
     std::string dep;
-    if (dependence == "additive") dep = "additive {}";
-    else if (dependence == "multiplicative") dep = "multiplicative {}";
-    else if (dependence == "guetig") dep = fmt::format("guetig {{ mu_plus: {} mu_minus: {} }}", d("mu-plus"), d("mu-minus"));
-    else throw UsageError(fmt::format("--dependence = \"{}\": expected additive, multiplicative or guetig", dependence));
-    std::string bounds = fmt::format("w_min_mV: {}", d("w-min-mV"));
-    if (vm.count("w-max-mV")) bounds += fmt::format(" w_max_mV: {}", d("w-max-mV"));
+    if (o.dependence == "additive") dep = "additive {}";
+    else if (o.dependence == "multiplicative") dep = "multiplicative {}";
+    else if (o.dependence == "guetig") dep = fmt::format("guetig {{ mu_plus: {} mu_minus: {} }}", o.mu_plus, o.mu_minus);
+    else throw UsageError(fmt::format("--dependence = \"{}\": expected additive, multiplicative or guetig", o.dependence));
+    std::string bounds = fmt::format("w_min_mV: {}", o.w_min_mV);
+    if (o.w_max_mV) bounds += fmt::format(" w_max_mV: {}", *o.w_max_mV);
     std::string text = fmt::format(
         "population {{ name: \"pre\" size: 1 spike_times {{}} }}\n"
         "population {{ name: \"post\" size: 1 lif_delta {{}} }}\n"
         "projection {{ source: \"pre\" target: \"post\" all_to_all {{}} weight_mV {{ constant: {} }}\n"
         "  delay_ms {{ constant: {} }} dendritic_delay_ms: {}\n"
         "  plasticity {{ {} weight_dependence {{ {} }} {} }} }}\n",
-        d("w0-mV"), d("axonal-delay-ms"), d("dendritic-delay-ms"), rule, dep, bounds);
+        o.w0_mV.value_or(1.0), o.axonal_delay_ms, o.dendritic_delay_ms, rule, dep, bounds);
     LoadedSpec spec = load_spec_text(text, "stdp-curve options");
     const ProjectionSpec& pj = spec.spec.projections.at(0);
     return {*pj.plasticity, pj.dendritic_delay_ms};
@@ -116,22 +114,21 @@ CommandLine stdp_command_line() {
 }
 
 // The rule, the synapse and the pairs of every run, checked (`preset`: the
-// triplet preset, when the rule comes from flags).
-PairingProtocol pairing_protocol(const po::variables_map& vm, const std::string& preset) {
-    PairingProtocol p;
-    std::tie(p.rule, p.dendritic_delay_ms) =
-        vm.count("spec") ? rule_from_spec(vm["spec"].as<std::string>()) : rule_from_flags(vm, preset);
-    p.w0_mV = vm["w0-mV"].as<double>();
+// triplet preset, when the rule comes from the options).
+StdpRuleCurve pairing_protocol(const StdpCurveOptions& o, const std::string& preset) {
+    StdpRuleCurve c;
+    PairingProtocol& p = c.protocol;
+    std::tie(p.rule, p.dendritic_delay_ms) = o.spec ? rule_from_spec(*o.spec) : rule_from_options(o, preset);
+    p.w0_mV = o.w0_mV.value_or(1.0);
     // A rule taken from a spec brings its own bounds: without an explicit --w0-mV
     // start in the middle of them when the default lies outside.
-    if (vm["w0-mV"].defaulted() && !(p.w0_mV >= p.rule.w_min_mV && p.w0_mV <= p.rule.w_max_mV) &&
+    if (!o.w0_mV && !(p.w0_mV >= p.rule.w_min_mV && p.w0_mV <= p.rule.w_max_mV) &&
         std::isfinite(p.rule.w_min_mV) && std::isfinite(p.rule.w_max_mV)) {
         p.w0_mV = 0.5 * (p.rule.w_min_mV + p.rule.w_max_mV);
-        fmt::print("w0 = {} mV, the middle of the rule's bounds [{}, {}] mV\n", p.w0_mV, p.rule.w_min_mV,
-                   p.rule.w_max_mV);
+        c.w0_from_bounds = true;
     }
-    p.axonal_delay_ms = vm["axonal-delay-ms"].as<double>();
-    p.pairings = vm["pairings"].as<int>();
+    p.axonal_delay_ms = o.axonal_delay_ms;
+    p.pairings = o.pairings;
     if (p.pairings < 1 || p.pairings > 100000)
         throw UsageError(fmt::format("--pairings = {}: expected 1 to 100000", p.pairings));
     if (!(p.w0_mV >= p.rule.w_min_mV && p.w0_mV <= p.rule.w_max_mV))
@@ -143,32 +140,24 @@ PairingProtocol pairing_protocol(const po::variables_map& vm, const std::string&
                                      p.w0_mV));
     if (!(p.axonal_delay_ms >= 0.001))
         throw UsageError(fmt::format("--axonal-delay-ms = {}: must be >= 0.001 (ms)", p.axonal_delay_ms));
-    return p;
+    return c;
 }
 
-// The runs of a protocol: every dt at every frequency.
-struct Sweep {
-    std::string protocol;  // "pairing" (dw against dt) or "frequency" (dw against frequency at +-dt)
-    std::vector<double> dts, freqs;
-    bool pairing() const { return protocol == "pairing"; }
-};
-
-Sweep sweep_from(const po::variables_map& vm) {
-    Sweep s{vm["protocol"].as<std::string>(), {}, {}};
+StdpSweep sweep_from(const StdpCurveOptions& o) {
+    StdpSweep s{o.protocol, {}, {}};
     if (s.pairing()) {
-        const double lo = vm["dt-min-ms"].as<double>(), hi = vm["dt-max-ms"].as<double>(),
-                     step = vm["dt-step-ms"].as<double>();
+        const double lo = o.dt_min_ms, hi = o.dt_max_ms, step = o.dt_step_ms;
         if (!(step > 0) || !(hi >= lo) || (hi - lo) / step > 1e5)
             throw UsageError(fmt::format("--dt-min-ms {} --dt-max-ms {} --dt-step-ms {}: expected min <= max, step > 0 "
                                          "and at most 100000 points",
                                          lo, hi, step));
         const auto n = static_cast<long>(std::floor((hi - lo) / step + 1e-9));
         for (long k = 0; k <= n; ++k) s.dts.push_back(std::round((lo + k * step) * 1e9) / 1e9);
-        s.freqs = {vm["frequency-hz"].as<double>()};
+        s.freqs = {o.frequency_hz};
     } else if (s.protocol == "frequency") {
-        const double dt = std::abs(vm["dt-ms"].as<double>());
+        const double dt = std::abs(o.dt_ms);
         s.dts = {-dt, dt};
-        s.freqs = number_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
+        s.freqs = o.frequencies_hz;
     } else {
         throw UsageError(fmt::format("--protocol = \"{}\": expected pairing or frequency", s.protocol));
     }
@@ -195,7 +184,7 @@ std::string rule_json(const PlasticitySpec& rule) {
 // What the plot script and a reader need besides the table: the protocol, the
 // synapse, and (pairing protocol) the frequency, so that the rule's own
 // prediction can be drawn; `preset` is "" unless the rule is a named preset.
-std::string protocol_json(const PairingProtocol& p, const Sweep& s, const std::string& preset, bool bi_poo,
+std::string protocol_json(const PairingProtocol& p, const StdpSweep& s, const std::string& preset, bool bi_poo,
                           std::size_t points, double wall) {
     return fmt::format(
         "{{\n  \"spikeem_version\": \"{}\",\n  \"protocol\": \"{}\",\n  \"preset\": \"{}\",\n  \"rule\": {},\n"
@@ -209,80 +198,129 @@ std::string protocol_json(const PairingProtocol& p, const Sweep& s, const std::s
 }
 
 // The curve (stdp_curve.csv or stdp_frequency.csv) and stdp_curve.json.
-void write_stdp_outputs(const fs::path& out, const PairingProtocol& p, const Sweep& s, const std::string& preset,
-                        bool bi_poo, const std::vector<PairingResult>& results, double wall) {
+void write_stdp_outputs(const fs::path& out, const StdpCurveResult& r, bool bi_poo) {
+    const StdpSweep& s = r.sweep;
     fs::create_directories(out);
     OutputSet files(out);
     auto& csv = files.add(s.pairing() ? "stdp_curve.csv" : "stdp_frequency.csv");
     csv << (s.pairing() ? "dt_ms,dw,dw_rel\n" : "frequency_hz,dt_ms,dw,dw_rel\n");
-    for (const auto& r : results) {
+    for (const auto& q : r.rules.at(0).results) {
         if (s.pairing())
-            csv << fmt::format("{},{},{}\n", r.dt_ms, r.dw_mV, r.dw_rel);
+            csv << fmt::format("{},{},{}\n", q.dt_ms, q.dw_mV, q.dw_rel);
         else
-            csv << fmt::format("{},{},{},{}\n", r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
+            csv << fmt::format("{},{},{},{}\n", q.frequency_hz, q.dt_ms, q.dw_mV, q.dw_rel);
     }
-    files.add("stdp_curve.json") << protocol_json(p, s, preset, bi_poo, results.size(), wall);
+    files.add("stdp_curve.json") << stdp_protocol_json(r, r.rules.at(0), bi_poo);
     files.commit();
 }
 
 // The frequency table of one rule.
-void print_frequency_table(const Sweep& s, const std::vector<PairingResult>& results) {
+void print_frequency_table(const StdpSweep& s, const std::vector<PairingResult>& results) {
     fmt::print("  {:>10} {:>14} {:>14}\n", "f (Hz)", "dw_rel(-dt)", "dw_rel(+dt)");
     for (std::size_t i = 0; i < s.freqs.size(); ++i)
         fmt::print("  {:>10} {:>+14.4e} {:>+14.4e}\n", s.freqs[i], results[2 * i].dw_rel, results[2 * i + 1].dw_rel);
 }
 
 // A few points of the curve, or the whole frequency table.
-void print_stdp_summary(const PairingProtocol& p, const Sweep& s, const std::vector<PairingResult>& results,
-                        double wall, const fs::path& out) {
-    fmt::print("{} {} runs ({} pairings each) in {:.3f} s wall\n", results.size(), s.protocol, p.pairings, wall);
+void print_stdp_summary(const StdpCurveResult& r, const fs::path& out) {
+    const StdpSweep& s = r.sweep;
+    const StdpRuleCurve& c = r.rules.at(0);
+    fmt::print("{} {} runs ({} pairings each) in {:.3f} s wall\n", c.results.size(), s.protocol, c.protocol.pairings,
+               r.wall_s);
     if (s.pairing()) {
         for (double show : {-50.0, -10.0, -1.0, 1.0, 10.0, 50.0})
-            for (const auto& r : results)
-                if (std::abs(r.dt_ms - show) < 1e-9)
-                    fmt::print("  dt {:>6} ms: dw {:+.6e} mV ({:+.4f} %)\n", r.dt_ms, r.dw_mV, 100 * r.dw_rel);
+            for (const auto& q : c.results)
+                if (std::abs(q.dt_ms - show) < 1e-9)
+                    fmt::print("  dt {:>6} ms: dw {:+.6e} mV ({:+.4f} %)\n", q.dt_ms, q.dw_mV, 100 * q.dw_rel);
     } else {
-        print_frequency_table(s, results);
+        print_frequency_table(s, c.results);
     }
     fmt::print("outputs in {}\n", out.string());
 }
 
-// --preset all: the frequency protocol for every triplet preset, one table
-// stdp_frequency_presets.csv (preset,frequency_hz,dt_ms,dw,dw_rel) and its
-// provenance stdp_frequency_presets.json.
-int run_all_presets(const po::variables_map& vm, const Sweep& sweep, const fs::path& out) {
-    if (sweep.pairing() || vm.count("spec") || vm["rule"].as<std::string>() != "triplet")
-        throw UsageError("--preset all: needs --rule triplet --protocol frequency and no --spec");
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::pair<PairingProtocol, std::vector<PairingResult>>> runs;
-    for (const auto& preset : triplet_presets()) {
-        PairingProtocol p = pairing_protocol(vm, preset.name);
-        runs.emplace_back(p, run_pairings(p, sweep.dts, sweep.freqs));
-    }
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+// --preset all: one table stdp_frequency_presets.csv (preset,frequency_hz,dt_ms,dw,dw_rel)
+// and its provenance stdp_frequency_presets.json.
+void write_all_presets(const StdpCurveResult& r, const fs::path& out) {
     fs::create_directories(out);
     OutputSet files(out);
     auto& csv = files.add("stdp_frequency_presets.csv");
     auto& json = files.add("stdp_frequency_presets.json");
     csv << "preset,frequency_hz,dt_ms,dw,dw_rel\n";
     json << "[\n";
-    for (std::size_t k = 0; k < runs.size(); ++k) {
-        const std::string& name = triplet_presets()[k].name;
-        for (const auto& r : runs[k].second)
-            csv << fmt::format("{},{},{},{},{}\n", name, r.frequency_hz, r.dt_ms, r.dw_mV, r.dw_rel);
-        json << protocol_json(runs[k].first, sweep, name, false, runs[k].second.size(), wall)
-             << (k + 1 < runs.size() ? ",\n" : "]\n");
-        fmt::print("{} ({}):\n", name, triplet_presets()[k].source);
-        print_frequency_table(sweep, runs[k].second);
+    for (std::size_t k = 0; k < r.rules.size(); ++k) {
+        const StdpRuleCurve& c = r.rules[k];
+        for (const auto& q : c.results)
+            csv << fmt::format("{},{},{},{},{}\n", c.preset, q.frequency_hz, q.dt_ms, q.dw_mV, q.dw_rel);
+        json << stdp_protocol_json(r, c, false) << (k + 1 < r.rules.size() ? ",\n" : "]\n");
+        fmt::print("{} ({}):\n", c.preset, triplet_presets()[k].source);
+        print_frequency_table(r.sweep, c.results);
     }
     files.commit();
-    fmt::print("{} presets x {} runs ({} pairings each) in {:.3f} s wall; outputs in {}\n", runs.size(),
-               sweep.dts.size() * sweep.freqs.size(), runs.at(0).first.pairings, wall, out.string());
-    if (!vm.count("no-plot")) return run_plot_script("stdp/plot_stdp_curve.py", out);
-    return kExitOk;
+    fmt::print("{} presets x {} runs ({} pairings each) in {:.3f} s wall; outputs in {}\n", r.rules.size(),
+               r.sweep.dts.size() * r.sweep.freqs.size(), r.rules.at(0).protocol.pairings, r.wall_s, out.string());
+}
+
+// The options from the flags (--frequencies-hz is read only by the frequency protocol).
+StdpCurveOptions stdp_options(const po::variables_map& vm) {
+    StdpCurveOptions o;
+    auto d = [&](const char* name) { return vm[name].as<double>(); };
+    o.rule = vm["rule"].as<std::string>();
+    o.a_plus_mV = d("a-plus-mV");
+    o.a_minus_mV = d("a-minus-mV");
+    o.tau_plus_ms = d("tau-plus-ms");
+    o.tau_minus_ms = d("tau-minus-ms");
+    o.pairing = vm["pairing"].as<std::string>();
+    o.preset = vm["preset"].as<std::string>();
+    o.dependence = vm["dependence"].as<std::string>();
+    o.mu_plus = d("mu-plus");
+    o.mu_minus = d("mu-minus");
+    o.w_min_mV = d("w-min-mV");
+    if (vm.count("w-max-mV")) o.w_max_mV = d("w-max-mV");
+    o.dendritic_delay_ms = d("dendritic-delay-ms");
+    if (vm.count("spec")) o.spec = vm["spec"].as<std::string>();
+    o.protocol = vm["protocol"].as<std::string>();
+    o.dt_min_ms = d("dt-min-ms");
+    o.dt_max_ms = d("dt-max-ms");
+    o.dt_step_ms = d("dt-step-ms");
+    o.frequency_hz = d("frequency-hz");
+    if (o.protocol == "frequency") o.frequencies_hz = number_list("frequencies-hz", vm["frequencies-hz"].as<std::string>());
+    o.dt_ms = d("dt-ms");
+    o.pairings = vm["pairings"].as<int>();
+    if (!vm["w0-mV"].defaulted()) o.w0_mV = d("w0-mV");
+    o.axonal_delay_ms = d("axonal-delay-ms");
+    o.threads = vm["threads"].as<int>();
+    return o;
 }
 
 }  // namespace
+
+StdpCurveResult run_stdp_curve(const StdpCurveOptions& o) {
+    StdpCurveResult r;
+    r.sweep = sweep_from(o);
+    const tbb::global_control limit = thread_limit(o.threads);
+    r.all_presets = o.preset == "all";
+    const auto t0 = std::chrono::steady_clock::now();
+    if (r.all_presets) {
+        if (!r.sweep.pairing() && !o.spec && o.rule == "triplet") {
+            for (const auto& preset : triplet_presets()) {
+                r.rules.push_back(pairing_protocol(o, preset.name));
+                r.rules.back().preset = preset.name;
+            }
+        } else {
+            throw UsageError("--preset all: needs --rule triplet --protocol frequency and no --spec");
+        }
+    } else {
+        r.rules.push_back(pairing_protocol(o, o.preset));
+        if (!o.spec && o.rule == "triplet") r.rules[0].preset = find_triplet_preset(o.preset)->name;
+    }
+    for (StdpRuleCurve& c : r.rules) c.results = run_pairings(c.protocol, r.sweep.dts, r.sweep.freqs);
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+std::string stdp_protocol_json(const StdpCurveResult& r, const StdpRuleCurve& c, bool plot_bi_poo) {
+    return protocol_json(c.protocol, r.sweep, c.preset, plot_bi_poo, c.results.size(), r.wall_s);
+}
 
 int cmd_stdp_curve(const std::vector<std::string>& args) {
     const CommandLine cmd = stdp_command_line();
@@ -299,20 +337,18 @@ int cmd_stdp_curve(const std::vector<std::string>& args) {
             "Triplet presets (Pfister & Gerstner 2006: visual cortex Table 3, hippocampus Table 4; see\n"
             "docs/science.md, \"Triplet presets\"): {}\n",
             triplet_preset_names()));
-    const Sweep sweep = sweep_from(vm);
+    const StdpCurveResult r = run_stdp_curve(stdp_options(vm));
     const fs::path out = vm["out"].as<std::string>();
-    const std::string preset = vm["preset"].as<std::string>();
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-    if (preset == "all") return run_all_presets(vm, sweep, out);
-    const PairingProtocol p = pairing_protocol(vm, preset);
-    const bool named = !vm.count("spec") && vm["rule"].as<std::string>() == "triplet";
-
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<PairingResult> results = run_pairings(p, sweep.dts, sweep.freqs);
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    write_stdp_outputs(out, p, sweep, named ? find_triplet_preset(preset)->name : "", vm.count("plot-bi-poo") > 0, results, wall);
-    print_stdp_summary(p, sweep, results, wall, out);
+    if (r.all_presets) {
+        write_all_presets(r, out);
+    } else {
+        const PairingProtocol& p = r.rules.at(0).protocol;
+        if (r.rules.at(0).w0_from_bounds)
+            fmt::print("w0 = {} mV, the middle of the rule's bounds [{}, {}] mV\n", p.w0_mV, p.rule.w_min_mV,
+                       p.rule.w_max_mV);
+        write_stdp_outputs(out, r, vm.count("plot-bi-poo") > 0);
+        print_stdp_summary(r, out);
+    }
     if (!vm.count("no-plot")) return run_plot_script("stdp/plot_stdp_curve.py", out);
     return kExitOk;
 }

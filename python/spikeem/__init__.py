@@ -15,8 +15,9 @@ drivers of the command line are functions here too (``stdp_curve``,
 from . import _core
 from .spec import Problem, Spec, SpecError, schema
 from .simulation import Simulation, Spikes, Trace, Weights, WeightTrace
+from .experiments import drift, em_eval, em_train, eq1_curve, gradcheck, stdp_curve
 
 __version__ = _core.version()
 
 __all__ = ["Problem", "Simulation", "Spec", "SpecError", "Spikes", "Trace", "WeightTrace", "Weights", "schema",
-           "__version__"]
+           "__version__", "drift", "em_eval", "em_train", "eq1_curve", "gradcheck", "stdp_curve"]
