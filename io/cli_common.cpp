@@ -60,12 +60,19 @@ void add_duration_option(po::options_description& d, const char* help) {
     d.add_options()("duration-ms", po::value<double>(), help);
 }
 
+void add_set_option(po::options_description& d) {
+    d.add_options()("set", po::value<std::vector<std::string>>()->composing(),
+                    "FIELD.PATH=VALUE: change one field of the spec before it is checked, e.g.\n"
+                    "--set 'population[E].lif_delta.tau_m_ms=10' (repeatable; recorded in run.json)");
+}
+
 std::string spec_path(const po::variables_map& vm) { return vm["spec"].as<std::string>(); }
 
 SpecOverrides spec_overrides(const po::variables_map& vm) {
     SpecOverrides o;
     if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
     if (vm.count("duration-ms")) o.duration_ms = vm["duration-ms"].as<double>();
+    if (vm.count("set")) o.set = vm["set"].as<std::vector<std::string>>();
     return o;
 }
 

@@ -60,6 +60,8 @@ void add_threads_option(boost::program_options::options_description& d, int defa
 // --seed N and --duration-ms T without defaults: unset leaves the spec's own value.
 void add_seed_option(boost::program_options::options_description& d, const char* help);
 void add_duration_option(boost::program_options::options_description& d, const char* help);
+// --set FIELD.PATH=VALUE, repeatable (io/spec_set.hpp).
+void add_set_option(boost::program_options::options_description& d);
 
 // The SPEC argument of a command that declared spec_argument().
 std::string spec_path(const boost::program_options::variables_map& vm);

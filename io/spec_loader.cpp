@@ -13,6 +13,7 @@
 
 #include "io/loader/sections.hpp"
 #include "io/loader/validator.hpp"
+#include "io/spec_set.hpp"
 #include "io/spikeem.pb.h"
 #include "sim/random.hpp"
 
@@ -42,6 +43,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
 }
 
 void apply(proto::Spec& spec, const SpecOverrides& o) {
+    for (const std::string& a : o.set) apply_set(spec, a);
     if (o.seed) spec.mutable_run()->set_seed(*o.seed);
     if (o.duration_ms) spec.mutable_run()->set_duration_ms(*o.duration_ms);
 }
@@ -66,7 +68,7 @@ LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::strin
         for (const auto& e : v.errors()) msg += (msg.empty() ? "" : "\n") + e;
         throw SpecError(msg);
     }
-    return LoadedSpec{std::move(ns), hash_of(spec), origin};
+    return LoadedSpec{std::move(ns), o.set, hash_of(spec), origin};
 }
 
 }  // namespace

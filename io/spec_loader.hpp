@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "network/spec.hpp"
 
@@ -21,10 +22,13 @@ public:
 struct SpecOverrides {
     std::optional<std::uint64_t> seed;
     std::optional<double> duration_ms;
+    // FIELD.PATH=VALUE assignments (io/spec_set.hpp), applied in order before seed and duration_ms.
+    std::vector<std::string> set;
 };
 
 struct LoadedSpec {
     NetworkSpec spec;
+    std::vector<std::string> set;  // the --set assignments applied, in order (run.json records them)
     std::string hash;    // "fnv1a64:<16 hex digits>" of the effective spec (overrides applied), binary-serialised deterministically
     std::string origin;  // file name, or a label for in-memory specs
 };
