@@ -65,9 +65,14 @@ std::pair<PlasticitySpec, double> rule_from_options(const StdpCurveOptions& o, c
 
 std::pair<PlasticitySpec, double> rule_from_spec(const std::string& path) {
     LoadedSpec spec = load_spec_file(path);
+    // The pairing protocols drive one synapse with spike pairs: spike-pair rules only.
     for (const auto& pj : spec.spec.projections)
-        if (pj.plasticity) return {*pj.plasticity, pj.dendritic_delay_ms};
-    throw SpecError(fmt::format("{}: no projection has plasticity: stdp-curve needs one", path));
+        if (pj.plasticity && (std::holds_alternative<PairStdpParams>(pj.plasticity->rule) ||
+                              std::holds_alternative<TripletStdpParams>(pj.plasticity->rule)))
+            return {*pj.plasticity, pj.dendritic_delay_ms};
+    throw SpecError(fmt::format("{}: no projection has a pair_stdp or triplet_stdp rule: stdp-curve measures "
+                                "spike-pair rules (voltage_slope rules: spikeem eq1-curve)",
+                                path));
 }
 
 // The options: the rule (from flags or --spec) and the protocol.

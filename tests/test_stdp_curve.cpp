@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,6 +129,22 @@ TEST_CASE("spikeem stdp-curve takes the rule and bounds of a spec and starts ins
     CHECK(dw == doctest::Approx(-60 * 0.00118125 * std::exp(-100.0 / 20.0)).epsilon(1e-9));
     CHECK(rel == doctest::Approx(dw / 0.1125).epsilon(1e-12));
     fs::remove_all(d);
+}
+
+TEST_CASE("spikeem stdp-curve --spec refuses a spec without a spike-pair rule with exit 2 and writes nothing") {
+    fs::path d = fs::temp_directory_path() / ("spikeem_curve_voltage_" + std::to_string(::getpid()));
+    const fs::path msg = d.string() + ".txt";
+    const std::string cmd = std::string(SPIKEEM_BINARY) + " stdp-curve --no-plot --spec " + SPIKEEM_SOURCE_DIR +
+                            "/examples/gradient_alignment/supervised.pbtxt --out " + d.string() + " > " +
+                            msg.string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(rc));
+    CHECK(WEXITSTATUS(rc) == 2);
+    std::ifstream in(msg);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("no projection has a pair_stdp or triplet_stdp rule") != std::string::npos);
+    CHECK(!fs::exists(d));
+    fs::remove(msg);
 }
 
 TEST_CASE("spikeem stdp-curve --preset all: the frequency protocol for every triplet preset in one table") {
