@@ -125,9 +125,15 @@ TEST_CASE("lif_cond_exp without input relaxes to v_rest exactly as an exponentia
                          LifCondExpParams p = coba_neuron(-60.0);
                          p.v_rest_mV = -45.0;
                          return p;
+                     }()),
+                     cond("no_ref", 1, [] {  // the same without refractoriness: restarts at the spike tick
+                         LifCondExpParams p = coba_neuron(-60.0);
+                         p.v_rest_mV = -45.0;
+                         p.t_ref_ms = 0.0;
+                         return p;
                      }())};
     s.record.voltages = {VoltageProbeSpec{"lo", {}, 0.5}, VoltageProbeSpec{"hi", {}, 0.5}};
-    s.record.spike_populations = {"fires"};
+    s.record.spike_populations = {"fires", "no_ref"};
     Simulation sim(s);
     sim.run();
     double worst = 0.0;
@@ -152,6 +158,10 @@ TEST_CASE("lif_cond_exp without input relaxes to v_rest exactly as an exponentia
         CHECK(std::abs(got[k] - expect) <= 1);
         CHECK(std::abs(ms(got[k]) - exact) < 1e-5 * static_cast<double>(k + 1));
     }
+    const std::vector<Tick> free_run = spike_ticks(sim, 3, 0);
+    REQUIRE(free_run.size() >= 5);
+    const Tick period = static_cast<Tick>(std::ceil((20.0 * std::log(3.0)) * 1e6));
+    for (std::size_t k = 0; k < free_run.size(); ++k) CHECK(std::abs(free_run[k] - period * static_cast<Tick>(k + 1)) <= 1);
 }
 
 TEST_CASE("lif_cond_exp after one input matches a quadrature of the linear ODE to 1e-10 mV") {
