@@ -55,6 +55,29 @@ struct LifExpParams {
     Distribution v_init_mV = -70.0;
 };
 
+// Leaky integrate-and-fire with exponential synaptic conductances (Brette et al.
+// 2007, benchmark 1 (COBA); NEST's iaf_cond_exp, Brian2's COBA):
+//   tau_m dV/dt = -(V - v_rest) - g_e (V - e_e) - g_i (V - e_i),
+//   dg_e/dt = -g_e/tau_e,  dg_i/dt = -g_i/tau_i  (g in units of the leak conductance),
+//   tau_m = C / g_leak;  an input of weight w (nS) adds w / g_leak to g_e if w > 0,
+//   |w| / g_leak to g_i if w < 0 (w = 0: nothing);
+//   V >= v_th: spike, V = v_reset and held during [t_spike, t_spike + t_ref) while
+//   g_e and g_i keep decaying and integrating inputs.  g_e = g_i = 0 at t = 0.
+// The defaults are Brette et al.'s COBA neuron (C = 200 pF, g_leak = 10 nS).
+struct LifCondExpParams {
+    double tau_m_ms = 20.0;
+    double g_leak_nS = 10.0;
+    double tau_e_ms = 5.0;
+    double tau_i_ms = 10.0;
+    double e_e_mV = 0.0;
+    double e_i_mV = -80.0;
+    double v_rest_mV = -60.0;
+    double v_reset_mV = -60.0;
+    double v_th_mV = -50.0;
+    double t_ref_ms = 5.0;
+    Distribution v_init_mV = -60.0;
+};
+
 // Stochastic rate neuron (the science's neuron):
 //   tau_m dV/dt = -(V - mu(t)) + tau_m I(t) + noise,   mu(t) = v_rest + drive + drive_slope * t,
 //   inputs: V += w (tau_syn = 0) or I += w / tau_syn (exponential current, same charge),
@@ -99,7 +122,8 @@ struct SpikeTimesParams {
 
 // One alternative per neuron model or source; network/models/registry.hpp
 // names each one and builds its population.
-using PopulationModel = std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams, LifExpParams>;
+using PopulationModel = std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams, LifExpParams,
+                                    LifCondExpParams>;
 
 struct PopulationSpec {
     std::string name;

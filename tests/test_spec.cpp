@@ -370,6 +370,10 @@ population { name: "A" size: 1 lif_delta {} }
          R"pb(population { name: "E" size: 1 lif_delta { v_th_mV: -70 } })pb",
          {"t.pbtxt: population \"E\".lif_delta.v_reset_mV = -70: must be < v_th_mV = -70 (mV)"}},
 
+        {"lif_cond_exp with tau_e_ms 0",
+         R"pb(population { name: "E" size: 1 lif_cond_exp { tau_e_ms: 0 } })pb",
+         {"t.pbtxt:1:47: population \"E\".lif_cond_exp.tau_e_ms = 0: must be > 0 (ms)"}},
+
         {"missing model",
          R"pb(population { name: "E" size: 1 })pb",
          {"t.pbtxt: population \"E\": no model: expected one of lif_delta, lif_exp, stochastic, poisson, spike_times"}},

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Time spikeem against Brian2 (C++ standalone, one thread) on the cuba_delta, cuba_exp and cuba_stdp
+"""Time spikeem against Brian2 (C++ standalone, one thread) on the cuba_delta, cuba_exp, cuba_stdp and coba
 benchmarks.
 
 cuba_delta (examples/benchmarks/cuba_delta.pbtxt, Brette et al. 2007 benchmark 4): 4000 LIF neurons (3200 E,
@@ -20,6 +20,15 @@ cuba_stdp (examples/benchmarks/cuba_stdp.pbtxt): cuba_exp with additive all-to-a
 (event-driven traces apre/apost with tau 20 ms, A+ = 0.01 w_max, A- = 1.05 A+, w in [0, 2 x 1.62 mV],
 transmit then update, as in spikeem), E->I static.
 
+coba (examples/benchmarks/coba.pbtxt, Brette et al. 2007 benchmark 1, Vogels & Abbott's COBA network):
+the same 4000 neurons and connectivity with exponential conductances in units of g_leak = 10 nS,
+tau_m dv/dt = (El - v) + ge (Ee - v) + gi (Ei - v) (unless refractory), El = -60 mV, Vt = -50 mV,
+Vr = -60 mV, Ee = 0 mV, Ei = -80 mV, tau_e = 5 ms, tau_i = 10 ms, on_pre ge += 0.6 (6 nS) / gi += 6.7
+(67 nS), refractory 5 ms, initial v uniform in [-60, -50) mV, ge = gi = 0, the kick of the spec (200
+Poisson sources at 100 Hz for t < 50 ms, each E neuron fed by one of them, chosen at random, 6 nS), delay
+0.1 ms, Brian2's dt 0.1 ms by default (one step of delay) with method "exponential_euler" (exact for v
+with the conductances frozen over a step; Brian2 cannot integrate this system exactly).
+
 Recording, the same in both: spikes of all 4000 neurons, and V of E neurons 0, 1, 2 every 0.1 ms
 (the specs' voltage probe; Brian2's StateMonitor with dt = 0.1 ms).
 
@@ -37,8 +46,8 @@ creation and output included), which can only understate Brian2's lead.
 
 Needs python3-brian (Debian; `apt-get install python3-brian`) and a C++ compiler.
 
-usage: /usr/bin/python3 examples/benchmarks/compare_brian2.py [--networks cuba_delta,cuba_exp,cuba_stdp]
-       [--duration-ms 10000] [--repeat 3] [--dt-ms 0.125] [--spikeem build/spikeem] [--workdir DIR]
+usage: /usr/bin/python3 examples/benchmarks/compare_brian2.py [--networks cuba_delta,cuba_exp,cuba_stdp,coba]
+       [--duration-ms 10000] [--repeat 3] [--dt-ms DT] [--spikeem build/spikeem] [--workdir DIR]
        [--json-out FILE]
 """
 import argparse
@@ -56,7 +65,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 N_E, N_I, N_KICK = 3200, 800, 50
-NETWORKS = ("cuba_delta", "cuba_exp", "cuba_stdp")
+NETWORKS = ("cuba_delta", "cuba_exp", "cuba_stdp", "coba")
+# Brian2's default time step per network (ms): one step of the network's delay.
+DEFAULT_DT_MS = {"cuba_delta": 0.125, "cuba_exp": 0.125, "cuba_stdp": 0.125, "coba": 0.1}
+N_COBA_KICK = 200
 
 
 def cv_and_rates(spike_i, spike_t_s, n_e, n_i, duration_s):
@@ -104,7 +116,21 @@ class Brian2Cuba:
         b.seed(seed)
         ms, mV = b.ms, b.mV
         objects = []
-        if network == "cuba_delta":
+        delay = (0.1 if network == "coba" else 0.125) * ms
+        if network == "coba":
+            # Conductances in units of g_leak = 10 nS: 6 nS -> 0.6, 67 nS -> 6.7.
+            ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms, El=-60 * mV, Vt=-50 * mV, Vr=-60 * mV,
+                      Ee=0 * mV, Ei=-80 * mV, we=0.6, wi=6.7)
+            eqs = """
+            dv/dt  = ((El - v) + ge * (Ee - v) + gi * (Ei - v)) / taum : volt (unless refractory)
+            dge/dt = -ge / taue : 1
+            dgi/dt = -gi / taui : 1
+            """
+            P = b.NeuronGroup(N_E + N_I, eqs, threshold="v > Vt", reset="v = Vr", refractory=5 * ms,
+                              method="exponential_euler", namespace=ns, name="P")
+            on_pre_e = "ge_post += we"
+            on_pre_i = "gi_post += wi"
+        elif network == "cuba_delta":
             ns = dict(taum=20 * ms, El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, we=0.25 * mV, wi=-2.25 * mV)
             P = b.NeuronGroup(N_E + N_I, "dv/dt = (El - v) / taum : volt (unless refractory)",
                               threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
@@ -129,7 +155,7 @@ class Brian2Cuba:
         P.v = "Vr + rand() * (Vt - Vr)"
         Pe, Pi = P[:N_E], P[N_E:]
         # One delay for all synapses, 0.125 ms.
-        Ci = b.Synapses(Pi, P, on_pre=on_pre_i, delay=0.125 * ms, namespace=ns, name="Ci")
+        Ci = b.Synapses(Pi, P, on_pre=on_pre_i, delay=delay, namespace=ns, name="Ci")
         Ci.connect(condition="j != i + %d" % N_E, p=0.02)
         if network == "cuba_stdp":
             # examples/benchmarks/cuba_stdp.pbtxt: additive all-to-all pair STDP on E->E, transmit then
@@ -149,12 +175,21 @@ class Brian2Cuba:
             self.Ce = [Cee, Cei]
             objects += [P, Cee, Cei, Ci]
         else:
-            Ce = b.Synapses(Pe, P, on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ce")
+            Ce = b.Synapses(Pe, P, on_pre=on_pre_e, delay=delay, namespace=ns, name="Ce")
             Ce.connect(condition="i != j", p=0.02)  # subgroup indices: E neuron i is neuron i of P
             self.Ce = [Ce]
             objects += [P, Ce, Ci]
         self.Mk = None
-        if network == "cuba_delta":
+        self.Ck = None
+        if network == "coba":
+            # The spec's kick: 200 Poisson sources at 100 Hz for t < 50 ms, each E neuron fed by one.
+            import numpy as np
+            kick = b.PoissonGroup(N_COBA_KICK, rates="100*Hz * int(t < 50*ms)", name="kick")
+            self.Ck = b.Synapses(kick, Pe, on_pre=on_pre_e, delay=delay, namespace=ns, name="Ck")
+            self.Ck.connect(i=np.random.RandomState(seed).randint(0, N_COBA_KICK, size=N_E), j=np.arange(N_E))
+            self.Mk = b.SpikeMonitor(kick, name="Mk")
+            objects += [kick, self.Ck, self.Mk]
+        elif network == "cuba_delta":
             kick = b.PoissonGroup(N_KICK, rates="300*Hz * int(t >= 1*ms) * int(t < 51*ms)", name="kick")
             Ck = b.Synapses(kick, P[:N_KICK], on_pre=on_pre_e, delay=0.125 * ms, namespace=ns, name="Ck")
             Ck.connect(j="i")
@@ -190,11 +225,15 @@ class Brian2Cuba:
         # Synaptic events: every spike reaches each of its outgoing synapses.
         out_e = sum(np.bincount(np.asarray(c.i[:]), minlength=N_E) for c in self.Ce)
         out_i = np.bincount(np.asarray(self.Ci.i[:]), minlength=N_I)
-        kick = len(self.Mk.i[:]) if self.Mk is not None else 0
+        kick, kick_synapses = 0, 0
+        if self.Ck is not None:  # coba: each kick spike reaches the E neurons its source feeds
+            out_k = np.bincount(np.asarray(self.Ck.i[:]), minlength=N_COBA_KICK)
+            kick, kick_synapses = int(out_k[np.asarray(self.Mk.i[:])].sum()), int(out_k.sum())
+        elif self.Mk is not None:  # cuba_delta: one synapse per kick source
+            kick, kick_synapses = len(self.Mk.i[:]), N_KICK
         syn = int(out_e[i[i < N_E]].sum() + out_i[i[i >= N_E] - N_E].sum()) + kick
         out["synaptic_events"] = syn
-        out["synapses"] = int(sum(len(c.i[:]) for c in self.Ce) + len(self.Ci.i[:]) +
-                              (N_KICK if self.Mk is not None else 0))
+        out["synapses"] = int(sum(len(c.i[:]) for c in self.Ce) + len(self.Ci.i[:]) + kick_synapses)
         return out
 
 
@@ -214,8 +253,9 @@ def main():
     ap.add_argument("--duration-ms", type=float, default=10000.0,
                     help="simulated time (ms); default 10000, the benchmark's length")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each simulator (medians are reported)")
-    ap.add_argument("--dt-ms", type=float, default=0.125,
-                    help="Brian2's time step (ms); default 0.125, which makes the 0.125 ms delay one step")
+    ap.add_argument("--dt-ms", type=float, default=None,
+                    help="Brian2's time step (ms); default one step of the network's delay: 0.125 for the cuba "
+                         "networks, 0.1 for coba")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--spikeem", default=os.path.join(REPO, "build", "spikeem"), help="spikeem binary")
     ap.add_argument("--workdir", help="Brian2 project folder (default: a temporary folder, removed)")
@@ -257,10 +297,11 @@ def main():
 def compare(network, args, brian2, workdir):
     """Time one network in both simulators; print the side-by-side table; return the JSON record."""
     load0 = os.getloadavg()[0]
+    dt_ms = args.dt_ms if args.dt_ms is not None else DEFAULT_DT_MS[network]
     print(f"{network}: {args.duration_ms / 1000:g} s simulated, seed {args.seed}, {args.repeat} runs each; "
-          f"Brian2 {brian2.__version__} C++ standalone, 1 thread, dt {args.dt_ms:g} ms", flush=True)
+          f"Brian2 {brian2.__version__} C++ standalone, 1 thread, dt {dt_ms:g} ms", flush=True)
     print("building the Brian2 project (not timed) ...", flush=True)
-    brian = Brian2Cuba(network, workdir, args.duration_ms, args.dt_ms, args.seed)
+    brian = Brian2Cuba(network, workdir, args.duration_ms, dt_ms, args.seed)
     print(f"  generated and compiled in {brian.compile_s:.1f} s", flush=True)
 
     sp_wall, sp_cpu, sp_build, br_run, br_wall, br_cpu, ratios = [], [], [], [], [], [], []
@@ -313,7 +354,7 @@ def compare(network, args, brian2, workdir):
     print(flush=True)
     return {
         "network": network, "duration_ms": args.duration_ms, "seed": args.seed,
-        "repeat": args.repeat, "brian2_version": brian2.__version__, "brian2_dt_ms": args.dt_ms,
+        "repeat": args.repeat, "brian2_version": brian2.__version__, "brian2_dt_ms": dt_ms,
         "brian2_compile_s": brian.compile_s,
         "spikeem": {"wall_s": sp_wall, "cpu_s": sp_cpu, "build_s": sp_build,
                     "synaptic_events": sp["synaptic_events"], "synapses": sp["synapses"],

@@ -99,6 +99,29 @@ PopulationModel lif_exp(const proto::LifExp& m, const Node& mn, Validator& v) {
     return lp;
 }
 
+PopulationModel lif_cond_exp(const proto::LifCondExp& m, const Node& mn, Validator& v) {
+    LifCondExpParams lp;
+    if (m.has_tau_m_ms()) lp.tau_m_ms = m.tau_m_ms();
+    if (m.has_g_leak_ns()) lp.g_leak_nS = m.g_leak_ns();
+    if (m.has_tau_e_ms()) lp.tau_e_ms = m.tau_e_ms();
+    if (m.has_tau_i_ms()) lp.tau_i_ms = m.tau_i_ms();
+    if (m.has_e_e_mv()) lp.e_e_mV = m.e_e_mv();
+    if (m.has_e_i_mv()) lp.e_i_mV = m.e_i_mv();
+    if (m.has_v_rest_mv()) lp.v_rest_mV = m.v_rest_mv();
+    if (m.has_v_reset_mv()) lp.v_reset_mV = m.v_reset_mv();
+    if (m.has_v_th_mv()) lp.v_th_mV = m.v_th_mv();
+    if (m.has_t_ref_ms()) lp.t_ref_ms = m.t_ref_ms();
+    v.positive(mn, "tau_m_ms", lp.tau_m_ms, "ms");
+    v.positive(mn, "g_leak_nS", lp.g_leak_nS, "nS");
+    v.positive(mn, "tau_e_ms", lp.tau_e_ms, "ms");
+    v.positive(mn, "tau_i_ms", lp.tau_i_ms, "ms");
+    v.finite(mn, "e_e_mV", lp.e_e_mV, "mV");
+    v.finite(mn, "e_i_mV", lp.e_i_mV, "mV");
+    v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
+    lif_voltages(v, mn, m.v_init_mv(), lp);
+    return lp;
+}
+
 PopulationModel stochastic(const proto::Stochastic& m, const Node& mn, Validator& v) {
     StochasticParams sp;
     if (m.has_tau_m_ms()) sp.tau_m_ms = m.tau_m_ms();
@@ -205,6 +228,8 @@ std::optional<PopulationModel> model(const proto::Population& p, const Node& pn,
             return std::nullopt;
         case proto::Population::kLifDelta: return lif_delta(p.lif_delta(), pn.child("lif_delta", p.lif_delta()), v);
         case proto::Population::kLifExp: return lif_exp(p.lif_exp(), pn.child("lif_exp", p.lif_exp()), v);
+        case proto::Population::kLifCondExp:
+            return lif_cond_exp(p.lif_cond_exp(), pn.child("lif_cond_exp", p.lif_cond_exp()), v);
         case proto::Population::kStochastic:
             return stochastic(p.stochastic(), pn.child("stochastic", p.stochastic()), v);
         case proto::Population::kPoisson: return poisson(p.poisson(), pn.child("poisson", p.poisson()), p.size(), v);

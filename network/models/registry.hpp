@@ -31,6 +31,11 @@ struct ModelTraits<LifExpParams> {
     static constexpr bool neuron = true;
 };
 template <>
+struct ModelTraits<LifCondExpParams> {
+    static constexpr const char* name = "lif_cond_exp";
+    static constexpr bool neuron = true;
+};
+template <>
 struct ModelTraits<StochasticParams> {
     static constexpr const char* name = "stochastic";
     static constexpr bool neuron = true;
