@@ -150,7 +150,9 @@ struct ProjectionSpec {
 // Every probe records only in its window [start_ms, stop_ms) (times rounded
 // to the resolution); probes that sample every interval_ms keep the grid of
 // multiples of interval_ms from t = 0, so a windowed probe records exactly
-// the samples of the same probe without a window that fall in the window.
+// the samples of the same probe without a window that fall in the window
+// (unless reading V draws noise, as on noisy stochastic neurons: fewer reads
+// then give the same statistics along another path).
 struct RecordWindow {
     double start_ms = 0.0;
     double stop_ms = std::numeric_limits<double>::infinity();  // exclusive
