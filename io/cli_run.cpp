@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,35 @@ namespace fs = std::filesystem;
 
 namespace spikeem::io {
 namespace {
+
+constexpr const char* kRunOutputsHelp =
+    "Writes into DIR (a table the spec does not ask for is removed from DIR, in both formats):\n"
+    "  spikes.csv            t_ms,population,neuron: every spike of record.spikes and record.spike_probe\n"
+    "                        (always written; no rows when nothing is recorded)\n"
+    "  voltages.csv          t_ms,population,neuron,v_mV: record.voltage probes\n"
+    "  rates.csv             t_ms,population,neuron,readout,rate_hz: record.rate probes (readout count,\n"
+    "                        exp or model)\n"
+    "  weights.csv           t_ms,projection,pre,post,w: record.weights probes, then the final weight of\n"
+    "                        every synapse of every plastic projection\n"
+    "  population_rates.csv  t_ms,probe,population,spikes,rate_hz: record.population_rate, one row per\n"
+    "                        whole bin; t_ms the bin start, probe the index in record.population_rate,\n"
+    "                        rate_hz = spikes * 1000 / (neurons watched * bin_ms)\n"
+    "  run.json              provenance (spec, hash, seed, resolution_ns, output_format) and statistics;\n"
+    "                        written last: its presence marks a complete set\n"
+    "Rows are in order of time, then probe (spikes: population; spec order), then neuron (spikes:\n"
+    "index; probes: their list) or synapse (storage order).  CSV times are exact decimals of ticks.\n"
+    "--format npy writes spikes.npy, voltages.npy, rates.npy, weights.npy and population_rates.npy\n"
+    "instead of the .csv files: NumPy format 1.0, one structured array per table whose fields are the\n"
+    "CSV's columns (a = numpy.load(\"DIR/spikes.npy\"); a[\"t_ms\"]), in the machine's byte order:\n"
+    "  t_ms                float64, the double nearest the exact time (what the CSV's text parses to)\n"
+    "  population, projection  uint32 index into run.json's populations / projections (spec order)\n"
+    "  neuron, pre, post, probe  uint32;  spikes uint64;  readout uint8 (0 count, 1 exp, 2 model)\n"
+    "  v_mV, w, rate_hz    float64, the CSV's numbers exactly\n"
+    "A voltage row takes 24 bytes in npy.\n"
+    "--threads N splits every population into N contiguous chunks that advance in parallel\n"
+    "between exchanges of spikes (epochs of the network's minimum delay); every output is\n"
+    "byte-identical for any N except run.json's wall_time_s.  A network whose minimum delay\n"
+    "(less the window of central-difference voltage rules) is 0 runs on one thread.\n";
 
 // One line about the run, one row per population.
 void print_run_summary(const Simulation& sim, const LoadedSpec& spec, const std::string& spec_path, double wall,
@@ -52,17 +82,15 @@ int cmd_run(const std::vector<std::string>& args) {
     add_threads_option(o, 1,
                        "run the network on N threads (N partitions of its neurons; 0: all cores); outputs do not "
                        "depend on it");
+    o.add_options()("format", po::value<std::string>()->default_value("csv"),
+                    "output tables as csv (text) or npy (NumPy arrays); see below");
     o.add_options()("quiet,q", "print nothing on success");
     cmd.spec_argument();
     const po::variables_map vm = cmd.parse(args);
-    if (vm.count("help"))
-        return cmd.print_help(
-            "Writes DIR/spikes.csv (t_ms,population,neuron), DIR/voltages.csv when voltages are\n"
-            "recorded (t_ms,population,neuron,v_mV), and DIR/run.json (provenance and statistics).\n"
-            "--threads N splits every population into N contiguous chunks that advance in parallel\n"
-            "between exchanges of spikes (epochs of the network's minimum delay); every output is\n"
-            "byte-identical for any N except run.json's wall_time_s.  A network whose minimum delay\n"
-            "(less the window of central-difference voltage rules) is 0 runs on one thread.\n");
+    if (vm.count("help")) return cmd.print_help(kRunOutputsHelp);
+    const std::optional<OutputFormat> format = parse_output_format(vm["format"].as<std::string>());
+    if (!format)
+        throw UsageError(fmt::format("--format = \"{}\": expected csv or npy", vm["format"].as<std::string>()));
     const std::string path = spec_path(vm);
     LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
 
@@ -74,7 +102,7 @@ int cmd_run(const std::vector<std::string>& args) {
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const fs::path out = vm["out"].as<std::string>();
-    write_run_outputs(out, sim, spec, RunInfo{path, wall});
+    write_run_outputs(out, sim, spec, RunInfo{path, wall, *format});
     if (!vm.count("quiet")) print_run_summary(sim, spec, path, wall, out);
     return kExitOk;
 }

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cmath>
+#include <cstring>
+#include <string_view>
 #include <stdexcept>
 #include <system_error>
 
@@ -69,26 +72,153 @@ std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
-// Rows are formatted into a buffer written out every megabyte.
-class CsvWriter {
+// One column of an output table: its name (CSV header, npy field) and its npy
+// type code (f8, u8, u4, u1; the byte order is added).
+struct Column {
+    const char* name;
+    const char* npy_type;
+};
+using Columns = std::vector<Column>;
+
+// A table's rows as CSV text, formatted into a buffer written out every megabyte.
+// Cells: time (exact decimal ms), label (its text), integer, real (shortest
+// form that reads back exactly).
+class CsvSink {
 public:
-    CsvWriter(std::ofstream& out, const char* header) : out_(out) { out_ << header; }
-    ~CsvWriter() { flush(); }
-    template <class... Args>
-    void row(fmt::format_string<Args...> f, Args&&... args) {
-        fmt::format_to(std::back_inserter(buf_), f, std::forward<Args>(args)...);
+    CsvSink(std::ofstream& out, const Columns& cols, const TimeBase& tb) : out_(out), tb_(tb) {
+        for (std::size_t c = 0; c < cols.size(); ++c) out_ << (c ? "," : "") << cols[c].name;
+        out_ << '\n';
+    }
+    void time(Tick t) {
+        sep();
+        const std::string s = tb_.format_ms(t);
+        buf_.append(s.data(), s.data() + s.size());
+    }
+    void label(std::uint64_t, std::string_view text) {
+        sep();
+        buf_.append(text.data(), text.data() + text.size());
+    }
+    void integer(std::uint64_t x) {
+        sep();
+        fmt::format_to(std::back_inserter(buf_), "{}", x);
+    }
+    void real(double x) {
+        sep();
+        fmt::format_to(std::back_inserter(buf_), "{}", x);
+    }
+    void end_row() {
+        buf_.push_back('\n');
+        first_ = true;
         if (buf_.size() > (1u << 20)) flush();
     }
+    void finish() { flush(); }
 
 private:
+    void sep() {
+        if (!first_) buf_.push_back(',');
+        first_ = false;
+    }
     void flush() {
         out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
         buf_.clear();
     }
     std::ofstream& out_;
+    const TimeBase& tb_;
+    fmt::memory_buffer buf_;
+    bool first_ = true;
+};
+
+// A table as a NumPy .npy file (format 1.0): the header (magic, version, its
+// length, a Python dict literal with the structured dtype and the row count,
+// padded with spaces to a multiple of 64 bytes and ended by a newline), then
+// the rows packed in the machine's byte order.  The row count is known before
+// the first row and checked at finish().
+class NpySink {
+public:
+    NpySink(std::ofstream& out, const Columns& cols, std::size_t rows, const TimeBase& tb)
+        : out_(out), cols_(cols), rows_(rows), ticks_per_ms_(static_cast<double>(tb.ticks_per_ms())) {
+        const char order = std::endian::native == std::endian::little ? '<' : '>';
+        std::string descr;
+        for (const Column& c : cols) {
+            const char o = c.npy_type[1] == '1' ? '|' : order;  // one byte has no order
+            descr += fmt::format("{}('{}', '{}{}')", descr.empty() ? "" : ", ", c.name, o, c.npy_type);
+        }
+        std::string dict = fmt::format("{{'descr': [{}], 'fortran_order': False, 'shape': ({},), }}", descr, rows);
+        const std::size_t unpadded = 10 + dict.size() + 1;  // magic 6, version 2, length 2; newline 1
+        dict.append((64 - unpadded % 64) % 64, ' ');
+        dict += '\n';
+        if (dict.size() > 65535) throw std::logic_error("npy header too long for format 1.0");
+        const auto len = static_cast<std::uint16_t>(dict.size());
+        const char head[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(len & 0xff),
+                               static_cast<char>(len >> 8)};  // the length is little-endian in every byte order
+        out_.write(head, 10);
+        out_ << dict;
+    }
+    void time(Tick t) { put(static_cast<double>(t) / ticks_per_ms_); }  // correctly rounded: the nearest double
+    void label(std::uint64_t index, std::string_view) { integer(index); }
+    void integer(std::uint64_t x) {
+        switch (cols_[col_].npy_type[1]) {
+            case '1': put(static_cast<std::uint8_t>(x)); break;
+            case '4': put(static_cast<std::uint32_t>(x)); break;
+            default: put(x); break;
+        }
+    }
+    void real(double x) { put(x); }
+    void end_row() {
+        if (col_ != cols_.size()) throw std::logic_error("npy row with a wrong number of cells");
+        col_ = 0;
+        ++written_;
+        if (buf_.size() > (1u << 20)) flush();
+    }
+    void finish() {
+        flush();
+        if (written_ != rows_) throw std::logic_error(fmt::format("npy table: {} rows announced, {} written", rows_, written_));
+    }
+
+private:
+    template <class T>
+    void put(T x) {
+        // A cell of the wrong type would shift every later byte: a bug in a table's writer.
+        if (col_ >= cols_.size() || cols_[col_].npy_type[1] - '0' != static_cast<int>(sizeof(T)))
+            throw std::logic_error(fmt::format("npy cell {} does not match its column", col_));
+        char bytes[sizeof(T)];
+        std::memcpy(bytes, &x, sizeof(T));
+        buf_.append(bytes, bytes + sizeof(T));
+        ++col_;
+    }
+    void flush() {
+        out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+        buf_.clear();
+    }
+    std::ofstream& out_;
+    const Columns& cols_;
+    std::size_t rows_, written_ = 0, col_ = 0;
+    double ticks_per_ms_;
     fmt::memory_buffer buf_;
 };
 
+// Table `stem` in the run's format: `rows(sink)` writes its `count` rows
+// through either sink; the other format's file of an earlier run goes.
+template <class Rows>
+void table(OutputSet& out, OutputFormat format, const TimeBase& tb, const std::string& stem, const Columns& cols,
+           std::size_t count, Rows&& rows) {
+    if (format == OutputFormat::Csv) {
+        out.obsolete(stem + ".npy");
+        CsvSink sink(out.add(stem + ".csv"), cols, tb);
+        rows(sink);
+        sink.finish();
+    } else {
+        out.obsolete(stem + ".csv");
+        NpySink sink(out.add(stem + ".npy"), cols, count, tb);
+        rows(sink);
+        sink.finish();
+    }
+}
+
+void no_table(OutputSet& out, const std::string& stem) {
+    out.obsolete(stem + ".csv");
+    out.obsolete(stem + ".npy");
+}
 
 std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
 
@@ -124,6 +254,7 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     j += fmt::format("  \"seed\": {},\n", spec.spec.run.seed);
     j += fmt::format("  \"resolution_ns\": {},\n", json_number(tb.resolution_ns()));
     j += fmt::format("  \"duration_ms\": {},\n", tb.format_ms(sim.now()));
+    j += fmt::format("  \"output_format\": {},\n", json_string(format_name(info.format)));
     j += "  \"populations\": [\n";
     for (std::size_t p = 0; p < sim.num_populations(); ++p) {
         PopulationSummary s = sim.summary(p);
@@ -154,52 +285,115 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     return j;
 }
 
+namespace {
+
+void write_spikes(OutputSet& out, OutputFormat f, const Simulation& sim) {
+    const std::vector<SpikeRecord> spikes = sim.sorted_spikes();
+    table(out, f, sim.time(), "spikes", {{"t_ms", "f8"}, {"population", "u4"}, {"neuron", "u4"}}, spikes.size(),
+          [&](auto& t) {
+              for (const SpikeRecord& s : spikes) {
+                  t.time(s.t);
+                  t.label(s.population, sim.population(s.population).name());
+                  t.integer(s.neuron);
+                  t.end_row();
+              }
+          });
+}
+
+void write_voltages(OutputSet& out, OutputFormat f, const Simulation& sim) {
+    const auto& samples = sim.voltages();
+    table(out, f, sim.time(), "voltages", {{"t_ms", "f8"}, {"population", "u4"}, {"neuron", "u4"}, {"v_mV", "f8"}},
+          samples.size(), [&](auto& t) {
+              for (const VoltageSample& v : samples) {
+                  t.time(v.t);
+                  t.label(v.population, sim.population(v.population).name());
+                  t.integer(v.neuron);
+                  t.real(v.v_mV);
+                  t.end_row();
+              }
+          });
+}
+
+void write_rates(OutputSet& out, OutputFormat f, const Simulation& sim) {
+    const auto& samples = sim.rate_samples();
+    const Columns cols{{"t_ms", "f8"}, {"population", "u4"}, {"neuron", "u4"}, {"readout", "u1"}, {"rate_hz", "f8"}};
+    table(out, f, sim.time(), "rates", cols, samples.size(), [&](auto& t) {
+        static constexpr const char* readout[] = {"count", "exp", "model"};  // RateReadout's order
+        for (const RateSample& r : samples) {
+            t.time(r.t);
+            t.label(r.population, sim.population(r.population).name());
+            t.integer(r.neuron);
+            t.label(static_cast<std::uint64_t>(r.readout), readout[static_cast<int>(r.readout)]);
+            t.real(r.rate_hz);
+            t.end_row();
+        }
+    });
+}
+
+// Probe samples, then the final weight of every synapse of every plastic projection.
+void write_weights(OutputSet& out, OutputFormat f, const Simulation& sim) {
+    std::vector<WeightSample> final_weights;
+    for (std::size_t j = 0; j < sim.num_projections(); ++j)
+        if (sim.projection(j).learns()) {
+            const std::vector<WeightSample> w = sim.weights_now(j);
+            final_weights.insert(final_weights.end(), w.begin(), w.end());
+        }
+    const std::vector<WeightSample>& samples = sim.weight_samples();
+    const std::vector<WeightSample>& final_weights_c = final_weights;
+    const Columns cols{{"t_ms", "f8"}, {"projection", "u4"}, {"pre", "u4"}, {"post", "u4"}, {"w", "f8"}};
+    table(out, f, sim.time(), "weights", cols, samples.size() + final_weights.size(), [&](auto& t) {
+        for (const std::vector<WeightSample>* list : {&samples, &final_weights_c})
+            for (const WeightSample& w : *list) {
+                t.time(w.t);
+                t.label(w.projection, sim.projection(w.projection).name());
+                t.integer(w.pre);
+                t.integer(w.post);
+                t.real(w.w);
+                t.end_row();
+            }
+    });
+}
+
+void write_population_rates(OutputSet& out, OutputFormat f, const Simulation& sim) {
+    const std::vector<PopulationRateSample> bins = sim.population_rates();
+    const Columns cols{{"t_ms", "f8"}, {"probe", "u4"}, {"population", "u4"}, {"spikes", "u8"}, {"rate_hz", "f8"}};
+    table(out, f, sim.time(), "population_rates", cols, bins.size(), [&](auto& t) {
+        for (const PopulationRateSample& b : bins) {
+            t.time(b.t);
+            t.integer(b.probe);
+            t.label(b.population, sim.population(b.population).name());
+            t.integer(b.spikes);
+            t.real(b.rate_hz);
+            t.end_row();
+        }
+    });
+}
+
+}  // namespace
+
+const char* format_name(OutputFormat f) { return f == OutputFormat::Csv ? "csv" : "npy"; }
+
+std::optional<OutputFormat> parse_output_format(const std::string& name) {
+    if (name == "csv") return OutputFormat::Csv;
+    if (name == "npy") return OutputFormat::Npy;
+    return std::nullopt;
+}
+
 void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedSpec& spec, const RunInfo& info) {
     fs::create_directories(dir);
     OutputSet out(dir);
-    const TimeBase& tb = sim.time();
-
-    {
-        CsvWriter csv(out.add("spikes.csv"), "t_ms,population,neuron\n");
-        for (const SpikeRecord& s : sim.sorted_spikes())
-            csv.row("{},{},{}\n", tb.format_ms(s.t), sim.population(s.population).name(), s.neuron);
-    }
-
-    if (spec.spec.record.voltages.empty()) {
-        out.obsolete("voltages.csv");
-    } else {
-        CsvWriter csv(out.add("voltages.csv"), "t_ms,population,neuron,v_mV\n");
-        for (const VoltageSample& v : sim.voltages())
-            csv.row("{},{},{},{}\n", tb.format_ms(v.t), sim.population(v.population).name(), v.neuron, v.v_mV);
-    }
-
-    if (spec.spec.record.rates.empty()) {
-        out.obsolete("rates.csv");
-    } else {
-        CsvWriter csv(out.add("rates.csv"), "t_ms,population,neuron,readout,rate_hz\n");
-        for (const RateSample& r : sim.rate_samples()) {
-            const char* readout = r.readout == RateReadout::Count ? "count" : r.readout == RateReadout::Exp ? "exp" : "model";
-            csv.row("{},{},{},{},{}\n", tb.format_ms(r.t), sim.population(r.population).name(), r.neuron, readout,
-                    r.rate_hz);
-        }
-    }
-
-    // Weights: probe samples, then the final weight of every synapse of every plastic projection.
+    const RecordSpec& rec = spec.spec.record;
+    write_spikes(out, info.format, sim);
+    if (rec.voltages.empty()) no_table(out, "voltages");
+    else write_voltages(out, info.format, sim);
+    if (rec.rates.empty()) no_table(out, "rates");
+    else write_rates(out, info.format, sim);
     bool any_plastic = false;
     for (const auto& pj : spec.spec.projections) any_plastic = any_plastic || pj.plasticity.has_value();
-    if (spec.spec.record.weights.empty() && !any_plastic) {
-        out.obsolete("weights.csv");
-    } else {
-        CsvWriter csv(out.add("weights.csv"), "t_ms,projection,pre,post,w\n");
-        auto row = [&](const WeightSample& w) {
-            csv.row("{},{},{},{},{}\n", tb.format_ms(w.t), sim.projection(w.projection).name(), w.pre, w.post, w.w);
-        };
-        for (const WeightSample& w : sim.weight_samples()) row(w);
-        for (std::size_t j = 0; j < sim.num_projections(); ++j)
-            if (sim.projection(j).learns())
-                for (const WeightSample& w : sim.weights_now(j)) row(w);
-    }
-
+    if (rec.weights.empty() && !any_plastic) no_table(out, "weights");
+    else write_weights(out, info.format, sim);
+    if (rec.population_rates.empty()) no_table(out, "population_rates");
+    else write_population_rates(out, info.format, sim);
     out.add("run.json") << run_json(sim, spec, info);
     out.commit();
 }

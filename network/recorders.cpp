@@ -13,7 +13,40 @@ void make_room(std::vector<T>& v, std::size_t more) {
     if (v.size() + more > v.capacity()) v.reserve(std::max(v.size() + more, 2 * v.capacity()));
 }
 Tick interval_ticks(const TimeBase& time, double interval_ms) { return std::max<Tick>(time.round(interval_ms), 1); }
+// A window's end in ticks; kNever for none (or beyond any run).
+Tick stop_ticks(const TimeBase& time, double stop_ms) {
+    if (!(stop_ms * static_cast<double>(time.ticks_per_ms()) < 9.0e18)) return kNever;
+    return time.round(stop_ms);
+}
 }  // namespace
+
+Tick Recorders::Grid::first() const {
+    const Tick t = (start + interval - 1) / interval * interval;
+    return t < stop ? t : kNever;
+}
+
+Tick Recorders::Grid::next(Tick t) const { return t < stop - interval ? t + interval : kNever; }
+
+std::size_t Recorders::Grid::count(Tick from, Tick to) const {
+    // Multiples of interval in [0, x).
+    const auto upto = [&](Tick x) { return x <= 0 ? Tick{0} : (x - 1) / interval + 1; };
+    const Tick lo = std::max(from, start), hi = std::min(to, stop);
+    return hi > lo ? static_cast<std::size_t>(upto(hi) - upto(lo)) : 0;
+}
+
+Recorders::Grid Recorders::grid(double interval_ms, const RecordWindow& w) const {
+    return Grid{interval_ticks(time_, interval_ms), time_.round(w.start_ms), stop_ticks(time_, w.stop_ms)};
+}
+
+Recorders::SpikeFilter Recorders::filter(const RecordWindow& w, std::uint32_t size,
+                                         const std::vector<std::uint32_t>& neurons) const {
+    SpikeFilter f{time_.round(w.start_ms), stop_ticks(time_, w.stop_ms), {}};
+    if (!neurons.empty()) {
+        f.watched.assign(size, false);
+        for (std::uint32_t i : neurons) f.watched[i] = true;
+    }
+    return f;
+}
 
 std::vector<WeightSample> weights_of(const Network& net, std::size_t j, Tick t) {
     const Projection& pj = net.projection(j);
@@ -36,6 +69,8 @@ Recorders::Recorders(const NetworkSpec& spec, const Network& net, const TimeBase
     add_voltage_probes(spec, net, owner);
     add_weight_probes(spec, net, owner);
     add_rate_probes(spec, net, owner);
+    add_spike_probes(spec, net);
+    add_population_rate_probes(spec, net);
     isi_.assign(net.num_neurons(), IsiStats{});
 }
 
@@ -53,7 +88,8 @@ void Recorders::share(std::vector<std::vector<std::uint32_t>> Share::*pos, std::
 void Recorders::add_voltage_probes(const NetworkSpec& spec, const Network& net, const Owner& owner) {
     for (std::size_t k = 0; k < spec.record.voltages.size(); ++k) {
         const auto& vp = spec.record.voltages[k];
-        VoltageProbe probe{net.find_population(vp.population), vp.neurons, interval_ticks(time_, vp.interval_ms)};
+        VoltageProbe probe{net.find_population(vp.population), vp.neurons,
+                           grid(vp.interval_ms, window_of(spec.record.voltage_windows, k))};
         if (probe.neurons.empty())
             for (std::uint32_t i = 0; i < net.population(probe.population).size(); ++i) probe.neurons.push_back(i);
         share(&Share::vpos, static_cast<std::uint32_t>(k), SampleKind::Voltage, probe.population, probe.neurons,
@@ -66,7 +102,7 @@ void Recorders::add_weight_probes(const NetworkSpec& spec, const Network& net, c
     for (std::size_t k = 0; k < spec.record.weights.size(); ++k) {
         const auto& wp = spec.record.weights[k];
         const std::uint32_t j = net.find_projection(wp.projection);
-        WeightProbe probe{j, {}, {}, {}, interval_ticks(time_, wp.interval_ms)};
+        WeightProbe probe{j, {}, {}, {}, grid(wp.interval_ms, window_of(spec.record.weight_windows, k))};
         const std::vector<WeightSample> all = weights_of(net, j, 0);
         for (std::size_t q = 0; q < all.size(); ++q) {
             bool wanted = wp.pairs.empty();
@@ -87,8 +123,13 @@ void Recorders::add_rate_probes(const NetworkSpec& spec, const Network& net, con
     rate_in_.resize(net.num_populations());
     for (std::size_t k = 0; k < spec.record.rates.size(); ++k) {
         const auto& rp = spec.record.rates[k];
-        RateProbe probe{net.find_population(rp.population), rp.neurons, interval_ticks(time_, rp.interval_ms),
-                        rp.readout, interval_ticks(time_, rp.window_ms), rp.tau_ms, {}, {}, {}, {}, {}};
+        RateProbe probe{net.find_population(rp.population),
+                        rp.neurons,
+                        grid(rp.interval_ms, window_of(spec.record.rate_windows, k)),
+                        rp.readout,
+                        interval_ticks(time_, rp.window_ms),
+                        rp.tau_ms,
+                        {}, {}, {}, {}, {}};
         const std::uint32_t size = net.population(probe.population).size();
         std::uint32_t slots = size;
         if (probe.neurons.empty()) {
@@ -112,9 +153,35 @@ void Recorders::add_rate_probes(const NetworkSpec& spec, const Network& net, con
     }
 }
 
+void Recorders::add_spike_probes(const NetworkSpec& spec, const Network& net) {
+    spike_probes_.resize(net.num_populations());
+    for (const auto& sp : spec.record.spike_probes) {
+        const std::uint32_t p = net.find_population(sp.population);
+        spike_probes_[p].push_back(filter(sp.window, net.population(p).size(), sp.neurons));
+    }
+}
+
+void Recorders::add_population_rate_probes(const NetworkSpec& spec, const Network& net) {
+    population_rate_in_.resize(net.num_populations());
+    for (std::size_t k = 0; k < spec.record.population_rates.size(); ++k) {
+        const auto& pr = spec.record.population_rates[k];
+        const std::uint32_t p = net.find_population(pr.population);
+        const std::uint32_t size = net.population(p).size();
+        population_rate_probes_.push_back({p, filter(pr.window, size, pr.neurons), interval_ticks(time_, pr.bin_ms),
+                                           pr.neurons.empty() ? size : static_cast<std::uint32_t>(pr.neurons.size())});
+        population_rate_in_[p].push_back(static_cast<std::uint32_t>(k));
+    }
+    for (Share& sh : shares_) sh.bin_count.resize(population_rate_probes_.size());
+}
+
 std::vector<Event> Recorders::first_samples(std::uint32_t q) const {
     std::vector<Event> out;
-    for (const auto& [k, kind] : first_[q]) out.push_back(Event{0, k, static_cast<std::uint32_t>(kind), 0, EventKind::Sample});
+    for (const auto& [k, kind] : first_[q]) {
+        const Grid& g = kind == SampleKind::Voltage  ? voltage_probes_[k].grid
+                        : kind == SampleKind::Weight ? weight_probes_[k].grid
+                                                     : rate_probes_[k].grid;
+        if (g.first() != kNever) out.push_back(Event{g.first(), k, static_cast<std::uint32_t>(kind), 0, EventKind::Sample});
+    }
     return out;
 }
 
@@ -130,8 +197,18 @@ void Recorders::on_spike(std::uint32_t q, std::uint32_t p, std::uint32_t neuron,
         st.m2 += delta * (isi - st.mean);
     }
     st.last = t;
-    if (record_spikes_[p]) sh.spikes.push_back({t, p, neuron});
+    bool wanted = record_spikes_[p];
+    for (const SpikeFilter& f : spike_probes_[p]) wanted = wanted || f.wants(neuron, t);
+    if (wanted) sh.spikes.push_back({t, p, neuron});
     for (std::uint32_t k : rate_in_[p]) rate_spike(rate_probes_[k], neuron, t);
+    for (std::uint32_t k : population_rate_in_[p]) {
+        const PopulationRateProbe& probe = population_rate_probes_[k];
+        if (!probe.filter.wants(neuron, t)) continue;
+        const auto bin = static_cast<std::size_t>((t - probe.filter.start) / probe.bin);
+        std::vector<std::uint64_t>& count = sh.bin_count[k];
+        if (bin >= count.size()) count.resize(std::max(bin + 1, 2 * count.size()), 0);
+        ++count[bin];
+    }
 }
 
 template <class Sample>
@@ -152,7 +229,7 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
                 record(sh.rate_samples, rate_samples_, k, pos,
                        {e.t, k, probe.population, i, probe.readout, rate_read(probe, net, i, e.t)});
             }
-            return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
+            return Event{probe.grid.next(e.t), k, e.aux, 0, EventKind::Sample};
         }
         case SampleKind::Weight: {
             const WeightProbe& probe = weight_probes_[k];
@@ -160,7 +237,7 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
             for (std::uint32_t pos : sh.wpos[k])
                 record(sh.weight_samples, weight_samples_, k, pos,
                        {e.t, probe.projection, probe.pre[pos], probe.post[pos], pj.weight(probe.synapses[pos]), k});
-            return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
+            return Event{probe.grid.next(e.t), k, e.aux, 0, EventKind::Sample};
         }
         case SampleKind::Voltage:
             break;
@@ -171,7 +248,7 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
         const std::uint32_t i = probe.neurons[pos];
         record(sh.voltages, voltages_, k, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t), k});
     }
-    return Event{e.t + probe.interval, k, e.aux, 0, EventKind::Sample};
+    return Event{probe.grid.next(e.t), k, e.aux, 0, EventKind::Sample};
 }
 
 void Recorders::rate_spike(RateProbe& probe, std::uint32_t neuron, Tick t) {
@@ -212,16 +289,11 @@ double Recorders::rate_read(RateProbe& probe, Network& net, std::uint32_t neuron
 }
 
 void Recorders::reserve(Tick now, Tick end) {
-    // Probes sample at the multiples of their interval.
-    auto instants = [&](Tick interval) {
-        const auto upto = [&](Tick t) { return t <= 0 ? Tick{0} : (t + interval - 1) / interval; };
-        return static_cast<std::size_t>(std::max<Tick>(upto(end) - upto(now), 0));
-    };
     for (Share& sh : shares_) {
         std::size_t v = 0, w = 0, r = 0;
-        for (std::size_t k = 0; k < voltage_probes_.size(); ++k) v += sh.vpos[k].size() * instants(voltage_probes_[k].interval);
-        for (std::size_t k = 0; k < weight_probes_.size(); ++k) w += sh.wpos[k].size() * instants(weight_probes_[k].interval);
-        for (std::size_t k = 0; k < rate_probes_.size(); ++k) r += sh.rpos[k].size() * instants(rate_probes_[k].interval);
+        for (std::size_t k = 0; k < voltage_probes_.size(); ++k) v += sh.vpos[k].size() * voltage_probes_[k].grid.count(now, end);
+        for (std::size_t k = 0; k < weight_probes_.size(); ++k) w += sh.wpos[k].size() * weight_probes_[k].grid.count(now, end);
+        for (std::size_t k = 0; k < rate_probes_.size(); ++k) r += sh.rpos[k].size() * rate_probes_[k].grid.count(now, end);
         if (shares_.size() == 1) {  // recorded straight into the outputs
             make_room(voltages_, v);
             make_room(weight_samples_, w);
@@ -284,6 +356,27 @@ std::vector<SpikeRecord> Recorders::sorted_spikes() const {
         if (a.population != b.population) return a.population < b.population;
         return a.neuron < b.neuron;
     });
+    return out;
+}
+
+std::vector<PopulationRateSample> Recorders::population_rates(Tick now) const {
+    std::vector<PopulationRateSample> out;
+    for (std::uint32_t k = 0; k < population_rate_probes_.size(); ++k) {
+        const PopulationRateProbe& probe = population_rate_probes_[k];
+        const Tick end = std::min(now, probe.filter.stop);
+        const Tick bins = end > probe.filter.start ? (end - probe.filter.start) / probe.bin : 0;
+        // Exact: the bin in ms is the double nearest the decimal number of ticks.
+        const double bin_ms = static_cast<double>(probe.bin) / static_cast<double>(time_.ticks_per_ms());
+        for (Tick b = 0; b < bins; ++b) {
+            std::uint64_t spikes = 0;
+            for (const Share& sh : shares_)
+                if (static_cast<std::size_t>(b) < sh.bin_count[k].size()) spikes += sh.bin_count[k][b];
+            out.push_back({probe.filter.start + b * probe.bin, k, probe.population, spikes,
+                           static_cast<double>(spikes) * 1000.0 / (probe.neurons * bin_ms)});
+        }
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const PopulationRateSample& a, const PopulationRateSample& b) { return a.t < b.t; });
     return out;
 }
 

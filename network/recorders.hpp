@@ -1,5 +1,6 @@
 #pragma once
-// What a run records: spikes, voltage, weight and rate probes, per-neuron
+// What a run records: spikes (whole populations, or chosen neurons in a
+// window), voltage, weight and rate probes, binned population rates, per-neuron
 // spike statistics.  The engine talks to the recorders through a narrow
 // interface: a spike (on_spike), a sample event (sample), the end of a
 // run_until call (collect).
@@ -8,7 +9,7 @@
 // (synapses: by target) into its own Share; collect() merges the shares into
 // the outputs in the serial order, so that outputs do not depend on the
 // partitioning.  Rate-probe state and spike statistics of a neuron are written
-// only by its owner.  With one partition, samples go straight into the
+// only by its owner; population-rate bins are counted per partition and summed.  With one partition, samples go straight into the
 // outputs (the run loop takes them in the serial order).
 #include <cstdint>
 #include <deque>
@@ -69,6 +70,16 @@ struct PopulationSummary {
     std::uint32_t neurons_with_cv = 0;
 };
 
+// The binned spike count of a population-rate probe (PopulationRateProbeSpec):
+// bin [t, t + bin) of probe `probe` (index in spec().record.population_rates).
+struct PopulationRateSample {
+    Tick t;  // bin start
+    std::uint32_t probe;
+    std::uint32_t population;
+    std::uint64_t spikes;  // of the watched neurons in the bin
+    double rate_hz;        // spikes * 1000 / (neurons watched * bin_ms)
+};
+
 // What a Sample event samples (its aux; also the order of samples of one
 // probe index at one tick, after the event key).
 enum class SampleKind : std::uint32_t { Voltage = 0, Weight = 1, Rate = 2 };
@@ -84,12 +95,14 @@ public:
     Recorders(const NetworkSpec& spec, const Network& net, const TimeBase& time, std::uint32_t partitions,
               const Owner& owner);
 
-    // The first sample event of each probe that partition q takes part in (at t = 0).
+    // The first sample event of each probe that partition q takes part in (its
+    // first multiple of the interval in its window; none for an empty window).
     std::vector<Event> first_samples(std::uint32_t q) const;
 
     // A spike of `neuron` of population p at t, handled by its owner q.
     void on_spike(std::uint32_t q, std::uint32_t p, std::uint32_t neuron, std::uint32_t global, Tick t);
-    // Partition q's share of sample event e; returns the next sample event.
+    // Partition q's share of sample event e; returns the probe's next sample
+    // event (at kNever after the last one of its window: it never runs).
     Event sample(std::uint32_t q, const Event& e, Network& net);
 
     // Room for the samples partition shares will take in [now, end), so that
@@ -102,6 +115,9 @@ public:
     const std::vector<VoltageSample>& voltages() const { return voltages_; }
     const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
     const std::vector<RateSample>& rate_samples() const { return rate_samples_; }
+    // Every whole bin of every population-rate probe that ends by `now` (and by
+    // its stop), in order of bin start, then probe.
+    std::vector<PopulationRateSample> population_rates(Tick now) const;
     PopulationSummary summary(const Network& net, std::size_t p, Tick now) const;
 
 private:
@@ -118,23 +134,45 @@ private:
         std::vector<Keyed<WeightSample>> weight_samples;
         std::vector<Keyed<RateSample>> rate_samples;
         std::vector<std::uint64_t> spike_count;  // per population
+        std::vector<std::vector<std::uint64_t>> bin_count;  // per population-rate probe: spikes per bin so far
+    };
+    // When a probe samples: at the multiples of interval in [start, stop).
+    struct Grid {
+        Tick interval, start, stop;  // stop: kNever for none
+        Tick first() const;
+        Tick next(Tick t) const;  // kNever after the last
+        std::size_t count(Tick from, Tick to) const;  // samples in [from, to)
     };
     struct VoltageProbe {
         std::uint32_t population;
         std::vector<std::uint32_t> neurons;
-        Tick interval;
+        Grid grid;
     };
     struct WeightProbe {
         std::uint32_t projection;
         std::vector<std::uint32_t> synapses, pre, post;
-        Tick interval;
+        Grid grid;
+    };
+    // A spike probe or a population-rate probe: which spikes it sees.
+    struct SpikeFilter {
+        Tick start, stop;           // [start, stop); stop kNever for none
+        std::vector<bool> watched;  // per neuron of the population; empty: all
+        bool wants(std::uint32_t neuron, Tick t) const {
+            return t >= start && t < stop && (watched.empty() || watched[neuron]);
+        }
+    };
+    struct PopulationRateProbe {
+        std::uint32_t population;
+        SpikeFilter filter;
+        Tick bin;
+        std::uint32_t neurons;  // watched
     };
     // Count/Exp state per slot (a distinct probed neuron); spikes reach it
     // through rate_in_, so a population nobody reads costs one empty loop.
     struct RateProbe {
         std::uint32_t population;
         std::vector<std::uint32_t> neurons;  // output order
-        Tick interval;
+        Grid grid;
         RateReadout readout;
         Tick window;    // Count, ticks
         double tau_ms;  // Exp
@@ -154,6 +192,10 @@ private:
     void add_voltage_probes(const NetworkSpec& spec, const Network& net, const Owner& owner);
     void add_weight_probes(const NetworkSpec& spec, const Network& net, const Owner& owner);
     void add_rate_probes(const NetworkSpec& spec, const Network& net, const Owner& owner);
+    void add_spike_probes(const NetworkSpec& spec, const Network& net);
+    void add_population_rate_probes(const NetworkSpec& spec, const Network& net);
+    Grid grid(double interval_ms, const RecordWindow& w) const;
+    SpikeFilter filter(const RecordWindow& w, std::uint32_t size, const std::vector<std::uint32_t>& neurons) const;
     // Each partition's positions in a probe's neuron list; partition 0 also
     // runs the samples it has no share of, so that it counts every sample event.
     void share(std::vector<std::vector<std::uint32_t>> Share::*pos, std::uint32_t k, SampleKind kind,
@@ -167,7 +209,10 @@ private:
     TimeBase time_;
     std::vector<Share> shares_;  // per partition
     std::vector<std::vector<std::pair<std::uint32_t, SampleKind>>> first_;  // per partition: its sample events
-    std::vector<bool> record_spikes_;  // per population
+    std::vector<bool> record_spikes_;  // per population: all its spikes
+    std::vector<std::vector<SpikeFilter>> spike_probes_;  // per population: the spike probes watching it
+    std::vector<PopulationRateProbe> population_rate_probes_;
+    std::vector<std::vector<std::uint32_t>> population_rate_in_;  // per population: the probes its spikes feed
     std::vector<VoltageProbe> voltage_probes_;
     std::vector<WeightProbe> weight_probes_;
     std::vector<RateProbe> rate_probes_;

@@ -73,6 +73,10 @@ public:
     // (reading them changes nothing); Model reads rho(V(t)) like a voltage
     // probe, so on a noisy stochastic neuron it draws the noise up to t.
     const std::vector<RateSample>& rate_samples() const { return recorders_.rate_samples(); }
+    // Binned rates of the population-rate probes: every whole bin that ends by
+    // now() (and by the probe's stop), in order of bin start, then probe (spec
+    // order).  Sums of integer counts: the same for any partitioning.
+    std::vector<PopulationRateSample> population_rates() const { return recorders_.population_rates(now_); }
     // Current weights of every synapse of a projection, in storage order, with (pre, post).
     std::vector<WeightSample> weights_now(std::size_t projection) const { return weights_of(net_, projection, now_); }
 

@@ -171,6 +171,17 @@ struct ProjectionSpec {
     std::string transpose_of;
 };
 
+// Every probe records only in its window [start_ms, stop_ms) (times rounded
+// to the resolution); probes that sample every interval_ms keep the grid of
+// multiples of interval_ms from t = 0, so a windowed probe records exactly
+// the samples of the same probe without a window that fall in the window
+// (unless reading V draws noise, as on noisy stochastic neurons: fewer reads
+// then give the same statistics along another path).
+struct RecordWindow {
+    double start_ms = 0.0;
+    double stop_ms = std::numeric_limits<double>::infinity();  // exclusive
+};
+
 struct VoltageProbeSpec {
     std::string population;
     std::vector<std::uint32_t> neurons;  // empty = all
@@ -202,12 +213,46 @@ struct RateProbeSpec {
     double tau_ms = 100.0;     // Exp only
 };
 
+// The spikes of chosen neurons of a population (all: empty) in a window.
+struct SpikeProbeSpec {
+    std::string population;
+    std::vector<std::uint32_t> neurons;  // empty = all; distinct
+    RecordWindow window;
+};
+
+// The binned firing rate of a population or of chosen neurons of it: bin k
+// covers [start + k bin, start + (k + 1) bin) and its rate is
+//   spikes of those neurons in the bin * 1000 / (n * bin_ms)   (Hz, n = neurons watched),
+// counted as the spikes happen (no spike is stored).  Only whole bins that
+// end by stop_ms and by the end of the run are reported.  A bin of bin_ms
+// rounded to the resolution: the rate divides by that.
+struct PopulationRateProbeSpec {
+    std::string population;
+    std::vector<std::uint32_t> neurons;  // empty = all; distinct
+    double bin_ms = 1.0;
+    RecordWindow window;
+};
+
+// The recorded spikes are every spike some spike recorder wants (once, however
+// many want it): all of spike_populations' and those the spike probes watch.
+// The windows of the sampling probes sit beside them, index for index (a
+// shorter list: no window for the rest), so that code building probe structs
+// with positional braces keeps compiling as it did.  A rate probe's window
+// limits its samples only: Count and Exp see every spike.
 struct RecordSpec {
     std::vector<std::string> spike_populations;
     std::vector<VoltageProbeSpec> voltages;
     std::vector<WeightProbeSpec> weights;
     std::vector<RateProbeSpec> rates;
+    std::vector<SpikeProbeSpec> spike_probes;
+    std::vector<PopulationRateProbeSpec> population_rates;
+    std::vector<RecordWindow> voltage_windows, weight_windows, rate_windows;
 };
+
+// The window of probe k of a list of sampling probes.
+inline RecordWindow window_of(const std::vector<RecordWindow>& windows, std::size_t k) {
+    return k < windows.size() ? windows[k] : RecordWindow{};
+}
 
 struct SupervisedObjectiveSpec {
     std::string input, output, projection;

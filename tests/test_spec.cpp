@@ -942,3 +942,134 @@ TEST_CASE("spec: the shipped cuba_delta example is valid") {
     CHECK(s.projections[4].name == "kick->E");
     CHECK(s.run.time_digits == 6);
 }
+
+TEST_CASE("spec: recording windows, spike probes and population rates convert to the domain structs") {
+    const auto s = load_spec_text(R"pb(population { name: "A" size: 4 lif_delta {} }
+population { name: "P" size: 2 poisson { rate_hz: 5 } }
+record {
+  spikes: "P"
+  voltage { population: "A" interval_ms: 1 }
+  voltage { population: "A" interval_ms: 2 start_ms: 3 stop_ms: 7.5 }
+  rate { population: "A" interval_ms: 1 window_ms: 5 stop_ms: 20 }
+  spike_probe { population: "A" neuron: [3, 1] start_ms: 2 }
+  population_rate { population: "A" bin_ms: 2.5 }
+  population_rate { population: "P" neuron: [1] bin_ms: 5 start_ms: 1 stop_ms: 31 }
+}
+)pb", "t.pbtxt").spec;
+    const auto& r = s.record;
+    const double inf = std::numeric_limits<double>::infinity();
+    REQUIRE(r.voltage_windows.size() == 2);
+    CHECK(r.voltage_windows[0].start_ms == 0.0);
+    CHECK(r.voltage_windows[0].stop_ms == inf);
+    CHECK(r.voltage_windows[1].start_ms == 3.0);
+    CHECK(r.voltage_windows[1].stop_ms == 7.5);
+    REQUIRE(r.rate_windows.size() == 1);
+    CHECK(r.rate_windows[0].start_ms == 0.0);
+    CHECK(r.rate_windows[0].stop_ms == 20.0);
+    CHECK(r.weight_windows.empty());
+    REQUIRE(r.spike_probes.size() == 1);
+    CHECK(r.spike_probes[0].population == "A");
+    CHECK(r.spike_probes[0].neurons == std::vector<std::uint32_t>{3, 1});
+    CHECK(r.spike_probes[0].window.start_ms == 2.0);
+    CHECK(r.spike_probes[0].window.stop_ms == inf);
+    REQUIRE(r.population_rates.size() == 2);
+    CHECK(r.population_rates[0].population == "A");
+    CHECK(r.population_rates[0].neurons.empty());
+    CHECK(r.population_rates[0].bin_ms == 2.5);
+    CHECK(r.population_rates[1].neurons == std::vector<std::uint32_t>{1});
+    CHECK(r.population_rates[1].window.start_ms == 1.0);
+    CHECK(r.population_rates[1].window.stop_ms == 31.0);
+}
+
+TEST_CASE("spec: malformed recording windows, spike probes and population rates are rejected naming the field") {
+    struct Bad {
+        std::string what;
+        const char* text;
+        std::string fragment;
+    };
+    const std::vector<Bad> cases = {
+        {"population rate with a zero bin",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "A" bin_ms: 0 } }
+)pb",
+         "t.pbtxt:2:44: record.population_rate[0].bin_ms = 0: must be >= the resolution 1e-06 (ms)"},
+        {"population rate with a negative bin",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "A" bin_ms: -5 } }
+)pb",
+         "t.pbtxt:2:44: record.population_rate[0].bin_ms = -5: must be >= the resolution 1e-06 (ms)"},
+        {"population rate without a bin",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "A" } }
+)pb",
+         "record.population_rate[0].bin_ms = 0: must be >= the resolution 1e-06 (ms)"},
+        {"population rate stopping where it starts",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "A" bin_ms: 1 start_ms: 10 stop_ms: 10 } }
+)pb",
+         "t.pbtxt:2:67: record.population_rate[0].stop_ms = 10: must be > start_ms 10 (ms)"},
+        {"population rate on a non-existent neuron",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "A" neuron: [0, 3] bin_ms: 1 } }
+)pb",
+         "t.pbtxt:2:44: record.population_rate[0].neuron[1] = 3: must be < the population size 3 (neuron index)"},
+        {"population rate listing a neuron twice",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "A" neuron: [2, 0, 2] bin_ms: 1 } }
+)pb",
+         "t.pbtxt:2:44: record.population_rate[0].neuron[2] = 2: is listed twice"},
+        {"population rate of an unknown population",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { population_rate { population: "B" bin_ms: 1 } }
+)pb",
+         "t.pbtxt:2:28: record.population_rate[0].population = \"B\": no such population (known: A)"},
+        {"voltage probe stopping before it starts",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { voltage { population: "A" interval_ms: 1 start_ms: 5 stop_ms: 2 } }
+)pb",
+         "t.pbtxt:2:63: record.voltage[0].stop_ms = 2: must be > start_ms 5 (ms)"},
+        {"voltage probe stopping at 0",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { voltage { population: "A" interval_ms: 1 stop_ms: 0 } }
+)pb",
+         "t.pbtxt:2:51: record.voltage[0].stop_ms = 0: must be > start_ms 0 (ms)"},
+        {"rate probe starting before 0",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { rate { population: "A" interval_ms: 1 window_ms: 5 start_ms: -1 } }
+)pb",
+         "t.pbtxt:2:61: record.rate[0].start_ms = -1: must be >= 0 (ms)"},
+        {"weight probe with an infinite stop",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+projection { source: "A" target: "A" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } }
+record { weights { projection: "A->A" interval_ms: 1 stop_ms: inf } }
+)pb",
+         "t.pbtxt:3:54: record.weights[0].stop_ms = inf: must be a finite number (ms)"},
+        {"spike probe on a non-existent neuron",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { spike_probe { population: "A" neuron: [0, 3] } }
+)pb",
+         "t.pbtxt:2:40: record.spike_probe[0].neuron[1] = 3: must be < the population size 3 (neuron index)"},
+        {"spike probe listing a neuron twice",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { spike_probe { population: "A" neuron: [1, 1] } }
+)pb",
+         "t.pbtxt:2:40: record.spike_probe[0].neuron[1] = 1: is listed twice"},
+        {"spike probe on a population recorded in full",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { spikes: "A" spike_probe { population: "A" neuron: [1] } }
+)pb",
+         "t.pbtxt:2:36: record.spike_probe[0].population = \"A\": is recorded in full by record.spikes already"},
+        {"spike probe stopping where it starts",
+         R"pb(population { name: "A" size: 3 lif_delta {} }
+record { spike_probe { population: "A" start_ms: 4 stop_ms: 4 } }
+)pb",
+         "t.pbtxt:2:52: record.spike_probe[0].stop_ms = 4: must be > start_ms 4 (ms)"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        const std::string msg = error_of(c.text);
+        CAPTURE(msg);
+        CHECK(contains(msg, c.fragment));
+        CHECK(lines_of(msg).size() == 1);
+    }
+}

@@ -1,6 +1,7 @@
 // The record section: which spikes, weights, voltages and rates to sample.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "io/loader/sections.hpp"
@@ -8,6 +9,39 @@
 
 namespace spikeem::io::loader {
 namespace {
+
+// start_ms and stop_ms of any probe message: [start, stop), start >= 0, stop > start.
+template <class Probe>
+RecordWindow window(const Probe& pm, const Node& n, Validator& v) {
+    RecordWindow w;
+    if (pm.has_start_ms()) {
+        v.non_negative(n, "start_ms", pm.start_ms(), "ms");
+        w.start_ms = pm.start_ms();
+    }
+    if (pm.has_stop_ms()) {
+        if (v.finite(n, "stop_ms", pm.stop_ms(), "ms") && !(pm.stop_ms() > w.start_ms))
+            v.fail(n, "stop_ms", num(pm.stop_ms()), fmt::format("must be > start_ms {} (ms)", num(w.start_ms)));
+        w.stop_ms = pm.stop_ms();
+    }
+    return w;
+}
+
+// The neuron list of a probe on population p (if known): each < its size, and each once if `distinct`.
+template <class Probe>
+std::vector<std::uint32_t> neuron_list(const Probe& pm, const Node& n, std::optional<std::size_t> p, bool distinct,
+                                       Validator& v, const NetworkSpec& out) {
+    std::vector<std::uint32_t> neurons;
+    std::set<std::uint32_t> seen;
+    for (int k = 0; k < pm.neuron_size(); ++k) {
+        if (p && pm.neuron(k) >= out.populations[*p].size)
+            v.fail(n, "neuron", std::to_string(pm.neuron(k)),
+                   fmt::format("must be < the population size {} (neuron index)", out.populations[*p].size), k);
+        else if (distinct && !seen.insert(pm.neuron(k)).second)
+            v.fail(n, "neuron", std::to_string(pm.neuron(k)), "is listed twice", k);
+        neurons.push_back(pm.neuron(k));
+    }
+    return neurons;
+}
 
 void spikes(const proto::Record& rec, const Node& rc, const PopulationIndex& pops, Validator& v, NetworkSpec& out) {
     std::set<std::string> recorded;
@@ -48,22 +82,19 @@ void weight_probe(const proto::WeightProbe& wp, const Node& wn, const Population
     if (v.finite(wn, "interval_ms", wp.interval_ms(), "ms") && !(wp.interval_ms() >= time.resolution_ms()))
         v.fail(wn, "interval_ms", num(wp.interval_ms()), fmt::format("must be >= {} (ms)", resolution_label(time)));
     out.record.weights.push_back(std::move(ps));
+    out.record.weight_windows.push_back(window(wp, wn, v));
 }
 
 void voltage_probe(const proto::VoltageProbe& vp, const Node& vn, const PopulationIndex& pops, const TimeBase& time,
                    Validator& v, NetworkSpec& out) {
     VoltageProbeSpec ps{vp.population(), {}, vp.interval_ms()};
     auto p = pops.lookup(v, vn, "population", vp.population(), true);
-    for (int k = 0; k < vp.neuron_size(); ++k) {
-        if (p && vp.neuron(k) >= out.populations[*p].size)
-            v.fail(vn, "neuron", std::to_string(vp.neuron(k)),
-                   fmt::format("must be < the population size {} (neuron index)", out.populations[*p].size), k);
-        ps.neurons.push_back(vp.neuron(k));
-    }
+    ps.neurons = neuron_list(vp, vn, p, false, v, out);
     if (v.finite(vn, "interval_ms", vp.interval_ms(), "ms") && !(vp.interval_ms() >= time.resolution_ms()))
         v.fail(vn, "interval_ms", num(vp.interval_ms()),
                fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
     out.record.voltages.push_back(std::move(ps));
+    out.record.voltage_windows.push_back(window(vp, vn, v));
 }
 
 // window_ms belongs to COUNT and tau_ms to EXP; each is required there and rejected elsewhere.
@@ -99,12 +130,8 @@ void rate_probe(const proto::RateProbe& rp, const Node& rn, const PopulationInde
     ps.interval_ms = rp.interval_ms();
     // Spike counts and traces work for any population; the model's rate needs a model that has one.
     auto p = pops.lookup(v, rn, "population", rp.population(), false);
-    for (int k = 0; k < rp.neuron_size(); ++k) {
-        if (p && rp.neuron(k) >= out.populations[*p].size)
-            v.fail(rn, "neuron", std::to_string(rp.neuron(k)),
-                   fmt::format("must be < the population size {} (neuron index)", out.populations[*p].size), k);
-        ps.neurons.push_back(rp.neuron(k));
-    }
+    ps.neurons = neuron_list(rp, rn, p, false, v, out);
+    out.record.rate_windows.push_back(window(rp, rn, v));
     if (v.finite(rn, "interval_ms", rp.interval_ms(), "ms") && !(rp.interval_ms() >= time.resolution_ms()))
         v.fail(rn, "interval_ms", num(rp.interval_ms()),
                fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
@@ -125,6 +152,31 @@ void rate_probe(const proto::RateProbe& rp, const Node& rn, const PopulationInde
     out.record.rates.push_back(std::move(ps));
 }
 
+void spike_probe(const proto::SpikeProbe& sp, const Node& sn, const PopulationIndex& pops, Validator& v,
+                 NetworkSpec& out) {
+    SpikeProbeSpec ps{sp.population(), {}, {}};
+    auto p = pops.lookup(v, sn, "population", sp.population(), false);
+    const auto& whole = out.record.spike_populations;
+    if (p && std::find(whole.begin(), whole.end(), sp.population()) != whole.end())
+        v.fail(sn, "population", fmt::format("\"{}\"", sp.population()),
+               "is recorded in full by record.spikes already (list it in one of the two)");
+    ps.neurons = neuron_list(sp, sn, p, true, v, out);
+    ps.window = window(sp, sn, v);
+    out.record.spike_probes.push_back(std::move(ps));
+}
+
+void population_rate(const proto::PopulationRate& pr, const Node& pn, const PopulationIndex& pops,
+                     const TimeBase& time, Validator& v, NetworkSpec& out) {
+    PopulationRateProbeSpec ps{pr.population(), {}, pr.bin_ms(), {}};
+    auto p = pops.lookup(v, pn, "population", pr.population(), false);
+    ps.neurons = neuron_list(pr, pn, p, true, v, out);
+    if (v.finite(pn, "bin_ms", pr.bin_ms(), "ms") && !(pr.bin_ms() >= time.resolution_ms()))
+        v.fail(pn, "bin_ms", num(pr.bin_ms()),
+               fmt::format("must be >= the resolution {} (ms)", num(time.resolution_ms())));
+    ps.window = window(pr, pn, v);
+    out.record.population_rates.push_back(std::move(ps));
+}
+
 }  // namespace
 
 void load_record(const proto::Record& rec, const Node& rc, const PopulationIndex& pops, const TimeBase& time,
@@ -136,6 +188,11 @@ void load_record(const proto::Record& rec, const Node& rc, const PopulationIndex
         voltage_probe(rec.voltage(i), rc.child("voltage", rec.voltage(i), i), pops, time, v, out);
     for (int i = 0; i < rec.rate_size(); ++i)
         rate_probe(rec.rate(i), rc.child("rate", rec.rate(i), i), pops, time, v, out);
+    for (int i = 0; i < rec.spike_probe_size(); ++i)
+        spike_probe(rec.spike_probe(i), rc.child("spike_probe", rec.spike_probe(i), i), pops, v, out);
+    for (int i = 0; i < rec.population_rate_size(); ++i)
+        population_rate(rec.population_rate(i), rc.child("population_rate", rec.population_rate(i), i), pops, time, v,
+                        out);
 }
 
 }  // namespace spikeem::io::loader
