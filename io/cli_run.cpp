@@ -79,6 +79,7 @@ int cmd_run(const std::vector<std::string>& args) {
     add_out_option(o, "output folder (created if missing)");
     add_seed_option(o, "random seed (replaces run.seed of the spec)");
     add_duration_option(o, "simulated time in ms (replaces run.duration_ms)");
+    add_set_option(o);
     add_threads_option(o, 1,
                        "run the network on N threads (N partitions of its neurons; 0: all cores); outputs do not "
                        "depend on it");
@@ -110,12 +111,13 @@ int cmd_run(const std::vector<std::string>& args) {
 int cmd_validate(const std::vector<std::string>& args) {
     CommandLine cmd("spikeem validate SPEC [options]");
     add_help_option(cmd.options());
+    add_set_option(cmd.options());
     cmd.spec_argument();
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
         return cmd.print_help("Checks a spec and prints a summary; exit status 2 and the problems if it is invalid.\n");
     const std::string path = spec_path(vm);
-    LoadedSpec spec = load_spec_file(path);
+    LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
     std::uint64_t neurons = 0;
     for (const auto& p : spec.spec.populations) neurons += p.size;
     fmt::print("{}: valid ({} populations, {} neurons, {} projections; {})\n", path, spec.spec.populations.size(),

@@ -251,6 +251,11 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     j += fmt::format("  \"spec\": {},\n", json_string(info.spec_path));
     j += fmt::format("  \"spec_name\": {},\n", json_string(spec.spec.name));
     j += fmt::format("  \"spec_hash\": {},\n", json_string(spec.hash));
+    if (!spec.set.empty()) {  // only when --set was given: other runs' run.json stay as they were
+        std::string list;
+        for (const std::string& a : spec.set) list += (list.empty() ? "" : ", ") + json_string(a);
+        j += fmt::format("  \"set\": [{}],\n", list);
+    }
     j += fmt::format("  \"seed\": {},\n", spec.spec.run.seed);
     j += fmt::format("  \"resolution_ns\": {},\n", json_number(tb.resolution_ns()));
     j += fmt::format("  \"duration_ms\": {},\n", tb.format_ms(sim.now()));

@@ -237,7 +237,13 @@ void bind_spec(py::module_& m) {
     m.def("record_of", [](const io::LoadedSpec& s) {
         py::dict d;
         py::list v, r, w;
-        d["spikes"] = py::cast(s.spec.record.spike_populations);
+        // Populations with recorded spikes: whole (record.spikes) or some neurons (record.spike_probe).
+        std::vector<std::string> spiking = s.spec.record.spike_populations;
+        for (const auto& p : s.spec.record.spike_probes) spiking.push_back(p.population);
+        d["spikes"] = py::cast(spiking);
+        py::list pr;
+        for (const auto& p : s.spec.record.population_rates) pr.append(p.population);
+        d["population_rates"] = pr;
         for (const auto& p : s.spec.record.voltages) v.append(p.population);
         for (const auto& p : s.spec.record.rates) r.append(p.population);
         for (const auto& p : s.spec.record.weights) w.append(p.projection);
@@ -308,14 +314,40 @@ void bind_simulation(py::module_& m) {
                  d["post"] = post;
                  return d;
              })
+        .def("population_rates",
+             [](const PySimulation& ps) {
+                 const std::vector<PopulationRateSample> all = ps.sim().population_rates();
+                 auto t = column<std::int64_t>(all.size());
+                 auto probe = column<std::uint32_t>(all.size());
+                 auto spikes = column<std::uint64_t>(all.size());
+                 auto rate = column<double>(all.size());
+                 auto tt = t.mutable_unchecked<1>();
+                 auto pp = probe.mutable_unchecked<1>();
+                 auto ss = spikes.mutable_unchecked<1>();
+                 auto rr = rate.mutable_unchecked<1>();
+                 for (std::size_t i = 0; i < all.size(); ++i) {
+                     tt(i) = all[i].t;
+                     pp(i) = all[i].probe;
+                     ss(i) = all[i].spikes;
+                     rr(i) = all[i].rate_hz;
+                 }
+                 py::dict d;
+                 d["t_ticks"] = t;
+                 d["probe"] = probe;
+                 d["spikes"] = spikes;
+                 d["rate_hz"] = rate;
+                 return d;
+             })
         .def("weights_now", &weights_now)
         .def("voltages_now", &voltages_now)
         .def("probe_neurons",
              [](const PySimulation& ps, const std::string& kind, std::size_t k) {
                  return probe_neurons(ps.sim(), kind, k);
              })
-        .def("write_outputs", [](const PySimulation& ps, const std::string& dir) {
-            io::write_run_outputs(dir, ps.sim(), ps.spec(), io::RunInfo{ps.spec().origin, ps.wall_s()});
+        .def("write_outputs", [](const PySimulation& ps, const std::string& dir, const std::string& format) {
+            const std::optional<io::OutputFormat> f = io::parse_output_format(format);
+            if (!f) throw py::value_error("format = \"" + format + "\": expected \"csv\" or \"npy\"");
+            io::write_run_outputs(dir, ps.sim(), ps.spec(), io::RunInfo{ps.spec().origin, ps.wall_s(), *f});
         });
     bind_controls(c);
 }

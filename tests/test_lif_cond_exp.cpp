@@ -428,6 +428,19 @@ population {
           "t.pbtxt:1:59: population \"N\".lif_cond_exp.v_init_mV: every initial value must be below v_th_mV = -50 "
           "(mV); it allows -50");
 
+    // A voltage-slope rule cannot take a conductance input's own PSP out of V.
+    const std::string plastic = R"pb(population { name: "S" size: 2 poisson { rate_hz: 5 } }
+population { name: "N" size: 1 lif_cond_exp {} }
+projection { source: "S" target: "N" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 }
+  plasticity { voltage_slope { eta_ms: 0.1 window_ms: 1 REST } w_min_mV: -10 w_max_mV: 10 } })pb";
+    auto rule = [&](const std::string& rest) {
+        std::string t = plastic;
+        return t.replace(t.find("REST"), 4, rest);
+    };
+    CHECK(error_of(rule("")).find("projection \"S->N\".plasticity.voltage_slope.exclude_own_psp = true: lif_cond_exp "
+                                  "has no fixed PSP to remove") != std::string::npos);
+    CHECK(error_of(rule("exclude_own_psp: false")) == "<no error>");
+
     // The benchmark spec: the model, and weights read as nS.
     const io::LoadedSpec coba = io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/coba.pbtxt");
     CHECK(std::holds_alternative<LifCondExpParams>(coba.spec.populations[0].model));

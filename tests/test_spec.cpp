@@ -376,7 +376,7 @@ population { name: "A" size: 1 lif_delta {} }
 
         {"missing model",
          R"pb(population { name: "E" size: 1 })pb",
-         {"t.pbtxt: population \"E\": no model: expected one of lif_delta, lif_exp, stochastic, poisson, spike_times"}},
+         {"t.pbtxt: population \"E\": no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times"}},
 
         {"duplicate population name",
          R"pb(population { name: "E" size: 1 lif_delta {} }
@@ -412,7 +412,7 @@ projection {
   weight_mV { constant: 1 } delay_ms { constant: 1 }
 }
 )pb",
-         {"t.pbtxt:4:15: projection \"B->P\".target = \"P\": must be a neuron population (lif_delta, lif_exp or stochastic), not a spike "
+         {"t.pbtxt:4:15: projection \"B->P\".target = \"P\": must be a neuron population (lif_delta, lif_exp, lif_cond_exp or stochastic), not a spike "
           "source"}},
 
         {"projection without connectivity",

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "cli_helpers.hpp"
 #include "file_helpers.hpp"
 #include "io/spec_loader.hpp"
 
@@ -71,4 +72,32 @@ TEST_CASE("--set refuses what names no field or element, and values the field ca
     // A value of the right type but out of range goes on to validation, which names the field.
     CHECK(refusal("population[E].lif_delta.tau_m_ms=-1").find("population \"E\".lif_delta.tau_m_ms = -1: must be > 0") !=
           std::string::npos);
+}
+
+TEST_CASE("spikeem run --set: the outputs of the edited spec, and run.json lists the assignments") {
+    const fs::path d = fresh_dir("set_run");
+    fs::create_directories(d);
+    std::string edited = kSpec;
+    edited.replace(edited.find("tau_m_ms: 20"), 12, "tau_m_ms: 10");
+    const std::string with_input =
+        "population { name: \"in\" size: 20 poisson { rate_hz: 50 } }\n"
+        "projection { source: \"in\" target: \"E\" all_to_all {} weight_mV { constant: 2 } delay_ms { constant: 1 } }\n";
+    write_file(d / "a.pbtxt", kSpec + with_input);
+    write_file(d / "b.pbtxt", edited + with_input);
+    Result a = sh("run " + (d / "a.pbtxt").string() + " --out " + (d / "a").string() +
+                  " -q --set 'population[E].lif_delta.tau_m_ms=10' --set run.seed=3");
+    REQUIRE(a.status == 0);
+    Result b = sh("run " + (d / "b.pbtxt").string() + " --out " + (d / "b").string() + " -q --seed 3");
+    REQUIRE(b.status == 0);
+    CHECK(slurp(d / "a" / "spikes.csv") == slurp(d / "b" / "spikes.csv"));
+    CHECK(slurp(d / "a" / "spikes.csv").size() > 100);
+    const std::string json = slurp(d / "a" / "run.json");
+    CHECK(json.find("\"set\": [\"population[E].lif_delta.tau_m_ms=10\", \"run.seed=3\"]") != std::string::npos);
+    CHECK(slurp(d / "b" / "run.json").find("\"set\"") == std::string::npos);
+
+    Result bad = sh("run " + (d / "a.pbtxt").string() + " --out " + (d / "c").string() + " --set run.duration=5");
+    CHECK(bad.status == 2);
+    CHECK(bad.out.find("--set run.duration=5: Run has no field \"duration\"") != std::string::npos);
+    CHECK(!fs::exists(d / "c"));
+    fs::remove_all(d);
 }

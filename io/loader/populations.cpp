@@ -28,7 +28,7 @@ std::optional<std::size_t> PopulationIndex::lookup(Validator& v, const Node& n, 
     }
     if (need_neuron && !receives_input[it->second]) {
         v.fail(n, field, fmt::format("\"{}\"", name),
-               "must be a neuron population (lif_delta, lif_exp or stochastic), not a spike source", index);
+               "must be a neuron population (lif_delta, lif_exp, lif_cond_exp or stochastic), not a spike source", index);
         return std::nullopt;
     }
     return it->second;
@@ -224,7 +224,7 @@ PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, st
 std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, Validator& v) {
     switch (p.model_case()) {
         case proto::Population::MODEL_NOT_SET:
-            v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, stochastic, poisson, spike_times");
+            v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times");
             return std::nullopt;
         case proto::Population::kLifDelta: return lif_delta(p.lif_delta(), pn.child("lif_delta", p.lif_delta()), v);
         case proto::Population::kLifExp: return lif_exp(p.lif_exp(), pn.child("lif_exp", p.lif_exp()), v);

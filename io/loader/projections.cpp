@@ -162,6 +162,13 @@ void own_projection(const proto::Projection& p, const Node& pn, Sides sd, const 
     v.non_negative(pn, "dendritic_delay_ms", p.dendritic_delay_ms(), "ms");
     if (p.has_plasticity())
         js.plasticity = load_plasticity(p.plasticity(), pn.child("plasticity", p.plasticity()), js, time.resolution_ms(), v);
+    // A conductance input's PSP depends on V: there is no fixed own PSP to take out of V(t + T).
+    const auto* vs = js.plasticity ? std::get_if<VoltageSlopeParams>(&js.plasticity->rule) : nullptr;
+    if (vs && vs->exclude_own_psp && sd.t && std::holds_alternative<LifCondExpParams>(pops[*sd.t].model)) {
+        const Node rn = pn.child("plasticity", p.plasticity()).child("voltage_slope", p.plasticity().voltage_slope());
+        v.fail(rn, "exclude_own_psp", "true",
+               "lif_cond_exp has no fixed PSP to remove (a conductance input's effect depends on V): set it to false");
+    }
 }
 
 }  // namespace

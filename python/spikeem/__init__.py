@@ -14,10 +14,10 @@ drivers of the command line are functions here too (``stdp_curve``,
 
 from . import _core
 from .spec import Problem, Spec, SpecError, schema
-from .simulation import Simulation, Spikes, Trace, Weights, WeightTrace
+from .simulation import PopulationRate, Simulation, Spikes, Trace, Weights, WeightTrace
 from .experiments import drift, em_eval, em_train, eq1_curve, gradcheck, stdp_curve
 
 __version__ = _core.version()
 
-__all__ = ["Problem", "Simulation", "Spec", "SpecError", "Spikes", "Trace", "WeightTrace", "Weights", "schema",
+__all__ = ["PopulationRate", "Problem", "Simulation", "Spec", "SpecError", "Spikes", "Trace", "WeightTrace", "Weights", "schema",
            "__version__", "drift", "em_eval", "em_train", "eq1_curve", "gradcheck", "stdp_curve"]

@@ -48,6 +48,14 @@ class WeightTrace(namedtuple("WeightTrace", "t_ms pre post w projection")):
                                     "post": np.tile(self.post, n_t), "w": self.w.reshape(-1)})
 
 
+class PopulationRate(namedtuple("PopulationRate", "t_ms spikes rate_hz population")):
+    """A population-rate monitor: bin i starts at t_ms[i]; spikes[i] of the
+    watched neurons fell in it, rate_hz[i] = spikes * 1000 / (neurons * bin_ms)."""
+
+    def to_pandas(self):
+        return _pandas().DataFrame({"t_ms": self.t_ms, "spikes": self.spikes, "rate_hz": self.rate_hz})
+
+
 class Weights(namedtuple("Weights", "pre post w")):
     """Every synapse of a projection now, in storage order (by pre, then delay,
     then post): pre, post (indices within the populations) and w (mV)."""
@@ -218,7 +226,7 @@ class Simulation:
     def spikes(self, population=None):
         """Recorded spikes: of one population as Spikes(t_ms, neuron), or (None)
         a dict of them by population name.  The populations listed in the
-        spec's record.spikes are recorded, no others."""
+        spec's record.spikes are recorded, and the neurons of record.spike_probe."""
         cols = self._sim.spikes()
         t_ms = cols["t_ticks"] / self._sim.ticks_per_ms
         def of(p):
@@ -250,6 +258,15 @@ class Simulation:
         k = self._probe_index("rate", probe, self._record["rates"])
         return self._trace("rate", k, self._sim.rates(), self._record["rates"][k])
 
+    def population_rates(self, probe=0):
+        """The bins of population-rate monitor ``probe`` (index in record.population_rate, or a
+        population name) that have ended by t_ms, as a PopulationRate."""
+        k = self._probe_index("population_rate", probe, self._record["population_rates"])
+        cols = self._sim.population_rates()
+        mask = cols["probe"] == k
+        return PopulationRate(cols["t_ticks"][mask] / self._sim.ticks_per_ms, cols["spikes"][mask],
+                              cols["rate_hz"][mask], self._record["population_rates"][k])
+
     def recorded_weights(self, probe=0):
         """The samples of weight probe ``probe`` (index in record.weights, or a projection name) as a WeightTrace."""
         k = self._probe_index("weight", probe, self._record["weights"])
@@ -272,11 +289,12 @@ class Simulation:
             raise ValueError(f'state: variable "{variable}" is not known; expected "v" (membrane voltage, mV)')
         return self._sim.voltages_now(self._population_index(population))
 
-    def write_outputs(self, out):
-        """Write the command line's outputs (spikes.csv, voltages.csv, weights.csv,
-        rates.csv, run.json) into folder ``out``: the same bytes as ``spikeem run``
-        for the same spec and seed, run.json's wall time aside."""
-        self._sim.write_outputs(os.fspath(out))
+    def write_outputs(self, out, format="csv"):
+        """Write the command line's outputs (spikes, voltages, weights, rates,
+        population_rates tables and run.json) into folder ``out``, as CSV or
+        ("npy") NumPy files: the same bytes as ``spikeem run --format`` for the
+        same spec and seed, run.json's wall time aside."""
+        self._sim.write_outputs(os.fspath(out), format)
 
     def __repr__(self):
         return (f"<spikeem.Simulation t_ms={self.t_ms:g} of {self.duration_ms:g}, "

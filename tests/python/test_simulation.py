@@ -183,3 +183,30 @@ def test_pandas_views():
     assert table["t_ms"].is_monotonic_increasing
     frame = sim.voltages("out").to_pandas()
     assert isinstance(frame, pd.DataFrame) and len(frame) == 200 * 2
+
+
+def test_population_rates_spike_probes_and_npy(tmp):
+    spec = small_network(duration_ms=300)
+    spec.record.ClearField("spikes")
+    spec.record.spikes.append("in")
+    spec.record.spike_probe.add(population="out", neuron=[1])
+    spec.record.population_rate.add(population="in", neuron=[0, 1, 2, 3], bin_ms=20)
+    path = tmp / "net.pbtxt"
+    spec.save(path)
+    sim = spikeem.Simulation(path).run()
+    # Bins against counts made here from the recorded spikes of the same neurons.
+    pr = sim.population_rates("in")
+    s = sim.spikes("in")
+    assert len(pr.t_ms) == 15 and np.allclose(pr.t_ms, np.arange(15) * 20)
+    for t, n, r in zip(pr.t_ms, pr.spikes, pr.rate_hz):
+        mine = np.count_nonzero(np.isin(s.neuron, [0, 1, 2, 3]) & (s.t_ms >= t) & (s.t_ms < t + 20))
+        assert n == mine and r == pytest.approx(mine * 1000 / (4 * 20))
+    assert set(sim.spikes()) == {"in", "out"} and set(sim.spikes("out").neuron) <= {1}
+    # npy files as `spikeem run --format npy` writes them.
+    spikeem_cli("run", path, "--out", tmp / "cli", "--format", "npy", "-q")
+    sim.write_outputs(tmp / "py", format="npy")
+    for name in ("spikes.npy", "voltages.npy", "weights.npy", "rates.npy", "population_rates.npy"):
+        assert (tmp / "py" / name).read_bytes() == (tmp / "cli" / name).read_bytes(), name
+    assert np.array_equal(np.load(tmp / "py" / "population_rates.npy")["spikes"], pr.spikes)
+    with pytest.raises(ValueError, match="csv"):
+        sim.write_outputs(tmp / "x", format="parquet")
