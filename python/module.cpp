@@ -17,6 +17,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -37,9 +39,22 @@ io::SpecOverrides overrides(std::optional<std::uint64_t> seed, std::optional<dou
     return o;
 }
 
-template <class T>
-py::array_t<T> column(std::size_t n) {
-    return py::array_t<T>(static_cast<py::ssize_t>(n));
+// One NumPy array per (name, getter) of rows: d[name][i] = getter(rows[i]),
+// typed as the getter returns.
+template <class Row, class Getter>
+void add_column(py::dict& d, const std::vector<Row>& rows, const char* name, Getter get) {
+    using T = std::decay_t<decltype(get(std::declval<const Row&>()))>;
+    py::array_t<T> a(static_cast<py::ssize_t>(rows.size()));
+    auto v = a.template mutable_unchecked<1>();
+    for (std::size_t i = 0; i < rows.size(); ++i) v(static_cast<py::ssize_t>(i)) = get(rows[i]);
+    d[name] = a;
+}
+
+template <class Row, class... Getters>
+py::dict columns(const std::vector<Row>& rows, std::pair<const char*, Getters>... cols) {
+    py::dict d;
+    (add_column(d, rows, cols.first, cols.second), ...);
+    return d;
 }
 
 // One simulation with the spec it came from (run.json needs both) and the
@@ -85,79 +100,33 @@ std::uint32_t check_neuron(const Simulation& s, std::size_t p, std::int64_t n) {
     return static_cast<std::uint32_t>(n);
 }
 
-// Columns t (ms), population, neuron of every recorded spike, in output order.
+// Columns t (ticks), population, neuron of every recorded spike, in output order.
 py::dict spikes(const PySimulation& ps) {
-    const std::vector<SpikeRecord> all = ps.sim().sorted_spikes();
-    auto t_ticks = column<std::int64_t>(all.size());
-    auto pop = column<std::uint32_t>(all.size());
-    auto neuron = column<std::uint32_t>(all.size());
-    auto tt = t_ticks.mutable_unchecked<1>();
-    auto pp = pop.mutable_unchecked<1>();
-    auto nn = neuron.mutable_unchecked<1>();
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        tt(i) = all[i].t;
-        pp(i) = all[i].population;
-        nn(i) = all[i].neuron;
-    }
-    py::dict d;
-    d["t_ticks"] = t_ticks;
-    d["population"] = pop;
-    d["neuron"] = neuron;
-    return d;
+    return columns(ps.sim().sorted_spikes(), std::pair{"t_ticks", [](const SpikeRecord& r) { return r.t; }},
+                   std::pair{"population", [](const SpikeRecord& r) { return r.population; }},
+                   std::pair{"neuron", [](const SpikeRecord& r) { return r.neuron; }});
 }
 
 // Columns of samples (t in ticks, probe, a key, the value); the Python side
 // reshapes each probe's rows into (time, neuron or synapse).
 template <class Sample, class Key, class Value>
 py::dict samples(const std::vector<Sample>& all, Key key, Value value) {
-    const std::size_t n = all.size();
-    py::array_t<std::int64_t> t_ticks = column<std::int64_t>(n);
-    py::array_t<std::uint32_t> probe = column<std::uint32_t>(n);
-    py::array_t<std::uint32_t> k = column<std::uint32_t>(n);
-    py::array_t<double> v = column<double>(n);
-    auto tt = t_ticks.mutable_unchecked<1>();
-    auto pp = probe.mutable_unchecked<1>();
-    auto kk = k.mutable_unchecked<1>();
-    auto vv = v.mutable_unchecked<1>();
-    for (std::size_t i = 0; i < n; ++i) {
-        tt(i) = all[i].t;
-        pp(i) = all[i].probe;
-        kk(i) = key(all[i]);
-        vv(i) = value(all[i]);
-    }
-    py::dict d;
-    d["t_ticks"] = t_ticks;
-    d["probe"] = probe;
-    d["key"] = k;
-    d["value"] = v;
-    return d;
+    return columns(all, std::pair{"t_ticks", [](const Sample& r) { return r.t; }},
+                   std::pair{"probe", [](const Sample& r) { return r.probe; }}, std::pair{"key", key},
+                   std::pair{"value", value});
 }
 
 py::dict weights_now(const PySimulation& ps, std::size_t projection) {
     if (projection >= ps.sim().num_projections()) throw py::index_error("projection index out of range");
-    const std::vector<WeightSample> all = ps.sim().weights_now(projection);
-    auto pre = column<std::uint32_t>(all.size());
-    auto post = column<std::uint32_t>(all.size());
-    auto w = column<double>(all.size());
-    auto a = pre.mutable_unchecked<1>();
-    auto b = post.mutable_unchecked<1>();
-    auto c = w.mutable_unchecked<1>();
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        a(i) = all[i].pre;
-        b(i) = all[i].post;
-        c(i) = all[i].w;
-    }
-    py::dict d;
-    d["pre"] = pre;
-    d["post"] = post;
-    d["w"] = w;
-    return d;
+    return columns(ps.sim().weights_now(projection), std::pair{"pre", [](const WeightSample& r) { return r.pre; }},
+                   std::pair{"post", [](const WeightSample& r) { return r.post; }},
+                   std::pair{"w", [](const WeightSample& r) { return r.w; }});
 }
 
 py::array_t<double> voltages_now(PySimulation& ps, std::size_t p) {
     Simulation& s = ps.sim();
     const std::uint32_t n = s.population(check_population(s, p)).size();
-    auto v = column<double>(n);
+    py::array_t<double> v(n);
     auto vv = v.mutable_unchecked<1>();
     for (std::uint32_t i = 0; i < n; ++i) vv(i) = s.observe_voltage(p, i);
     return v;
@@ -307,36 +276,16 @@ void bind_simulation(py::module_& m) {
              [](const PySimulation& ps) {
                  py::dict d = samples(ps.sim().weight_samples(), [](const WeightSample& s) { return s.pre; },
                                       [](const WeightSample& s) { return s.w; });
-                 const auto& all = ps.sim().weight_samples();
-                 auto post = column<std::uint32_t>(all.size());
-                 auto pp = post.mutable_unchecked<1>();
-                 for (std::size_t i = 0; i < all.size(); ++i) pp(i) = all[i].post;
-                 d["post"] = post;
+                 add_column(d, ps.sim().weight_samples(), "post", [](const WeightSample& s) { return s.post; });
                  return d;
              })
         .def("population_rates",
              [](const PySimulation& ps) {
-                 const std::vector<PopulationRateSample> all = ps.sim().population_rates();
-                 auto t = column<std::int64_t>(all.size());
-                 auto probe = column<std::uint32_t>(all.size());
-                 auto spikes = column<std::uint64_t>(all.size());
-                 auto rate = column<double>(all.size());
-                 auto tt = t.mutable_unchecked<1>();
-                 auto pp = probe.mutable_unchecked<1>();
-                 auto ss = spikes.mutable_unchecked<1>();
-                 auto rr = rate.mutable_unchecked<1>();
-                 for (std::size_t i = 0; i < all.size(); ++i) {
-                     tt(i) = all[i].t;
-                     pp(i) = all[i].probe;
-                     ss(i) = all[i].spikes;
-                     rr(i) = all[i].rate_hz;
-                 }
-                 py::dict d;
-                 d["t_ticks"] = t;
-                 d["probe"] = probe;
-                 d["spikes"] = spikes;
-                 d["rate_hz"] = rate;
-                 return d;
+                 using R = PopulationRateSample;
+                 return columns(ps.sim().population_rates(), std::pair{"t_ticks", [](const R& r) { return r.t; }},
+                                std::pair{"probe", [](const R& r) { return r.probe; }},
+                                std::pair{"spikes", [](const R& r) { return r.spikes; }},
+                                std::pair{"rate_hz", [](const R& r) { return r.rate_hz; }});
              })
         .def("weights_now", &weights_now)
         .def("voltages_now", &voltages_now)
