@@ -93,6 +93,13 @@ TEST_CASE("an unknown field name: the hint names the nearest fields") {
               "no field named \"weight_mv\": did you mean \"weight_mV\"?"));
 }
 
+TEST_CASE("an unknown enum value: the hint lists the values") {
+    const std::string e = error_of("projection { plasticity { pair_stdp { pairing: ALL } } }\n");
+    INFO(e);
+    CHECK(e == "t.pbtxt:1:52: Unknown enumeration value of \"ALL\" for field \"pairing\": expected ALL_TO_ALL, "
+               "NEAREST_SYMMETRIC or NEAREST_PRESYNAPTIC_CENTRED");
+}
+
 TEST_CASE("an unknown field name far from every field: the hint lists the fields") {
     const std::string e = error_of("population { lif_delta { xyzzy: 20 } }\n");
     INFO(e);

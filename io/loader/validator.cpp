@@ -122,6 +122,21 @@ std::string scalar_for_message_hint(const std::string& found, std::string_view t
                        types.size() == 1 ? " (" + types[0]->name() + ")" : std::string(), name);
 }
 
+// The values of the enum of field `name` (the first enum field of that name in the schema).
+std::string enum_values_hint(const std::string& name) {
+    const pb::FileDescriptor* file = proto::Spec::descriptor()->file();
+    for (int m = 0; m < file->message_type_count(); ++m) {
+        const pb::FieldDescriptor* f = file->message_type(m)->FindFieldByName(name);
+        if (f == nullptr || f->enum_type() == nullptr) continue;
+        std::vector<std::string> values;
+        for (int k = 0; k < f->enum_type()->value_count(); ++k) values.push_back(f->enum_type()->value(k)->name());
+        std::string list = quoted_alternatives(values);
+        list.erase(std::remove(list.begin(), list.end(), '"'), list.end());
+        return "expected " + list;
+    }
+    return "";
+}
+
 // The text between the first two double quotes at or after `from`, or "".
 std::string quoted_after(const std::string& s, std::size_t from) {
     const std::size_t a = s.find('"', from);
@@ -161,6 +176,8 @@ std::string parse_hint(const std::string& message, std::string_view text, int li
         const std::string type = quoted_after(message, 0);
         const std::string field = quoted_after(message, message.find(" has no field named "));
         hint = unknown_field_hint(type, field);
+    } else if (message.rfind("Unknown enumeration value of \"", 0) == 0) {
+        hint = enum_values_hint(quoted_after(message, message.find(" for field ")));
     } else if (message.rfind("Expected \"{\", found \"", 0) == 0) {
         hint = scalar_for_message_hint(quoted_after(message, message.find("found")), text, line);
     }

@@ -44,7 +44,8 @@ private:
 //    (edit distance <= max(2, length / 3), or x plus a unit suffix such as
 //    _ms), else the list of T's fields;
 //  - 'Expected "{", found "v".' after `name: v` where name is a message field:
-//    how to write it (a Distribution: `name { constant: v }`).
+//    how to write it (a Distribution: `name { constant: v }`);
+//  - 'Unknown enumeration value of "v" for field "f".': f's values.
 std::string parse_hint(const std::string& message, std::string_view text, int line);
 
 // The fields of spikeem message type `type_full_name` ("spikeem.proto.PairStdp")
