@@ -12,9 +12,12 @@ namespace po = boost::program_options;
 
 namespace spikeem::io {
 
-CommandLine::CommandLine(const std::string& caption) : visible_(caption) {}
+CommandLine::CommandLine(const std::string& caption) : visible_(caption), usage_(caption) {}
 
-void CommandLine::spec_argument() { positional("spec", po::value<std::string>()->required(), "spec file", 1); }
+void CommandLine::spec_argument(const char* what) {
+    spec_what_ = what;
+    positional("spec", po::value<std::string>()->required(), "spec file", 1);
+}
 
 void CommandLine::positional(const char* name, const po::value_semantic* value, const char* what, int max_count) {
     hidden_.add_options()(name, value, what);
@@ -28,6 +31,13 @@ po::variables_map CommandLine::parse(const std::vector<std::string>& args) const
     try {
         po::store(po::command_line_parser(args).options(all).positional(positional_).run(), vm);
         if (vm.count("help")) return vm;
+        if (!spec_what_.empty() && vm.count("spec") == 0) {
+            // usage_ is "spikeem NAME ...": the command is its second word.
+            const std::size_t name_begin = usage_.find(' ') + 1;
+            const std::string command = usage_.substr(name_begin, usage_.find(' ', name_begin) - name_begin);
+            throw UsageError(fmt::format("{}: missing SPEC ({}); usage: {} (spikeem {} --help lists the options)",
+                                         command, spec_what_, usage_, command));
+        }
         po::notify(vm);
     } catch (const po::error& e) {
         std::ostringstream os;

@@ -31,7 +31,9 @@ public:
     boost::program_options::options_description& options() { return visible_; }
 
     // SPEC: one required positional argument, the spec file (see spec_path).
-    void spec_argument();
+    // Without it parse says "COMMAND: missing SPEC (`what`); usage: CAPTION",
+    // not boost's complaint about an option --spec that no user can type.
+    void spec_argument(const char* what = "the spec file");
     // Positional arguments stored under `name`, at most `max_count` of them (-1: any number).
     void positional(const char* name, const boost::program_options::value_semantic* value, const char* what,
                     int max_count);
@@ -48,6 +50,8 @@ private:
     boost::program_options::options_description visible_;
     boost::program_options::options_description hidden_;
     boost::program_options::positional_options_description positional_;
+    std::string usage_;      // the caption: "spikeem run SPEC --out DIR [options]"
+    std::string spec_what_;  // empty: no SPEC argument
 };
 
 // Options several commands share, with the same name, type and default

@@ -130,7 +130,7 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     add_duration_option(opts, "longest simulated time (ms); default: the spec's run.duration_ms");
     add_threads_option(opts, 0, "worker threads (0: all); results do not depend on it");
     opts.add_options()("no-plot", "write the CSV only");
-    cmd.spec_argument();
+    cmd.spec_argument("the spec whose objective the learning is checked against");
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
         return cmd.print_help(

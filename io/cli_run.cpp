@@ -13,6 +13,7 @@
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
+#include "io/spec_warnings.hpp"
 #include "network/simulation.hpp"
 
 namespace po = boost::program_options;
@@ -70,6 +71,11 @@ void print_run_summary(const Simulation& sim, const LoadedSpec& spec, const std:
     fmt::print("outputs in {}\n", out.string());
 }
 
+// spec_warnings on stderr, "warning: FILE: ..." each: they do not change the exit status.
+void print_warnings(const LoadedSpec& spec, const std::string& path) {
+    for (const std::string& w : spec_warnings(spec.spec)) fmt::print(stderr, "warning: {}: {}\n", path, w);
+}
+
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& args) {
@@ -85,8 +91,8 @@ int cmd_run(const std::vector<std::string>& args) {
                        "depend on it");
     o.add_options()("format", po::value<std::string>()->default_value("csv"),
                     "output tables as csv (text) or npy (NumPy arrays); see below");
-    o.add_options()("quiet,q", "print nothing on success");
-    cmd.spec_argument();
+    o.add_options()("quiet,q", "print nothing on success (not even the spec's warnings)");
+    cmd.spec_argument("the spec file to run");
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help")) return cmd.print_help(kRunOutputsHelp);
     const std::optional<OutputFormat> format = parse_output_format(vm["format"].as<std::string>());
@@ -94,6 +100,7 @@ int cmd_run(const std::vector<std::string>& args) {
         throw UsageError(fmt::format("--format = \"{}\": expected csv or npy", vm["format"].as<std::string>()));
     const std::string path = spec_path(vm);
     LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
+    if (!vm.count("quiet")) print_warnings(spec, path);
 
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
@@ -112,12 +119,16 @@ int cmd_validate(const std::vector<std::string>& args) {
     CommandLine cmd("spikeem validate SPEC [options]");
     add_help_option(cmd.options());
     add_set_option(cmd.options());
-    cmd.spec_argument();
+    cmd.spec_argument("the spec file to check");
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
-        return cmd.print_help("Checks a spec and prints a summary; exit status 2 and the problems if it is invalid.\n");
+        return cmd.print_help(
+            "Checks a spec and prints a summary; exit status 2 and the problems if it is invalid.  Warnings about\n"
+            "a valid spec that is probably not what was meant (nothing recorded, a time constant below 0.1 ms,\n"
+            "a Poisson rate above 10 kHz) go to stderr as \"warning: ...\" and leave the exit status 0.\n");
     const std::string path = spec_path(vm);
     LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
+    print_warnings(spec, path);
     std::uint64_t neurons = 0;
     for (const auto& p : spec.spec.populations) neurons += p.size;
     fmt::print("{}: valid ({} populations, {} neurons, {} projections; {})\n", path, spec.spec.populations.size(),

@@ -76,7 +76,7 @@ LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::strin
 LoadedSpec load_spec_text(const std::string& text, const std::string& origin, const SpecOverrides& overrides) {
     proto::Spec spec;
     ParseInfoTree tree;
-    ParseErrors errors(origin);
+    ParseErrors errors(origin, text);  // text outlives errors: hints read its lines
     pb::TextFormat::Parser parser;
     parser.RecordErrorsTo(&errors);
     parser.WriteLocationsTo(&tree);

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/spikeem.pb.h"
@@ -20,9 +21,13 @@ namespace pb = google::protobuf;
 using ParseInfoTree = pb::TextFormat::ParseInfoTree;
 
 // Collects the text-format parser's complaints as "file:line:col: message" lines.
+// Where a fix is likely, a hint follows the parser's own message after ": "
+// (parse_hint).  `text` is the parsed text, for hints that need the line; it
+// must outlive the collector (empty: no such hints).
 class ParseErrors : public pb::io::ErrorCollector {
 public:
-    explicit ParseErrors(std::string origin) : origin_(std::move(origin)) {}
+    explicit ParseErrors(std::string origin, std::string_view text = {})
+        : origin_(std::move(origin)), text_(text) {}
     void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override;
     // e.g. deprecated syntax: treated as an error, nothing passes silently.
     void AddWarning(int line, pb::io::ColumnNumber column, const std::string& message) override;
@@ -30,7 +35,22 @@ public:
 
 private:
     std::string origin_;
+    std::string_view text_;
 };
+
+// The text-format parser's `message` about line `line` (0-based) of `text`,
+// with a hint appended when one applies, else unchanged:
+//  - 'Message type "T" has no field named "x".': the fields of T nearest to x
+//    (edit distance <= max(2, length / 3), or x plus a unit suffix such as
+//    _ms), else the list of T's fields;
+//  - 'Expected "{", found "v".' after `name: v` where name is a message field:
+//    how to write it (a Distribution: `name { constant: v }`);
+//  - 'Unknown enumeration value of "v" for field "f".': f's values.
+std::string parse_hint(const std::string& message, std::string_view text, int line);
+
+// The fields of spikeem message type `type_full_name` ("spikeem.proto.PairStdp")
+// near `name`, best first (at most 3); empty if none, or the type is unknown.
+std::vector<std::string> near_field_names(const std::string& type_full_name, const std::string& name);
 
 // A message in the spec together with its place: the field path for messages,
 // and the text-format parse tree (when parsed from text) for line and column.
