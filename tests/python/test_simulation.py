@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import spikeem
-from spikeem import schema
 from conftest import example, format_ms, spikeem_cli
 
 CUBA = example("benchmarks", "cuba_delta.pbtxt")
