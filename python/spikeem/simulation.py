@@ -174,29 +174,31 @@ class Simulation:
         return self.run_until(self.t_ms + duration_ms, progress)
 
     def run_until(self, t_ms, progress=None):
-        """Run until simulated time t_ms (ms, rounded to the spec's resolution).
-        progress: True prints progress on stderr, False never, None (default)
-        once a run has taken more than 2 s."""
+        """Run until simulated time t_ms (ms, rounded to the spec's resolution; nothing
+        happens if that is not after t_ms now).  progress: True prints progress on
+        stderr, False never, None (default) once a run has taken more than 2 s."""
         if not np.isfinite(t_ms) or t_ms < 0:
             raise ValueError(f"t_ms = {t_ms!r}: expected a finite number >= 0 (ms)")
-        start_ms, start_wall = self.t_ms, time.monotonic()
-        step_ms = max(1.0 / self._sim.ticks_per_ms, min(1.0, t_ms - start_ms))
-        last_print = start_wall
+        per_ms = self._sim.ticks_per_ms
+        # In whole ticks, so that a t_ms between two ticks cannot leave the loop waiting for it.
+        end, start = round(t_ms * per_ms), self._sim.now_ticks
+        step = max(1, min(per_ms, end - start))
+        start_wall = last_print = time.monotonic()
         printed = False
-        while self.t_ms < t_ms:
+        while self._sim.now_ticks < end:
             before = time.monotonic()
-            self._sim.run_until_ms(min(t_ms, self.t_ms + step_ms))
+            self._sim.run_until_ms(min(end, self._sim.now_ticks + step) / per_ms)
             took = time.monotonic() - before
             # Pieces of about 0.1 s wall: short enough for Ctrl-C, long enough to cost nothing.
-            step_ms = step_ms * 2 if took < 0.05 else step_ms / 2 if took > 0.2 else step_ms
+            step = step * 2 if took < 0.05 else max(1, step // 2) if took > 0.2 else step
             now = time.monotonic()
             # On a terminal one line, redrawn every second; elsewhere (a log) a line every 5 s.
             every = 1 if sys.stderr.isatty() else 5
             if (progress or (progress is None and now - start_wall > 2)) and now - last_print >= every:
-                _print_progress(self.t_ms, start_ms, t_ms, now - start_wall)
+                _print_progress(self.t_ms, start / per_ms, end / per_ms, now - start_wall)
                 last_print, printed = now, True
         if printed:
-            _print_progress(self.t_ms, start_ms, t_ms, time.monotonic() - start_wall, end="\n")
+            _print_progress(self.t_ms, start / per_ms, end / per_ms, time.monotonic() - start_wall, end="\n")
         return self
 
     # ---- changing it between runs

@@ -209,3 +209,14 @@ def test_population_rates_spike_probes_and_npy(tmp):
     assert np.array_equal(np.load(tmp / "py" / "population_rates.npy")["spikes"], pr.spikes)
     with pytest.raises(ValueError, match="csv"):
         sim.write_outputs(tmp / "x", format="parquet")
+
+
+def test_run_until_rounds_to_the_tick_and_never_goes_back():
+    sim = spikeem.Simulation(small_network(duration_ms=10))
+    sim.run_until(2.0000004)  # 1 ns ticks: rounds to 2.000000 ms
+    assert sim.t_ms == 2.0
+    sim.run_until(2.0000001)  # rounds to the tick already reached: nothing to do
+    sim.run_until(1.0)        # the past: nothing to do
+    assert sim.t_ms == 2.0
+    sim.run(0.0000004)
+    assert sim.t_ms == 2.0
