@@ -1,6 +1,9 @@
 #pragma once
 // Small builders shared by the tests: networks written directly as domain
 // structs, so that engine tests do not depend on the spec parser.
+#include <doctest/doctest.h>
+
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -12,6 +15,27 @@
 #include "experiments/gradcheck.hpp"
 
 namespace spikeem::test {
+
+// The recorded spikes of population 0 against a reference list of (tick, neuron) in the same
+// order (time, then neuron): the same count (over 100) and neurons, and the largest difference
+// in ticks, which is returned.
+inline Tick largest_spike_difference(const Simulation& sim, const std::vector<std::pair<Tick, std::uint32_t>>& ref) {
+    std::vector<std::pair<Tick, std::uint32_t>> got;
+    for (const auto& sp : sim.sorted_spikes())
+        if (sp.population == 0) got.push_back({sp.t, sp.neuron});
+    MESSAGE(got.size(), " spikes in spikeem, ", ref.size(), " in the reference");
+    REQUIRE(got.size() > 100);
+    REQUIRE(got.size() == ref.size());
+    Tick worst = 0;
+    std::size_t equal = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        REQUIRE(got[k].second == ref[k].second);
+        worst = std::max(worst, got[k].first > ref[k].first ? got[k].first - ref[k].first : ref[k].first - got[k].first);
+        equal += got[k].first == ref[k].first;
+    }
+    MESSAGE("largest difference ", worst, " ticks; ", equal, " of ", got.size(), " equal to the tick");
+    return worst;
+}
 
 // Ticks to ms under the default TimeBase (1 tick = 1 ns), for references computed in ticks.
 inline constexpr double kMsPerTick = 1e-6;
