@@ -377,3 +377,18 @@ TEST_CASE("spikeem data mnist refuses bad input with exit 2 and writes nothing")
     refuses("data mnist --from " + big.string(), "2.json: value 2351 (digit 2, pixel 783) is 1.5, expected a number in [0, 1]");
     for (const auto& d : {empty, extra, range, big}) fs::remove_all(d);
 }
+
+TEST_CASE("spikeem run --progress prints progress on stderr and changes no output, -q silences it") {
+    const fs::path a = fresh_dir("progress_a"), b = fresh_dir("progress_b");
+    Result r = sh("run " + kExample + " --duration-ms 300 --progress --out " + a.string());
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("spikeem run: ") != std::string::npos);
+    CHECK(r.out.find("of 300.0 ms") != std::string::npos);
+    CHECK(r.out.find("spikeem run: 300.0 of 300.0 ms (100%)") != std::string::npos);
+    Result q = sh("run " + kExample + " --duration-ms 300 --progress -q --out " + b.string());
+    REQUIRE(q.status == 0);
+    CHECK(q.out.empty());
+    for (const char* f : {"spikes.csv", "voltages.csv"}) CHECK(slurp(a / f) == slurp(b / f));
+    fs::remove_all(a);
+    fs::remove_all(b);
+}
