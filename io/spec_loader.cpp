@@ -36,6 +36,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     const loader::PopulationIndex pops = loader::load_populations(spec, root, v, out.populations);
     loader::load_projections(spec, root, pops, time, v, out);
     loader::load_poisson_inputs(spec, root, pops, time, v, out);
+    loader::load_current_inputs(spec, root, pops, time, v, out);
     loader::load_record(spec.record(), root.child("record", spec.record()), pops, time, v, out);
     if (spec.has_objective())
         loader::load_objective(spec.objective(), root.child("objective", spec.objective()), pops, v, out);

@@ -11,7 +11,8 @@ Network::Network(const NetworkSpec& spec, const TimeBase& time) {
     const std::uint64_t seed = spec.run.seed;
     std::uint32_t offset = 0;
     for (std::size_t i = 0; i < spec.populations.size(); ++i) {
-        const auto& ps = spec.populations[i];
+        PopulationSpec ps = spec.populations[i];
+        for (const auto& c : spec.current_inputs) ps.takes_current = ps.takes_current || c.target == ps.name;
         offsets_.push_back(offset);
         populations_.push_back(make_population(ps, static_cast<std::uint32_t>(i), offset, time, seed));
         offset += ps.size;
@@ -43,6 +44,16 @@ Network::Network(const NetworkSpec& spec, const TimeBase& time) {
         const auto& in = spec.poisson_inputs[k];
         const std::uint32_t t = find_population(in.target);
         inputs_.emplace_back(in, static_cast<std::uint32_t>(k), t, populations_[t]->size(), offsets_[t], time, seed);
+    }
+    currents_.reserve(spec.current_inputs.size());
+    for (std::size_t k = 0; k < spec.current_inputs.size(); ++k) {
+        const auto& in = spec.current_inputs[k];
+        const std::uint32_t t = find_population(in.target);
+        if (!model_takes_current(spec.populations[t].model))
+            throw std::invalid_argument("current input \"" + in.name + "\": population \"" + in.target +
+                                        "\" is not a leaky integrate-and-fire population");
+        currents_.emplace_back(in, static_cast<std::uint32_t>(k), t, populations_[t]->size(), offsets_[t], time,
+                               seed);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "network/current_input.hpp"
 #include "network/poisson_input.hpp"
 #include "network/population.hpp"
 #include "network/projection.hpp"
@@ -31,6 +32,9 @@ public:
     // The Poisson inputs (NetworkSpec::poisson_inputs), in spec order.
     std::size_t num_poisson_inputs() const { return inputs_.size(); }
     PoissonInput& poisson_input(std::size_t k) { return inputs_[k]; }
+    // The injected currents (NetworkSpec::current_inputs), in spec order.
+    std::size_t num_current_inputs() const { return currents_.size(); }
+    CurrentInput& current_input(std::size_t k) { return currents_[k]; }
 
     std::uint32_t find_population(const std::string& name) const;
     std::uint32_t find_projection(const std::string& name) const;
@@ -55,6 +59,7 @@ private:
     std::vector<std::uint32_t> offsets_;  // global index of each population's neuron 0, + total
     std::vector<Projection> projections_;
     std::vector<PoissonInput> inputs_;
+    std::vector<CurrentInput> currents_;
     std::vector<std::vector<std::uint32_t>> outgoing_, post_rules_;
 };
 

@@ -89,6 +89,11 @@ void Partition::handle(const Event& e) {
             ++synaptic_;
             break;
         }
+        case EventKind::Current: {
+            CurrentInput& in = net_.current_input(e.aux);
+            in.change(*this, e, net_.population(in.target()));
+            break;
+        }
         case EventKind::Sweep:
             sweep(e);
             break;

@@ -80,6 +80,15 @@ public:
         return 0.0;
     }
 
+    // A current of delta_mV (R I, see CurrentInputSpec) starts to flow into
+    // neuron `local` at t (a negative delta: one stops), on top of what
+    // flows already.  Only models for which model_takes_current() holds
+    // (network/models/registry.hpp) implement it, and only when built with
+    // PopulationSpec::takes_current.
+    virtual void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) {
+        (void)engine, (void)local, (void)t, (void)delta_mV;
+    }
+
     // ---- what voltage-based plasticity and rate read-outs ask of a neuron
 
     // V at time t (>= the last event applied), advancing the neuron to t when

@@ -76,6 +76,7 @@ void Simulation::start() {
     StartRouter router(net_, layout_, parts_);
     for (std::size_t p = 0; p < net_.num_populations(); ++p) net_.population(p).start(router);
     for (std::size_t k = 0; k < net_.num_poisson_inputs(); ++k) net_.poisson_input(k).start(router);
+    for (std::size_t k = 0; k < net_.num_current_inputs(); ++k) net_.current_input(k).start(router);
 }
 
 void Simulation::run_until(Tick end) {

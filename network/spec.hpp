@@ -125,10 +125,26 @@ struct SpikeTimesParams {
 using PopulationModel = std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams, LifExpParams,
                                     LifCondExpParams>;
 
+// A neuron parameter drawn per neuron instead of one value for the whole
+// population (Population.per_neuron in the spec): `parameter` is the field's
+// name in the model's message (e.g. "v_th_mV"), `value` in its unit.
+struct ParameterSpread {
+    std::string parameter;
+    Distribution value;
+};
+
 struct PopulationSpec {
     std::string name;
     std::uint32_t size = 0;
     PopulationModel model;
+    std::vector<ParameterSpread> per_neuron = {};  // default none: every neuron has the model's values
+    // The model's v_init_mV was not given while its rest, threshold or reset
+    // level varies per neuron: each neuron starts at its own rest level (its
+    // reset level if it rests at or above threshold).
+    bool v_init_at_rest = false;
+    // Some current input targets the population (Network sets this from
+    // NetworkSpec::current_inputs before building it; a spec need not).
+    bool takes_current = false;
 };
 
 struct NeuronRange {
@@ -317,12 +333,40 @@ struct PoissonInputSpec {
     double stop_ms = std::numeric_limits<double>::infinity();
 };
 
+// A current injected into every neuron of a range of a LIF population
+// (lif_delta, lif_exp, lif_cond_exp), in mV: R I, the depolarisation the current
+// would hold the membrane at on its own (tau_m dV/dt = -(V - v_rest) + R I + ...).
+// It moves each neuron's rest level while it flows, so the integration stays
+// exact.  Several inputs into one neuron add up.
+struct DcCurrent {
+    Distribution amplitude_mV = 0.0;  // drawn once per neuron
+};
+// amplitude_mV[k] from t_ms[k] (increasing) to t_ms[k + 1] (the last to stop_ms).
+struct StepCurrent {
+    std::vector<double> t_ms, amplitude_mV;
+};
+// An Ornstein-Uhlenbeck current sampled exactly at start + k dt_ms and held
+// constant in between (NEST's noise_generator with OU-correlated values):
+// mean_mV, stationary std sigma_mV, correlation time tau_ms; independent per neuron.
+struct OuCurrent {
+    double mean_mV = 0.0, sigma_mV = 0.0, tau_ms = 1.0, dt_ms = 0.1;
+};
+struct CurrentInputSpec {
+    std::string name;    // the key of its random streams
+    std::string target;  // a lif_delta, lif_exp or lif_cond_exp population
+    std::optional<NeuronRange> target_range;  // default: the whole population
+    std::variant<DcCurrent, StepCurrent, OuCurrent> kind;
+    double start_ms = 0.0;
+    double stop_ms = std::numeric_limits<double>::infinity();  // exclusive: the current is 0 from here
+};
+
 struct NetworkSpec {
     std::string name;
     RunSpec run;
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
     std::vector<PoissonInputSpec> poisson_inputs;
+    std::vector<CurrentInputSpec> current_inputs;
     RecordSpec record;
     std::optional<ObjectiveSpec> objective;
 };

@@ -4,7 +4,7 @@
 // Order of events (earliest first):
 //   1. time tick t;
 //   2. kind, in the order of EventKind below (sources fire, then inputs are
-//      delivered, then populations sweep their neurons for crossings to come,
+//      delivered, then injected currents change, then populations sweep their neurons for crossings to come,
 //      then self-driven threshold crossings are checked, then
 //      postsynaptic spikes reach plastic synapses, then voltage rules read
 //      the voltage, then recorders sample the state left by everything else
@@ -30,12 +30,14 @@ enum class EventKind : std::uint8_t {
     Deliver = 1,     // a spike reaches the synapses of one (source, projection, delay) group
     Input = 2,       // a Poisson input reaches one neuron (src: the neuron, aux: the input); after
                      // deliveries at the same tick, as another synapse's would be
-    Sweep = 3,       // a population looks at one partition's neurons (src: the first, aux: population)
-    Crossing = 4,    // predicted threshold crossing of a neuron (lazily invalidated)
-    PostArrive = 5,  // a postsynaptic spike reaches the synapses of one plastic projection
-    ProbeBefore = 6, // voltage rule: read V at t_arrival - T (central difference)
-    ProbeAfter = 7,  // voltage rule: read V at t_arrival + T and update
-    Sample = 8,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
+    Current = 3,     // an injected current changes in one neuron (src: the neuron, aux: the input,
+                     // aux2: the input's step); before sweeps, which then see the new rest level
+    Sweep = 4,       // a population looks at one partition's neurons (src: the first, aux: population)
+    Crossing = 5,    // predicted threshold crossing of a neuron (lazily invalidated)
+    PostArrive = 6,  // a postsynaptic spike reaches the synapses of one plastic projection
+    ProbeBefore = 7, // voltage rule: read V at t_arrival - T (central difference)
+    ProbeAfter = 8,  // voltage rule: read V at t_arrival + T and update
+    Sample = 9,      // a recorder samples state (aux: 0 voltage probe, 1 weight probe, 2 rate probe)
 };
 
 struct Event {

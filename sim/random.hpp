@@ -93,6 +93,8 @@ inline constexpr std::uint64_t kConnectivity = stable_hash("spikeem/connectivity
 inline constexpr std::uint64_t kWeight = stable_hash("spikeem/weight");
 inline constexpr std::uint64_t kDelay = stable_hash("spikeem/delay");
 inline constexpr std::uint64_t kPoissonInput = stable_hash("spikeem/poisson_input");
+inline constexpr std::uint64_t kParameter = stable_hash("spikeem/per_neuron_parameter");
+inline constexpr std::uint64_t kCurrentInput = stable_hash("spikeem/current_input");
 }  // namespace rng_domain
 
 }  // namespace spikeem

@@ -35,7 +35,7 @@ TEST_CASE("Event order is total: time then kind then source then projection then
                              {5, 9, 0, 0, EventKind::SourceFire}, {4, 7, 3, 1, EventKind::Sample},
                              {5, 1, 0, 2, EventKind::Deliver}, {5, 1, 1, 0, EventKind::Deliver},
                              {5, 0, 0, 0, EventKind::Crossing}, {5, 3, 1, 0, EventKind::Sweep},
-                             {5, 0, 4, 0, EventKind::Input}};
+                             {5, 0, 4, 0, EventKind::Input},      {5, 2, 1, 3, EventKind::Current}};
     for (const auto& e : in) q.push(e);
     std::vector<std::tuple<Tick, int, std::uint32_t, std::uint32_t, std::uint32_t>> out;
     while (!q.empty()) {
@@ -44,12 +44,13 @@ TEST_CASE("Event order is total: time then kind then source then projection then
         out.emplace_back(e.t, static_cast<int>(e.kind), e.src, e.aux, e.aux2);
     }
     auto k = [](EventKind kind) { return static_cast<int>(kind); };
-    // Kinds in their documented order at one tick: SourceFire, Deliver, Input, Sweep, Crossing ... Sample.
+    // Kinds in their documented order at one tick: SourceFire, Deliver, Input, Current, Sweep, Crossing ... Sample.
     std::vector<std::tuple<Tick, int, std::uint32_t, std::uint32_t, std::uint32_t>> expected = {
         {4, k(EventKind::Sample), 7, 3, 1},    {5, k(EventKind::SourceFire), 9, 0, 0},
         {5, k(EventKind::Deliver), 1, 0, 0},   {5, k(EventKind::Deliver), 1, 0, 2},
         {5, k(EventKind::Deliver), 1, 1, 0},   {5, k(EventKind::Deliver), 2, 0, 0},
-        {5, k(EventKind::Input), 0, 4, 0},     {5, k(EventKind::Sweep), 3, 1, 0},
+        {5, k(EventKind::Input), 0, 4, 0},     {5, k(EventKind::Current), 2, 1, 3},
+        {5, k(EventKind::Sweep), 3, 1, 0},
         {5, k(EventKind::Crossing), 0, 0, 0}};
     CHECK(out == expected);
 }

@@ -1,4 +1,5 @@
-// The poisson_input section: Poisson drive straight into neurons (PoissonInputSpec).
+// The poisson_input and current_input sections: Poisson drive and currents
+// straight into neurons (PoissonInputSpec, CurrentInputSpec).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 
 #include "io/loader/sections.hpp"
 #include "io/spikeem.pb.h"
+#include "network/models/registry.hpp"
 
 namespace spikeem::io::loader {
 namespace {
@@ -66,6 +68,103 @@ void load_poisson_inputs(const proto::Spec& spec, const Node& root, const Popula
         in.weight_mV = p.weight_mv();
         check_times(p, n, v, in);
         out.poisson_inputs.push_back(std::move(in));
+    }
+}
+
+namespace {
+
+// The current's time course: DC (a per-neuron distribution), steps or OU.
+std::variant<DcCurrent, StepCurrent, OuCurrent> current_kind(const proto::CurrentInput& c, const Node& n,
+                                                             const TimeBase& time, double duration_ms,
+                                                             Validator& v) {
+    switch (c.kind_case()) {
+        case proto::CurrentInput::kDc: {
+            DcCurrent dc;
+            if (auto d = v.distribution(n.child("dc", c.dc()), "amplitude_mV", c.dc().amplitude_mv(), "mV", true))
+                dc.amplitude_mV = *d;
+            return dc;
+        }
+        case proto::CurrentInput::kSteps: {
+            const auto& m = c.steps();
+            Node sn = n.child("steps", m);
+            StepCurrent st;
+            if (m.t_ms_size() == 0) v.fail(sn, "t_ms", "", "required: at least one step time (ms)");
+            if (m.amplitude_mv_size() != m.t_ms_size())
+                v.fail(sn, "amplitude_mV", "",
+                       fmt::format("has {} values: expected one per t_ms, {}", m.amplitude_mv_size(), m.t_ms_size()));
+            for (int k = 0; k < m.t_ms_size(); ++k) {
+                const double t = m.t_ms(k);
+                if (!(std::isfinite(t) && t >= 0.0)) v.fail(sn, "t_ms", num(t), "must be a finite time >= 0 (ms)", k);
+                else if (k > 0 && !(t > m.t_ms(k - 1)))
+                    v.fail(sn, "t_ms", num(t), fmt::format("must be > t_ms[{}] = {}: strictly increasing (ms)", k - 1,
+                                                           num(m.t_ms(k - 1))), k);
+                st.t_ms.push_back(t);
+            }
+            for (int k = 0; k < m.amplitude_mv_size(); ++k) {
+                if (!std::isfinite(m.amplitude_mv(k))) v.fail(sn, "amplitude_mV", num(m.amplitude_mv(k)), "must be finite (mV)", k);
+                st.amplitude_mV.push_back(m.amplitude_mv(k));
+            }
+            return st;
+        }
+        case proto::CurrentInput::kOu: {
+            const auto& m = c.ou();
+            Node on = n.child("ou", m);
+            OuCurrent ou{m.mean_mv(), m.sigma_mv(), m.tau_ms(), m.dt_ms()};
+            v.finite(on, "mean_mV", ou.mean_mV, "mV");
+            v.non_negative(on, "sigma_mV", ou.sigma_mV, "mV");
+            v.positive(on, "tau_ms", ou.tau_ms, "ms");
+            if (!(std::isfinite(ou.dt_ms) && ou.dt_ms >= time.resolution_ms()))
+                v.fail(on, "dt_ms", num(ou.dt_ms), fmt::format("must be >= {} (ms)", resolution_label(time)));
+            else if (duration_ms / ou.dt_ms >= 4294967295.0)
+                v.fail(on, "dt_ms", num(ou.dt_ms),
+                       fmt::format("gives {} samples in the run's {} ms: at most 2^32 - 1 (ms)",
+                                   num(std::floor(duration_ms / ou.dt_ms)), num(duration_ms)));
+            return ou;
+        }
+        case proto::CurrentInput::KIND_NOT_SET: break;
+    }
+    v.fail_node(n, "no current: expected one of dc, steps, ou");
+    return DcCurrent{};
+}
+
+}  // namespace
+
+void load_current_inputs(const proto::Spec& spec, const Node& root, const PopulationIndex& pops,
+                         const TimeBase& time, Validator& v, NetworkSpec& out) {
+    std::set<std::string> names;
+    for (int k = 0; k < spec.current_input_size(); ++k) {
+        const auto& c = spec.current_input(k);
+        CurrentInputSpec in;
+        in.name = c.name().empty() ? fmt::format("{}.current_input[{}]", c.target(), k) : c.name();
+        Node n = c.name().empty() ? root.child("current_input", c, k) : root.named("current_input", c, k, c.name());
+        if (!c.name().empty() && !valid_name(c.name()))
+            v.fail(n, "name", fmt::format("\"{}\"", c.name()), kNameRule);
+        else if (!names.insert(in.name).second)
+            v.fail(n, "name", fmt::format("\"{}\"", in.name), "must be unique among current_input");
+        in.target = c.target();
+        if (c.target().empty()) {
+            v.fail(n, "target", "", "required: the name of a lif_delta, lif_exp or lif_cond_exp population");
+        } else if (const auto t = pops.lookup(v, n, "target", c.target(), true)) {
+            const PopulationSpec& ps = out.populations[*t];
+            if (!model_takes_current(ps.model))
+                v.fail(n, "target", fmt::format("\"{}\"", c.target()),
+                       fmt::format("is a {} population: currents go into lif_delta, lif_exp or lif_cond_exp "
+                                   "populations (a stochastic population has drive_mV)",
+                                   model_name(ps.model)));
+            else if (c.has_target_neurons())
+                in.target_range = neuron_range(n, "target_neurons", c.target_neurons(), ps.size, v);
+        }
+        in.kind = current_kind(c, n, time, out.run.duration_ms, v);
+        if (c.has_start_ms() && v.finite(n, "start_ms", c.start_ms(), "ms")) {
+            v.non_negative(n, "start_ms", c.start_ms(), "ms");
+            in.start_ms = c.start_ms();
+        }
+        if (c.has_stop_ms() && v.finite(n, "stop_ms", c.stop_ms(), "ms")) {
+            if (!(c.stop_ms() > in.start_ms))
+                v.fail(n, "stop_ms", num(c.stop_ms()), fmt::format("must be > start_ms = {} (ms)", num(in.start_ms)));
+            in.stop_ms = c.stop_ms();
+        }
+        out.current_inputs.push_back(std::move(in));
     }
 }
 

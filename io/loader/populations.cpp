@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 #include <set>
+#include <stdexcept>
+#include <type_traits>
 
 #include "io/loader/sections.hpp"
 #include "network/models/registry.hpp"
@@ -220,6 +223,105 @@ PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, st
     return sp;
 }
 
+// The shared levels of a LIF model, which per_neuron may spread.
+struct Levels {
+    double v_rest, v_th, v_reset, t_ref;
+};
+std::optional<Levels> lif_levels(const PopulationModel& m) {
+    return std::visit(
+        [](const auto& p) -> std::optional<Levels> {
+            using P = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<P, LifDeltaParams> || std::is_same_v<P, LifExpParams> ||
+                          std::is_same_v<P, LifCondExpParams>)
+                return Levels{p.v_rest_mV, p.v_th_mV, p.v_reset_mV, p.t_ref_ms};
+            else
+                return std::nullopt;
+        },
+        m);
+}
+
+// The model's v_init_mV as given, or nothing when the loader filled in its default.
+bool v_init_given(const proto::Population& p) {
+    switch (p.model_case()) {
+        case proto::Population::kLifDelta: return p.lif_delta().has_v_init_mv();
+        case proto::Population::kLifExp: return p.lif_exp().has_v_init_mv();
+        case proto::Population::kLifCondExp: return p.lif_cond_exp().has_v_init_mv();
+        default: return false;
+    }
+}
+
+// The distributions of population.per_neuron: each a parameter NeuronLevels
+// spreads, once, with every value it can draw within the model's rules
+// (reset below threshold, t_ref >= 0, initial values below threshold).
+void per_neuron(const proto::Population& p, const Node& pn, Validator& v, PopulationSpec& ps) {
+    if (p.per_neuron_size() == 0) return;
+    const std::optional<Levels> shared = lif_levels(ps.model);
+    if (!shared) {
+        v.fail(pn, "per_neuron", "",
+               fmt::format("the {} model has no per-neuron parameters (per_neuron: lif_delta, lif_exp, lif_cond_exp)",
+                           model_name(ps.model)));
+        return;
+    }
+    // Each level's range of values: the shared value unless spread.
+    std::map<std::string, std::pair<double, double>> range = {{"v_rest_mV", {shared->v_rest, shared->v_rest}},
+                                                              {"v_th_mV", {shared->v_th, shared->v_th}},
+                                                              {"v_reset_mV", {shared->v_reset, shared->v_reset}},
+                                                              {"t_ref_ms", {shared->t_ref, shared->t_ref}}};
+    std::set<std::string> seen;
+    bool ok = true;
+    for (int k = 0; k < p.per_neuron_size(); ++k) {
+        const auto& q = p.per_neuron(k);
+        Node qn = pn.child("per_neuron", q, k);
+        auto it = range.find(q.parameter());
+        if (it == range.end()) {
+            v.fail(qn, "parameter", fmt::format("\"{}\"", q.parameter()),
+                   "must be one of v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms");
+            ok = false;
+            continue;
+        }
+        if (!seen.insert(q.parameter()).second) {
+            v.fail(qn, "parameter", fmt::format("\"{}\"", q.parameter()), "is spread already: give each parameter once");
+            ok = false;
+            continue;
+        }
+        const bool time = q.parameter() == "t_ref_ms";
+        auto d = v.distribution(qn, "value", q.value(), time ? "ms" : "mV", true);
+        if (!d) {
+            ok = false;
+            continue;
+        }
+        it->second = support(*d);
+        if (time && !(it->second.first >= 0.0))
+            v.fail(qn, "value", "", fmt::format("every refractory period must be >= 0 (ms); it allows {}",
+                                                num(it->second.first)));
+        ps.per_neuron.push_back({q.parameter(), *d});
+    }
+    if (!ok) return;
+    const auto th = range["v_th_mV"], reset = range["v_reset_mV"];
+    if (!(reset.second < th.first))
+        v.fail(pn, "per_neuron", "",
+               fmt::format("every v_reset_mV must be below every v_th_mV: v_reset_mV can be {} and v_th_mV {} (mV; "
+                           "bound a normal spread with min and max)",
+                           num(reset.second), num(th.first)));
+    const bool levels_vary = seen.count("v_rest_mV") + seen.count("v_th_mV") + seen.count("v_reset_mV") > 0;
+    if (!v_init_given(p)) {
+        ps.v_init_at_rest = levels_vary;
+    } else if (seen.count("v_th_mV")) {
+        const auto& model = ps.model;
+        const Distribution& init = std::visit(
+            [](const auto& m) -> const Distribution& {
+                if constexpr (requires { m.v_init_mV; }) return m.v_init_mV;
+                else throw std::logic_error("lif model without v_init_mV");
+            },
+            model);
+        if (!(support(init).second < th.first))
+            v.fail(pn, "per_neuron", "",
+                   fmt::format("every initial value must be below every v_th_mV: v_init_mV can be {} and v_th_mV {} "
+                               "(mV)",
+                               num(support(init).second), num(th.first)));
+    }
+}
+
 // The model of population p (node pn), or nothing when it names none.
 std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, Validator& v) {
     switch (p.model_case()) {
@@ -260,7 +362,10 @@ PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Vali
         if (p.size() == 0) v.fail(pn, "size", "0", "must be >= 1 (neurons)");
         total += p.size();
         std::optional<PopulationModel> m = model(p, pn, v);
-        if (m) ps.model = std::move(*m);
+        if (m) {
+            ps.model = std::move(*m);
+            per_neuron(p, pn, v, ps);
+        }
         // A population without a model (reported above) counts as a spike source in later lookups.
         pops.receives_input.push_back(m && model_is_neuron(ps.model));
         out.push_back(std::move(ps));

@@ -2,7 +2,7 @@
 // The sections of a spec, one unit each (io/loader/<section>.cpp).  Each reads
 // its part of the proto, reports its problems to the Validator and fills its
 // part of the NetworkSpec.  load_spec calls them in the order run, populations,
-// projections (with plasticity), poisson_input, record, objective: later
+// projections (with plasticity), poisson_input, current_input, record, objective: later
 // sections look up what earlier ones built, and errors come out in that order.
 // A section fills its part even when it reports problems (the values are then
 // unused: the loader throws), so later sections can still check what they can.
@@ -50,6 +50,10 @@ NeuronRange neuron_range(const Node& pn, const char* field, const proto::NeuronR
 
 // poisson_input: appended to out.poisson_inputs in spec order.  Needs out.populations.
 void load_poisson_inputs(const proto::Spec& spec, const Node& root, const PopulationIndex& pops,
+                         const TimeBase& time, Validator& v, NetworkSpec& out);
+
+// current_input: appended to out.current_inputs in spec order.  Needs out.populations and out.run.
+void load_current_inputs(const proto::Spec& spec, const Node& root, const PopulationIndex& pops,
                          const TimeBase& time, Validator& v, NetworkSpec& out);
 
 // projection: appended to out.projections in spec order; a transpose follows its partner.

@@ -57,6 +57,7 @@ LifCondExpPopulation::LifCondExpPopulation(const PopulationSpec& spec, std::uint
                                            std::uint32_t global_offset, const TimeBase& time, std::uint64_t seed)
     : Population(spec.name, spec.size, index, global_offset),
       p_(std::get<LifCondExpParams>(spec.model)),
+      lv_(spec, {p_.v_rest_mV, p_.v_th_mV, p_.v_reset_mV, p_.t_ref_ms}, spec.takes_current, time, seed),
       time_(time),
       inv_tau_m_(1.0 / p_.tau_m_ms),
       inv_tau_e_(1.0 / p_.tau_e_ms),
@@ -65,7 +66,6 @@ LifCondExpPopulation::LifCondExpPopulation(const PopulationSpec& spec, std::uint
       tol_mV_(kTolerance * std::max({1.0, std::abs(p_.v_rest_mV), std::abs(p_.v_th_mV), std::abs(p_.v_reset_mV),
                                      std::abs(p_.e_e_mV), std::abs(p_.e_i_mV)})),
       h_max_ms_(4.0 * std::max({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms})),
-      t_ref_ticks_(time.round(p_.t_ref_ms)),
       n_(spec.size) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
@@ -74,11 +74,12 @@ LifCondExpPopulation::LifCondExpPopulation(const PopulationSpec& spec, std::uint
         x.pending = kNever;
         x.clamp = 0;
         x.mode = kLazy;
-        begin_step(x, 0, draw(p_.v_init_mV, rng), 0.0, 0.0);
+        const double v0 = spec.v_init_at_rest ? lv_.rest_start(i) : draw(p_.v_init_mV, rng);
+        begin_step(x, 0, v0, 0.0, 0.0, lv_.rest(i));
     }
 }
 
-void LifCondExpPopulation::begin_step(State& x, Tick t, double v, double ge, double gi) const {
+void LifCondExpPopulation::begin_step(State& x, Tick t, double v, double ge, double gi, double v_rest) const {
     x.t0 = t;
     x.ge = ge;
     x.gi = gi;
@@ -97,7 +98,7 @@ void LifCondExpPopulation::begin_step(State& x, Tick t, double v, double ge, dou
         en *= re * kInverse[n];
         gn *= ri * kInverse[n];
     }
-    acc[0] -= p_.v_rest_mV;
+    acc[0] -= v_rest;
     Poly& c = x.c;
     c[0] = v;
     const double one_q0 = 1.0 + q[0];
@@ -140,14 +141,15 @@ void LifCondExpPopulation::g_at(const State& x, Tick t, double& ge, double& gi) 
     gi = x.gi * std::exp(-dt * inv_tau_i_);
 }
 
-double LifCondExpPopulation::v_beyond(const State& x0, Tick t) const {
+double LifCondExpPopulation::v_beyond(std::uint32_t i, Tick t) const {
+    const State& x0 = n_[i];
     if (t - x0.t0 <= x0.h) return v_at(x0, t);
     State x = x0;  // a read-only walk: the neuron's own steps are not touched
     while (t - x.t0 > x.h) {
         const Tick end = x.t0 + x.h;
         double ge, gi;
         g_at(x, end, ge, gi);
-        begin_step(x, end, v_at(x, end), ge, gi);
+        begin_step(x, end, v_at(x, end), ge, gi, lv_.rest(i));
     }
     return v_at(x, t);
 }
@@ -176,7 +178,7 @@ double curvature(const std::array<double, M>& c, double b) {
 
 }  // namespace
 
-double LifCondExpPopulation::refine(const Poly& c, double lo, double hi, double ticks) const {
+double LifCondExpPopulation::refine(const Poly& c, double v_th, double lo, double hi, double ticks) const {
     // p(lo) < 0 <= p(hi), p increasing on [lo, hi]: safeguarded Newton (bisection when a
     // step leaves the bracket, and every third iteration so the bracket always shrinks),
     // until the bracket lies within one tick (then ceil(root * ticks) is known: the
@@ -184,7 +186,7 @@ double LifCondExpPopulation::refine(const Poly& c, double lo, double hi, double 
     double x = hi;
     for (int it = 0; it < 200 && std::ceil(lo * ticks) != std::ceil(hi * ticks); ++it) {
         double p, dp;
-        eval(c, p_.v_th_mV, x, p, dp);
+        eval(c, v_th, x, p, dp);
         (p >= 0.0 ? hi : lo) = x;
         const double newton = dp > 0.0 ? x - p / dp : -1.0;
         x = (it % 3 == 2 || !(newton > lo && newton < hi)) ? 0.5 * (lo + hi) : newton;
@@ -193,8 +195,8 @@ double LifCondExpPopulation::refine(const Poly& c, double lo, double hi, double 
     return hi;
 }
 
-double LifCondExpPopulation::first_crossing(const Poly& c, double ticks) const {
-    const double p0 = c[0] - p_.v_th_mV;
+double LifCondExpPopulation::first_crossing(const Poly& c, double v_th, double ticks) const {
+    const double p0 = c[0] - v_th;
     assert(p0 < 0.0);
     // Cheap exclusion: p(theta) <= p(0) + sum of the positive coefficients on [0, 1].
     double up = p0;
@@ -209,15 +211,15 @@ double LifCondExpPopulation::first_crossing(const Poly& c, double ticks) const {
     std::array<Span, 64> stack;  // depth-first, left half on top; at most one pending right half per level
     int top = 0;
     double p1, d1;
-    eval(c, p_.v_th_mV, 1.0, p1, d1);
+    eval(c, v_th, 1.0, p1, d1);
     stack[top++] = Span{0.0, p0, 1.0, p1};
     while (top > 0) {
         const Span s = stack[--top];
         const double w = s.b - s.a, k = curvature(c, s.b);
         if (s.pb >= 0.0) {
             double pa, da;
-            eval(c, p_.v_th_mV, s.a, pa, da);
-            if (da > k * w) return refine(c, s.a, s.b, ticks);  // increasing on [a, b]: its only root
+            eval(c, v_th, s.a, pa, da);
+            if (da > k * w) return refine(c, v_th, s.a, s.b, ticks);  // increasing on [a, b]: its only root
         } else if (std::max(s.pa, s.pb) + 0.125 * k * w * w < 0.0) {
             continue;  // no root in [a, b]
         }
@@ -227,7 +229,7 @@ double LifCondExpPopulation::first_crossing(const Poly& c, double ticks) const {
         }
         const double m = 0.5 * (s.a + s.b);
         double pm, dm;
-        eval(c, p_.v_th_mV, m, pm, dm);
+        eval(c, v_th, m, pm, dm);
         if (pm < 0.0) stack[top++] = Span{m, pm, s.b, s.pb};  // looked at only if the left half has no root
         stack[top++] = Span{s.a, s.pa, m, pm};
     }
@@ -241,12 +243,12 @@ void LifCondExpPopulation::schedule(EngineHooks& engine, std::uint32_t i, Tick t
 
 void LifCondExpPopulation::restart(EngineHooks& engine, std::uint32_t i, Tick t, double v, double ge, double gi) {
     State& x = n_[i];
-    if (v >= p_.v_th_mV) {  // at or past threshold now (an input at the tick of a crossing)
+    if (v >= lv_.th(i)) {  // at or past threshold now (an input at the tick of a crossing)
         spike(engine, i, t, ge, gi);
         return;
     }
-    begin_step(x, t, v, ge, gi);
-    const double th = first_crossing(x.c, static_cast<double>(x.h));
+    begin_step(x, t, v, ge, gi, lv_.rest(i));
+    const double th = first_crossing(x.c, lv_.th(i), static_cast<double>(x.h));
     if (th > 0.0) {
         // The first tick at or after the crossing, so that V is past threshold at the spike.
         const double ticks = std::ceil(th * static_cast<double>(x.h));
@@ -263,13 +265,13 @@ void LifCondExpPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t, d
     x.t0 = t;
     x.ge = ge;
     x.gi = gi;
-    x.clamp = t + t_ref_ticks_;
+    x.clamp = t + lv_.t_ref(i);
     engine.emit_spike(index(), i, t);
-    if (t_ref_ticks_ > 0) {
+    if (x.clamp > t) {
         x.mode = kRefractory;
         schedule(engine, i, x.clamp);
     } else {
-        restart(engine, i, t, p_.v_reset_mV, ge, gi);
+        restart(engine, i, t, lv_.reset(i), ge, gi);
     }
 }
 
@@ -285,9 +287,9 @@ void LifCondExpPopulation::on_event(EngineHooks& engine, const Event& e, std::ui
     double ge, gi;
     g_at(x, e.t, ge, gi);
     switch (x.mode) {
-        case kRefractory: restart(engine, i, e.t, p_.v_reset_mV, ge, gi); break;
+        case kRefractory: restart(engine, i, e.t, lv_.reset(i), ge, gi); break;
         case kExact: spike(engine, i, e.t, ge, gi); break;  // nothing has changed since the prediction
-        case kLazy: restart(engine, i, e.t, v_beyond(x, e.t), ge, gi); break;
+        case kLazy: restart(engine, i, e.t, v_beyond(i, e.t), ge, gi); break;
     }
 }
 
@@ -310,14 +312,34 @@ void LifCondExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint3
             x.gi = gi;
             continue;
         }
-        restart(engine, i, t, v_beyond(x, t), ge, gi);
+        restart(engine, i, t, v_beyond(i, t), ge, gi);
     }
+}
+
+void LifCondExpPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick t, double delta_mV) {
+    assert(lv_.varied());
+    State& x = n_[i];
+    if (x.mode == kRefractory) {  // V is held; the step from the clamp's end uses the new rest level
+        lv_.add_current(i, delta_mV);
+        return;
+    }
+    // A crossing predicted for this very tick happened before the change (in (t - 1, t]).
+    double ge, gi;
+    g_at(x, t, ge, gi);
+    if (x.mode == kExact && x.pending == t) {
+        lv_.add_current(i, delta_mV);  // the step after the reset sees the new level
+        spike(engine, i, t, ge, gi);
+        return;
+    }
+    const double v = v_beyond(i, t);  // with the old rest level, up to t
+    lv_.add_current(i, delta_mV);
+    restart(engine, i, t, v, ge, gi);
 }
 
 double LifCondExpPopulation::voltage_mV(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
-    if (x.mode == kRefractory) return p_.v_reset_mV;  // held at reset until the own event ends it
-    return v_beyond(x, t);
+    if (x.mode == kRefractory) return lv_.reset(i);  // held at reset until the own event ends it
+    return v_beyond(i, t);
 }
 
 double LifCondExpPopulation::g_e_nS(std::uint32_t i, Tick t) const {
@@ -335,10 +357,10 @@ double LifCondExpPopulation::g_i_nS(std::uint32_t i, Tick t) const {
 double LifCondExpPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
     if (x.mode == kRefractory) return 0.0;
-    const double v = v_beyond(x, t);
+    const double v = v_beyond(i, t);
     double ge, gi;
     g_at(x, t, ge, gi);
-    return (-(v - p_.v_rest_mV) - ge * (v - p_.e_e_mV) - gi * (v - p_.e_i_mV)) * inv_tau_m_;
+    return (-(v - lv_.rest(i)) - ge * (v - p_.e_e_mV) - gi * (v - p_.e_i_mV)) * inv_tau_m_;
 }
 
 }  // namespace spikeem

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
 #include "network/population.hpp"
 
@@ -49,8 +50,10 @@ public:
                  std::size_t n) override;
     double voltage_mV(std::uint32_t local, Tick t) const override;
     double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
+    void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) override;
 
     const LifCondExpParams& params() const { return p_; }
+    const NeuronLevels& levels() const { return lv_; }
     // Conductances at t (nS), read-only; t >= the last event applied.
     double g_e_nS(std::uint32_t local, Tick t) const;
     double g_i_nS(std::uint32_t local, Tick t) const;
@@ -70,16 +73,16 @@ private:
         Mode mode;
     };
 
-    // The step from t with V, ge, gi: coefficients, length (ticks), t0 = t.
-    void begin_step(State& x, Tick t, double v, double ge, double gi) const;
+    // The step from t with V, ge, gi and rest level v_rest: coefficients, length (ticks), t0 = t.
+    void begin_step(State& x, Tick t, double v, double ge, double gi, double v_rest) const;
     double v_at(const State& x, Tick t) const;  // t in [t0, t0 + h]
     void g_at(const State& x, Tick t, double& ge, double& gi) const;
     // V at any t >= t0 (steps on past the current one, in a copy, when t is beyond it).
-    double v_beyond(const State& x, Tick t) const;
+    double v_beyond(std::uint32_t i, Tick t) const;
     // The first theta in (0, 1] with the step's polynomial >= v_th, or -1; located
     // well enough that ceil(theta * ticks) is that of the exact root (ticks: the step's).
-    double first_crossing(const Poly& c, double ticks) const;
-    double refine(const Poly& c, double lo, double hi, double ticks) const;
+    double first_crossing(const Poly& c, double v_th, double ticks) const;
+    double refine(const Poly& c, double v_th, double lo, double hi, double ticks) const;
     // Start a step from the state at t (V = v) and schedule the own event; may spike at t.
     void restart(EngineHooks& engine, std::uint32_t i, Tick t, double v, double ge, double gi);
     // Spike at t with the conductances ge, gi at t.
@@ -87,12 +90,12 @@ private:
     void schedule(EngineHooks& engine, std::uint32_t i, Tick t);
 
     LifCondExpParams p_;
+    NeuronLevels lv_;  // rest, threshold, reset, refractoriness: shared or per neuron
     TimeBase time_;
     double inv_tau_m_, inv_tau_e_, inv_tau_i_;  // 1/ms
     double inv_g_leak_;                          // 1/nS
     double tol_mV_;                              // per-step truncation target
     double h_max_ms_;                            // longest step
-    Tick t_ref_ticks_;
     std::vector<State> n_;
 };
 

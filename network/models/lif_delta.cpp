@@ -17,25 +17,31 @@ namespace spikeem {
 // multiple of the rebase period (40 tau_m, rebase()), so the factors stay
 // below e^40; the instants depend on time alone, so a neuron's arithmetic is
 // the same however the population is partitioned among threads.
+//
+// With levels per neuron (NeuronLevels: drawn, or moved by currents) v_rest,
+// v_th and v_reset are neuron i's own: the line is (v_th_i - v_rest_i) times
+// the shared factor, one multiply more per target.  A current that moves v_rest_i
+// at t keeps V continuous: u_i changes by -delta exp((t - t0)/tau_m).
 
 LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                        const TimeBase& time, std::uint64_t seed)
     : Population(spec.name, spec.size, index, global_offset),
       p_(std::get<LifDeltaParams>(spec.model)),
+      lv_(spec, {p_.v_rest_mV, p_.v_th_mV, p_.v_reset_mV, p_.t_ref_ms}, spec.takes_current, time, seed),
       time_(time),
-      t_ref_ticks_(time.round(p_.t_ref_ms)),
       rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
       // At most 20 tau_m, so that the threshold line at a window's end (growth over the
       // window times up to e^40 from the rebasing) stays finite for any tau_m.
       window_ticks_(std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * p_.tau_m_ms)), 1)),
-      self_crossing_(p_.v_rest_mV > p_.v_th_mV),
+      self_crossing_(lv_.any_self_crossing()),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
       n_(spec.size, State{0.0, 0, kNever}),
       last_spike_(spec.size, -1) {
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
-        n_[i].u = draw(p_.v_init_mV, rng) - p_.v_rest_mV;  // t0 = 0
+        const double v0 = spec.v_init_at_rest ? lv_.rest_start(i) : draw(p_.v_init_mV, rng);
+        n_[i].u = v0 - lv_.rest(i);  // t0 = 0
     }
 }
 
@@ -43,10 +49,10 @@ double LifDeltaPopulation::decay(Tick dt) const { return std::exp(-static_cast<d
 
 double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<double>(t - t0_) * inv_tau_ticks_); }
 
-double LifDeltaPopulation::reach(Tick end) const {
+double LifDeltaPopulation::reach(std::uint32_t i, Tick end) const {
     // The line is negative (v_th < v_rest): 1e-9 lower admits every u whose
     // crossing tick the logarithm in crossing_after could put before `end`.
-    return (p_.v_th_mV - p_.v_rest_mV) * growth(end) * (1.0 + 1e-9);
+    return gap(i) * growth(end) * (1.0 + 1e-9);  // this association: the bytes of shared levels
 }
 
 void LifDeltaPopulation::rebase(Tick t) {
@@ -58,14 +64,14 @@ void LifDeltaPopulation::rebase(Tick t) {
 Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
     const Tick from = std::max(now, n_[i].clamp);
     const double g = growth(from);
-    if (n_[i].u >= (p_.v_th_mV - p_.v_rest_mV) * g) return from;
-    if (!self_crossing_) return kNever;
-    return crossing_after(n_[i].u, from);
+    if (n_[i].u >= gap(i) * g) return from;
+    if (!self_crossing_ || gap(i) >= 0.0) return kNever;  // rests below threshold: crosses only at an input
+    return crossing_after(i, n_[i].u, from);
 }
 
-Tick LifDeltaPopulation::crossing_after(double u, Tick from) const {
+Tick LifDeltaPopulation::crossing_after(std::uint32_t i, double u, Tick from) const {
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
-    const double s_ms = p_.tau_m_ms * std::log(u / (p_.v_th_mV - p_.v_rest_mV));
+    const double s_ms = p_.tau_m_ms * std::log(u / gap(i));
     const Tick s = time_.ceil(s_ms);
     if (s == kNever || t0_ > kNever - s) return kNever;
     return std::max(t0_ + s, from + 1);
@@ -82,7 +88,7 @@ void LifDeltaPopulation::consider(EngineHooks& engine, std::uint32_t i, Tick now
     // Below the line at the window's end V stays below threshold until then
     // (the line only falls): the sweep at the end looks again.
     const Tick end = window_end(now);
-    if (n_[i].clamp >= end || n_[i].u < reach(end)) return;
+    if (n_[i].clamp >= end || n_[i].u < reach(i, end)) return;
     const Tick when = predict_crossing(i, now);
     if (when < end) set_pending(engine, i, when);
 }
@@ -94,19 +100,19 @@ void LifDeltaPopulation::start(EngineHooks& engine) {
 void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
     assert(t % window_ticks_ == 0);
     const Tick w_end = t + window_ticks_;
-    const double u_reach = reach(w_end);
+    const double g_end = growth(w_end);  // reach(i, w_end), one exp for all
     for (std::uint32_t i = begin; i < end; ++i) {
         const State& x = n_[i];
         // A pending event is no later than the crossing: it looks again when it pops.
-        if (x.u < u_reach || x.clamp >= w_end || x.pending != kNever) continue;
+        if (x.u < gap(i) * g_end * (1.0 + 1e-9) || x.clamp >= w_end || x.pending != kNever) continue;
         const Tick when = predict_crossing(i, t);
         if (when < w_end) set_pending(engine, i, when);
     }
 }
 
 void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
-    n_[i].clamp = t + t_ref_ticks_;  // V is held at v_reset until then
-    n_[i].u = (p_.v_reset_mV - p_.v_rest_mV) * growth(n_[i].clamp);
+    n_[i].clamp = t + lv_.t_ref(i);  // V is held at v_reset until then
+    n_[i].u = (lv_.reset(i) - lv_.rest(i)) * growth(n_[i].clamp);
     last_spike_[i] = t;
     n_[i].pending = kNever;
     engine.emit_spike(index(), i, t);
@@ -128,12 +134,26 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                  std::size_t n) {
+    if (lv_.varied()) deliver_block<true>(engine, t, targets, weights, n);
+    else deliver_block<false>(engine, t, targets, weights, n);
+}
+
+template <bool Varied>
+void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets,
+                                       const double* weights, std::size_t n) {
     assert(t - t0_ < rebase_ticks_);
     const double g = growth(t);
-    const double u_th = (p_.v_th_mV - p_.v_rest_mV) * g;
+    // Shared levels: one line for every target; else per target, gap(i) times these.
+    const double u_th = Varied ? 0.0 : gap(0) * g;
     // Excitation taking u to u_reach may bring the crossing before the window's end.
     const Tick w_end = window_end(t);
-    const double u_reach = self_crossing_ ? reach(w_end) : u_th;
+    const double g_end = self_crossing_ ? growth(w_end) : 0.0;
+    // A neuron resting above threshold (gap < 0) may cross later in the window
+    // (its line falls); one resting below it crosses now or only at an input.
+    auto line_reach = [&](std::uint32_t i) {
+        return self_crossing_ && gap(i) < 0.0 ? gap(i) * g_end * (1.0 + 1e-9) : gap(i) * g;
+    };
+    const double u_reach = Varied ? 0.0 : line_reach(0);
     // The targets' states are scattered over the population: on a network
     // larger than the cache each is a miss, so the loads run kAhead targets
     // ahead of their use.
@@ -145,31 +165,43 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
         State& x = n_[i];
         if (t < x.clamp) continue;  // refractory: the input is lost
         x.u += w * g;
-        if (x.u < u_reach) continue;
-        if (x.u >= u_th) {
+        if (x.u < (Varied ? line_reach(i) : u_reach)) continue;
+        if (x.u >= (Varied ? gap(i) * g : u_th)) {
             spike(engine, i, t);
         } else if (w > 0.0) {
             // Only excitation moves a crossing earlier; V is below threshold here.
-            const Tick when = crossing_after(x.u, t);
+            const Tick when = crossing_after(i, x.u, t);
             if (when < w_end) set_pending(engine, i, when);
         }
     }
 }
 
+void LifDeltaPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick t, double delta_mV) {
+    assert(lv_.varied() && t - t0_ < rebase_ticks_);
+    State& x = n_[i];
+    // V stays continuous (or held at v_reset until the clamp ends, from where
+    // u starts): u = (V - v_rest) e^{(t - t0)/tau_m} moves by -delta times the factor.
+    x.u -= delta_mV * growth(std::max(t, x.clamp));
+    lv_.add_current(i, delta_mV);
+    // A higher rest level may bring a crossing into this window (the sweeps find
+    // later ones); a lower one only delays it: a pending event pops and looks again.
+    if (delta_mV > 0.0) consider(engine, i, t);
+}
+
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
-    if (last_spike_[i] >= 0 && t <= n_[i].clamp) return p_.v_reset_mV;  // held at reset while refractory
-    return p_.v_rest_mV + n_[i].u * decay(t - t0_);
+    if (last_spike_[i] >= 0 && t <= n_[i].clamp) return lv_.reset(i);  // held at reset while refractory
+    return lv_.rest(i) + n_[i].u * decay(t - t0_);
 }
 
 double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     if (t < n_[i].clamp) return 0.0;  // refractory: clamped
-    return -(voltage_mV(i, t) - p_.v_rest_mV) / p_.tau_m_ms;
+    return -(voltage_mV(i, t) - lv_.rest(i)) / p_.tau_m_ms;
 }
 
 double LifDeltaPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) const {
     const Tick s = last_spike_[i];
     // Lost if it arrived while refractory; wiped by any reset at or after its arrival.
-    if (s >= 0 && (s >= t_in || t_in < s + t_ref_ticks_)) return 0.0;
+    if (s >= 0 && (s >= t_in || t_in < s + lv_.t_ref(i))) return 0.0;
     return w * decay(t_now - t_in);
 }
 

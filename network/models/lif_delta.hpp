@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
 #include "network/population.hpp"
 
@@ -37,8 +38,10 @@ public:
     double voltage_mV(std::uint32_t local, Tick t) const override;
     double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
     double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
+    void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) override;
 
     const LifDeltaParams& params() const { return p_; }
+    const NeuronLevels& levels() const { return lv_; }
 
     // Every 40 tau_m: t0 moves to t, all u are scaled by exp(-(t - t0)/tau_m).
     Tick rebase_period() const override { return rebase_ticks_; }
@@ -52,15 +55,19 @@ private:
     double growth(Tick t) const;  // exp((t - t0)/tau_m)
     Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
     // u at or above this may cross before the window ending at `end`; below it
-    // no neuron does (the threshold line at `end`, a hair lower for rounding).
-    double reach(Tick end) const;
+    // neuron i does not (its threshold line at `end`, a hair lower for rounding).
+    double reach(std::uint32_t i, Tick end) const;
+    double gap(std::uint32_t i) const { return lv_.th(i) - lv_.rest(i); }  // v_th - v_rest
+    template <bool Varied>
+    void deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                       std::size_t n);
     // The tick of the neuron's crossing from `now` on if nothing arrives: `now`
     // (or the end of refractoriness) if V is at threshold there, kNever if it
     // cannot cross without input.
     Tick predict_crossing(std::uint32_t i, Tick now) const;
     // The crossing tick of a membrane with this u (below threshold at `from`,
     // crossing on its own), and at least from + 1.
-    Tick crossing_after(double u, Tick from) const;
+    Tick crossing_after(std::uint32_t i, double u, Tick from) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     // Give neuron i an own event if it crosses before the window of `now` ends.
     void consider(EngineHooks& engine, std::uint32_t i, Tick now);
@@ -72,9 +79,10 @@ private:
     static constexpr double kWindow_ms = 1.0;
 
     LifDeltaParams p_;
+    NeuronLevels lv_;  // rest, threshold, reset, refractoriness: shared or per neuron
     TimeBase time_;
-    Tick t_ref_ticks_, rebase_ticks_, window_ticks_;
-    bool self_crossing_;  // v_rest > v_th: fires without input
+    Tick rebase_ticks_, window_ticks_;
+    bool self_crossing_;  // some neuron may fire without input (v_rest > v_th, or a current)
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
     // Per neuron, together: a delivery touches all of it (one cache line).
     struct State {

@@ -24,6 +24,7 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
                                    const TimeBase& time, std::uint64_t seed)
     : Population(spec.name, spec.size, index, global_offset),
       p_(std::get<LifExpParams>(spec.model)),
+      lv_(spec, {p_.v_rest_mV, p_.v_th_mV, p_.v_reset_mV, p_.t_ref_ms}, spec.takes_current, time, seed),
       time_(time),
       roots_(p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms),
       ce_(p_.tau_e_ms / (p_.tau_e_ms - p_.tau_m_ms)),
@@ -33,7 +34,6 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
       inv_i_(time.resolution_ms() / p_.tau_i_ms),
       ne_(roots_.integer_re()),
       ni_(roots_.integer_ri()),
-      t_ref_ticks_(time.round(p_.t_ref_ms)),
       rebase_ticks_(std::max<Tick>(time.round(30.0 * std::min({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms})), 1)),
       horizon_ticks_(std::max<Tick>(time.round(roots_.horizon_ms()), 1)),
       n_(spec.size, State{0.0, 0.0, 0.0, 0.0, kNever, kLazy}),
@@ -52,7 +52,8 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
-        n_[i].a = draw(p_.v_init_mV, rng) - p_.v_rest_mV;  // t0 = 0, g = 0
+        const double v0 = spec.v_init_at_rest ? lv_.rest_start(i) : draw(p_.v_init_mV, rng);
+        n_[i].a = v0 - lv_.rest(i);  // t0 = 0, g = 0
     }
 }
 
@@ -87,7 +88,7 @@ void LifExpPopulation::unclamp(std::uint32_t i, Tick t) {
     State& x = n_[i];
     const Decay d = decay(t);
     // V(t) = v_reset with the currents as they are now.
-    x.a = (p_.v_reset_mV - p_.v_rest_mV - x.be * d.e - x.bi * d.i) / d.m;
+    x.a = (lv_.reset(i) - lv_.rest(i) - x.be * d.e - x.bi * d.i) / d.m;
     x.mode = kLazy;
     x.margin = 0.0;
 }
@@ -95,7 +96,8 @@ void LifExpPopulation::unclamp(std::uint32_t i, Tick t) {
 void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d) {
     State& x = n_[i];
     const double A = x.a * d.m, E = x.be * d.e, I = x.bi * d.i;
-    const double gap = p_.v_th_mV - (p_.v_rest_mV + A + E + I);
+    const double v_th = lv_.th(i), v_rest = lv_.rest(i);
+    const double gap = v_th - (v_rest + A + E + I);
     if (gap <= 0.0) {  // at or past threshold now (an input at the tick of a crossing)
         spike(engine, i, t);
         return;
@@ -112,24 +114,24 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         // (early_crossing: a bound, exact enough, without root finding).  Until then
         // (floor: not past it) V <= level, which leaves kLazyFraction * gap for excitation
         // to spend.
-        const double level = p_.v_th_mV - kLazyFraction * gap;
+        const double level = v_th - kLazyFraction * gap;
         x.mode = kLazy;
-        const ExpCrossing::Result r = roots_.early_crossing(p_.v_rest_mV - level, A, E, I);
+        const ExpCrossing::Result r = roots_.early_crossing(v_rest - level, A, E, I);
         if (r.x > 0.0) {
             const double ticks = std::floor(-p_.tau_m_ms * std::log(r.x) * ticks_per_ms);
             if (ticks >= 1.0) {
-                x.margin = p_.v_th_mV - level;
+                x.margin = v_th - level;
                 schedule(ticks >= 9.0e18 ? kNever : later(static_cast<Tick>(ticks)));
                 return;
             }
             // The level is reached within this tick: go for the exact crossing.
         } else {
-            x.margin = p_.v_th_mV - level - r.sup;
+            x.margin = v_th - level - r.sup;
             schedule(r.beyond ? later(horizon_ticks_) : kNever);
             return;
         }
     }
-    const ExpCrossing::Result r = roots_.first_crossing(p_.v_rest_mV - p_.v_th_mV, A, E, I);
+    const ExpCrossing::Result r = roots_.first_crossing(v_rest - v_th, A, E, I);
     if (r.x > 0.0) {
         // The first tick at or after the crossing, so that V is past threshold at the spike.
         const Tick s = time_.ceil(-p_.tau_m_ms * std::log(r.x));
@@ -156,10 +158,10 @@ double LifExpPopulation::chord_bound(double A, double E, double I, double h) con
     return std::max(v0, vh) + 0.125 * h * h * std::max(curv, 0.0);
 }
 
-bool LifExpPopulation::revalidate(State& x, const Decay& d, Tick t) const {
+bool LifExpPopulation::revalidate(std::uint32_t i, State& x, const Decay& d, Tick t) const {
     if (x.pending == kNever) return false;
     const double bound = chord_bound(x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
-    const double margin = (p_.v_th_mV - p_.v_rest_mV - bound) * (1.0 - 1e-9);
+    const double margin = (lv_.th(i) - lv_.rest(i) - bound) * (1.0 - 1e-9);
     if (!(margin > 0.0)) return false;
     x.margin = margin;
     return true;
@@ -168,9 +170,9 @@ bool LifExpPopulation::revalidate(State& x, const Decay& d, Tick t) const {
 void LifExpPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     State& x = n_[i];
     last_spike_[i] = t;
-    clamp_[i] = t + t_ref_ticks_;
+    clamp_[i] = t + lv_.t_ref(i);
     engine.emit_spike(index(), i, t);
-    if (t_ref_ticks_ > 0) {
+    if (clamp_[i] > t) {
         x.mode = kRefractory;
         x.pending = clamp_[i];
         engine.schedule_own(global_offset() + i, clamp_[i]);
@@ -223,7 +225,7 @@ void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t*
             // K_e(h) <= min(h / tau_m, kmax_e) (K_e' <= K_e'(0) = 1/tau_m): the pending
             // event stays valid while margin is left.
             x.margin -= w * std::min(static_cast<double>(x.pending - t) * inv_m_slope_, kmax_e_);
-            if (x.margin < 0.0 && !(x.mode == kLazy && revalidate(x, now, t))) predict(engine, i, t, now);
+            if (x.margin < 0.0 && !(x.mode == kLazy && revalidate(i, x, now, t))) predict(engine, i, t, now);
         } else {
             x.bi += w * fi;
             if (x.mode == kRefractory) continue;
@@ -237,9 +239,21 @@ void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t*
 
 double LifExpPopulation::voltage_mV(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
-    if (x.mode == kRefractory) return p_.v_reset_mV;  // held at reset until the own event ends it
+    if (x.mode == kRefractory) return lv_.reset(i);  // held at reset until the own event ends it
     const Decay d = decay(t);
-    return p_.v_rest_mV + x.a * d.m + x.be * d.e + x.bi * d.i;
+    return lv_.rest(i) + x.a * d.m + x.be * d.e + x.bi * d.i;
+}
+
+void LifExpPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick t, double delta_mV) {
+    assert(lv_.varied() && t - t0_ < rebase_ticks_);
+    lv_.add_current(i, delta_mV);
+    State& x = n_[i];
+    if (x.mode == kRefractory) return;  // V is held; unclamp starts from the new rest level
+    // V stays continuous: its free part A moves by -delta.  The pending event
+    // may now be too late (or too early): predict again from here.
+    const Decay d = decay(t);
+    x.a -= delta_mV / d.m;
+    predict(engine, i, t, d);
 }
 
 double LifExpPopulation::g_e_mV(std::uint32_t i, Tick t) const { return n_[i].be * decay(t).e / ce_; }
@@ -248,7 +262,7 @@ double LifExpPopulation::g_i_mV(std::uint32_t i, Tick t) const { return n_[i].bi
 
 double LifExpPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     if (n_[i].mode == kRefractory) return 0.0;
-    return (-(voltage_mV(i, t) - p_.v_rest_mV) + g_e_mV(i, t) + g_i_mV(i, t)) / p_.tau_m_ms;
+    return (-(voltage_mV(i, t) - lv_.rest(i)) + g_e_mV(i, t) + g_i_mV(i, t)) / p_.tau_m_ms;
 }
 
 double LifExpPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) const {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "network/models/exp_crossing.hpp"
+#include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
 #include "network/population.hpp"
 
@@ -44,8 +45,10 @@ public:
     double voltage_mV(std::uint32_t local, Tick t) const override;
     double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
     double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
+    void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) override;
 
     const LifExpParams& params() const { return p_; }
+    const NeuronLevels& levels() const { return lv_; }
     // Synaptic currents at t (mV), read-only.
     double g_e_mV(std::uint32_t local, Tick t) const;
     double g_i_mV(std::uint32_t local, Tick t) const;
@@ -62,12 +65,13 @@ private:
     // Look at the crossing again from the state at t (d = decay(t)); may spike at t.
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
-    bool revalidate(State& x, const Decay& d, Tick t) const;
+    bool revalidate(std::uint32_t i, State& x, const Decay& d, Tick t) const;
     double chord_bound(double A, double E, double I, double h_ticks) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     double kernel(bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
 
     LifExpParams p_;
+    NeuronLevels lv_;  // rest, threshold, reset, refractoriness: shared or per neuron
     TimeBase time_;
     ExpCrossing roots_;
     double ce_, ci_;            // tau_e/(tau_e - tau_m), tau_i/(tau_i - tau_m)
@@ -76,7 +80,7 @@ private:
     double m_exact_;            // below this distance to threshold, predict the exact crossing
     double inv_m_, inv_e_, inv_i_;  // 1 / tau in ticks
     int ne_, ni_;               // tau_m/tau_e, tau_m/tau_i when integers (powers instead of exps), else 0
-    Tick t_ref_ticks_, rebase_ticks_, horizon_ticks_;
+    Tick rebase_ticks_, horizon_ticks_;
     Tick t0_ = 0;
     // Per neuron, together (one cache line for a delivery).
     struct State {

@@ -24,31 +24,37 @@ template <>
 struct ModelTraits<LifDeltaParams> {
     static constexpr const char* name = "lif_delta";
     static constexpr bool neuron = true;
+    static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
 };
 template <>
 struct ModelTraits<LifExpParams> {
     static constexpr const char* name = "lif_exp";
     static constexpr bool neuron = true;
+    static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
 };
 template <>
 struct ModelTraits<LifCondExpParams> {
     static constexpr const char* name = "lif_cond_exp";
     static constexpr bool neuron = true;
+    static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
 };
 template <>
 struct ModelTraits<StochasticParams> {
     static constexpr const char* name = "stochastic";
     static constexpr bool neuron = true;
+    static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
 };
 template <>
 struct ModelTraits<PoissonParams> {
     static constexpr const char* name = "poisson";
     static constexpr bool neuron = false;
+    static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
 };
 template <>
 struct ModelTraits<SpikeTimesParams> {
     static constexpr const char* name = "spike_times";
     static constexpr bool neuron = false;
+    static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
 };
 
 namespace detail {
@@ -58,6 +64,7 @@ template <class... Params>
 struct ModelTable<std::variant<Params...>> {
     static constexpr std::array<const char*, sizeof...(Params)> names{ModelTraits<Params>::name...};
     static constexpr std::array<bool, sizeof...(Params)> neurons{ModelTraits<Params>::neuron...};
+    static constexpr std::array<bool, sizeof...(Params)> currents{ModelTraits<Params>::takes_current...};
 };
 }  // namespace detail
 
@@ -68,6 +75,12 @@ inline const char* model_name(const PopulationModel& m) {
 // Can populations of this model receive synaptic input and be sampled for a voltage?
 inline bool model_is_neuron(const PopulationModel& m) {
     return detail::ModelTable<PopulationModel>::neurons[m.index()];
+}
+
+// Does the model take injected currents (CurrentInputSpec) and per-neuron
+// rest, threshold and reset levels and refractory periods (NeuronLevels)?
+inline bool model_takes_current(const PopulationModel& m) {
+    return detail::ModelTable<PopulationModel>::currents[m.index()];
 }
 
 // The population of a spec, with its neurons' global indices starting at global_offset.
