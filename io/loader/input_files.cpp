@@ -102,6 +102,7 @@ std::optional<std::uint64_t> parse_whole(std::string_view s) {
 // A CSV file's header and its data lines (1-based line numbers, empty lines left out).
 struct CsvText {
     std::vector<std::string_view> header;
+    std::size_t header_line = 1;
     std::vector<std::pair<std::size_t, std::string_view>> rows;
 };
 
@@ -117,6 +118,7 @@ CsvText csv_lines(std::string_view text) {
         if (trim(l).empty()) continue;
         if (!have_header) {
             out.header = split_commas(l);
+            out.header_line = line;
             have_header = true;
         } else {
             out.rows.emplace_back(line, l);
@@ -127,7 +129,7 @@ CsvText csv_lines(std::string_view text) {
 
 // The column of each name in `names` within the header; reports a header that
 // is not exactly those columns (the optional ones may be missing).
-std::optional<std::vector<int>> header_columns(const std::vector<std::string_view>& header,
+std::optional<std::vector<int>> header_columns(const std::vector<std::string_view>& header, std::size_t header_line,
                                                const std::vector<std::string>& required,
                                                const std::vector<std::string>& optional, const std::string& example,
                                                FileProblems& problems) {
@@ -145,9 +147,12 @@ std::optional<std::vector<int>> header_columns(const std::vector<std::string_vie
     for (std::size_t k = 0; k < required.size(); ++k) ok = ok && col[k] >= 0;
     if (!ok) {
         std::string given;
-        for (std::string_view h : header) given += (given.empty() ? "" : ",") + std::string(h);
-        problems.fail(fmt::format("line 1: header \"{}\": expected the columns {} once each, in any order{}{} (e.g. {})",
-                                  given, fmt::join(required, " and "), optional.empty() ? "" : ", optionally ",
+        for (std::string_view h : header) {
+            if (!given.empty()) given += ',';
+            given += h;
+        }
+        problems.fail(fmt::format("line {}: header \"{}\": expected the columns {} once each, in any order{}{} (e.g. {})",
+                                  header_line, given, fmt::join(required, " and "), optional.empty() ? "" : ", optionally ",
                                   fmt::join(optional, ", "), example));
         return std::nullopt;
     }
@@ -176,7 +181,7 @@ void spikes_from_csv(std::string_view text, const std::string& population, std::
                      const Node& sn, Validator& v, FileProblems& problems,
                      std::vector<std::vector<double>>& times_ms) {
     const CsvText csv = csv_lines(text);
-    const auto col = header_columns(csv.header, {"neuron", "t_ms"}, {"population"},
+    const auto col = header_columns(csv.header, csv.header_line, {"neuron", "t_ms"}, {"population"},
                                     "\"neuron,t_ms\" or spikeem's spikes.csv, \"t_ms,population,neuron\"", problems);
     if (!col) return;
     const int pop_col = (*col)[2];
@@ -230,7 +235,6 @@ void spikes_from_npy(const std::string& bytes, const std::string& population, st
     const NpyField *neuron = a.field("neuron"), *t = a.field("t_ms"), *pop = a.field("population");
     const std::string expected = "expected a 1-d structured array with fields neuron and t_ms (optionally population), "
                                  "or a float64 array of shape (N, 2) holding [neuron, t_ms] rows";
-    NpyField col0{"", "<f8", 'f', 8, 0}, col1{"", "<f8", 'f', 8, 8};
     std::size_t rows = 0;
     if (a.structured) {
         if (!neuron || !t || a.shape.size() != 1) {
@@ -256,8 +260,7 @@ void spikes_from_npy(const std::string& bytes, const std::string& population, st
             return;
         }
         rows = a.shape[0];
-        neuron = &col0;
-        t = &col1;
+        neuron = t = &a.fields[0];  // the two columns are elements (row, 0) and (row, 1): index() below
         pop = nullptr;
     }
     if (pop && population.empty())
@@ -316,7 +319,7 @@ void read_rate_table_file(const Node& tn, const std::string& file, InputFiles& f
     const std::optional<std::string> bytes = read_input(tn, "file", file, files, problems);
     if (!bytes) return;
     const CsvText csv = csv_lines(*bytes);
-    const auto col = header_columns(csv.header, {"t_ms", "rate_hz"}, {}, "\"t_ms,rate_hz\"", problems);
+    const auto col = header_columns(csv.header, csv.header_line, {"t_ms", "rate_hz"}, {}, "\"t_ms,rate_hz\"", problems);
     if (!col) return;
     for (const auto& [line, l] : csv.rows) {
         const std::vector<std::string_view> cells = split_commas(l);
