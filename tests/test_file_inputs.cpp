@@ -155,7 +155,8 @@ TEST_CASE("file inputs: CSV and .npy spike files give exactly the spikes of the 
             load_spec_text(spike_spec(std::string("file: \"") + file + "\""), "t.pbtxt", {}, dir.path.string());
         const std::vector<Spike> got = spikes_of(loaded);
         CHECK(got == want);
-        for (std::size_t k = 0; k < got.size() && got != want; ++k) MESSAGE(std::get<0>(got[k]), " ", std::get<2>(got[k]));
+        if (got != want)
+            for (const auto& [t, p, i] : got) MESSAGE("got tick ", t, " neuron ", i);
         REQUIRE(loaded.input_files.size() == 1);
         CHECK(loaded.input_files[0].field == "population \"S\".spike_times.file");
         CHECK(loaded.input_files[0].path == file);
@@ -422,7 +423,7 @@ std::size_t count_in(const std::vector<std::pair<Tick, std::uint32_t>>& s, doubl
 
 }  // namespace
 
-TEST_CASE("rate table: counts per segment match the Poisson means; rate 0 segments are silent") {
+TEST_CASE("rate table: counts per segment match the Poisson means, and rate 0 segments are silent") {
     // 4000 neurons; segments [0,100) 5 Hz, [100,300) 20 Hz, [300,500) 0, [500, end) 40 Hz; run 600 ms.
     // Counts are Poisson with mean n r len: z-test per segment, two-sided alpha = 1e-3 each (|z| < 3.29).
     const std::uint32_t n = 4000;
@@ -493,7 +494,7 @@ TEST_CASE("rate table: the times are exact (time-rescaled spikes are uniform acr
     CHECK(d < 1.95 / std::sqrt(static_cast<double>(m)));
 }
 
-TEST_CASE("rate table: one row from 0 is the constant rate byte for byte; a file equals the inline table") {
+TEST_CASE("rate table: one row from 0 is the constant rate byte for byte, and a file equals the inline table") {
     for (const char* window : {"", "start_ms: 20 stop_ms: 180"}) {
         CAPTURE(window);
         const auto constant = poisson_spikes(std::string("rate_hz: 30 ") + window, 50, 300);
