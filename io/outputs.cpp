@@ -251,6 +251,16 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     j += fmt::format("  \"spec\": {},\n", json_string(info.spec_path));
     j += fmt::format("  \"spec_name\": {},\n", json_string(spec.spec.name));
     j += fmt::format("  \"spec_hash\": {},\n", json_string(spec.hash));
+    if (!spec.input_files.empty()) {  // only for specs that read files: other runs' run.json stay as they were
+        j += "  \"input_files\": [\n";
+        for (std::size_t k = 0; k < spec.input_files.size(); ++k) {
+            const InputFile& f = spec.input_files[k];
+            j += fmt::format("    {{\"field\": {}, \"path\": {}, \"opened\": {}, \"bytes\": {}, \"hash\": {}}}{}\n",
+                             json_string(f.field), json_string(f.path), json_string(f.opened), f.bytes,
+                             json_string(f.hash), k + 1 < spec.input_files.size() ? "," : "");
+        }
+        j += "  ],\n";
+    }
     if (!spec.set.empty()) {  // only when --set was given: other runs' run.json stay as they were
         std::string list;
         for (const std::string& a : spec.set) list += (list.empty() ? "" : ", ") + json_string(a);

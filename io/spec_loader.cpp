@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -28,12 +29,12 @@ namespace pb = google::protobuf;
 
 // The sections in spec order: each later one looks up what the earlier ones built.
 NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* tree, const SpecOverrides& o,
-                                 Validator& v) {
+                                 Validator& v, loader::InputFiles& files) {
     NetworkSpec out;
     Node root{&spec, tree, ""};
     out.name = spec.name();
     const TimeBase time = loader::load_run(spec.run(), root.child("run", spec.run()), o, v, out.run);
-    const loader::PopulationIndex pops = loader::load_populations(spec, root, v, out.populations);
+    const loader::PopulationIndex pops = loader::load_populations(spec, root, v, out.populations, files);
     loader::load_projections(spec, root, pops, time, v, out);
     loader::load_poisson_inputs(spec, root, pops, time, v, out);
     loader::load_current_inputs(spec, root, pops, time, v, out);
@@ -49,7 +50,7 @@ void apply(proto::Spec& spec, const SpecOverrides& o) {
     if (o.duration_ms) spec.mutable_run()->set_duration_ms(*o.duration_ms);
 }
 
-std::string hash_of(const proto::Spec& spec) {
+std::string hash_of(const proto::Spec& spec, const std::vector<InputFile>& files) {
     std::string bytes;
     {
         pb::io::StringOutputStream sos(&bytes);
@@ -57,24 +58,32 @@ std::string hash_of(const proto::Spec& spec) {
         cos.SetSerializationDeterministic(true);
         spec.SerializeToCodedStream(&cos);
     }
+    for (const InputFile& f : files) bytes += "\n" + f.hash;  // none: the hash of the spec alone, as always
     return fmt::format("fnv1a64:{:016x}", stable_hash(bytes));
 }
 
-LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::string& origin, const SpecOverrides& o) {
+LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::string& origin, const SpecOverrides& o,
+                  const std::string& base_dir) {
     apply(spec, o);
     Validator v(origin);
-    NetworkSpec ns = validate_and_convert(spec, tree, o, v);
+    loader::InputFiles files{base_dir, {}};
+    NetworkSpec ns = validate_and_convert(spec, tree, o, v, files);
     if (!v.errors().empty()) {
         std::string msg;
         for (const auto& e : v.errors()) msg += (msg.empty() ? "" : "\n") + e;
         throw SpecError(msg);
     }
-    return LoadedSpec{std::move(ns), o.set, hash_of(spec), origin};
+    std::string hash = hash_of(spec, files.read);
+    return LoadedSpec{std::move(ns), o.set, std::move(hash), origin, std::move(files.read)};
 }
+
+// The folder of a spec file ("" for a bare file name: the working directory).
+std::string folder_of(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
 
 }  // namespace
 
-LoadedSpec load_spec_text(const std::string& text, const std::string& origin, const SpecOverrides& overrides) {
+LoadedSpec load_spec_text(const std::string& text, const std::string& origin, const SpecOverrides& overrides,
+                          const std::string& base_dir) {
     proto::Spec spec;
     ParseInfoTree tree;
     ParseErrors errors(origin, text);  // text outlives errors: hints read its lines
@@ -88,7 +97,7 @@ LoadedSpec load_spec_text(const std::string& text, const std::string& origin, co
         if (msg.empty()) msg = origin + ": not a valid spikeem spec in text format";
         throw SpecError(msg);
     }
-    return finish(spec, &tree, origin, overrides);
+    return finish(spec, &tree, origin, overrides, base_dir);
 }
 
 LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& overrides) {
@@ -106,16 +115,17 @@ LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& override
             throw SpecError(fmt::format("{}: not a valid binary spikeem spec (files ending in .pb or .binpb are read "
                                         "as binary protobuf; use .pbtxt for text format)",
                                         path));
-        return finish(spec, nullptr, path, overrides);
+        return finish(spec, nullptr, path, overrides, folder_of(path));
     }
-    return load_spec_text(data, path, overrides);
+    return load_spec_text(data, path, overrides, folder_of(path));
 }
 
-LoadedSpec load_spec_binary(const std::string& bytes, const std::string& origin, const SpecOverrides& overrides) {
+LoadedSpec load_spec_binary(const std::string& bytes, const std::string& origin, const SpecOverrides& overrides,
+                            const std::string& base_dir) {
     proto::Spec spec;
     if (!spec.ParseFromString(bytes))
         throw SpecError(fmt::format("{}: not a valid binary spikeem spec", origin));
-    return finish(spec, nullptr, origin, overrides);
+    return finish(spec, nullptr, origin, overrides, base_dir);
 }
 
 }  // namespace spikeem::io

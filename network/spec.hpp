@@ -107,13 +107,25 @@ struct StochasticParams {
     Distribution v_init_mV = 0.0;
 };
 
-// Rate rate_hz + rate_slope_hz_per_s * t (t in s from 0, clipped at 0 Hz) in [start_ms, stop_ms).
+// A piecewise-constant rate over time: rate_hz[k] in [t_ms[k], t_ms[k + 1]),
+// the last rate from t_ms.back() on, 0 before t_ms[0].
+// Contract: as many rates as times (empty: no table); times finite, >= 0 and
+// strictly increasing; rates finite and >= 0.
+struct PoissonRateTable {
+    std::vector<double> t_ms;
+    std::vector<double> rate_hz;
+};
+
+// Rate rate_hz + rate_slope_hz_per_s * t (t in s from 0, clipped at 0 Hz) in [start_ms, stop_ms),
+// or the rate table when it has rows (rate_hz, rate_slope_hz_per_s and rates_hz are then 0 / empty).
 struct PoissonParams {
     double rate_hz = 0.0;
     double start_ms = 0.0;
     double stop_ms = std::numeric_limits<double>::infinity();  // exclusive
     double rate_slope_hz_per_s = 0.0;
     std::vector<double> rates_hz;  // per neuron (constant rates); empty: rate_hz for all
+    // Initialised here so that positional braces that stop at rates_hz stay warning-free.
+    PoissonRateTable rate_table = {};
 };
 
 struct SpikeTimesParams {

@@ -191,18 +191,23 @@ void bind_spec(py::module_& m) {
         .def_readonly("origin", &io::LoadedSpec::origin)
         .def_property_readonly("seed", [](const io::LoadedSpec& s) { return s.spec.run.seed; })
         .def_property_readonly("duration_ms", [](const io::LoadedSpec& s) { return s.spec.run.duration_ms; });
+    // base_dir: where files the spec names by a relative path are read from ("": the working directory).
     m.def(
         "load_text",
         [](const std::string& text, const std::string& origin, std::optional<std::uint64_t> seed,
-           std::optional<double> duration_ms) { return io::load_spec_text(text, origin, overrides(seed, duration_ms)); },
-        py::arg("text"), py::arg("origin"), py::arg("seed") = py::none(), py::arg("duration_ms") = py::none());
+           std::optional<double> duration_ms, const std::string& base_dir) {
+            return io::load_spec_text(text, origin, overrides(seed, duration_ms), base_dir);
+        },
+        py::arg("text"), py::arg("origin"), py::arg("seed") = py::none(), py::arg("duration_ms") = py::none(),
+        py::arg("base_dir") = "");
     m.def(
         "load_binary",
         [](const py::bytes& bytes, const std::string& origin, std::optional<std::uint64_t> seed,
-           std::optional<double> duration_ms) {
-            return io::load_spec_binary(std::string(bytes), origin, overrides(seed, duration_ms));
+           std::optional<double> duration_ms, const std::string& base_dir) {
+            return io::load_spec_binary(std::string(bytes), origin, overrides(seed, duration_ms), base_dir);
         },
-        py::arg("data"), py::arg("origin"), py::arg("seed") = py::none(), py::arg("duration_ms") = py::none());
+        py::arg("data"), py::arg("origin"), py::arg("seed") = py::none(), py::arg("duration_ms") = py::none(),
+        py::arg("base_dir") = "");
     m.def("record_of", [](const io::LoadedSpec& s) {
         py::dict d;
         py::list v, r, w;

@@ -1073,3 +1073,20 @@ record { spike_probe { population: "A" start_ms: 4 stop_ms: 4 } }
         CHECK(lines_of(msg).size() == 1);
     }
 }
+
+TEST_CASE("spec: rate tables and spike files convert to the domain structs") {
+    const auto loaded = load_spec_text(R"pb(
+population { name: "P" size: 2 poisson { rate_table { t_ms: [10, 20.5] rate_hz: [3, 0] } stop_ms: 50 } }
+population { name: "S" size: 1 spike_times {} }
+)pb");
+    const auto& pp = std::get<spikeem::PoissonParams>(loaded.spec.populations[0].model);
+    CHECK(pp.rate_table.t_ms == std::vector<double>{10, 20.5});
+    CHECK(pp.rate_table.rate_hz == std::vector<double>{3, 0});
+    CHECK(pp.rate_hz == 0.0);
+    CHECK(pp.stop_ms == 50.0);
+    CHECK(loaded.input_files.empty());
+    // An inline table's problems name the element (tests/test_file_inputs.cpp: files).
+    CHECK(error_of("population { name: \"P\" size: 2 poisson { rate_table { t_ms: [0, 0] rate_hz: [1, 1] } } }") ==
+          "t.pbtxt:1:55: population \"P\".poisson.rate_table.t_ms[1] = 0: must be > the previous t_ms = 0 (strictly "
+          "increasing) (ms)");
+}

@@ -167,8 +167,47 @@ PopulationModel stochastic(const proto::Stochastic& m, const Node& mn, Validator
     return sp;
 }
 
+// poisson.rate_table (node tn): its rows inline or from its file, checked alike;
+// a problem in a file's row is named by the file's line.
+void rate_table(const proto::RateTable& t, const Node& tn, InputFiles& files, Validator& v, PoissonRateTable& out) {
+    std::vector<std::size_t> lines;  // the file's line of each row; empty for inline rows
+    const std::string quoted_file = fmt::format("\"{}\"", t.file());
+    if (!t.file().empty()) {
+        if (t.t_ms_size() > 0 || t.rate_hz_size() > 0)
+            v.fail(tn, "file", quoted_file, "replaces t_ms and rate_hz: give the table inline or in a file, not both");
+        const std::size_t errors_before = v.errors().size();
+        read_rate_table_file(tn, t.file(), files, v, out.t_ms, out.rate_hz, lines);
+        if (out.t_ms.empty() && v.errors().size() == errors_before)
+            v.fail(tn, "file", quoted_file, "has no rows: expected at least one line \"t_ms,rate_hz\" after the header");
+    } else {
+        out.t_ms.assign(t.t_ms().begin(), t.t_ms().end());
+        out.rate_hz.assign(t.rate_hz().begin(), t.rate_hz().end());
+        if (out.t_ms.empty()) v.fail(tn, "t_ms", "", "is empty: expected at least one row (a t_ms with its rate_hz)");
+        if (out.rate_hz.size() != out.t_ms.size())
+            v.fail(tn, "rate_hz", "",
+                   fmt::format("has {} values for {} t_ms: expected one per t_ms", out.rate_hz.size(), out.t_ms.size()));
+    }
+    auto report = [&](const char* field, double x, const std::string& rule, std::size_t k) {
+        if (lines.empty())
+            v.fail(tn, field, num(x), rule, static_cast<int>(k));
+        else
+            v.fail(tn, "file", quoted_file, fmt::format("line {}: {} = {}: {}", lines[k], field, num(x), rule));
+    };
+    for (std::size_t k = 0; k < out.t_ms.size(); ++k) {
+        const double tk = out.t_ms[k];
+        if (!(std::isfinite(tk) && tk >= 0))
+            report("t_ms", tk, "must be a finite time >= 0 (ms)", k);
+        else if (k > 0 && std::isfinite(out.t_ms[k - 1]) && !(tk > out.t_ms[k - 1]))
+            report("t_ms", tk, fmt::format("must be > the previous t_ms = {} (strictly increasing) (ms)", num(out.t_ms[k - 1])),
+                   k);
+    }
+    for (std::size_t k = 0; k < out.rate_hz.size(); ++k)
+        if (!(std::isfinite(out.rate_hz[k]) && out.rate_hz[k] >= 0)) report("rate_hz", out.rate_hz[k], "must be >= 0 (Hz)", k);
+}
+
 // `size`: the population's, for per-neuron rates.
-PopulationModel poisson(const proto::PoissonSource& m, const Node& mn, std::uint32_t size, Validator& v) {
+PopulationModel poisson(const proto::PoissonSource& m, const Node& mn, std::uint32_t size, InputFiles& files,
+                        Validator& v) {
     PoissonParams pp;
     pp.rate_hz = m.rate_hz();
     v.non_negative(mn, "rate_hz", pp.rate_hz, "Hz");
@@ -186,6 +225,11 @@ PopulationModel poisson(const proto::PoissonSource& m, const Node& mn, std::uint
             pp.rates_hz.push_back(r);
         }
     }
+    if (m.has_rate_table()) {
+        if (pp.rate_hz != 0.0 || pp.rate_slope_hz_per_s != 0.0 || m.rates_hz_size() > 0)
+            v.fail(mn, "rate_table", "", "replaces rate_hz, rate_slope_hz_per_s and rates_hz: give those as 0 or leave them out");
+        rate_table(m.rate_table(), mn.child("rate_table", m.rate_table()), files, v, pp.rate_table);
+    }
     if (m.has_start_ms()) {
         pp.start_ms = m.start_ms();
         v.non_negative(mn, "start_ms", pp.start_ms, "ms");
@@ -199,9 +243,17 @@ PopulationModel poisson(const proto::PoissonSource& m, const Node& mn, std::uint
 }
 
 // `size`: the population's, which every train's neuron index must be below.
-PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, std::uint32_t size, Validator& v) {
+PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, std::uint32_t size, InputFiles& files,
+                            Validator& v) {
     SpikeTimesParams sp;
     sp.times_ms.resize(size);
+    if (!m.file().empty()) {
+        if (m.train_size() > 0)
+            v.fail(mn, "file", fmt::format("\"{}\"", m.file()), "replaces train: give the spikes in train or in a file, not both");
+        read_spike_times_file(mn, m.file(), m.population(), size, files, v, sp.times_ms);
+    } else if (!m.population().empty()) {
+        v.fail(mn, "population", fmt::format("\"{}\"", m.population()), "selects rows of a file: give it only with file");
+    }
     std::set<std::uint32_t> seen;
     for (int k = 0; k < m.train_size(); ++k) {
         const auto& tr = m.train(k);
@@ -323,7 +375,7 @@ void per_neuron(const proto::Population& p, const Node& pn, Validator& v, Popula
 }
 
 // The model of population p (node pn), or nothing when it names none.
-std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, Validator& v) {
+std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, InputFiles& files, Validator& v) {
     switch (p.model_case()) {
         case proto::Population::MODEL_NOT_SET:
             v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times");
@@ -334,9 +386,10 @@ std::optional<PopulationModel> model(const proto::Population& p, const Node& pn,
             return lif_cond_exp(p.lif_cond_exp(), pn.child("lif_cond_exp", p.lif_cond_exp()), v);
         case proto::Population::kStochastic:
             return stochastic(p.stochastic(), pn.child("stochastic", p.stochastic()), v);
-        case proto::Population::kPoisson: return poisson(p.poisson(), pn.child("poisson", p.poisson()), p.size(), v);
+        case proto::Population::kPoisson:
+            return poisson(p.poisson(), pn.child("poisson", p.poisson()), p.size(), files, v);
         case proto::Population::kSpikeTimes:
-            return spike_times(p.spike_times(), pn.child("spike_times", p.spike_times()), p.size(), v);
+            return spike_times(p.spike_times(), pn.child("spike_times", p.spike_times()), p.size(), files, v);
     }
     return std::nullopt;
 }
@@ -344,7 +397,7 @@ std::optional<PopulationModel> model(const proto::Population& p, const Node& pn,
 }  // namespace
 
 PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Validator& v,
-                                 std::vector<PopulationSpec>& out) {
+                                 std::vector<PopulationSpec>& out, InputFiles& files) {
     PopulationIndex pops;
     std::uint64_t total = 0;
     if (spec.population_size() == 0) v.fail(root, "population", "", "the spec has no population: expected at least one");
@@ -361,11 +414,16 @@ PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Vali
                    fmt::format("must be unique: population[{}] has this name already", it->second));
         if (p.size() == 0) v.fail(pn, "size", "0", "must be >= 1 (neurons)");
         total += p.size();
+<<<<<<< HEAD
         std::optional<PopulationModel> m = model(p, pn, v);
         if (m) {
             ps.model = std::move(*m);
             per_neuron(p, pn, v, ps);
         }
+=======
+        std::optional<PopulationModel> m = model(p, pn, files, v);
+        if (m) ps.model = std::move(*m);
+>>>>>>> fileinputs
         // A population without a model (reported above) counts as a spike source in later lookups.
         pops.receives_input.push_back(m && model_is_neuron(ps.model));
         out.push_back(std::move(ps));

@@ -35,13 +35,36 @@ struct PopulationIndex {
 // "the resolution <ms>", as messages about times below one tick name it.
 std::string resolution_label(const TimeBase& time);
 
+// The files a spec names (spike_times.file, rate_table.file): where relative
+// paths start, and each file read, for the spec hash and run.json.
+struct InputFiles {
+    std::string base_dir;         // empty: the working directory
+    std::vector<InputFile> read;  // in spec order
+};
+
+// spike_times.file of node sn (population `size` neurons, `population`: the
+// population selector, empty if none): appends each neuron's times to times_ms
+// (size lists).  Reports an unreadable file, a bad header, dtype or shape, and
+// each bad row (file, line or element, value and rule; at most a few per file).
+void read_spike_times_file(const Node& sn, const std::string& file, const std::string& population,
+                           std::uint32_t size, InputFiles& files, Validator& v,
+                           std::vector<std::vector<double>>& times_ms);
+
+// rate_table.file of node tn: the rows "t_ms,rate_hz" appended to t_ms and
+// rate_hz, their line numbers to lines (the table's own rules are the
+// caller's to check).  Reports an unreadable file, a bad header and rows that
+// are not two numbers.
+void read_rate_table_file(const Node& tn, const std::string& file, InputFiles& files, Validator& v,
+                          std::vector<double>& t_ms, std::vector<double>& rate_hz, std::vector<std::size_t>& lines);
+
 // run: resolution, duration (from the overrides' path when --duration-ms set it), seed.
 // Returns the time base that later sections check times against (1 ns when the resolution is invalid).
 TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o, Validator& v, RunSpec& out);
 
 // population: names, sizes and models, appended to out in spec order.
+// Files the models name are read here (relative to files.base_dir) and listed in files.read.
 PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Validator& v,
-                                 std::vector<PopulationSpec>& out);
+                                 std::vector<PopulationSpec>& out, InputFiles& files);
 
 // Field `field` of pn: a range of neurons within a population of `size` neurons.
 // Returned as given, also when reported (later checks then see its bounds).

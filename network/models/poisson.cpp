@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace spikeem {
@@ -24,8 +25,38 @@ PoissonPopulation::PoissonPopulation(const PopulationSpec& spec, std::uint32_t i
     for (std::uint32_t i = 0; i < spec.size; ++i) rng_.emplace_back(seed, rng_domain::kPoisson, pop_key, i);
 }
 
+bool PoissonPopulation::advance_by_table(std::uint32_t i) {
+    const std::vector<double>& t_ms = p_.rate_table.t_ms;
+    const std::vector<double>& rate_hz = p_.rate_table.rate_hz;
+    // exponential(1.0) is -log(u), so that segment k's step mean_k * e is
+    // bit for bit the constant-rate step exponential(mean_k): a one-row table
+    // from t = 0 draws the same spikes as rate_hz.
+    double e = rng_[i].exponential(1.0);
+    double t = next_ms_[i];
+    // Row k - 1 holds t (k = 0: before the first row, rate 0).
+    std::size_t k = static_cast<std::size_t>(std::upper_bound(t_ms.begin(), t_ms.end(), t) - t_ms.begin());
+    for (;;) {
+        const double end_ms = k < t_ms.size() ? t_ms[k] : std::numeric_limits<double>::infinity();
+        const double r = k == 0 ? 0.0 : rate_hz[k - 1];
+        if (r > 0.0) {
+            const double mean_ms = 1000.0 / r;
+            const double step_ms = mean_ms * e;
+            if (t + step_ms < end_ms) {
+                next_ms_[i] = t + step_ms;
+                return true;
+            }
+            // The segment's integral of the rate, (end - t) / mean, is used up.
+            e = std::max(0.0, e - (end_ms - t) / mean_ms);
+        }
+        if (k == t_ms.size() || t_ms[k] >= p_.stop_ms) return false;  // rate 0 from here to the end, or stopped
+        t = t_ms[k++];
+    }
+}
+
 void PoissonPopulation::schedule_next(EngineHooks& engine, std::uint32_t i) {
-    if (p_.rate_slope_hz_per_s == 0.0) {
+    if (!p_.rate_table.t_ms.empty()) {
+        if (!advance_by_table(i)) return;
+    } else if (p_.rate_slope_hz_per_s == 0.0) {
         if (mean_isi_ms_[i] == 0.0) return;  // silent
         next_ms_[i] += rng_[i].exponential(mean_isi_ms_[i]);
     } else {
@@ -45,6 +76,8 @@ void PoissonPopulation::schedule_next(EngineHooks& engine, std::uint32_t i) {
 }
 
 void PoissonPopulation::set_rate(EngineHooks& engine, std::uint32_t i, Tick t, double rate_hz) {
+    if (!p_.rate_table.t_ms.empty())
+        throw std::invalid_argument("set_rate: population \"" + name() + "\" follows a rate table; its rate cannot be set");
     mean_isi_ms_[i] = rate_hz > 0.0 ? 1000.0 / rate_hz : 0.0;
     pending_[i] = kNever;  // the old candidate, if any, is now stale
     next_ms_[i] = std::max(time_.to_ms(t), p_.start_ms);
@@ -52,7 +85,8 @@ void PoissonPopulation::set_rate(EngineHooks& engine, std::uint32_t i, Tick t, d
 }
 
 void PoissonPopulation::start(EngineHooks& engine) {
-    if (p_.rate_hz <= 0.0 && p_.rate_slope_hz_per_s <= 0.0 && p_.rates_hz.empty()) return;
+    if (p_.rate_hz <= 0.0 && p_.rate_slope_hz_per_s <= 0.0 && p_.rates_hz.empty() && p_.rate_table.t_ms.empty())
+        return;
     for (std::uint32_t i = 0; i < size(); ++i) schedule_next(engine, i);
 }
 

@@ -7,7 +7,8 @@
 
 namespace spikeem {
 
-// Independent Poisson spike trains, rate_hz in [start_ms, stop_ms).  Intervals
+// Independent Poisson spike trains, rate_hz (or a rate slope, or a rate
+// table over time) in [start_ms, stop_ms).  Intervals
 // are drawn exactly (exponential, in double ms) and only the emission time is
 // rounded to the tick, so rounding never accumulates.
 class PoissonPopulation final : public Population {
@@ -20,10 +21,18 @@ public:
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
     // Change the (constant) rate of neuron i from time t on: the pending spike
     // is replaced by one drawn from t (exact: the process is memoryless).
-    // Not for sources with a rate slope.
+    // Not for sources with a rate slope; throws std::invalid_argument for a
+    // source with a rate table.
     void set_rate(EngineHooks& engine, std::uint32_t i, Tick t, double rate_hz);
 
 private:
+    // The rate table's next spike of neuron i after next_ms_[i], by time
+    // rescaling: an Exp(1) draw is spent along the table, segment k using up
+    // rate_k (T_{k+1} - t) / 1000 of it, so the times are exactly those of the
+    // piecewise-constant Poisson process.  Sets next_ms_[i] and returns true,
+    // or returns false when the rate stays 0 from there on (or the draw
+    // reaches stop_ms at a row boundary).
+    bool advance_by_table(std::uint32_t i);
     void schedule_next(EngineHooks& engine, std::uint32_t i);
     PoissonParams p_;
     TimeBase time_;

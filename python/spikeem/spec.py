@@ -75,21 +75,35 @@ class Spec:
         # Text this spec was read from, kept while the message is unchanged so
         # that errors name its lines and columns.
         object.__setattr__(self, "_source", None)
+        # Where files the spec names by a relative path (spike_times.file,
+        # rate_table.file) are read from: the spec file's folder after
+        # from_file, "" (the working directory) otherwise.
+        object.__setattr__(self, "_base_dir", "")
 
     @classmethod
     def from_file(cls, path):
         """Read a spec file (text format; binary if the name ends in .pb or .binpb).
-        Raises SpecError (line and column named) if spikeem would refuse it."""
+        Raises SpecError (line and column named) if spikeem would refuse it.
+        Files the spec names by a relative path are read from the spec file's
+        folder, as on the command line (for specs from text or built in
+        Python: from the working directory)."""
         path = os.fspath(path)
+        base_dir = os.path.dirname(path)
         if _is_binary_path(path):
             with open(path, "rb") as f:
                 data = f.read()
-            _core.load_binary(data, path)
+            _core.load_binary(data, path, base_dir=base_dir)
             message = schema.Spec()
             message.ParseFromString(data)
-            return cls(message)
-        with open(path, encoding="utf-8") as f:
-            return cls.from_text(f.read(), origin=path)
+            spec = cls(message)
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            _core.load_text(text, path, base_dir=base_dir)
+            spec = cls(text_format.Parse(text, schema.Spec()))
+            object.__setattr__(spec, "_source", (text, path, spec.message.SerializeToString(deterministic=True)))
+        object.__setattr__(spec, "_base_dir", base_dir)
+        return spec
 
     @classmethod
     def from_text(cls, text, origin="<text>"):
@@ -115,7 +129,9 @@ class Spec:
         """An independent copy (edits to it leave this one alone)."""
         c = schema.Spec()
         c.CopyFrom(self.message)
-        return Spec(c)
+        spec = Spec(c)
+        object.__setattr__(spec, "_base_dir", self._base_dir)
+        return spec
 
     def to_text(self):
         """The spec in text format, as a .pbtxt file holds it."""
@@ -135,9 +151,9 @@ class Spec:
         the spec's own as ``--seed`` and ``--duration-ms`` do.  Returns the
         engine's validated spec; raises SpecError."""
         if self._source is not None and self._source[2] == self.message.SerializeToString(deterministic=True):
-            return _core.load_text(self._source[0], self._source[1], seed, duration_ms)
+            return _core.load_text(self._source[0], self._source[1], seed, duration_ms, self._base_dir)
         return _core.load_binary(self.message.SerializeToString(deterministic=True), "<python spec>", seed,
-                                 duration_ms)
+                                 duration_ms, self._base_dir)
 
     def hash(self):
         """The spec hash that run.json records ("fnv1a64:...")."""

@@ -80,3 +80,33 @@ def test_schema_messages_compose():
     assert sim.populations == ["in", "out"] and len(sim.spikes("in").t_ms) > 0
     with pytest.raises(KeyError, match="records no spikes"):
         sim.spikes("out")
+
+
+def test_spike_files_relative_to_the_working_directory_or_the_spec_file(tmp, monkeypatch):
+    import numpy as np
+
+    # A spec built in Python reads a relative path from the working directory.
+    (tmp / "in.csv").write_text("neuron,t_ms\n1,2.5\n0,4\n")
+    np.save(tmp / "in.npy", np.array([[1.0, 2.5], [0.0, 4.0]]))
+    monkeypatch.chdir(tmp)
+    for name in ("in.csv", "in.npy"):
+        spec = spikeem.Spec(run=dict(duration_ms=10),
+                            population=[dict(name="S", size=2, spike_times=dict(file=name))],
+                            record=dict(spikes=["S"]))
+        sim = spikeem.Simulation(spec)
+        sim.run()
+        s = sim.spikes("S")
+        assert list(s.t_ms) == [2.5, 4.0] and list(s.neuron) == [1, 0]
+    # A spec read by from_file reads it from the spec file's folder, as the command line does.
+    sub = tmp / "sub"
+    sub.mkdir()
+    (sub / "in.csv").write_text("neuron,t_ms\n0,1\n")
+    (sub / "s.pbtxt").write_text('run { duration_ms: 10 }\n'
+                                 'population { name: "S" size: 2 spike_times { file: "in.csv" } }\n'
+                                 'record { spikes: "S" }\n')
+    for spec in (spikeem.Spec.from_file("sub/s.pbtxt"), spikeem.Spec.from_file("sub/s.pbtxt").copy()):
+        sim = spikeem.Simulation(spec)
+        sim.run()
+        assert list(sim.spikes("S").t_ms) == [1.0]
+    cli = spikeem_cli("validate", sub / "s.pbtxt")
+    assert cli.returncode == 0
