@@ -414,16 +414,11 @@ PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Vali
                    fmt::format("must be unique: population[{}] has this name already", it->second));
         if (p.size() == 0) v.fail(pn, "size", "0", "must be >= 1 (neurons)");
         total += p.size();
-<<<<<<< HEAD
-        std::optional<PopulationModel> m = model(p, pn, v);
+        std::optional<PopulationModel> m = model(p, pn, files, v);
         if (m) {
             ps.model = std::move(*m);
             per_neuron(p, pn, v, ps);
         }
-=======
-        std::optional<PopulationModel> m = model(p, pn, files, v);
-        if (m) ps.model = std::move(*m);
->>>>>>> fileinputs
         // A population without a model (reported above) counts as a spike source in later lookups.
         pops.receives_input.push_back(m && model_is_neuron(ps.model));
         out.push_back(std::move(ps));
