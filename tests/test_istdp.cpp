@@ -235,7 +235,7 @@ Drift poisson_drift(double r_pre, double r_post, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("inhibitory_stdp drifts by 2 eta tau r_pre (r_post - rho_0) per unit time; inhibition grows above target") {
+TEST_CASE("inhibitory_stdp drifts by 2 eta tau r_pre (r_post - rho_0) per unit time, inhibition growing above target") {
     // 400 independent synapses, 20 s each; the mean weight change is compared
     // with minus the expected strength change (inhibitory: w = -strength) by a
     // z-test at alpha = 0.001 (kZ) with the sample standard error (seeds 11-13
