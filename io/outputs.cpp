@@ -238,6 +238,7 @@ std::string plasticity_name(const std::optional<PlasticitySpec>& p) {
             return std::string("voltage_slope/") + estimate[static_cast<int>(r.estimate)];
         }
         std::string operator()(const RateSlopeParams&) const { return "rate_slope"; }
+        std::string operator()(const InhibitoryStdpParams&) const { return "inhibitory_stdp"; }
     };
     return std::visit(Name{}, p->rule);
 }

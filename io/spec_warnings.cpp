@@ -42,6 +42,7 @@ std::pair<const char*, Taus> rule_taus(const PlasticitySpec& p) {
                          {"tau_y_ms", r.tau_y_ms}}};
             if constexpr (std::is_same_v<R, RateSlopeParams>)
                 return {"rate_slope", {{"tau_pre_ms", r.tau_pre_ms}, {"tau_post_ms", r.tau_post_ms}}};
+            if constexpr (std::is_same_v<R, InhibitoryStdpParams>) return {"inhibitory_stdp", {{"tau_ms", r.tau_ms}}};
             return {"", {}};
         },
         p.rule);

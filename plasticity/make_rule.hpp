@@ -39,6 +39,9 @@ inline std::unique_ptr<SynapseRule> make_rule(const PlasticitySpec& spec, const 
             return by_pairs(TripletStdp(p, time));
         }
         std::unique_ptr<SynapseRule> operator()(const RateSlopeParams& p) const { return by_pairs(RateSlope(p, time)); }
+        std::unique_ptr<SynapseRule> operator()(const InhibitoryStdpParams& p) const {
+            return by_pairs(InhibitoryStdp(p, time));
+        }
         std::unique_ptr<SynapseRule> operator()(const VoltageSlopeParams& p) const {
             return std::make_unique<VoltageSlopeSynapses>(p, spec, time);
         }

@@ -62,6 +62,25 @@ struct RateSlopeParams {
     double tau_pre_ms = 20.0, tau_post_ms = 20.0;
 };
 
+// Inhibitory STDP of Vogels, Sprekeler, Zenke, Clopath & Gerstner (2011,
+// Science 334:1569): a symmetric window with a constant depression per
+// presynaptic spike.  Traces x_pre (per synapse) and x_post (per neuron) jump
+// by 1 at each spike and decay with tau.  At a presynaptic arrival the strength
+// grows by eta (x_post - alpha); at a postsynaptic arrival by eta x_pre;
+// alpha = 2 rho_0 tau.  Summed over pairs: eta exp(-|dt|/tau) for every pair,
+// minus eta alpha per presynaptic spike, so for independent trains the mean
+// drift is 2 eta tau r_pre (r_post - rho_0): inhibition grows while the
+// postsynaptic rate is above the target rho_0 and shrinks below it.
+// "Grows" is the strength |w|: on an inhibitory projection (w_max_mV <= 0)
+// w becomes more negative (efficacy_sign below).
+struct InhibitoryStdpParams {
+    double eta_mV = 0.01;
+    double tau_ms = 20.0;
+    double target_rate_hz = 5.0;  // rho_0
+    // alpha = 2 rho_0 tau (dimensionless; rho_0 in 1/ms).
+    double alpha() const { return 2.0 * target_rate_hz * 1e-3 * tau_ms; }
+};
+
 // Weight dependence in Guetig et al. (2003) form, on the normalised weight
 // u = (w - w_min)/(w_max - w_min): potentiation scaled by (1 - u)^mu_plus,
 // depression by u^mu_minus.  Additive: 0, 0; multiplicative: 1, 1.
@@ -70,10 +89,33 @@ struct WeightDependence {
 };
 
 struct PlasticitySpec {
-    std::variant<PairStdpParams, TripletStdpParams, VoltageSlopeParams, RateSlopeParams> rule = PairStdpParams{};
+    std::variant<PairStdpParams, TripletStdpParams, VoltageSlopeParams, RateSlopeParams, InhibitoryStdpParams> rule =
+        PairStdpParams{};
     WeightDependence dependence;
+    // Signed bounds on w; see efficacy_sign for what potentiation means between them.
     double w_min_mV = 0.0;
     double w_max_mV = std::numeric_limits<double>::infinity();  // finite unless additive
 };
+
+// The sign convention for plastic weights.  Weights are signed (w < 0 is
+// inhibitory in every neuron model), and so are the bounds.  The spike-pair
+// rules (pair_stdp, triplet_stdp, inhibitory_stdp) change a synapse's strength
+// s = efficacy_sign * w, as NEST's STDP synapses do (whose W_max carries the
+// sign of the weights):
+//   - w_max_mV <= 0: the projection is inhibitory (all its weights lie in
+//     [w_min, w_max], so <= 0) and s = -w = |w|: potentiation makes w more
+//     negative, down to w_min_mV (the strongest inhibition), depression brings
+//     it back towards w_max_mV (e.g. 0).  The weight dependence reads
+//     u = (s - s_min)/(s_max - s_min) = (w_max - w)/(w_max - w_min).
+//   - otherwise s = w: every rule works on w itself, as it always has (so
+//     weights may cross 0 if w_min_mV < 0 < w_max_mV).
+// The Eq. 1 rules (voltage_slope, rate_slope) always change w itself: their
+// update is a signed gradient step on w, whatever the synapse's sign.
+// Returns +1 or -1; multiplying by +1 is exact, so s = w bit for bit there.
+inline double efficacy_sign(const PlasticitySpec& p) {
+    const bool signed_rule =
+        std::holds_alternative<VoltageSlopeParams>(p.rule) || std::holds_alternative<RateSlopeParams>(p.rule);
+    return !signed_rule && p.w_max_mV <= 0.0 ? -1.0 : 1.0;
+}
 
 }  // namespace spikeem

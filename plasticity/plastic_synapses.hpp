@@ -13,6 +13,12 @@
 // Weights live in the projection; they are passed in at each call so that this
 // object never holds a pointer into storage it does not own.  Hard bounds
 // [w_min, w_max] are applied after every update.
+//
+// Rules change the strength s = sign * w (efficacy_sign in params.hpp): on an
+// inhibitory projection (w_max <= 0, sign -1) potentiation makes w more
+// negative.  The loop works in strength coordinates, s in [s_lo, s_hi] =
+// [-w_max, -w_min] there; with sign +1 every product by sign_ is exact, so
+// excitatory and mixed projections get the same bits as without it.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -45,8 +51,9 @@ public:
     PlasticSynapses(Rule rule, const PlasticitySpec& spec, const std::uint32_t* targets, std::size_t n_synapses,
                     std::uint32_t target_size, const std::uint32_t* group_begin, std::size_t n_groups)
         : rule_(std::move(rule)),
-          w_min_(spec.w_min_mV),
-          w_max_(spec.w_max_mV),
+          sign_(efficacy_sign(spec)),
+          s_lo_(sign_ > 0 ? spec.w_min_mV : -spec.w_max_mV),
+          s_hi_(sign_ > 0 ? spec.w_max_mV : -spec.w_min_mV),
           mu_plus_(spec.dependence.mu_plus),
           mu_minus_(spec.dependence.mu_minus),
           shared_(rule_.pre_shared() && n_groups > 0 && n_synapses >= 3 * n_groups),
@@ -92,7 +99,7 @@ public:
         for (std::uint32_t k = begin; k < begin + n; ++k) {
             const auto now = rule_.post_at(post_[targets[k]], t);
             const double d = rule_.depression(pre_[k], now, t);
-            if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+            if (d != 0.0) w[k] = depress(w[k], d);
         }
     }
 
@@ -105,13 +112,13 @@ public:
                 while (groups_[g].end <= k) ++g;
                 typename Rule::Pre pre = groups_[g].pre;  // potentiation leaves a shared state unchanged
                 const double p = rule_.potentiation(pre, now, t);
-                if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+                if (p != 0.0) w[k] = potentiate(w[k], p);
             }
         } else {
             for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
                 const std::uint32_t k = in_syn_[i];
                 const double p = rule_.potentiation(pre_[k], now, t);
-                if (p != 0.0) w[k] = clamp(w[k] + p * f_plus(w[k]));
+                if (p != 0.0) w[k] = potentiate(w[k], p);
             }
         }
         rule_.post_spike(post_[post], t);
@@ -147,18 +154,27 @@ private:
             const auto now = rule_.post_at(post_[targets[k]], t);
             after = before;
             const double d = rule_.depression(after, now, t);
-            if (d != 0.0) w[k] = clamp(w[k] - d * f_minus(w[k]));
+            if (d != 0.0) w[k] = depress(w[k], d);
         }
         groups_[group].pre = after;
     }
 
-    double clamp(double w) const { return std::clamp(w, w_min_, w_max_); }
-    // Guetig et al. 2003 on u = (w - w_min)/(w_max - w_min); exponent 0 is additive.
-    double f_plus(double w) const {
-        return mu_plus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (w_max_ - w) / (w_max_ - w_min_)), mu_plus_);
+    // The weight after strength s = sign w changed by +p f_plus(s) or -d f_minus(s), clipped.
+    double potentiate(double w, double p) const {
+        const double s = sign_ * w;
+        return sign_ * clamp(s + p * f_plus(s));
     }
-    double f_minus(double w) const {
-        return mu_minus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (w - w_min_) / (w_max_ - w_min_)), mu_minus_);
+    double depress(double w, double d) const {
+        const double s = sign_ * w;
+        return sign_ * clamp(s - d * f_minus(s));
+    }
+    double clamp(double s) const { return std::clamp(s, s_lo_, s_hi_); }
+    // Guetig et al. 2003 on u = (s - s_lo)/(s_hi - s_lo); exponent 0 is additive.
+    double f_plus(double s) const {
+        return mu_plus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (s_hi_ - s) / (s_hi_ - s_lo_)), mu_plus_);
+    }
+    double f_minus(double s) const {
+        return mu_minus_ == 0.0 ? 1.0 : std::pow(std::max(0.0, (s - s_lo_) / (s_hi_ - s_lo_)), mu_minus_);
     }
 
     // A delay group's shared presynaptic state, next to where the group ends
@@ -169,7 +185,9 @@ private:
     };
 
     Rule rule_;
-    double w_min_, w_max_, mu_plus_, mu_minus_;
+    double sign_;         // efficacy_sign: +1, or -1 on an inhibitory projection
+    double s_lo_, s_hi_;  // bounds on the strength sign_ * w
+    double mu_plus_, mu_minus_;
     bool shared_;                              // presynaptic state per delay group (else per synapse)
     std::vector<typename Rule::Pre> pre_;      // per synapse, when not shared_
     std::vector<typename Rule::Post> post_;

@@ -203,4 +203,49 @@ private:
     double res_ms_, tau_x_, tau_y_, tau_xy_, c_spike_, c_flow_;
 };
 
+// Inhibitory STDP (InhibitoryStdpParams; Vogels et al. 2011), all-to-all:
+// both traces add 1 per spike.  The pre trace changes at presynaptic arrivals
+// only, the same way for every synapse of a delay group, so it can be shared.
+// The update at a presynaptic arrival, eta (x_post - alpha), has either sign;
+// it is returned as a depression (w -= value), so the rule is additive only.
+class InhibitoryStdp {
+public:
+    struct Pre {
+        double x = 0.0;
+        Tick t = 0;
+    };
+    struct Post {
+        double y = 0.0;
+        Tick t = 0;
+    };
+    struct PostNow {
+        double y;
+    };
+
+    InhibitoryStdp(const InhibitoryStdpParams& p, const TimeBase& time)
+        : eta_(p.eta_mV), alpha_(p.alpha()), inv_tau_(time.resolution_ms() / p.tau_ms) {}
+
+    PostNow post_at(const Post& s, Tick t) const { return {s.y * decay(t - s.t, inv_tau_)}; }
+    bool pre_shared() const { return true; }
+    Pre pre_at(const Pre& s, Tick t) const { return {s.x * decay(t - s.t, inv_tau_), t}; }
+
+    // eta (alpha - x_post), x_post without a post spike at this tick (pre comes first).
+    double depression(Pre& pre, const PostNow& post, Tick t) const {
+        pre.x = pre.x * decay(t - pre.t, inv_tau_) + 1.0;
+        pre.t = t;
+        return eta_ * (alpha_ - post.y);
+    }
+    // eta x_pre, x_pre including a pre arrival at this tick.
+    double potentiation(Pre& pre, const PostNow&, Tick t) const {
+        return eta_ * (pre.x * decay(t - pre.t, inv_tau_));
+    }
+    void post_spike(Post& s, Tick t) const {
+        s.y = s.y * decay(t - s.t, inv_tau_) + 1.0;
+        s.t = t;
+    }
+
+private:
+    double eta_, alpha_, inv_tau_;
+};
+
 }  // namespace spikeem

@@ -1090,3 +1090,79 @@ population { name: "S" size: 1 spike_times {} }
           "t.pbtxt:1:55: population \"P\".poisson.rate_table.t_ms[1] = 0: must be > the previous t_ms = 0 (strictly "
           "increasing) (ms)");
 }
+
+TEST_CASE("spec: inhibitory_stdp converts, and plastic inhibitory weights need signed bounds") {
+    using spikeem::efficacy_sign, spikeem::InhibitoryStdpParams, spikeem::PlasticitySpec, spikeem::io::LoadedSpec;
+    const std::string head = R"pb(population { name: "I" size: 3 lif_exp {} }
+population { name: "E" size: 2 lif_exp {} }
+)pb";
+    auto proj = [&](const std::string& weight, const std::string& plasticity) {
+        return head + "projection { source: \"I\" target: \"E\" all_to_all {} weight_mV { " + weight +
+               " } delay_ms { constant: 1 } plasticity { " + plasticity + " } }\n";
+    };
+    const std::string rule = "inhibitory_stdp { eta_mV: 0.01 target_rate_hz: 5 }";
+    const LoadedSpec ok = load_spec_text(proj("constant: -0.3", rule + " w_min_mV: -10 w_max_mV: 0"), "t.pbtxt");
+    const PlasticitySpec& ps = *ok.spec.projections.at(0).plasticity;
+    const auto& q = std::get<InhibitoryStdpParams>(ps.rule);
+    CHECK(q.eta_mV == 0.01);
+    CHECK(q.tau_ms == 20.0);  // the default, the paper's
+    CHECK(q.target_rate_hz == 5.0);
+    CHECK(q.alpha() == doctest::Approx(0.2));
+    CHECK(ps.w_min_mV == -10.0);
+    CHECK(ps.w_max_mV == 0.0);
+    CHECK(efficacy_sign(ps) == -1.0);
+    // Positive weights with the default bounds: strength = w, as for every rule.
+    const LoadedSpec pos = load_spec_text(proj("constant: 0.3", rule), "t.pbtxt");
+    CHECK(efficacy_sign(*pos.spec.projections.at(0).plasticity) == 1.0);
+    // The Eq. 1 rules change w itself, whatever the bounds.
+    const LoadedSpec slope = load_spec_text(
+        proj("constant: -0.3", "rate_slope { eta_mV_ms: 1 tau_pre_ms: 20 tau_post_ms: 20 } w_max_mV: 0"), "t.pbtxt");
+    CHECK(efficacy_sign(*slope.spec.projections.at(0).plasticity) == 1.0);
+
+    struct Bad {
+        const char* what;
+        std::string text;
+        std::vector<std::string> fragments;
+    };
+    const std::vector<Bad> cases = {
+        {"negative eta", proj("constant: -0.3", "inhibitory_stdp { eta_mV: -0.01 target_rate_hz: 5 } w_min_mV: -10 w_max_mV: 0"),
+         {"t.pbtxt:3:", "projection \"I->E\".plasticity.inhibitory_stdp.eta_mV = -0.01: must be >= 0 (mV"}},
+        {"eta missing", proj("constant: -0.3", "inhibitory_stdp { target_rate_hz: 5 } w_min_mV: -10 w_max_mV: 0"),
+         {"projection \"I->E\".plasticity.inhibitory_stdp.eta_mV: missing: the learning rate (mV)"}},
+        {"zero tau", proj("constant: -0.3", "inhibitory_stdp { eta_mV: 0.01 tau_ms: 0 target_rate_hz: 5 } w_min_mV: -10 w_max_mV: 0"),
+         {"projection \"I->E\".plasticity.inhibitory_stdp.tau_ms = 0: must be > 0 (ms)"}},
+        {"negative target rate", proj("constant: -0.3", "inhibitory_stdp { eta_mV: 0.01 target_rate_hz: -5 } w_min_mV: -10 w_max_mV: 0"),
+         {"projection \"I->E\".plasticity.inhibitory_stdp.target_rate_hz = -5: must be >= 0 and finite (Hz)"}},
+        {"infinite target rate", proj("constant: -0.3", "inhibitory_stdp { eta_mV: 0.01 target_rate_hz: inf } w_min_mV: -10 w_max_mV: 0"),
+         {"target_rate_hz = inf: must be >= 0 and finite (Hz)"}},
+        {"target rate missing", proj("constant: -0.3", "inhibitory_stdp { eta_mV: 0.01 } w_min_mV: -10 w_max_mV: 0"),
+         {"plasticity.inhibitory_stdp.target_rate_hz: missing: the target postsynaptic rate rho_0 (Hz)"}},
+        {"multiplicative", proj("constant: -0.3", rule + " weight_dependence { multiplicative {} } w_min_mV: -10 w_max_mV: 0"),
+         {"projection \"I->E\".plasticity.weight_dependence: must be additive for voltage_slope, rate_slope and "
+          "inhibitory_stdp"}},
+        {"negative initial weights under the default w_min_mV 0", proj("uniform { low: -0.3 high: -0.1 }", rule),
+         {"projection \"I->E\".plasticity: initial weights range over [-0.3, -0.1] mV, outside the bounds [0, inf] mV",
+          "the initial weight -0.3 mV is below w_min_mV = 0 (the default); an inhibitory plastic projection",
+          "set projection \"I->E\".plasticity.w_min_mV <= -0.3 and projection \"I->E\".plasticity.w_max_mV <= 0",
+          "e.g. w_min_mV: -10 w_max_mV: 0"}},
+        {"negative weights below a given w_min_mV (pair_stdp)",
+         proj("constant: -12", "pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } "
+                               "w_min_mV: -5 w_max_mV: 0"),
+         {"the initial weight -12 mV is below w_min_mV = -5;", "e.g. w_min_mV: -20 w_max_mV: 0"}},
+        {"negative weights with w_min_mV but no w_max_mV", proj("constant: -0.3", rule + " w_min_mV: -10"),
+         {"projection \"I->E\".plasticity.w_max_mV: missing: the initial weights are all negative (up to -0.3 mV)",
+          "set projection \"I->E\".plasticity.w_max_mV: 0"}},
+        {"mixed weights below the default w_min_mV", proj("uniform { low: -0.3 high: 0.5 }", rule),
+         {"the initial weight -0.3 mV is below w_min_mV = 0 (the default): set projection \"I->E\".plasticity.w_min_mV <= -0.3"}},
+        {"weights above w_max_mV", proj("constant: 0.7", rule + " w_max_mV: 0.5"),
+         {"the initial weight 0.7 mV is above w_max_mV = 0.5: set projection \"I->E\".plasticity.w_max_mV >= 0.7"}},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        CHECK_THROWS_AS((void)load_spec_text(c.text, "t.pbtxt"), SpecError);
+        const std::string msg = error_of(c.text);
+        CAPTURE(msg);
+        for (const auto& f : c.fragments) CHECK_MESSAGE(contains(msg, f), "missing fragment: " << f);
+        CHECK(lines_of(msg).size() == 1);
+    }
+}

@@ -72,6 +72,20 @@ RateSlopeParams rate_slope(const proto::RateSlope& r, const Node& m, Checks& c) 
     return q;
 }
 
+InhibitoryStdpParams inhibitory_stdp(const proto::InhibitoryStdp& r, const Node& m, Checks& c) {
+    InhibitoryStdpParams q;
+    if (r.has_eta_mv()) q.eta_mV = r.eta_mv();
+    else c.fail(m, "eta_mV", "", "missing: the learning rate (mV), e.g. eta_mV: 0.01");
+    if (r.has_tau_ms()) q.tau_ms = r.tau_ms();
+    if (r.has_target_rate_hz()) q.target_rate_hz = r.target_rate_hz();
+    else c.fail(m, "target_rate_hz", "", "missing: the target postsynaptic rate rho_0 (Hz), e.g. target_rate_hz: 5");
+    if (r.has_eta_mv()) c.amplitude(m, "eta_mV", q.eta_mV);
+    c.positive(m, "tau_ms", q.tau_ms);
+    if (r.has_target_rate_hz() && !(std::isfinite(q.target_rate_hz) && q.target_rate_hz >= 0))
+        c.fail(m, "target_rate_hz", num(q.target_rate_hz), "must be >= 0 and finite (Hz)");
+    return q;
+}
+
 PairStdpParams pair_stdp(const proto::PairStdp& r, const Node& m, Checks& c) {
     PairStdpParams q{r.a_plus_mv(), r.a_minus_mv(), r.tau_plus_ms(), r.tau_minus_ms(), Pairing::AllToAll};
     c.amplitude(m, "a_plus_mV", q.a_plus_mV);
@@ -122,6 +136,48 @@ std::optional<TripletStdpParams> triplet_stdp(const proto::TripletStdp& r, const
     return q;
 }
 
+// The initial weights of js against the bounds of ps: they must lie within,
+// or the first update would silently clip them.  The messages say which
+// field to set, and how an inhibitory projection is declared (efficacy_sign).
+void initial_weights(const proto::Plasticity& p, const Node& n, const ProjectionSpec& js, const PlasticitySpec& ps,
+                     bool slope_rule, Checks& c) {
+    auto [lo, hi] = support(js.weight_mV);
+    if (const auto* ep = std::get_if<ExplicitPairs>(&js.connectivity)) {
+        bool all_own = !ep->pairs.empty();
+        for (const auto& pr : ep->pairs) all_own = all_own && pr.weight_mV.has_value();
+        if (all_own) lo = INFINITY, hi = -INFINITY;  // the projection-wide weight is never drawn
+        for (const auto& pr : ep->pairs)
+            if (pr.weight_mV) lo = std::min(lo, *pr.weight_mV), hi = std::max(hi, *pr.weight_mV);
+    }
+    if (!c.ok || lo > hi) return;
+    const std::string field = n.path + ".";
+    if (lo < ps.w_min_mV || hi > ps.w_max_mV) {
+        std::string fix;
+        if (lo < ps.w_min_mV && hi <= 0 && !slope_rule)
+            fix = fmt::format("the initial weight {} mV is below w_min_mV = {}{}; an inhibitory plastic projection "
+                              "(weights <= 0) needs signed bounds: set {}w_min_mV <= {} and {}w_max_mV <= 0, e.g. "
+                              "w_min_mV: {} w_max_mV: 0 (its rule then makes w more negative as it potentiates)",
+                              num(lo), num(ps.w_min_mV), p.has_w_min_mv() ? "" : " (the default)", field, num(lo),
+                              field, num(std::min(10 * std::floor(lo / 10), -10.0)));
+        else if (lo < ps.w_min_mV)
+            fix = fmt::format("the initial weight {} mV is below w_min_mV = {}{}: set {}w_min_mV <= {}", num(lo),
+                              num(ps.w_min_mV), p.has_w_min_mv() ? "" : " (the default)", field, num(lo));
+        else
+            fix = fmt::format("the initial weight {} mV is above w_max_mV = {}: set {}w_max_mV >= {}", num(hi),
+                              num(ps.w_max_mV), field, num(hi));
+        c.fail_node(n, fmt::format("initial weights range over [{}, {}] mV, outside the bounds [{}, {}] mV: {}",
+                                   num(lo), num(hi), num(ps.w_min_mV), num(ps.w_max_mV), fix));
+    } else if (!slope_rule && hi < 0 && !p.has_w_max_mv()) {
+        // Negative weights between w_min < 0 and w_max = +inf: a spike-pair rule would
+        // weaken the inhibition as it potentiates, almost surely not what was meant.
+        c.fail(n, "w_max_mV", "",
+               fmt::format("missing: the initial weights are all negative (up to {} mV); spike-pair rules make an "
+                           "inhibitory synapse stronger (w more negative) as they potentiate only when w_max_mV <= 0: "
+                           "set {}w_max_mV: 0 (or a positive w_max_mV, to let these weights grow towards and past 0)",
+                           num(hi), field));
+    }
+}
+
 // w_min_mV, w_max_mV and weight_dependence of ps (its rule already read), and
 // the initial weights of js against those bounds.
 void weight_bounds(const proto::Plasticity& p, const Node& n, const ProjectionSpec& js, PlasticitySpec& ps,
@@ -155,22 +211,12 @@ void weight_bounds(const proto::Plasticity& p, const Node& n, const ProjectionSp
     }
     const bool weight_dependent = wd.kind_case() == proto::WeightDependence::kMultiplicative ||
                                   wd.kind_case() == proto::WeightDependence::kGuetig;
-    if (slope_rule && weight_dependent)
-        c.fail_node(dn, "must be additive for voltage_slope and rate_slope (their updates have either sign)");
+    if ((slope_rule || p.has_inhibitory_stdp()) && weight_dependent)
+        c.fail_node(dn, "must be additive for voltage_slope, rate_slope and inhibitory_stdp (their updates have "
+                        "either sign)");
     if (weight_dependent && !p.has_w_max_mv())
         c.fail(n, "w_max_mV", "", "missing: a weight-dependent rule needs a finite upper bound (mV)");
-    // Initial weights must lie within the bounds, or the first update would silently clip them.
-    auto [lo, hi] = support(js.weight_mV);
-    if (const auto* ep = std::get_if<ExplicitPairs>(&js.connectivity)) {
-        bool all_own = !ep->pairs.empty();
-        for (const auto& pr : ep->pairs) all_own = all_own && pr.weight_mV.has_value();
-        if (all_own) lo = INFINITY, hi = -INFINITY;  // the projection-wide weight is never drawn
-        for (const auto& pr : ep->pairs)
-            if (pr.weight_mV) lo = std::min(lo, *pr.weight_mV), hi = std::max(hi, *pr.weight_mV);
-    }
-    if (c.ok && (lo < ps.w_min_mV || hi > ps.w_max_mV))
-        c.fail_node(n, fmt::format("initial weights range over [{}, {}] mV, outside the bounds [{}, {}] mV", num(lo),
-                                   num(hi), num(ps.w_min_mV), num(ps.w_max_mV)));
+    initial_weights(p, n, js, ps, slope_rule, c);
 }
 
 }  // namespace
@@ -181,13 +227,16 @@ std::optional<PlasticitySpec> load_plasticity(const proto::Plasticity& p, const 
     Checks c{v};
     switch (p.rule_case()) {
         case proto::Plasticity::RULE_NOT_SET:
-            v.fail_node(n, "no rule: expected pair_stdp, triplet_stdp, voltage_slope or rate_slope");
+            v.fail_node(n, "no rule: expected pair_stdp, triplet_stdp, voltage_slope or rate_slope, or inhibitory_stdp");
             return std::nullopt;
         case proto::Plasticity::kVoltageSlope:
             ps.rule = voltage_slope(p.voltage_slope(), n.child("voltage_slope", p.voltage_slope()), js, resolution_ms, c);
             break;
         case proto::Plasticity::kRateSlope:
             ps.rule = rate_slope(p.rate_slope(), n.child("rate_slope", p.rate_slope()), c);
+            break;
+        case proto::Plasticity::kInhibitoryStdp:
+            ps.rule = inhibitory_stdp(p.inhibitory_stdp(), n.child("inhibitory_stdp", p.inhibitory_stdp()), c);
             break;
         case proto::Plasticity::kPairStdp:
             ps.rule = pair_stdp(p.pair_stdp(), n.child("pair_stdp", p.pair_stdp()), c);

@@ -204,7 +204,8 @@ void load_projections(const proto::Spec& spec, const Node& root, const Populatio
         // input, and its spikes are the postsynaptic train the rule sees.
         const bool pair_rule = p.has_plasticity() && (p.plasticity().has_pair_stdp() ||
                                                       p.plasticity().has_triplet_stdp() ||
-                                                      p.plasticity().has_rate_slope());
+                                                      p.plasticity().has_rate_slope() ||
+                                                      p.plasticity().has_inhibitory_stdp());
         sd.t = pops.lookup(v, pn, "target", p.target(), !pair_rule);
         if (!p.transpose_of().empty()) {
             if (!transpose(pn, p, out.projections, time, v, js)) continue;
