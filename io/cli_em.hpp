@@ -10,6 +10,7 @@
 #include "experiments/vem/digits.hpp"
 #include "experiments/vem/parzen.hpp"
 #include "experiments/vem/train.hpp"
+#include "io/progress.hpp"
 #include "io/vem_model_io.hpp"
 
 namespace spikeem::io {
@@ -30,9 +31,6 @@ std::uint64_t pixel_fingerprint(const vem::Matrix& x);
 // prints every few epochs (optimistic by the choice of sigma; em-eval chooses
 // sigma on the validation split and scores the test split).
 double quick_parzen_ll(const vem::Matrix& queries, const vem::Matrix& centres);
-
-// "1m05s"-style durations for progress lines.
-std::string short_duration(double seconds);
 
 // Elapsed seconds since construction.
 struct Stopwatch {
