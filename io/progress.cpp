@@ -123,7 +123,7 @@ ProgressCallback ProgressReporter::callback() {
 
 void add_progress_options(po::options_description& d) {
     d.add_options()("quiet,q", "no progress lines on stderr")(
-        "progress", "progress lines on stderr from the start (default: once the work has taken 2 s)");
+        "progress", "progress at once (default: after 2 s)");
 }
 
 ProgressMode progress_mode(const po::variables_map& vm) {
