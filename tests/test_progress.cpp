@@ -87,7 +87,7 @@ TEST_CASE("the percent is rounded down (100 % only when done), rates from 100 on
           "spikeem bench: 1990 of 2000 runs (99%), 398 runs/s, ETA 0s\n");
 }
 
-TEST_CASE("part and detail: the part before the count, the detail after it; finish repeats the last detail") {
+TEST_CASE("part and detail: the part before the count, the detail after it - finish repeats the last detail") {
     Fixture f(ProgressMode::Always);
     ProgressReporter p = f.make("em-train", 1000, ProgressUnit::count("examples"));
     p.set_part("epoch 1");
@@ -103,7 +103,7 @@ TEST_CASE("part and detail: the part before the count, the detail after it; fini
     CHECK(l[2] == "spikeem em-train: epoch 1, 1000 of 1000 examples (100%), 83.3 examples/s, ETA 0s; loss 0.25");
 }
 
-TEST_CASE("Auto: nothing before 2 s; a job that ends before then prints nothing at all") {
+TEST_CASE("Auto: nothing before 2 s - a job that ends before then prints nothing at all") {
     Fixture f(ProgressMode::Auto);
     {
         ProgressReporter quick = f.make("stdp-curve", 10, ProgressUnit::count("runs"));
@@ -154,7 +154,7 @@ TEST_CASE("off a terminal: a line at most every 5 s, each ending in a newline") 
     CHECK(l[3].rfind("spikeem drift: 136 of 1000 runs", 0) == 0);
 }
 
-TEST_CASE("on a terminal: one line redrawn with \\r at most every second, blanking a longer one; newline at the end") {
+TEST_CASE("on a terminal: one line redrawn (carriage return) at most every second, blanking a longer one - newline at the end") {
     Fixture f(ProgressMode::Always, true);
     ProgressReporter p = f.make("run", 100000, ProgressUnit::count("steps"));
     f.now += 1.0;
@@ -176,7 +176,7 @@ TEST_CASE("on a terminal: one line redrawn with \\r at most every second, blanki
     CHECK(all.find("\rspikeem run: 100000 of 100000 steps (100%)") != std::string::npos);
 }
 
-TEST_CASE("on a terminal: suspend blanks the open line; the destructor ends a line left open") {
+TEST_CASE("on a terminal: suspend blanks the open line - the destructor ends a line left open") {
     Fixture f(ProgressMode::Always, true);
     {
         ProgressReporter p = f.make("bench", 4, ProgressUnit::count("runs"));
@@ -196,7 +196,7 @@ TEST_CASE("on a terminal: suspend blanks the open line; the destructor ends a li
     CHECK(f.out.str() == "\n");
 }
 
-TEST_CASE("the callback sets the total the driver gives and updates; later updates after finish print nothing") {
+TEST_CASE("the callback sets the total the driver gives and updates - later updates after finish print nothing") {
     Fixture f(ProgressMode::Always);
     ProgressReporter p = f.make("gradcheck", 0, ProgressUnit::count("cycles"));
     const auto cb = p.callback();
