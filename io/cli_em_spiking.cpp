@@ -149,21 +149,22 @@ int cmd_em_spiking(const std::vector<std::string>& args) {
     auto& summary = files.add("spiking_summary.csv");
     summary << "step_ms,rel_error_h1,rel_error_h2,h1_of_change,h2_of_change,euler_vs_continuous_h1,"
                "euler_vs_continuous_h2,simulated_ms,wall_s,simulated_ms_per_wall_s,synaptic_events\n";
-    const double iterations = o.spiking.inference.steps, digits = static_cast<double>(x.cols());
-    double total_ms = o.m_step ? o.m_step_ms * iterations * digits : 0.0, done_ms = 0.0;
-    for (double step : o.steps_ms) total_ms += step * iterations * digits;
+    // A digit's run lasts (INFERENCE iterations + 1) steps: the read-outs come at the end of each step.
+    const double steps_per_digit = o.spiking.inference.steps + 1, digits = static_cast<double>(x.cols());
+    double total_ms = o.m_step ? o.m_step_ms * steps_per_digit * digits : 0.0, done_ms = 0.0;
+    for (double step : o.steps_ms) total_ms += step * steps_per_digit * digits;
     ProgressReporter progress("em-spiking", total_ms, ProgressUnit::simulated_ms(), o.progress);
     for (double step : o.steps_ms) {
         vem::SpikingSettings s = o.spiking;
         s.step_ms = step;
         if (o.progress != ProgressMode::Never)
             fmt::print(stderr, "em-spiking: step {} ms, {} digits ({:.0f} ms simulated)\n", step, x.cols(),
-                       step * iterations * digits);
+                       step * steps_per_digit * digits);
         progress.set_part(fmt::format("step {} ms", step));
         progress.update(done_ms);  // --progress: at once (a digit takes seconds)
         const vem::InferenceError e = vem::spiking_inference_error(
-            m, x, s, nullptr, spiking_progress(progress, o.progress, done_ms, step * iterations));
-        done_ms += step * iterations * digits;
+            m, x, s, nullptr, spiking_progress(progress, o.progress, done_ms, step * steps_per_digit));
+        done_ms += step * steps_per_digit * digits;
         write_inference_rows(rows, step, e);
         summary << summary_row(step, e);
         progress.suspend();
@@ -178,7 +179,7 @@ int cmd_em_spiking(const std::vector<std::string>& args) {
             fmt::print(stderr, "em-spiking: M-step at step {} ms, {} digits\n", o.m_step_ms, x.cols());
         progress.set_part(fmt::format("M-step at step {} ms", o.m_step_ms));
         const vem::MStepResult r = vem::spiking_m_step(
-            m, x, s, vem::MStepSettings{}, spiking_progress(progress, o.progress, done_ms, o.m_step_ms * iterations));
+            m, x, s, vem::MStepSettings{}, spiking_progress(progress, o.progress, done_ms, o.m_step_ms * steps_per_digit));
         progress.suspend();
         write_m_step(files, r, o.m_step_ms);
         for (const vem::MapAlignment& a : r.maps)
