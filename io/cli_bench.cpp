@@ -149,6 +149,17 @@ std::pair<double, double> storage_bytes_per_synapse(const Simulation& sim) {
             plastic ? plastic_bytes / static_cast<double>(plastic) : 0.0};
 }
 
+// Runs sim to its duration in 100 pieces (pieces change no result and cost
+// microseconds each), reporting `runs_before` + the fraction of this run done.
+void run_in_pieces(Simulation& sim, ProgressReporter& progress, double runs_before, const std::string& what) {
+    constexpr Tick kPieces = 100;
+    const Tick end = sim.duration_ticks();
+    for (Tick k = 1; k <= kPieces; ++k) {
+        sim.run_until(end / kPieces * k + (k == kPieces ? end % kPieces : 0));
+        progress.update(runs_before + static_cast<double>(k) / kPieces, what);
+    }
+}
+
 // `progress` counts the runs of every network; `done` before this one's.
 Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, unsigned threads,
               ProgressReporter& progress, std::size_t done) {
@@ -166,7 +177,8 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
         auto t1 = std::chrono::steady_clock::now();
         const std::uint64_t rss1 = current_rss_bytes();
         const double c1 = process_cpu_s();
-        sim->run();
+        run_in_pieces(*sim, progress, static_cast<double>(done + std::size_t(r)),
+                      fmt::format("{} run {}/{}", row.network, r + 1, repeat));
         const double c2 = process_cpu_s();
         auto t2 = std::chrono::steady_clock::now();
         cpu.push_back(c2 - c1);
@@ -287,7 +299,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         vm.count("name") ? vm["name"].as<std::vector<std::string>>() : kDefaultNetworks;
     for (const auto& n : names) resolve_spec(n);  // fail on a bad name before running anything
 
-    ProgressReporter progress("bench", double(names.size() * std::size_t(repeat)), ProgressUnit::count("runs"),
+    ProgressReporter progress("bench", double(names.size() * std::size_t(repeat)), ProgressUnit{"runs", 1, "", 1.0},
                               progress_mode(vm));
     std::vector<Row> rows;
     if (!json) {
