@@ -42,12 +42,20 @@ NetworkSpec eq1_network(const Eq1NetworkOptions& o) {
     return s;
 }
 
-Eq1NetworkResult run_eq1_network(const Eq1NetworkOptions& o) {
+Eq1NetworkResult run_eq1_network(const Eq1NetworkOptions& o,
+                                 const std::function<void(std::size_t, std::size_t)>& progress) {
     if (!(o.duration_ms > 0.0) || !(o.block_ms > 0.0))
         throw std::invalid_argument("eq1 network: duration_ms and block_ms must be positive");
     Simulation sim(eq1_network(o));
     for (std::size_t j = 0; j < sim.num_projections(); ++j) sim.enable_slope_log(j);
-    sim.run();
+    // In pieces with or without a callback: one code path (pieces change no result).
+    constexpr Tick kPieces = 100;
+    const Tick end = sim.duration_ticks();
+    const auto total_ms = static_cast<std::size_t>(std::llround(o.duration_ms));
+    for (Tick k = 1; k <= kPieces; ++k) {
+        sim.run_until(end / kPieces * k + (k == kPieces ? end % kPieces : 0));
+        if (progress) progress(static_cast<std::size_t>(std::llround(sim.time().to_ms(sim.now()))), total_ms);
+    }
     Eq1NetworkResult r;
     std::vector<double> post;
     for (const auto& s : sim.sorted_spikes()) post.push_back(sim.time().to_ms(s.t));

@@ -16,7 +16,9 @@
 // forgets in tau_m): 2 x 100 + 5 x 10 = 250 ms with the defaults.  Blocks of
 // 5 s are 20 times that, so pairs correlated across a block boundary are at
 // most about 5% of a block's and the blocks are nearly independent.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "network/spec.hpp"
@@ -59,6 +61,9 @@ struct Eq1NetworkResult {
 
 NetworkSpec eq1_network(const Eq1NetworkOptions& o);
 // Throws std::invalid_argument on a non-positive duration or block_ms.
-Eq1NetworkResult run_eq1_network(const Eq1NetworkOptions& o);
+// `progress(ms simulated, ms)` (optional) is called after each of 100 pieces
+// of the run (whole ms); running in pieces changes no result.
+Eq1NetworkResult run_eq1_network(const Eq1NetworkOptions& o,
+                                 const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 }  // namespace spikeem

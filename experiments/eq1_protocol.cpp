@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -542,8 +543,10 @@ Trial simulate_trial(const ProtocolOptions& o, std::uint64_t trial, std::vector<
     return trial_impl(o, trial, out, sc);
 }
 
-ProtocolResult run_protocol(const ProtocolOptions& o) {
+ProtocolResult run_protocol(const ProtocolOptions& o, const std::function<void(std::size_t, std::size_t)>& progress) {
     validate(o);
+    std::mutex progress_mutex;
+    std::uint64_t trials_done = 0;
     const std::uint64_t n_chunks = (o.trials + kChunkTrials - 1) / kChunkTrials;
     const std::size_t G = o.slope_grid_per_ms.size();
     std::vector<ChunkResult> chunks(static_cast<std::size_t>(n_chunks), ChunkResult(o));
@@ -570,6 +573,11 @@ ProtocolResult run_protocol(const ProtocolOptions& o) {
                 cr.pairs += pairs.size();
                 if (pairs.empty()) ++cr.without;
                 cr.pairs_per_trial.add(static_cast<double>(pairs.size()));
+            }
+            if (progress) {
+                const std::lock_guard<std::mutex> lock(progress_mutex);
+                trials_done += end - c * kChunkTrials;
+                progress(static_cast<std::size_t>(trials_done), static_cast<std::size_t>(o.trials));
             }
         }
     });

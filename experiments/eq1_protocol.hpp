@@ -43,6 +43,7 @@
 // slopes in 1/ms, dW in units of eta/ms (dW = eta * Vdot).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -299,6 +300,9 @@ struct Trial {
 Trial simulate_trial(const ProtocolOptions& o, std::uint64_t trial, std::vector<Pair>& out);
 
 // All trials, in parallel (oneTBB), identical for any thread count.
-ProtocolResult run_protocol(const ProtocolOptions& o);
+// `progress(trials done, trials)` (optional) is called after each chunk of
+// trials, from the worker threads, one call at a time; it changes no result.
+ProtocolResult run_protocol(const ProtocolOptions& o,
+                            const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 }  // namespace spikeem::eq1

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -167,6 +168,23 @@ void align_groups(std::vector<AlignmentPoint>& out, const GradcheckResult& r, do
 
 GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o);
 
+// Cycles done over every seed, for GradcheckOptions::progress (one call at a time).
+class CycleCounter {
+public:
+    CycleCounter(const GradcheckOptions& o, std::uint64_t cycles_per_seed)
+        : progress_(o.progress), total_(o.seeds.size() * static_cast<std::size_t>(cycles_per_seed)) {}
+    void cycle_done() {
+        if (!progress_) return;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        progress_(++done_, total_);
+    }
+
+private:
+    const std::function<void(std::size_t, std::size_t)>& progress_;
+    std::size_t total_, done_ = 0;
+    std::mutex mutex_;
+};
+
 }  // namespace
 
 std::vector<double> shuffled_signs(std::uint64_t seed, std::size_t n) {
@@ -259,6 +277,7 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
     r.final_expected.resize(n_seeds);
     std::vector<std::vector<double>> grads(n_seeds);
     std::vector<double> js(n_seeds);
+    CycleCounter cycles(o, r.final_cycles);
     tbb::parallel_for(std::size_t{0}, n_seeds, [&](std::size_t k) {
         NetworkSpec run = spec;
         run.run.seed = o.seeds[k];
@@ -284,6 +303,7 @@ GradcheckResult run_gradcheck(const NetworkSpec& spec, const GradcheckOptions& o
             sim.set_plasticity_gain(s.proj, 1.0);
             t += obj.nudge_ms;
             sim.run_until(tb.round(t));
+            cycles.cycle_done();
             if (c == checkpoints[next]) {
                 // Let the last probes (t + T) of this nudge land before reading the weights.
                 sim.set_plasticity_gain(s.proj, 0.0);
@@ -571,6 +591,7 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
     r.J.resize(n_seeds);
     std::vector<std::vector<double>> plus(n_seeds), minus(n_seeds);
     std::vector<std::size_t> pinned(n_seeds);
+    CycleCounter cycles(o, r.final_cycles);
     tbb::parallel_for(std::size_t{0}, n_seeds, [&](std::size_t k) {
         NetworkSpec run = spec;
         run.run.seed = o.seeds[k];
@@ -613,6 +634,7 @@ GradcheckResult run_energy(const NetworkSpec& spec, const GradcheckOptions& o) {
             (sign > 0 ? n_plus : n_minus) += 1;
             t += obj.nudge_ms;
             sim.run_until(tb.round(t));
+            cycles.cycle_done();
             if (c != checkpoints[next]) continue;
             // Let the last probes of this nudge land (learning off, free drive), then read.
             for (std::size_t j : learned) sim.set_plasticity_gain(j, 0.0);

@@ -15,7 +15,9 @@
 //     F = (1 / (Delta T_eff)) * integral over the nudge of E[V(t+T) - V(t-Tb)] dt,
 // with Tb = 0 (forward) or T (central), T_eff = T + Tb, computed in closed form
 // (slope_factor).  dJ/dW_ij = (y_j - V_j) tau_m rho_i.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ namespace spikeem {
 struct GradcheckOptions {
     std::vector<std::uint64_t> seeds = {1, 2, 3, 4, 5};
     std::vector<double> checkpoints_ms = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
+    // Optional: (cycles done, cycles) over all seeds, called after every cycle
+    // from the worker threads, one call at a time; it changes no result.
+    std::function<void(std::size_t, std::size_t)> progress;
 };
 
 // The weights are compared in groups: the supervised objective's one

@@ -137,13 +137,13 @@ struct Lockstep {
 
 // The spiking run and the rate model in lockstep, cycle by cycle; fills r.rows,
 // r.w0, r.w_spiking_end, r.w_rate_end and r.wall_s.
-void run_lockstep(NetworkSpec spec, const Lockstep& ls, std::uint64_t epochs, LearnRegressionResult& r) {
+void run_lockstep(NetworkSpec spec, const Lockstep& ls, const LearnRegressionOptions& o, LearnRegressionResult& r) {
     const std::size_t in = ls.layer.input, out = ls.layer.output, proj = ls.layer.projection;
     const std::size_t n_in = ls.layer.n_in, n_out = ls.layer.n_out;
     const SupervisedObjectiveSpec& obj = *ls.obj;
     const double drive = ls.neuron->drive_mV, tau = ls.neuron->tau_m_ms;
     const auto wall0 = std::chrono::steady_clock::now();
-    const std::uint64_t cycles = epochs * kRegressionPatterns;
+    const std::uint64_t cycles = o.epochs * kRegressionPatterns;
     spec.run.duration_ms = static_cast<double>(cycles) * r.cycle_ms + ls.settle_ms + 1.0;
     spec.record = RecordSpec{};
     Simulation sim(spec);
@@ -189,6 +189,7 @@ void run_lockstep(NetworkSpec spec, const Lockstep& ls, std::uint64_t epochs, Le
         // The rate model: exactly the expected step of this cycle.
         const std::vector<double> g = ls.layers[p].dJ_dW(w_rate);
         for (std::size_t k = 0; k < g.size(); ++k) w_rate[k] += ls.gain * g[k];
+        if (o.progress) o.progress(static_cast<std::size_t>(c + 1), static_cast<std::size_t>(cycles));
     }
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     r.w0 = w0;
@@ -252,7 +253,7 @@ LearnRegressionResult run_learn_regression(const NetworkSpec& spec, const LearnR
     r.gain_per_cycle = rule.eta_ms * obj.nudge_per_ms * r.slope_factor;
     ls.gain = r.gain_per_cycle;
 
-    run_lockstep(spec, ls, o.epochs, r);
+    run_lockstep(spec, ls, o, r);
     summarize(r);
     return r;
 }

@@ -17,6 +17,7 @@
 // expected step per cycle: W_rate += g dJ_p/dW(W_rate) (objective::SupervisedLayer).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "network/spec.hpp"
@@ -49,6 +50,8 @@ RegressionLayer regression_layer(const NetworkSpec& spec);
 struct LearnRegressionOptions {
     std::uint64_t epochs = 1;     // one epoch = one cycle per pattern
     std::uint64_t task_seed = 7;  // the patterns and W*
+    // Optional: (cycles done, cycles) after every cycle; it changes no result.
+    std::function<void(std::size_t, std::size_t)> progress;
 };
 
 // One row per epoch, read once the epoch's last nudge has settled.  The

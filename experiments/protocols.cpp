@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -65,12 +66,19 @@ PairingResult run_pairing(const PairingProtocol& p, double dt_ms) {
 }
 
 std::vector<PairingResult> run_pairings(const PairingProtocol& protocol, const std::vector<double>& dts_ms,
-                                        const std::vector<double>& frequencies_hz) {
+                                        const std::vector<double>& frequencies_hz,
+                                        const std::function<void(std::size_t, std::size_t)>& progress) {
     std::vector<PairingResult> out(dts_ms.size() * frequencies_hz.size());
+    std::mutex progress_mutex;
+    std::size_t done = 0;
     tbb::parallel_for(std::size_t{0}, out.size(), [&](std::size_t i) {
         PairingProtocol p = protocol;
         p.frequency_hz = frequencies_hz[i / dts_ms.size()];
         out[i] = run_pairing(p, dts_ms[i % dts_ms.size()]);
+        if (progress) {
+            const std::lock_guard<std::mutex> lock(progress_mutex);
+            progress(++done, out.size());
+        }
     });
     return out;
 }

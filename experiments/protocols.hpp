@@ -2,7 +2,9 @@
 // Experimental plasticity protocols run on the full simulator: one
 // presynaptic source, one postsynaptic LIF neuron made to fire at controlled
 // times by a strong static input, and the plastic synapse between them.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "network/spec.hpp"
@@ -31,8 +33,11 @@ PairingResult run_pairing(const PairingProtocol& protocol, double dt_ms);
 
 // Many runs in parallel (TBB); results in input order, identical for any
 // thread count.  Each (dt, frequency) is an independent simulation.
+// `progress(done, total)` (optional) is called after each run, from the worker
+// threads, one call at a time; it changes no result.
 std::vector<PairingResult> run_pairings(const PairingProtocol& protocol, const std::vector<double>& dts_ms,
-                                        const std::vector<double>& frequencies_hz);
+                                        const std::vector<double>& frequencies_hz,
+                                        const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // The network spec of one protocol run (exposed for tests and inspection).
 NetworkSpec pairing_network(const PairingProtocol& protocol, double dt_ms);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "io/cli_common.hpp"
+#include "io/progress.hpp"
 #include "io/paths.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
@@ -148,7 +149,20 @@ std::pair<double, double> storage_bytes_per_synapse(const Simulation& sim) {
             plastic ? plastic_bytes / static_cast<double>(plastic) : 0.0};
 }
 
-Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, unsigned threads, bool progress) {
+// Runs sim to its duration in 100 pieces (pieces change no result and cost
+// microseconds each), reporting `runs_before` + the fraction of this run done.
+void run_in_pieces(Simulation& sim, ProgressReporter& progress, double runs_before, const std::string& what) {
+    constexpr Tick kPieces = 100;
+    const Tick end = sim.duration_ticks();
+    for (Tick k = 1; k <= kPieces; ++k) {
+        sim.run_until(end / kPieces * k + (k == kPieces ? end % kPieces : 0));
+        progress.update(runs_before + static_cast<double>(k) / kPieces, what);
+    }
+}
+
+// `progress` counts the runs of every network; `done` before this one's.
+Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, unsigned threads,
+              ProgressReporter& progress, std::size_t done) {
     Row row;
     row.spec_path = resolve_spec(name);
     LoadedSpec spec = load_spec_file(row.spec_path, overrides);
@@ -163,7 +177,8 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
         auto t1 = std::chrono::steady_clock::now();
         const std::uint64_t rss1 = current_rss_bytes();
         const double c1 = process_cpu_s();
-        sim->run();
+        run_in_pieces(*sim, progress, static_cast<double>(done + std::size_t(r)),
+                      fmt::format("{} run {}/{}", row.network, r + 1, repeat));
         const double c2 = process_cpu_s();
         auto t2 = std::chrono::steady_clock::now();
         cpu.push_back(c2 - c1);
@@ -191,9 +206,9 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
                                                  row.network, r + 1, spikes, sim->synaptic_events(), row.spikes,
                                                  row.synaptic_events));
         }
-        if (progress)
-            fmt::print(stderr, "  {} run {}/{}: build {:.3f} s, simulation {:.3f} s wall, {:.3f} s CPU\n", row.network, r + 1,
-                       repeat, build.back(), wall.back(), cpu.back());
+        progress.update(double(done + std::size_t(r) + 1),
+                        fmt::format("{} run {}/{}: build {:.3f} s, simulation {:.3f} s wall, {:.3f} s CPU", row.network,
+                                    r + 1, repeat, build.back(), wall.back(), cpu.back()));
     }
     row.build_s = median(build);
     row.wall_s = median(wall);
@@ -254,7 +269,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     opts.add_options()("repeat", po::value<int>()->default_value(3), "runs per network; wall time is their median");
     add_threads_option(opts, 1, "threads (and partitions) per network, 0: all cores; results do not depend on it");
     add_seed_option(opts, "random seed (replaces run.seed)");
-    opts.add_options()("quiet,q", "no progress lines on stderr");
+    add_progress_options(opts);
     cmd.positional("name", po::value<std::vector<std::string>>(), "benchmark names", -1);
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
@@ -280,11 +295,12 @@ int cmd_bench(const std::vector<std::string>& args) {
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
     const bool json = vm.count("json") > 0;
-    const bool progress = !vm.count("quiet");
     const std::vector<std::string> names =
         vm.count("name") ? vm["name"].as<std::vector<std::string>>() : kDefaultNetworks;
     for (const auto& n : names) resolve_spec(n);  // fail on a bad name before running anything
 
+    ProgressReporter progress("bench", double(names.size() * std::size_t(repeat)), ProgressUnit{"runs", 1, "", 1.0},
+                              progress_mode(vm));
     std::vector<Row> rows;
     if (!json) {
         fmt::print("{:<14} {:>8} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7} {:>9} {:>6} {:>6} {:>3}\n",
@@ -292,9 +308,11 @@ int cmd_bench(const std::vector<std::string>& args) {
                    "ns/ev", "peak RSS", "B/syn", "B/pl", "thr");
         std::fflush(stdout);
     }
+    progress.update(0);  // --progress: says at once what runs
     for (const auto& n : names) {
-        Row r = bench_one(n, o, repeat, threads, progress);
+        Row r = bench_one(n, o, repeat, threads, progress, rows.size() * std::size_t(repeat));
         if (!json) {
+            progress.suspend();
             fmt::print("{:<14} {:>8} {:>9} {:>6.3g} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9} {:>9} {:>10} {:>7.1f} {:>9} "
                        "{:>6.2f} {:>6} {:>3}\n",
                        r.network, si(r.neurons), si(r.synapses), r.simulated_s, r.build_s, r.wall_s, r.cpu_s, r.rtf(),
@@ -306,6 +324,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         }
         rows.push_back(std::move(r));
     }
+    progress.finish();
     if (json) {
         std::string out = "[\n";
         for (std::size_t i = 0; i < rows.size(); ++i) out += json_row(rows[i]) + (i + 1 < rows.size() ? ",\n" : "\n");

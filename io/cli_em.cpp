@@ -52,12 +52,4 @@ double quick_parzen_ll(const vem::Matrix& queries, const vem::Matrix& centres) {
     return vem::parzen_log_likelihood(d, s.sigma, queries.rows()).mean;
 }
 
-std::string short_duration(double seconds) {
-    if (!std::isfinite(seconds) || seconds < 0) return "?";
-    const long s = std::lround(seconds);
-    if (s < 60) return fmt::format("{}s", s);
-    if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
-    return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-}
-
 }  // namespace spikeem::io

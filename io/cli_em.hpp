@@ -10,6 +10,7 @@
 #include "experiments/vem/digits.hpp"
 #include "experiments/vem/parzen.hpp"
 #include "experiments/vem/train.hpp"
+#include "io/progress.hpp"
 #include "io/vem_model_io.hpp"
 
 namespace spikeem::io {
@@ -31,8 +32,10 @@ std::uint64_t pixel_fingerprint(const vem::Matrix& x);
 // sigma on the validation split and scores the test split).
 double quick_parzen_ll(const vem::Matrix& queries, const vem::Matrix& centres);
 
-// "1m05s"-style durations for progress lines.
-std::string short_duration(double seconds);
+// The progress mode of em-train's and em-eval's options.
+inline ProgressMode em_progress_mode(bool quiet, bool progress) {
+    return quiet ? ProgressMode::Never : progress ? ProgressMode::Always : ProgressMode::Auto;
+}
 
 // Elapsed seconds since construction.
 struct Stopwatch {
@@ -57,7 +60,8 @@ struct EmTrainOptions {
     int eval_every = 5;  // validation Parzen LL every N epochs and at the end (0: never)
     bool resume = false;
     int stop_after = 0;  // stop after this epoch as if interrupted (0: never)
-    bool quiet = false;
+    bool quiet = false;     // no lines on stderr
+    bool progress = false;  // progress lines from the start (--progress; default: after 2 s); quiet wins
     int threads = 0;  // TBB workers (0: all cores); results are the same for any count
 };
 
@@ -86,7 +90,8 @@ struct EmEvalOptions {
     std::uint64_t seed = 1;
     bool spiking = false;
     double spiking_step_ms = 5.0;
-    bool quiet = false;
+    bool quiet = false;     // no lines on stderr
+    bool progress = false;  // progress lines from the start (--progress; default: after 2 s); quiet wins
     int threads = 0;
 };
 

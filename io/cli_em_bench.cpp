@@ -9,6 +9,7 @@
 #include "experiments/vem/bench.hpp"
 #include "io/cli_common.hpp"
 #include "io/cli_em.hpp"
+#include "io/progress.hpp"
 
 namespace po = boost::program_options;
 
@@ -19,8 +20,8 @@ int cmd_em_bench(const std::vector<std::string>& args) {
     auto& opts = cli.options();
     add_help_option(opts);
     opts.add_options()("data", po::value<std::string>()->default_value("data/mnist"), "the digit set (as for em-train)")(
-        "limit", po::value<int>()->default_value(0), "time an epoch of the first N training digits (0: all)")(
-        "quiet,q", "no progress lines on stderr");
+        "limit", po::value<int>()->default_value(0), "time an epoch of the first N training digits (0: all)");
+    add_progress_options(opts);
     add_threads_option(opts, 0, "worker threads (0: all cores)");
     const po::variables_map vm = cli.parse(args);
     if (vm.count("help"))
@@ -39,14 +40,18 @@ int cmd_em_bench(const std::vector<std::string>& args) {
     init.n_x = train.rows();
     init.pixel_mean = train.rowwise().mean();
     vem::Model m = vem::init_model(init);
-    const bool quiet = vm.count("quiet") > 0;
+    const ProgressMode mode = progress_mode(vm);
+    const bool quiet = mode == ProgressMode::Never;
+    ProgressReporter progress("em-bench", 0.0, ProgressUnit::count("minibatches"), mode);
+    progress.set_part("one epoch");
     const Stopwatch wall;
     const vem::EpochStats st = vem::train_epoch(m, train, 1, s, [&](int, Eigen::Index done, Eigen::Index total,
                                                                    const vem::EpochStats& so_far) {
-        if (!quiet && (done % 20 == 0 || done == total))
-            fmt::print(stderr, "em-bench: batch {}/{}, {:.0f} examples/s\n", done, total, so_far.examples_per_s);
+        progress.set_total(static_cast<double>(total));
+        progress.update(static_cast<double>(done), fmt::format("{:.0f} examples/s", so_far.examples_per_s));
     });
     const double epoch_s = wall.seconds();
+    progress.finish();
     const double gflops = vem::training_flops_per_example(m, s) * static_cast<double>(train.cols()) / epoch_s / 1e9;
     if (!quiet) fmt::print(stderr, "em-bench: Eigen matrix products alone on the same shapes (3 s)\n");
     const double reference = vem::gemm_reference_gflops(m, s.batch / vem::kChunk, 3.0);

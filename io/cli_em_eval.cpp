@@ -34,6 +34,7 @@ struct EvalOptions {
     int inference_iterations = 20;
     int inpaint_rounds = 5;
     bool quiet = false;
+    ProgressMode progress = ProgressMode::Auto;
     bool spiking = false;
     double spiking_step_ms = 5.0;
     unsigned threads = 1;
@@ -168,7 +169,7 @@ void write_inpainting(OutputSet& files, const vem::Model& m, const vem::DigitSpl
 
 // GENERATE's refinements with the spiking E-step, from the rate-based run's ancestral samples (same h2 draws).
 vem::Matrix spiking_generate(const vem::Model& m, const vem::Samples& s, const vem::GenerateSettings& g,
-                             const EvalOptions& o, const Stopwatch& wall) {
+                             const EvalOptions& o) {
     vem::SpikingSettings sp;
     sp.inference = g.inference;
     sp.step_ms = o.spiking_step_ms;
@@ -179,9 +180,15 @@ vem::Matrix spiking_generate(const vem::Model& m, const vem::Samples& s, const v
     if (!o.quiet)
         fmt::print(stderr, "em-eval: GENERATE with the spiking E-step: {} samples x {} INFERENCE runs of {} ms\n",
                    o.samples, g.refine, o.spiking_step_ms * g.inference.steps);
-    return vem::generate_spiking(m, s.x_ancestral, g.refine, sp, [&](Eigen::Index done, Eigen::Index total) {
-        if (!o.quiet) fmt::print(stderr, "em-eval: spiking GENERATE {} of {}, {}\n", done, total, short_duration(wall.seconds()));
+    ProgressReporter progress("em-eval", static_cast<double>(o.samples), ProgressUnit::count("samples"), o.progress);
+    progress.set_part("spiking GENERATE");
+    progress.update(0);  // --progress: at once (a sample takes seconds)
+    const ProgressCallback done = progress.callback();
+    vem::Matrix x = vem::generate_spiking(m, s.x_ancestral, g.refine, sp, [&](Eigen::Index n, Eigen::Index total) {
+        if (done) done(static_cast<std::size_t>(n), static_cast<std::size_t>(total));
     });
+    progress.finish();
+    return x;
 }
 
 EvalOptions eval_options(const EmEvalOptions& given) {
@@ -192,6 +199,7 @@ EvalOptions eval_options(const EmEvalOptions& given) {
     o.split = given.split;
     o.seed = given.seed;
     o.quiet = given.quiet;
+    o.progress = em_progress_mode(given.quiet, given.progress);
     o.spiking = given.spiking;
     o.spiking_step_ms = given.spiking_step_ms;
     if (!(o.spiking_step_ms >= 1.0))
@@ -235,8 +243,8 @@ int cmd_em_eval(const std::vector<std::string>& args) {
         "spiking", "GENERATE with the spiking E-step (em-spiking's network), scored beside the rate-based one on the "
                    "same h2 draws; --samples defaults to 20")(
         "spiking-step-ms", po::value<double>()->default_value(5.0), "with --spiking: simulated ms per INFERENCE "
-                                                                    "iteration")(
-        "quiet,q", "no progress lines on stderr");
+                                                                    "iteration");
+    add_progress_options(opts);
     add_threads_option(opts, 0, "worker threads (0: all cores); results are the same for any count");
     cli.positional("run", po::value<std::string>()->required(), "RUN", 1);
     const po::variables_map vm = cli.parse(args);
@@ -254,6 +262,7 @@ int cmd_em_eval(const std::vector<std::string>& args) {
     given.split = vm["split"].as<std::string>();
     given.seed = vm["seed"].as<std::uint64_t>();
     given.quiet = vm.count("quiet") > 0;
+    given.progress = vm.count("progress") > 0;
     given.spiking = vm.count("spiking") > 0;
     given.spiking_step_ms = vm["spiking-step-ms"].as<double>();
     given.threads = vm["threads"].as<int>();
@@ -278,11 +287,14 @@ EmEvalResult run_em_eval(const EmEvalOptions& given) {
     g.samples = o.samples;
     g.seed = o.seed;
     if (!o.quiet) fmt::print(stderr, "em-eval: generating {} samples (GENERATE and ancestral)\n", o.samples);
-    const vem::Samples s = vem::generate(m, g, [&](Eigen::Index done, Eigen::Index total) {
-        if (!o.quiet && (done % 2000 == 0 || done == total))
-            fmt::print(stderr, "em-eval: {} of {} samples, {}\n", done, total, short_duration(wall.seconds()));
+    ProgressReporter progress("em-eval", static_cast<double>(o.samples), ProgressUnit::count("samples"), o.progress);
+    progress.set_part("GENERATE and ancestral");
+    const ProgressCallback done = progress.callback();
+    const vem::Samples s = vem::generate(m, g, [&](Eigen::Index n, Eigen::Index total) {
+        if (done) done(static_cast<std::size_t>(n), static_cast<std::size_t>(total));
     });
-    const vem::Matrix x_generate = o.spiking ? spiking_generate(m, s, g, o, wall) : s.x_generate;
+    progress.finish();
+    const vem::Matrix x_generate = o.spiking ? spiking_generate(m, s, g, o) : s.x_generate;
     EmEvalResult r;
     r.scored = score_all(o, set, split.x, s, x_generate);
     r.gap = vem::paired_difference(r.scored[0].score, r.scored[1].score);

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,18 @@ struct SpikingOptions {
     bool m_step = false;
     double m_step_ms = 20;
     vem::SpikingSettings spiking;
+    ProgressMode progress = ProgressMode::Auto;
 };
+
+// Progress over the simulated time of every run (a digit at a time): `before_ms`
+// of earlier runs, then the digits of this one, `digit_ms` each.
+std::function<void(Eigen::Index, Eigen::Index)> spiking_progress(ProgressReporter& progress, ProgressMode mode,
+                                                                 double before_ms, double digit_ms) {
+    if (mode == ProgressMode::Never) return {};
+    return [&progress, before_ms, digit_ms](Eigen::Index done, Eigen::Index) {
+        progress.update(before_ms + static_cast<double>(done) * digit_ms);
+    };
+}
 
 // The first `n` digits of the test split.
 vem::Matrix first_test_digits(const vem::DigitSet& set, Eigen::Index n) {
@@ -77,6 +89,7 @@ SpikingOptions spiking_options(const po::variables_map& vm) {
     o.spiking.h2_max = h2[1];
     o.spiking.spiking_f1x = vm.count("spiking-f1x") > 0;
     o.spiking.seed = vm["seed"].as<std::uint64_t>();
+    o.progress = progress_mode(vm);
     o.spiking.threads = resolve_threads(vm["threads"].as<int>());
     return o;
 }
@@ -115,6 +128,7 @@ int cmd_em_spiking(const std::vector<std::string>& args) {
         "spiking-f1x", "f1(x) too as synaptic input (x a Poisson source), not a constant drive")(
         "seed", po::value<std::uint64_t>()->default_value(1), "spike draws");
     add_threads_option(opts, 1, "simulation threads (results are the same for any count)");
+    add_progress_options(opts);
     cli.positional("run", po::value<std::string>()->required(), "RUN", 1);
     const po::variables_map vm = cli.parse(args);
     if (vm.count("help"))
@@ -135,14 +149,25 @@ int cmd_em_spiking(const std::vector<std::string>& args) {
     auto& summary = files.add("spiking_summary.csv");
     summary << "step_ms,rel_error_h1,rel_error_h2,h1_of_change,h2_of_change,euler_vs_continuous_h1,"
                "euler_vs_continuous_h2,simulated_ms,wall_s,simulated_ms_per_wall_s,synaptic_events\n";
+    // A digit's run lasts (INFERENCE iterations + 1) steps: the read-outs come at the end of each step.
+    const double steps_per_digit = o.spiking.inference.steps + 1, digits = static_cast<double>(x.cols());
+    double total_ms = o.m_step ? o.m_step_ms * steps_per_digit * digits : 0.0, done_ms = 0.0;
+    for (double step : o.steps_ms) total_ms += step * steps_per_digit * digits;
+    ProgressReporter progress("em-spiking", total_ms, ProgressUnit::simulated_ms(), o.progress);
     for (double step : o.steps_ms) {
         vem::SpikingSettings s = o.spiking;
         s.step_ms = step;
-        fmt::print(stderr, "em-spiking: step {} ms, {} digits ({:.0f} ms simulated)\n", step, x.cols(),
-                   step * s.inference.steps * static_cast<double>(x.cols()));
-        const vem::InferenceError e = vem::spiking_inference_error(m, x, s);
+        if (o.progress != ProgressMode::Never)
+            fmt::print(stderr, "em-spiking: step {} ms, {} digits ({:.0f} ms simulated)\n", step, x.cols(),
+                       step * steps_per_digit * digits);
+        progress.set_part(fmt::format("step {} ms", step));
+        progress.update(done_ms);  // --progress: at once (a digit takes seconds)
+        const vem::InferenceError e = vem::spiking_inference_error(
+            m, x, s, nullptr, spiking_progress(progress, o.progress, done_ms, step * steps_per_digit));
+        done_ms += step * steps_per_digit * digits;
         write_inference_rows(rows, step, e);
         summary << summary_row(step, e);
+        progress.suspend();
         fmt::print("em-spiking: step {} ms: relative error h1 {:.3f}, h2 {:.3f} after {} iterations; {:.1f} ms "
                    "simulated per wall s\n", step, e.h1.back(), e.h2.back(), s.inference.steps,
                    e.simulated_ms / e.wall_s);
@@ -150,8 +175,12 @@ int cmd_em_spiking(const std::vector<std::string>& args) {
     if (o.m_step) {
         vem::SpikingSettings s = o.spiking;
         s.step_ms = o.m_step_ms;
-        fmt::print(stderr, "em-spiking: M-step at step {} ms, {} digits\n", o.m_step_ms, x.cols());
-        const vem::MStepResult r = vem::spiking_m_step(m, x, s, vem::MStepSettings{});
+        if (o.progress != ProgressMode::Never)
+            fmt::print(stderr, "em-spiking: M-step at step {} ms, {} digits\n", o.m_step_ms, x.cols());
+        progress.set_part(fmt::format("M-step at step {} ms", o.m_step_ms));
+        const vem::MStepResult r = vem::spiking_m_step(
+            m, x, s, vem::MStepSettings{}, spiking_progress(progress, o.progress, done_ms, o.m_step_ms * steps_per_digit));
+        progress.suspend();
         write_m_step(files, r, o.m_step_ms);
         for (const vem::MapAlignment& a : r.maps)
             fmt::print("em-spiking: M-step {}: cosine {:.3f} (null guess {:.3f}, shuffled {:.3f}, beyond null {:.3f})\n",
@@ -159,6 +188,7 @@ int cmd_em_spiking(const std::vector<std::string>& args) {
     } else {
         files.obsolete("m_step.csv");
     }
+    progress.finish();
     files.add("spiking.json") << spiking_json(o, x.cols());
     files.commit();
     return run_plot_script("generative/plot_spiking.py", o.out);

@@ -103,6 +103,7 @@ int cmd_em_spiking_train(const std::vector<std::string>& args) {
         "step-ms", po::value<double>()->default_value(40.0), "simulated ms per INFERENCE iteration")(
         "pretrain-epochs", po::value<int>()->default_value(20), "rate-based epochs before the run")(
         "seed", po::value<std::uint64_t>()->default_value(1), "spike draws");
+    add_progress_options(opts);
     const po::variables_map vm = cli.parse(args);
     if (vm.count("help"))
         return cli.print_help(
@@ -122,12 +123,23 @@ int cmd_em_spiking_train(const std::vector<std::string>& args) {
     vem::Model m = vem::init_model(init);
     vem::TrainSettings pre;
     pre.batch = 50;
-    for (int e = 1; e <= o.pretrain_epochs; ++e) vem::train_epoch(m, pretrain, e, pre);
-    const Stopwatch wall;
+    const ProgressMode mode = progress_mode(vm);
+    {
+        ProgressReporter progress("em-spiking-train", o.pretrain_epochs, ProgressUnit::count("epochs"), mode);
+        progress.set_part("rate-based pretraining");
+        for (int e = 1; e <= o.pretrain_epochs; ++e) {
+            vem::train_epoch(m, pretrain, e, pre);
+            progress.update(e);
+        }
+        progress.finish();
+    }
+    ProgressReporter progress("em-spiking-train", o.s.minibatches, ProgressUnit::count("minibatches"), mode);
+    progress.set_part("side-by-side run");
+    progress.update(0);  // --progress: at once (a minibatch takes seconds)
     const vem::SpikingTrainResult r = vem::spiking_train(m, train, held, o.s, [&](const vem::SpikingTrainPoint& p) {
-        fmt::print(stderr, "em-spiking-train: minibatch {}/{}, {}\n", p.minibatch, o.s.minibatches,
-                   short_duration(wall.seconds()));
+        progress.update(p.minibatch);
     });
+    progress.finish();
     fs::create_directories(o.out);
     OutputSet files(o.out);
     write_curve(files, r);

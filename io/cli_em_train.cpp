@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -27,6 +28,7 @@ struct TrainOptions {
     int eval_every = 5;
     int stop_after = 0;  // 0: run to the last epoch
     bool resume = false, quiet = false;
+    ProgressMode progress = ProgressMode::Auto;
     vem::TrainSettings settings;
 };
 
@@ -125,34 +127,35 @@ void quick_eval(const vem::Model& m, const vem::DigitSet& set, std::uint64_t see
     e.set_val_ll_ancestral(quick_parzen_ll(set.validation.x, s.x_ancestral));
 }
 
-vem::TrainProgress progress_printer(const TrainOptions& o, Eigen::Index examples, int first_epoch) {
-    auto last = std::make_shared<Stopwatch>();
-    auto total = std::make_shared<Stopwatch>();
-    return [=, &o](int epoch, Eigen::Index done, Eigen::Index batches, const vem::EpochStats& st) {
-        if (o.quiet || (done != batches && last->seconds() < 2.0)) return;
-        *last = Stopwatch{};
-        const double left = (static_cast<double>(o.settings.epochs - epoch + 1) - static_cast<double>(done) /
-                             static_cast<double>(batches)) * static_cast<double>(examples);
-        const double rate = (static_cast<double>(epoch - first_epoch) * static_cast<double>(examples) +
-                             static_cast<double>(done) / static_cast<double>(batches) * static_cast<double>(examples)) /
-                            total->seconds();
-        fmt::print(stderr,
-                   "em-train: epoch {}/{} batch {}/{} | loss rec/pred layer 1 {:.3f}/{:.3f} layer 2 {:.3f}/{:.3f} | "
-                   "|h1| {:.2f} |h2| {:.2f} | {:.0f} examples/s | ETA {}\n",
-                   epoch, o.settings.epochs, done, batches, st.reconstruction[0], st.prediction[0], st.reconstruction[1],
-                   st.prediction[1], st.h1_norm, st.h2_norm, st.examples_per_s, short_duration(left / rate));
+// Progress over the examples of every epoch still to run, the running losses as detail.
+vem::TrainProgress progress_printer(const TrainOptions& o, ProgressReporter& progress, Eigen::Index examples,
+                                    int first_epoch) {
+    return [=, &o, &progress](int epoch, Eigen::Index done, Eigen::Index batches, const vem::EpochStats& st) {
+        const double epochs_done = static_cast<double>(epoch - first_epoch) + static_cast<double>(done) /
+                                                                               static_cast<double>(batches);
+        progress.update(epochs_done * static_cast<double>(examples),
+                        fmt::format("epoch {}/{} batch {}/{} | loss rec/pred layer 1 {:.3f}/{:.3f} layer 2 "
+                                    "{:.3f}/{:.3f} | |h1| {:.2f} |h2| {:.2f}",
+                                    epoch, o.settings.epochs, done, batches, st.reconstruction[0], st.prediction[0],
+                                    st.reconstruction[1], st.prediction[1], st.h1_norm, st.h2_norm));
     };
 }
 
 void train_loop(const TrainOptions& o, const vem::DigitSet& set, const vem::Matrix& train, proto::VemModel& msg) {
     vem::Model m = load_model(msg, (o.out / "checkpoint.pb").string());
     const int first = static_cast<int>(msg.epochs_done()) + 1;
-    const auto progress = progress_printer(o, train.cols(), first);
+    const int last = o.stop_after > 0 ? o.stop_after : o.settings.epochs;
+    ProgressReporter progress("em-train", static_cast<double>(std::max(0, last - first + 1)) *
+                                              static_cast<double>(train.cols()),
+                              ProgressUnit::count("examples"), o.progress);
+    const vem::TrainProgress printer =
+        o.progress == ProgressMode::Never ? vem::TrainProgress{} : progress_printer(o, progress, train.cols(), first);
     for (int epoch = first; epoch <= o.settings.epochs; ++epoch) {
-        const vem::EpochStats st = vem::train_epoch(m, train, epoch, o.settings, progress);
+        const vem::EpochStats st = vem::train_epoch(m, train, epoch, o.settings, printer);
         proto::VemEpoch e = epoch_proto(st);
         if (o.eval_every > 0 && (epoch % o.eval_every == 0 || epoch == o.settings.epochs)) {
             quick_eval(m, set, o.settings.seed, e);
+            progress.suspend();
             if (!o.quiet)
                 fmt::print(stderr, "em-train: epoch {}: validation Parzen LL (1,000 samples) GENERATE {:.1f}, "
                                    "ancestral {:.1f}\n", epoch, e.val_ll_generate(), e.val_ll_ancestral());
@@ -163,8 +166,9 @@ void train_loop(const TrainOptions& o, const vem::DigitSet& set, const vem::Matr
         // The checkpoint first: a kill between the two writes loses no epoch.
         write_model_file(msg, o.out / "checkpoint.pb");
         write_train_csv(msg, o.out);
-        if (epoch == o.stop_after) return;
+        if (epoch == o.stop_after) break;
     }
+    progress.finish();
 }
 
 TrainOptions train_options(const EmTrainOptions& given) {
@@ -179,6 +183,7 @@ TrainOptions train_options(const EmTrainOptions& given) {
     o.stop_after = given.stop_after;
     o.resume = given.resume;
     o.quiet = given.quiet;
+    o.progress = em_progress_mode(given.quiet, given.progress);
     if (o.settings.epochs < 1 || o.settings.epochs > 100000)
         throw UsageError(fmt::format("--epochs {}: expected 1 to 100000", o.settings.epochs));
     if (limit < 0) throw UsageError(fmt::format("--limit {}: expected 0 (all) or a positive count of digits", limit));
@@ -210,8 +215,8 @@ int cmd_em_train(const std::vector<std::string>& args) {
         "validation Parzen LL of 1,000 samples every N epochs and at the end (0: never)")(
         "resume", "continue the run in RUN from its checkpoint.pb (same settings and digits)")(
         "stop-after", po::value<int>()->default_value(0),
-        "stop after epoch N as if interrupted (no model.pb; continue with --resume); 0: never")(
-        "quiet,q", "no progress lines on stderr");
+        "stop after epoch N as if interrupted (no model.pb; continue with --resume); 0: never");
+    add_progress_options(opts);
     add_threads_option(opts, 0, "worker threads (0: all cores); results are the same for any count");
     const po::variables_map vm = cli.parse(args);
     if (vm.count("help"))
@@ -232,6 +237,7 @@ int cmd_em_train(const std::vector<std::string>& args) {
     given.stop_after = vm["stop-after"].as<int>();
     given.resume = vm.count("resume") > 0;
     given.quiet = vm.count("quiet") > 0;
+    given.progress = vm.count("progress") > 0;
     given.threads = vm["threads"].as<int>();
     const EmTrainResult r = run_em_train(given);
     if (!r.finished) {

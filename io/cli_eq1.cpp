@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -77,6 +78,7 @@ CommandLine eq1_command_line() {
         "full simulator: length of the independent blocks behind the standard errors (ms)")(
         "seed", po::value<std::uint64_t>()->default_value(1), "random seed");
     add_threads_option(opts, 0, "worker threads (0: all); results do not depend on it");
+    add_progress_options(opts);
     opts.add_options()("no-plot", "write the CSV and JSON only");
     add_help_option(opts);
     return cmd;
@@ -143,22 +145,37 @@ void network_settings(const Eq1CurveOptions& o, Eq1Settings& s) {
         throw UsageError(fmt::format("--network-duration-ms = {}: expected 0 to 1e8 (ms)", n.duration_ms));
 }
 
-// Runs the checked settings; `progress`: a line on stderr per part.
-void run_eq1(Eq1CurveResult& r, bool progress) {
+// Runs the checked settings; unless `mode` is Never, a line on stderr says
+// what each part runs, then progress lines follow.
+void run_eq1(Eq1CurveResult& r, ProgressMode mode) {
     const Eq1Settings& s = r.settings;
+    const bool say = mode != ProgressMode::Never;
     auto t0 = std::chrono::steady_clock::now();
-    if (progress)
+    if (say)
         fmt::print(stderr, "eq1-curve: protocol, {} trials ({} firing, {} pairing)...\n", s.curve.trials, s.firing,
                    eq1::to_string(s.curve.pairing));
-    r.curve = eq1::run_protocol(s.curve);
-    if (progress)
+    {
+        ProgressReporter progress("eq1-curve", double(s.curve.trials), ProgressUnit::count("trials"), mode);
+        progress.set_part("protocol");
+        r.curve = eq1::run_protocol(s.curve, progress.callback());
+        progress.finish();
+    }
+    if (say)
         fmt::print(stderr, "eq1-curve: per-slope curve, {} slopes, window +-{} ms...\n",
                    s.grid.slope_grid_per_ms.size(), s.grid.window_ms);
-    r.parametric = eq1::run_protocol(s.grid);
+    {
+        ProgressReporter progress("eq1-curve", double(s.grid.trials), ProgressUnit::count("trials"), mode);
+        progress.set_part("per-slope curve");
+        r.parametric = eq1::run_protocol(s.grid, progress.callback());
+        progress.finish();
+    }
     if (s.network.duration_ms > 0) {
-        if (progress) fmt::print(stderr, "eq1-curve: full simulator, {} ms...\n", s.network.duration_ms);
-        r.network = run_eq1_network(s.network);
-        if (r.network->blocks < 2 && progress)
+        if (say) fmt::print(stderr, "eq1-curve: full simulator, {} ms...\n", s.network.duration_ms);
+        ProgressReporter progress("eq1-curve", s.network.duration_ms, ProgressUnit::simulated_ms(), mode);
+        progress.set_part("full simulator");
+        r.network = run_eq1_network(s.network, progress.callback());
+        progress.finish();
+        if (r.network->blocks < 2 && say)
             fmt::print(stderr,
                        "eq1-curve: warning: {} ms is less than 2 blocks of {} ms: the full simulator's standard "
                        "errors are not available (NaN)\n",
@@ -275,6 +292,7 @@ Eq1CurveOptions eq1_options(const po::variables_map& vm) {
     o.network_block_ms = vm["network-block-ms"].as<double>();
     o.seed = vm["seed"].as<std::uint64_t>();
     o.threads = vm["threads"].as<int>();
+    o.progress = progress_mode(vm);
     return o;
 }
 
@@ -325,23 +343,19 @@ DriftOptions drift_options(const DriftCommandOptions& c) {
     return o;
 }
 
-// A progress line on stderr every 10 % of the runs of one part.
-std::function<void(std::size_t, std::size_t)> drift_progress(const char* part, bool progress) {
-    return [part, progress](std::size_t done, std::size_t total) {
-        if (!progress) return;
-        if (done == total || done * 10 / total != (done - 1) * 10 / total)
-            fmt::print(stderr, "drift: {} {}/{} runs\n", part, done, total);
-    };
-}
-
-// drift.csv and its table on stdout: the given window, every pairing scheme.
-void report_drift(OutputSet& files, const DriftOptions& o, const std::vector<DriftRow>& rows) {
-    auto& csv = files.add("drift.csv");
-    csv << "pairing,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,measured_mV_per_s,sem_mV_per_s,identity_mV_per_s,"
-           "expected_mV_per_s,z_identity,z_expected\n";
+// drift's first line on stdout, printed (and flushed) before the runs: what runs.
+void print_drift_header(const DriftOptions& o) {
     fmt::print("pair STDP drift: A+ {} mV, A- {} mV, tau+ {} ms, tau- {} ms; {} x {} synapses, {} s, {} seeds\n",
                o.rule.a_plus_mV, o.rule.a_minus_mV, o.rule.tau_plus_ms, o.rule.tau_minus_ms, o.pre_neurons,
                o.post_neurons, o.duration_ms / 1000.0, o.seeds);
+    std::fflush(stdout);
+}
+
+// drift.csv and its table on stdout: the given window, every pairing scheme.
+void report_drift(OutputSet& files, const std::vector<DriftRow>& rows) {
+    auto& csv = files.add("drift.csv");
+    csv << "pairing,r_pre_hz,r_post_hz,r_post_slope_hz_per_s,measured_mV_per_s,sem_mV_per_s,identity_mV_per_s,"
+           "expected_mV_per_s,z_identity,z_expected\n";
     fmt::print("{:<28} {:>6} {:>6} {:>8} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}\n", "pairing", "r_pre", "r_post",
                "dr/dt", "measured", "sem", "identity", "expected", "z_id", "z_exp");
     for (const auto& r : rows) {
@@ -403,8 +417,20 @@ DriftResult run_drift(const DriftCommandOptions& c) {
             for (double ramp : {0.1 * r0 / T_s * 10.0, -0.5 * r0 / T_s})  // up to 2x, down to 0.5x of r0
                 cases.push_back({rp, r0, ramp, pairing});
     auto t0 = std::chrono::steady_clock::now();
-    r.rows = measure_drift(r.given, cases, drift_progress("given window", c.progress));
-    r.zero_rows = measure_drift(r.zero, zero_integral_cases(r.zero), drift_progress("zero-integral window", c.progress));
+    const std::vector<DriftCase> zero_cases = zero_integral_cases(r.zero);
+    // Both windows' runs on one count: they cost the same (duration and synapses).
+    const std::size_t given_runs = cases.size() * std::size_t(r.given.seeds);
+    ProgressReporter progress("drift", double(given_runs + zero_cases.size() * std::size_t(r.zero.seeds)),
+                              ProgressUnit::count("runs"), c.progress);
+    ProgressCallback done;
+    progress.set_part("given window");
+    if (c.progress != ProgressMode::Never) done = [&](std::size_t n, std::size_t) { progress.update(double(n)); };
+    r.rows = measure_drift(r.given, cases, done);
+    progress.set_part("zero-integral window");
+    if (c.progress != ProgressMode::Never)
+        done = [&](std::size_t n, std::size_t) { progress.update(double(given_runs + n)); };
+    r.zero_rows = measure_drift(r.zero, zero_cases, done);
+    progress.finish();
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }
@@ -423,6 +449,7 @@ int cmd_drift(const std::vector<std::string>& args) {
         "tau-plus-ms", po::value<double>()->default_value(20.0), "tau+ (ms)")(
         "tau-minus-ms", po::value<double>()->default_value(20.0), "tau- (ms)");
     add_threads_option(opts, 0, "worker threads (0: all)");
+    add_progress_options(opts);
     add_help_option(opts);
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
@@ -444,11 +471,13 @@ int cmd_drift(const std::vector<std::string>& args) {
     c.tau_plus_ms = vm["tau-plus-ms"].as<double>();
     c.tau_minus_ms = vm["tau-minus-ms"].as<double>();
     c.threads = vm["threads"].as<int>();
+    c.progress = progress_mode(vm);
+    print_drift_header(drift_options(c));
     const DriftResult r = run_drift(c);
     const fs::path out = vm["out"].as<std::string>();
     fs::create_directories(out);
     OutputSet files(out);
-    report_drift(files, r.given, r.rows);
+    report_drift(files, r.rows);
     report_zero_integral(files, r.zero, r.zero_rows);
     files.commit();
     fmt::print("(drifts in mV/s; z = (measured - prediction) / sem)  {:.1f} s wall; {}, {}\n", r.wall_s,

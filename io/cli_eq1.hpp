@@ -12,6 +12,7 @@
 #include "experiments/drift.hpp"
 #include "experiments/eq1_network.hpp"
 #include "experiments/eq1_protocol.hpp"
+#include "io/progress.hpp"
 
 namespace spikeem::io {
 
@@ -31,7 +32,7 @@ struct Eq1CurveOptions {
     double network_block_ms = 5000.0;
     std::uint64_t seed = 1;
     int threads = 0;       // TBB workers while it runs (0: all cores); results do not depend on it
-    bool progress = true;  // a line on stderr per part
+    ProgressMode progress = ProgressMode::Auto;  // what runs and progress lines on stderr (io/progress.hpp)
 };
 
 // The options checked: the stand-alone protocol with Gaussian slopes, the same
@@ -61,7 +62,7 @@ struct DriftCommandOptions {
     std::int64_t neurons = 100;  // pre and post neurons, all-to-all
     double a_plus_mV = 0.01, a_minus_mV = 0.0105, tau_plus_ms = 20.0, tau_minus_ms = 20.0;
     int threads = 0;
-    bool progress = true;  // a line on stderr every 10 % of the runs
+    ProgressMode progress = ProgressMode::Auto;  // progress lines on stderr (io/progress.hpp)
 };
 
 // The given window (every pairing scheme) and the zero-integral window.

@@ -129,6 +129,7 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     opts.add_options()("seeds", po::value<int>()->default_value(5), "independent runs (seeds 1..N)");
     add_duration_option(opts, "longest simulated time (ms); default: the spec's run.duration_ms");
     add_threads_option(opts, 0, "worker threads (0: all); results do not depend on it");
+    add_progress_options(opts);
     opts.add_options()("no-plot", "write the CSV only");
     cmd.spec_argument("the spec whose objective the learning is checked against");
     const po::variables_map vm = cmd.parse(args);
@@ -150,6 +151,7 @@ int cmd_gradcheck(const std::vector<std::string>& args) {
     c.seeds = vm["seeds"].as<int>();
     if (vm.count("duration-ms")) c.duration_ms = vm["duration-ms"].as<double>();
     c.threads = vm["threads"].as<int>();
+    c.progress = progress_mode(vm);
     const GradcheckRun run = run_gradcheck_command(spec, path, c);
     const fs::path out = vm["out"].as<std::string>();
     write_gradcheck_outputs(out, path, spec, run);
@@ -192,7 +194,12 @@ GradcheckRun run_gradcheck_command(const LoadedSpec& spec, const std::string& or
     run.options = gradcheck_options(c.seeds, cycle, longest);
     const tbb::global_control limit = thread_limit(c.threads);
     auto t0 = std::chrono::steady_clock::now();
+    // Every seed's free and nudged cycles, counted over all seeds (the total comes with the first call).
+    ProgressReporter progress("gradcheck", 0.0, ProgressUnit::count("cycles"), c.progress);
+    run.options.progress = progress.callback();
     run.result = run_gradcheck(spec.spec, run.options);
+    run.options.progress = nullptr;
+    progress.finish();
     run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     run.summary = summarize(run.result);
     return run;

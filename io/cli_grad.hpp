@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "experiments/gradcheck.hpp"
+#include "io/progress.hpp"
 #include "io/spec_loader.hpp"
 
 namespace spikeem::io {
@@ -17,6 +18,7 @@ struct GradcheckCommandOptions {
     int seeds = 5;                      // seeds 1..seeds
     std::optional<double> duration_ms;  // the longest checkpoint; unset: the spec's run.duration_ms
     int threads = 0;                    // TBB workers while it runs (0: all cores); results do not depend on it
+    ProgressMode progress = ProgressMode::Never;  // lines on stderr (io/progress.hpp); results do not depend on it
 };
 
 struct GradcheckRun {

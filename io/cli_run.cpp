@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <tbb/task_arena.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +12,7 @@
 
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
+#include "io/progress.hpp"
 #include "io/spec_loader.hpp"
 #include "io/spec_warnings.hpp"
 #include "network/simulation.hpp"
@@ -24,45 +23,22 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
-enum class Progress { Never, Auto, Always };
-
 // Runs sim to its duration in pieces of about 0.05 to 0.2 s of wall time (pieces
-// change no result) and, once the run has taken 2 s (Always: from the start),
-// prints progress on stderr: one redrawn line on a terminal, else a line every 5 s.
-void run_with_progress(Simulation& sim, Progress progress) {
+// change no result), reporting the simulated time reached after each piece.
+void run_with_progress(Simulation& sim, ProgressMode mode) {
     using clock = std::chrono::steady_clock;
-    const auto seconds = [](clock::duration d) { return std::chrono::duration<double>(d).count(); };
     const Tick end = sim.duration_ticks(), start = sim.now();
-    const bool tty = ::isatty(STDERR_FILENO) != 0;
+    ProgressReporter progress("run", sim.time().to_ms(end), ProgressUnit::simulated_ms(), mode);
     Tick step = std::max<Tick>(1, std::min<Tick>(end - start, sim.time().ticks_per_ms()));
-    const auto t0 = clock::now();
-    auto last = t0;
-    bool printed = false;
-    auto print = [&](const char* tail) {
-        const double wall = seconds(clock::now() - t0);
-        const double done_ms = sim.time().to_ms(sim.now() - start), total_ms = sim.time().to_ms(end - start);
-        const double speed = wall > 0 ? done_ms / 1000.0 / wall : 0.0;
-        fmt::print(stderr, "{}spikeem run: {:.1f} of {:.1f} ms ({:.0f}%), {:.3g} simulated s per wall s, ETA {:.0f} s{}",
-                   tty ? "\r" : "", sim.time().to_ms(sim.now()), sim.time().to_ms(end),
-                   total_ms > 0 ? 100.0 * done_ms / total_ms : 100.0, speed,
-                   speed > 0 ? (total_ms - done_ms) / 1000.0 / speed : 0.0, tty ? tail : "\n");
-        std::fflush(stderr);
-        printed = true;
-    };
     while (sim.now() < end) {
         const auto before = clock::now();
         sim.run_until(sim.now() + std::min(step, end - sim.now()));
-        const double took = seconds(clock::now() - before);
+        const double took = std::chrono::duration<double>(clock::now() - before).count();
         if (took < 0.05) step = std::min(step, (end - start) / 2 + 1) * 2;
         else if (took > 0.2) step = std::max<Tick>(1, step / 2);
-        const auto now = clock::now();
-        const bool on = progress == Progress::Always || (progress == Progress::Auto && seconds(now - t0) > 2.0);
-        if (on && sim.now() < end && (!printed || seconds(now - last) >= (tty ? 1.0 : 5.0))) {
-            print("");
-            last = now;
-        }
+        progress.update(sim.time().to_ms(sim.now()));
     }
-    if (printed || progress == Progress::Always) print("\n");
+    progress.finish();
 }
 
 constexpr const char* kRunOutputsHelp =
@@ -92,7 +68,8 @@ constexpr const char* kRunOutputsHelp =
     "--threads N splits every population into N contiguous chunks that advance in parallel\n"
     "between exchanges of spikes (epochs of the network's minimum delay); every output is\n"
     "byte-identical for any N except run.json's wall_time_s.  A network whose minimum delay\n"
-    "(less the window of central-difference voltage rules) is 0 runs on one thread.\n";
+    "(less the window of central-difference voltage rules) is 0 runs on one thread.\n"
+    "-q also silences the spec's warnings (stderr) and the summary (stdout): nothing is printed on success.\n";
 
 // One line about the run, one row per population.
 void print_run_summary(const Simulation& sim, const LoadedSpec& spec, const std::string& spec_path, double wall,
@@ -134,8 +111,7 @@ int cmd_run(const std::vector<std::string>& args) {
                        "depend on it");
     o.add_options()("format", po::value<std::string>()->default_value("csv"),
                     "output tables as csv (text) or npy (NumPy arrays); see below");
-    o.add_options()("quiet,q", "print nothing on success (not even the spec's warnings or progress)");
-    o.add_options()("progress", "print progress from the start (default: once a run has taken 2 s)");
+    add_progress_options(o);
     cmd.spec_argument("the spec file to run");
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help")) return cmd.print_help(kRunOutputsHelp);
@@ -150,7 +126,7 @@ int cmd_run(const std::vector<std::string>& args) {
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
     auto t0 = std::chrono::steady_clock::now();
     Simulation sim(spec.spec, threads);
-    run_with_progress(sim, vm.count("quiet") ? Progress::Never : vm.count("progress") ? Progress::Always : Progress::Auto);
+    run_with_progress(sim, progress_mode(vm));
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const fs::path out = vm["out"].as<std::string>();

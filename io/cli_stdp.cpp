@@ -109,6 +109,7 @@ CommandLine stdp_command_line() {
         "w0-mV", po::value<double>()->default_value(1.0), "initial weight (mV); dw_rel = dw / w0")(
         "axonal-delay-ms", po::value<double>()->default_value(1.0), "axonal delay (ms)");
     add_threads_option(protocol, 0, "worker threads (0: all cores); results do not depend on it");
+    add_progress_options(protocol);
     protocol.add_options()("no-plot", "write the CSV only")(
         "plot-bi-poo", "stdp_curve.png: also draw the exponential fit to the data of Bi & Poo (1998), scaled to "
                        "the measured peak of each side (shape only)");
@@ -294,6 +295,7 @@ StdpCurveOptions stdp_options(const po::variables_map& vm) {
     if (!vm["w0-mV"].defaulted()) o.w0_mV = d("w0-mV");
     o.axonal_delay_ms = d("axonal-delay-ms");
     o.threads = vm["threads"].as<int>();
+    o.progress = progress_mode(vm);
     return o;
 }
 
@@ -318,7 +320,17 @@ StdpCurveResult run_stdp_curve(const StdpCurveOptions& o) {
         r.rules.push_back(pairing_protocol(o, o.preset));
         if (!o.spec && o.rule == "triplet") r.rules[0].preset = find_triplet_preset(o.preset)->name;
     }
-    for (StdpRuleCurve& c : r.rules) c.results = run_pairings(c.protocol, r.sweep.dts, r.sweep.freqs);
+    const std::size_t runs = r.sweep.dts.size() * r.sweep.freqs.size();
+    ProgressReporter progress("stdp-curve", static_cast<double>(runs * r.rules.size()),
+                              ProgressUnit::count("runs"), o.progress);
+    for (std::size_t k = 0; k < r.rules.size(); ++k) {
+        StdpRuleCurve& c = r.rules[k];
+        ProgressCallback done;  // runs of earlier rules count too
+        if (o.progress != ProgressMode::Never)
+            done = [&progress, before = k * runs](std::size_t n, std::size_t) { progress.update(double(before + n)); };
+        c.results = run_pairings(c.protocol, r.sweep.dts, r.sweep.freqs, done);
+    }
+    progress.finish();
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }

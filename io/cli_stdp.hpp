@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "experiments/protocols.hpp"
+#include "io/progress.hpp"
 
 namespace spikeem::io {
 
@@ -35,6 +36,7 @@ struct StdpCurveOptions {
     std::optional<double> w0_mV;  // unset: 1 mV, or the middle of a spec rule's bounds when 1 mV lies outside
     double axonal_delay_ms = 1.0;
     int threads = 0;  // TBB workers while it runs (0: all cores); results do not depend on it
+    ProgressMode progress = ProgressMode::Never;  // lines on stderr (io/progress.hpp); results do not depend on it
 };
 
 // The runs of a protocol: every dt at every frequency.

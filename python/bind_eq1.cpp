@@ -100,7 +100,7 @@ void bind_eq1(py::module_& m) {
             o.network_block_ms = network_block_ms;
             o.seed = seed;
             o.threads = threads;
-            o.progress = progress;
+            o.progress = progress ? io::ProgressMode::Auto : io::ProgressMode::Never;
             return eq1_result(without_gil([&] { return io::run_eq1_curve(o); }));
         },
         py::kw_only(), py::arg("trials"), py::arg("firing"), py::arg("reset"), py::arg("noise"), py::arg("slope_std"),
@@ -122,7 +122,7 @@ void bind_eq1(py::module_& m) {
             o.tau_plus_ms = tau_plus_ms;
             o.tau_minus_ms = tau_minus_ms;
             o.threads = threads;
-            o.progress = progress;
+            o.progress = progress ? io::ProgressMode::Auto : io::ProgressMode::Never;
             const io::DriftResult r = without_gil([&] { return io::run_drift(o); });
             py::dict d;
             d["drift"] = drift_columns(r.given, r.rows, false);

@@ -378,6 +378,96 @@ TEST_CASE("spikeem data mnist refuses bad input with exit 2 and writes nothing")
     for (const auto& d : {empty, extra, range, big}) fs::remove_all(d);
 }
 
+namespace {
+
+// A command's exit status, stdout and stderr apart.
+struct Split {
+    int status;
+    std::string out, err;
+};
+
+Split run_split(const std::string& binary, const std::string& args) {
+    const fs::path dir = fresh_dir("split_capture");
+    fs::create_directories(dir);
+    const std::string cmd = binary + " " + args + " > " + (dir / "out").string() + " 2> " + (dir / "err").string();
+    const int rc = std::system(cmd.c_str());
+    Split r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "out"), slurp(dir / "err")};
+    fs::remove_all(dir);
+    return r;
+}
+
+// A file without the lines that hold wall times (run.json, the commands' .json files).
+std::string without_wall_lines(const fs::path& p) {
+    std::stringstream in(slurp(p));
+    std::string line, out;
+    while (std::getline(in, line))
+        if (line.find("wall") == std::string::npos) out += line + "\n";
+    return out;
+}
+
+// Runs `args` (OUT, if present, stands for a fresh output folder) with --progress and with
+// -q: with --progress stderr holds a line "spikeem NAME: ... (100%)..." (the last
+// of the reporter's lines); with -q stderr is empty; the files `same` are the
+// same in both folders (wall-time lines aside).
+void check_progress(const std::string& binary, const std::string& name, const std::string& args,
+                    const std::vector<std::string>& same) {
+    const fs::path a = fresh_dir("progress_" + name + "_a"), b = fresh_dir("progress_" + name + "_b");
+    auto with_out = [&](const fs::path& dir) {
+        std::string x = args;
+        if (const auto at = x.find("OUT"); at != std::string::npos) x.replace(at, 3, dir.string());
+        return x;
+    };
+    const Split loud = run_split(binary, with_out(a) + " --progress");
+    INFO(name, ": ", loud.out, loud.err);
+    REQUIRE(loud.status == 0);
+    bool complete = false;
+    std::stringstream lines(loud.err);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("spikeem " + name + ": ", 0) == 0 && line.find("(100%)") != std::string::npos) complete = true;
+    CHECK_MESSAGE(complete, "no line \"spikeem ", name, ": ... (100%)\" on stderr");
+    const Split quiet = run_split(binary, with_out(b) + " -q");
+    REQUIRE(quiet.status == 0);
+    CHECK(quiet.err.empty());
+    for (const std::string& f : same) {
+        INFO(f);
+        REQUIRE(fs::exists(a / f));
+        CHECK(without_wall_lines(a / f) == without_wall_lines(b / f));
+    }
+    fs::remove_all(a);
+    fs::remove_all(b);
+}
+
+const std::string kSpikeem = SPIKEEM_BINARY;
+const std::string kGradientSpecs = std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/";
+
+// 300 images of one to three strokes (240 train, 30 validation, 30 test): a digit set for the em-* commands.
+fs::path write_stroke_digits() {
+    const fs::path dir = fresh_dir("progress_digits");
+    fs::create_directories(dir);
+    spikeem::io::IdxImages im;
+    im.count = 300;
+    im.rows = im.cols = 28;
+    im.pixels.assign(300 * 784, 0);
+    std::vector<std::uint8_t> labels(300);
+    std::ofstream split(dir / "split.csv");
+    split << "index,label,split\n";
+    for (std::uint32_t n = 0; n < 300; ++n) {
+        const int strokes = 1 + static_cast<int>(n % 3);
+        for (int s = 0; s < strokes; ++s) {
+            const bool horizontal = (n / 3 + s) % 2 == 0;
+            const int line = 4 + static_cast<int>((n * 7 + s * 5) % 20);
+            for (int k = 4; k < 24; ++k) im.pixels[n * 784 + (horizontal ? line * 28 + k : k * 28 + line)] = 255;
+        }
+        labels[n] = static_cast<std::uint8_t>(strokes);
+        split << n << ',' << strokes << ',' << (n < 240 ? "train" : n < 270 ? "validation" : "test") << '\n';
+    }
+    std::ofstream(dir / "images-idx3-ubyte", std::ios::binary) << spikeem::io::idx_bytes(spikeem::io::images_array(im));
+    std::ofstream(dir / "labels-idx1-ubyte", std::ios::binary) << spikeem::io::idx_bytes(spikeem::io::labels_array(labels));
+    return dir;
+}
+
+}  // namespace
+
 TEST_CASE("spikeem run --progress prints progress on stderr and changes no output, -q silences it") {
     const fs::path a = fresh_dir("progress_a"), b = fresh_dir("progress_b");
     Result r = sh("run " + kExample + " --duration-ms 300 --progress --out " + a.string());
@@ -391,4 +481,63 @@ TEST_CASE("spikeem run --progress prints progress on stderr and changes no outpu
     for (const char* f : {"spikes.csv", "voltages.csv"}) CHECK(slurp(a / f) == slurp(b / f));
     fs::remove_all(a);
     fs::remove_all(b);
+    check_progress(kSpikeem, "run", "run " + kExample + " --duration-ms 300 --out OUT",
+                   {"spikes.csv", "voltages.csv", "run.json"});
+}
+
+TEST_CASE("stdp-curve, eq1-curve, drift, gradcheck and bench: progress on stderr with --progress, none with -q, "
+          "the same outputs") {
+    check_progress(kSpikeem, "stdp-curve",
+                   "stdp-curve --dt-min-ms -10 --dt-max-ms 10 --dt-step-ms 5 --pairings 5 --no-plot --out OUT",
+                   {"stdp_curve.csv", "stdp_curve.json"});
+    check_progress(kSpikeem, "eq1-curve",
+                   "eq1-curve --trials 5000 --network-duration-ms 1000 --network-block-ms 500 --no-plot --out OUT",
+                   {"eq1_curve.csv", "eq1_curve_network.csv", "eq1_parametric.csv", "eq1_fit.json"});
+    check_progress(kSpikeem, "drift", "drift --seeds 2 --zero-integral-seeds 2 --duration-ms 1000 --neurons 3 --out OUT",
+                   {"drift.csv", "drift_zero_integral.csv"});
+    for (const char* spec : {"supervised.pbtxt", "energy.pbtxt"})
+        check_progress(kSpikeem, "gradcheck",
+                       "gradcheck " + kGradientSpecs + spec + " --seeds 2 --duration-ms 600 --no-plot --out OUT",
+                       {"alignment.csv", "alignment_summary.csv", "dw.csv", "gradcheck.json"});
+    check_progress(kSpikeem, "bench", "bench " + kExample + " --duration-ms 50 --repeat 2", {});  // writes no files
+}
+
+TEST_CASE("learn_regression: progress on stderr with --progress, none with -q, the same outputs") {
+    check_progress(LEARN_REGRESSION_BINARY, "learn_regression",
+                   kGradientSpecs + "learn_regression.pbtxt --epochs 2 --no-plot --out OUT",
+                   {"learning.csv", "learning.json"});
+}
+
+TEST_CASE("em-train, em-eval, em-bench, em-spiking and em-spiking-train: progress with --progress, none with -q") {
+    const fs::path digits = write_stroke_digits();
+    const std::string data = " --data " + digits.string();
+    const fs::path run = fresh_dir("progress_em_run");
+    REQUIRE(sh("em-train" + data + " --out " + run.string() + " --epochs 1 --limit 50 --eval-every 0 -q").status == 0);
+    // em-train's train.csv holds examples/s: only the model's weights compare (checked by test_em_cli's resume test).
+    check_progress(kSpikeem, "em-train", "em-train" + data + " --out OUT --epochs 2 --limit 50 --eval-every 0", {});
+    check_progress(kSpikeem, "em-eval", "em-eval " + run.string() + data + " --out OUT --samples 100",
+                   {"inference.csv", "samples_generate.idx", "samples_ancestral.idx", "parzen.json"});
+    check_progress(kSpikeem, "em-bench", "em-bench" + data + " --limit 50", {});
+    check_progress(kSpikeem, "em-spiking", "em-spiking " + run.string() + data + " --out OUT --digits 1 --step-ms 1",
+                   {"spiking_inference.csv"});
+    check_progress(kSpikeem, "em-spiking-train",
+                   "em-spiking-train --out OUT --minibatches 1 --batch 2 --step-ms 5 --pretrain-epochs 1",
+                   {"spiking_train.csv"});
+    fs::remove_all(run);
+    fs::remove_all(digits);
+}
+
+TEST_CASE("every long command's --help lists -q and --progress with the same words") {
+    std::vector<std::string> helps;
+    for (const char* c : {"run", "stdp-curve", "eq1-curve", "drift", "gradcheck", "bench", "em-train", "em-eval",
+                          "em-bench", "em-spiking", "em-spiking-train"})
+        helps.push_back(run_split(kSpikeem, std::string(c) + " --help").out);
+    helps.push_back(run_split(LEARN_REGRESSION_BINARY, "--help").out);
+    for (const std::string& h : helps) {
+        INFO(h);
+        CHECK(h.find("-q [ --quiet ]") != std::string::npos);
+        CHECK(h.find("no progress lines on stderr") != std::string::npos);
+        CHECK(h.find("--progress") != std::string::npos);
+        CHECK(h.find("progress at once (default: after 2 s)") != std::string::npos);
+    }
 }

@@ -5,7 +5,7 @@
 // reads the command line and writes its outputs.
 //
 // Usage: learn_regression SPEC --out DIR [--epochs N] [--seed S] [--eta-ms E]
-//                         [--task-seed K] [--no-plot]
+//                         [--task-seed K] [--no-plot] [-q | --progress]
 // Writes DIR/learning.csv, DIR/learning.json (atomically, io::OutputSet) and,
 // unless --no-plot, DIR/learning.png via plot_learning.py.
 #include <boost/program_options.hpp>
@@ -25,6 +25,7 @@
 
 #include "io/outputs.hpp"
 #include "io/paths.hpp"
+#include "io/progress.hpp"
 #include "io/spec_loader.hpp"
 #include "experiments/learn_regression.hpp"
 
@@ -51,6 +52,7 @@ bool parse_command_line(int argc, char** argv, po::variables_map& vm) {
         "eta-ms", po::value<double>(), "replace the rule's eta_ms (for tuning)")(
         "task-seed", po::value<std::uint64_t>()->default_value(LearnRegressionOptions{}.task_seed),
         "seed of the patterns and of W*")("no-plot", "write the CSV and JSON only");
+    io::add_progress_options(opts);
     po::options_description all = opts;
     all.add_options()("spec", po::value<std::string>(), "spec file");
     po::positional_options_description pos;
@@ -207,7 +209,11 @@ int run(int argc, char** argv) {
     LearnRegressionOptions options;
     options.epochs = static_cast<std::uint64_t>(s.epochs);
     options.task_seed = s.task_seed;
+    io::ProgressReporter progress("learn_regression", static_cast<double>(s.epochs * kPatterns),
+                                  io::ProgressUnit::count("cycles"), io::progress_mode(vm));
+    options.progress = progress.callback();
     const LearnRegressionResult r = run_learn_regression(s.spec, options);
+    progress.finish();
 
     const fs::path dir = vm["out"].as<std::string>();
     write_outputs(dir, s, r);

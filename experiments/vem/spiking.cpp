@@ -475,7 +475,8 @@ double rel(const Vector& a, const Eigen::Ref<const Vector>& b) {
 }  // namespace
 
 InferenceError spiking_inference_error(const Model& m, const Matrix& x, const SpikingSettings& s,
-                                       const MStepSettings* m_step) {
+                                       const MStepSettings* m_step,
+                                       const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
     SpikingSettings s1 = s;
     s1.h1_max = ranges(m, x, s).h1_max;
     const RateTrajectory rt = rate_trajectory(m, x, s.inference);
@@ -502,6 +503,7 @@ InferenceError spiking_inference_error(const Model& m, const Matrix& x, const Sp
         e.wall_s += run.wall_s;
         e.synaptic_events += run.synaptic_events;
         e.runs.push_back(std::move(run));
+        if (progress) progress(c + 1, x.cols());
     }
     e.t_ms = e.runs.front().t_ms;
     return e;
@@ -530,9 +532,10 @@ Hidden rate_state_at(const RateTrajectory& rt, double t_ms, double step_ms) {
 
 }  // namespace
 
-MStepResult spiking_m_step(const Model& m, const Matrix& x, const SpikingSettings& s, const MStepSettings& ms) {
+MStepResult spiking_m_step(const Model& m, const Matrix& x, const SpikingSettings& s, const MStepSettings& ms,
+                           const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
     MStepResult r;
-    r.inference = spiking_inference_error(m, x, s, &ms);
+    r.inference = spiking_inference_error(m, x, s, &ms, progress);
     const RateTrajectory rt = rate_trajectory(m, x, s.inference);
     const Map* maps[4] = {&m.f1, &m.f2, &m.g2, &m.g1};
     const auto io = map_io(x, rt.euler.back());

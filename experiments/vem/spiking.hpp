@@ -147,8 +147,10 @@ struct InferenceError {
     std::uint64_t synaptic_events = 0;
     std::vector<SpikingRun> runs;
 };
+// `progress(done, total)` (optional): examples done, after each; it changes no result.
 InferenceError spiking_inference_error(const Model& m, const Matrix& x, const SpikingSettings& s,
-                                       const MStepSettings* m_step = nullptr);
+                                       const MStepSettings* m_step = nullptr,
+                                       const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 // The spiking M-step over the examples (columns of x) against the rate-based
 // one, per map.  cosine: cos(sum of spiking dW, eq1_rate_update at INFERENCE's
@@ -170,7 +172,9 @@ struct MStepResult {
     std::vector<Matrix> dW_spiking, dW_rate;  // per map, summed over examples / averaged (eq1_rate_update)
     InferenceError inference;                 // of the M-step runs
 };
-MStepResult spiking_m_step(const Model& m, const Matrix& x, const SpikingSettings& s, const MStepSettings& ms);
+// `progress` as for spiking_inference_error.
+MStepResult spiking_m_step(const Model& m, const Matrix& x, const SpikingSettings& s, const MStepSettings& ms,
+                           const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 // GENERATE with the spiking E-step: from ancestral samples x = g1(g2(h2))
 // (columns of x_ancestral), `refine` times run the spiking INFERENCE of each

@@ -110,7 +110,8 @@ def eq1_curve(*, trials=200000, firing="stochastic", reset=False, noise=0.0, slo
        ``network_reset``: reset V to 0 after each post spike; standard errors
        from blocks of ``network_block_ms`` (100 to 1e7 ms).
 
-    ``seed``: the random seed.  ``progress``: a line on stderr per part.
+    ``seed``: the random seed.  ``progress``: a line on stderr saying what each
+    part runs, and progress lines once a part has taken 2 s (False: silent).
 
     Returns a dict: "curve" and "network" (None when not run): columns of
     eq1_curve.csv / eq1_curve_network.csv, "dT_ms" (ms), "mean_dw", "sem"
@@ -145,7 +146,8 @@ def drift(*, seeds=8, zero_integral_seeds=16, duration_ms=100000.0, neurons=100,
     drift is the Eq. 1 term alone, ``zero_integral_seeds`` runs per case (2 to
     10000).  ``duration_ms``: simulated time per run (1000 to 1e8 ms);
     ``neurons``: pre and post neurons, all to all (1 to 10000).
-    ``progress``: a line on stderr every 10 % of the runs.
+    ``progress``: progress lines on stderr once the runs have taken 2 s
+    (False: silent).
 
     Returns a dict: "drift" (the columns of drift.csv: "pairing", "r_pre_hz",
     "r_post_hz", "r_post_slope_hz_per_s", "measured_mV_per_s",
