@@ -36,6 +36,11 @@ struct ModelTraits<LifCondExpParams> {
     static constexpr bool neuron = true;
 };
 template <>
+struct ModelTraits<AdExParams> {
+    static constexpr const char* name = "adex";
+    static constexpr bool neuron = true;
+};
+template <>
 struct ModelTraits<StochasticParams> {
     static constexpr const char* name = "stochastic";
     static constexpr bool neuron = true;
