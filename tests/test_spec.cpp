@@ -384,7 +384,7 @@ population { name: "A" size: 1 lif_delta {} }
 
         {"adex with v_peak_mV too far above v_t_mV",
          R"pb(population { name: "E" size: 1 adex { delta_t_mV: 0.1 v_peak_mV: 20 } })pb",
-         {"t.pbtxt:1:55: population \"E\".adex.v_peak_mV = 20: must be at most 500 delta_t_mV above v_t_mV, i.e. <= -0.4"}},
+         {"t.pbtxt:1:55: population \"E\".adex.v_peak_mV = 20: must be at most 500 delta_t_mV = 50 above v_t_mV = -50.4"}},
 
         {"adex with v_reset_mV at v_peak_mV",
          R"pb(population { name: "E" size: 1 adex { v_reset_mV: 0 } })pb",

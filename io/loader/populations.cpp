@@ -132,9 +132,9 @@ void adex_voltages(Validator& v, const Node& mn, const proto::Distribution& v_in
         v.fail(mn, "v_peak_mV", num(ap.v_peak_mV), fmt::format("must be > v_t_mV = {} (mV)", num(ap.v_t_mV)));
     else if (volts && ap.delta_t_mV > 0 && (ap.v_peak_mV - ap.v_t_mV) / ap.delta_t_mV > 500.0)
         v.fail(mn, "v_peak_mV", num(ap.v_peak_mV),
-               fmt::format("must be at most 500 delta_t_mV above v_t_mV, i.e. <= {} (exp((V - v_t)/delta_t) "
+               fmt::format("must be at most 500 delta_t_mV = {} above v_t_mV = {} (exp((V - v_t)/delta_t) "
                            "must stay finite up to v_peak) (mV)",
-                           num(ap.v_t_mV + 500.0 * ap.delta_t_mV)));
+                           num(500.0 * ap.delta_t_mV), num(ap.v_t_mV)));
     if (volts && !(ap.v_reset_mV < ap.v_peak_mV))
         v.fail(mn, "v_reset_mV", num(ap.v_reset_mV), fmt::format("must be < v_peak_mV = {} (mV)", num(ap.v_peak_mV)));
     ap.v_init_mV = ap.e_leak_mV < ap.v_peak_mV ? ap.e_leak_mV : ap.v_reset_mV;

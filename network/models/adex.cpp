@@ -53,7 +53,12 @@ AdExPopulation::AdExPopulation(const PopulationSpec& spec, std::uint32_t index, 
         x.mode = kLazy;
         x.steps = 0;
         x.h_next_ms = 0.01 * std::min(p_.c_pF / p_.g_leak_nS, p_.tau_w_ms);
-        begin_step(x, 0, draw(p_.v_init_mV, rng), p_.w_init_pA);
+        // The initial state until start() takes the first step from it.
+        x.t0 = 0;
+        x.h = 0;
+        x.zform = false;
+        x.r = {};
+        x.r[0] = Y{draw(p_.v_init_mV, rng), p_.w_init_pA};
     }
 }
 
@@ -236,9 +241,8 @@ void AdExPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t, double 
 
 void AdExPopulation::start(EngineHooks& engine) {
     for (std::uint32_t i = 0; i < size(); ++i) {
-        const State& x = n_[i];
-        const double v = v_of(x.r[0], x.zform), w = x.r[0][1];
-        restart(engine, i, 0, v, w);
+        const Y y0 = n_[i].r[0];
+        restart(engine, i, 0, y0[0], y0[1]);
     }
 }
 

@@ -37,7 +37,7 @@ namespace spikeem {
 // No state is shared between neurons and no reference time moves.
 class AdExPopulation final : public Population {
 public:
-    static constexpr double kTolerance = 1e-10;  // per-step error target, mV
+    static constexpr double kTolerance = 1e-12;  // per-step error target, mV
     static constexpr int kSamples = 16;          // crossing search points per step
     static constexpr double kSwitch = 2.0;       // z-form from V >= v_t + kSwitch delta_t
 
