@@ -507,3 +507,23 @@ projection { source: "S" target: "N" all_to_all {} weight_mV { constant: 1 } del
         CHECK(spike_ticks(a_sim, 0, 0).size() >= 9);
     }
 }
+
+TEST_CASE("adex with other cut-offs matches RK4: v_peak below the z switch, at v_t + 5 delta_t, small delta_t") {
+    // Brette & Gerstner's neuron at 800 pA with v_peak = -49 mV (below v_t + 2 delta_t:
+    // every step in V, the crossing found in V), with their v_t + 5 delta_t = -40.4 mV
+    // cut-off, and with delta_t = 0.2 mV, v_peak = -30 mV (a steep exponential, z from
+    // v_t + 0.4 mV on).
+    AdExParams low;
+    low.i_e_pA = 800.0;
+    low.v_peak_mV = -49.0;
+    AdExParams cut = low;
+    cut.v_peak_mV = -50.4 + 5 * 2.0;
+    AdExParams steep = low;
+    steep.delta_t_mV = 0.2;
+    steep.v_peak_mV = -30.0;
+    for (const AdExParams& p : {low, cut, steep}) {
+        CAPTURE(p.v_peak_mV);
+        const std::vector<double> got = pattern_against_reference(p, 300.0);
+        CHECK(got.size() >= 5);
+    }
+}
