@@ -21,6 +21,7 @@ std::pair<const char*, Taus> model_taus(const PopulationModel& model) {
             if constexpr (std::is_same_v<M, LifCondExpParams>)
                 return {"lif_cond_exp",
                         {{"tau_m_ms", m.tau_m_ms}, {"tau_e_ms", m.tau_e_ms}, {"tau_i_ms", m.tau_i_ms}}};
+            if constexpr (std::is_same_v<M, AdExParams>) return {"adex", {{"tau_w_ms", m.tau_w_ms}}};
             if constexpr (std::is_same_v<M, StochasticParams>)
                 return {"stochastic", {{"tau_m_ms", m.tau_m_ms}, {"tau_syn_ms", m.tau_syn_ms}}};
             return {"", {}};

@@ -78,6 +78,33 @@ struct LifCondExpParams {
     Distribution v_init_mV = -60.0;
 };
 
+// Adaptive exponential integrate-and-fire (Brette & Gerstner 2005; the
+// current-based form of NEST's aeif_psc_delta and Brian2's AdEx examples):
+//   C dV/dt = -g_leak (V - e_leak) + g_leak delta_t exp((V - v_t)/delta_t) - w + i_e,
+//   tau_w dw/dt = a (V - e_leak) - w;
+//   an input of weight w (mV) jumps V by w (delta synapses, as lif_delta);
+//   V >= v_peak: spike, V = v_reset, w += b; V held at v_reset during
+//   [t_spike, t_spike + t_ref) while w integrates on (inputs then are lost).
+// Units: pF, nS, mV, ms, pA (nS mV = pA, pA / pF = mV/ms).  The defaults are
+// Brette & Gerstner's, with NEST's v_peak = 0 mV.
+// Contract: delta_t > 0, v_peak > v_t, (v_peak - v_t) / delta_t <= 500, v_reset < v_peak.
+struct AdExParams {
+    double c_pF = 281.0;
+    double g_leak_nS = 30.0;
+    double e_leak_mV = -70.6;
+    double v_t_mV = -50.4;
+    double delta_t_mV = 2.0;
+    double a_nS = 4.0;
+    double tau_w_ms = 144.0;
+    double b_pA = 80.5;
+    double v_reset_mV = -70.6;
+    double v_peak_mV = 0.0;
+    double t_ref_ms = 0.0;
+    double i_e_pA = 0.0;
+    Distribution v_init_mV = -70.6;
+    double w_init_pA = 0.0;
+};
+
 // Stochastic rate neuron (the science's neuron):
 //   tau_m dV/dt = -(V - mu(t)) + tau_m I(t) + noise,   mu(t) = v_rest + drive + drive_slope * t,
 //   inputs: V += w (tau_syn = 0) or I += w / tau_syn (exponential current, same charge),
@@ -135,7 +162,7 @@ struct SpikeTimesParams {
 // One alternative per neuron model or source; network/models/registry.hpp
 // names each one and builds its population.
 using PopulationModel = std::variant<LifDeltaParams, PoissonParams, SpikeTimesParams, StochasticParams, LifExpParams,
-                                    LifCondExpParams>;
+                                    LifCondExpParams, AdExParams>;
 
 // A neuron parameter drawn per neuron instead of one value for the whole
 // population (Population.per_neuron in the spec): `parameter` is the field's

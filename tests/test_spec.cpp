@@ -374,6 +374,38 @@ population { name: "A" size: 1 lif_delta {} }
          R"pb(population { name: "E" size: 1 lif_cond_exp { tau_e_ms: 0 } })pb",
          {"t.pbtxt:1:47: population \"E\".lif_cond_exp.tau_e_ms = 0: must be > 0 (ms)"}},
 
+        {"adex with delta_t_mV 0 (the LIF limit is refused)",
+         R"pb(population { name: "E" size: 1 adex { delta_t_mV: 0 } })pb",
+         {"t.pbtxt:1:39: population \"E\".adex.delta_t_mV = 0: must be > 0 (mV); the LIF limit delta_t = 0 is not supported"}},
+
+        {"adex with v_peak_mV below v_t_mV",
+         R"pb(population { name: "E" size: 1 adex { v_t_mV: -50 v_peak_mV: -55 } })pb",
+         {"t.pbtxt:1:51: population \"E\".adex.v_peak_mV = -55: must be > v_t_mV = -50 (mV)"}},
+
+        {"adex with v_peak_mV too far above v_t_mV",
+         R"pb(population { name: "E" size: 1 adex { delta_t_mV: 0.1 v_peak_mV: 20 } })pb",
+         {"t.pbtxt:1:55: population \"E\".adex.v_peak_mV = 20: must be at most 500 delta_t_mV = 50 above v_t_mV = -50.4"}},
+
+        {"adex with v_reset_mV at v_peak_mV",
+         R"pb(population { name: "E" size: 1 adex { v_reset_mV: 0 } })pb",
+         {"t.pbtxt:1:39: population \"E\".adex.v_reset_mV = 0: must be < v_peak_mV = 0 (mV)"}},
+
+        {"adex with tau_w_ms 0",
+         R"pb(population { name: "E" size: 1 adex { tau_w_ms: 0 } })pb",
+         {"t.pbtxt:1:39: population \"E\".adex.tau_w_ms = 0: must be > 0 (ms)"}},
+
+        {"adex with a negative capacitance",
+         R"pb(population { name: "E" size: 1 adex { c_pF: -281 } })pb",
+         {"t.pbtxt:1:39: population \"E\".adex.c_pF = -281: must be > 0 (pF)"}},
+
+        {"adex with an infinite i_e_pA",
+         R"pb(population { name: "E" size: 1 adex { i_e_pA: inf } })pb",
+         {"t.pbtxt:1:39: population \"E\".adex.i_e_pA = inf: must be a finite number (pA)"}},
+
+        {"adex with v_init_mV at v_peak_mV",
+         R"pb(population { name: "E" size: 1 adex { v_init_mV { uniform { low: -70 high: 1 } } } })pb",
+         {"t.pbtxt:1:39: population \"E\".adex.v_init_mV: every initial value must be below v_peak_mV = 0 (mV); it allows 1"}},
+
         {"missing model",
          R"pb(population { name: "E" size: 1 })pb",
          {"t.pbtxt: population \"E\": no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times"}},
@@ -412,8 +444,8 @@ projection {
   weight_mV { constant: 1 } delay_ms { constant: 1 }
 }
 )pb",
-         {"t.pbtxt:4:15: projection \"B->P\".target = \"P\": must be a neuron population (lif_delta, lif_exp, lif_cond_exp or stochastic), not a spike "
-          "source"}},
+         {"t.pbtxt:4:15: projection \"B->P\".target = \"P\": must be a neuron population (lif_delta, lif_exp, lif_cond_exp, stochastic or adex), not a "
+          "spike source"}},
 
         {"projection without connectivity",
          R"pb(population { name: "A" size: 3 lif_delta {} }

@@ -31,7 +31,7 @@ std::optional<std::size_t> PopulationIndex::lookup(Validator& v, const Node& n, 
     }
     if (need_neuron && !receives_input[it->second]) {
         v.fail(n, field, fmt::format("\"{}\"", name),
-               "must be a neuron population (lif_delta, lif_exp, lif_cond_exp or stochastic), not a spike source", index);
+               "must be a neuron population (lif_delta, lif_exp, lif_cond_exp, stochastic or adex), not a spike source", index);
         return std::nullopt;
     }
     return it->second;
@@ -123,6 +123,64 @@ PopulationModel lif_cond_exp(const proto::LifCondExp& m, const Node& mn, Validat
     v.non_negative(mn, "t_ref_ms", lp.t_ref_ms, "ms");
     lif_voltages(v, mn, m.v_init_mv(), lp);
     return lp;
+}
+
+// The AdEx voltages: finite; v_peak above v_t and within 500 delta_t of it (so that
+// exp((V - v_t)/delta_t) stays finite up to v_peak); reset and every initial value
+// below v_peak (default initial value: e_leak, or v_reset when e_leak >= v_peak).
+void adex_voltages(Validator& v, const Node& mn, const proto::Distribution& v_init, AdExParams& ap) {
+    bool volts = v.finite(mn, "e_leak_mV", ap.e_leak_mV, "mV") & v.finite(mn, "v_t_mV", ap.v_t_mV, "mV") &
+                 v.finite(mn, "v_reset_mV", ap.v_reset_mV, "mV") & v.finite(mn, "v_peak_mV", ap.v_peak_mV, "mV");
+    if (volts && !(ap.v_peak_mV > ap.v_t_mV))
+        v.fail(mn, "v_peak_mV", num(ap.v_peak_mV), fmt::format("must be > v_t_mV = {} (mV)", num(ap.v_t_mV)));
+    else if (volts && ap.delta_t_mV > 0 && (ap.v_peak_mV - ap.v_t_mV) / ap.delta_t_mV > 500.0)
+        v.fail(mn, "v_peak_mV", num(ap.v_peak_mV),
+               fmt::format("must be at most 500 delta_t_mV = {} above v_t_mV = {} (exp((V - v_t)/delta_t) "
+                           "must stay finite up to v_peak) (mV)",
+                           num(500.0 * ap.delta_t_mV), num(ap.v_t_mV)));
+    if (volts && !(ap.v_reset_mV < ap.v_peak_mV))
+        v.fail(mn, "v_reset_mV", num(ap.v_reset_mV), fmt::format("must be < v_peak_mV = {} (mV)", num(ap.v_peak_mV)));
+    ap.v_init_mV = ap.e_leak_mV < ap.v_peak_mV ? ap.e_leak_mV : ap.v_reset_mV;
+    if (auto d = v.distribution(mn, "v_init_mV", v_init, "mV", false)) {
+        ap.v_init_mV = *d;
+        const double hi = support(*d).second;
+        const bool exclusive = std::holds_alternative<UniformDist>(*d);
+        if (volts && (exclusive ? hi > ap.v_peak_mV : hi >= ap.v_peak_mV))
+            v.fail(mn, "v_init_mV", "",
+                   fmt::format("every initial value must be below v_peak_mV = {} (mV); {} allows {}",
+                               num(ap.v_peak_mV), std::holds_alternative<NormalDist>(*d) ? "the normal's max" : "it",
+                               num(hi)));
+    }
+}
+
+PopulationModel adex(const proto::AdEx& m, const Node& mn, Validator& v) {
+    AdExParams ap;
+    if (m.has_c_pf()) ap.c_pF = m.c_pf();
+    if (m.has_g_leak_ns()) ap.g_leak_nS = m.g_leak_ns();
+    if (m.has_e_leak_mv()) ap.e_leak_mV = m.e_leak_mv();
+    if (m.has_v_t_mv()) ap.v_t_mV = m.v_t_mv();
+    if (m.has_delta_t_mv()) ap.delta_t_mV = m.delta_t_mv();
+    if (m.has_a_ns()) ap.a_nS = m.a_ns();
+    if (m.has_tau_w_ms()) ap.tau_w_ms = m.tau_w_ms();
+    if (m.has_b_pa()) ap.b_pA = m.b_pa();
+    if (m.has_v_reset_mv()) ap.v_reset_mV = m.v_reset_mv();
+    if (m.has_v_peak_mv()) ap.v_peak_mV = m.v_peak_mv();
+    if (m.has_t_ref_ms()) ap.t_ref_ms = m.t_ref_ms();
+    if (m.has_i_e_pa()) ap.i_e_pA = m.i_e_pa();
+    if (m.has_w_init_pa()) ap.w_init_pA = m.w_init_pa();
+    v.positive(mn, "c_pF", ap.c_pF, "pF");
+    v.positive(mn, "g_leak_nS", ap.g_leak_nS, "nS");
+    if (!(std::isfinite(ap.delta_t_mV) && ap.delta_t_mV > 0))
+        v.fail(mn, "delta_t_mV", num(ap.delta_t_mV),
+               "must be > 0 (mV); the LIF limit delta_t = 0 is not supported (use lif_delta, or a small delta_t)");
+    v.finite(mn, "a_nS", ap.a_nS, "nS");
+    v.positive(mn, "tau_w_ms", ap.tau_w_ms, "ms");
+    v.finite(mn, "b_pA", ap.b_pA, "pA");
+    v.non_negative(mn, "t_ref_ms", ap.t_ref_ms, "ms");
+    v.finite(mn, "i_e_pA", ap.i_e_pA, "pA");
+    v.finite(mn, "w_init_pA", ap.w_init_pA, "pA");
+    adex_voltages(v, mn, m.v_init_mv(), ap);
+    return ap;
 }
 
 PopulationModel stochastic(const proto::Stochastic& m, const Node& mn, Validator& v) {
@@ -378,12 +436,13 @@ void per_neuron(const proto::Population& p, const Node& pn, Validator& v, Popula
 std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, InputFiles& files, Validator& v) {
     switch (p.model_case()) {
         case proto::Population::MODEL_NOT_SET:
-            v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times");
+            v.fail_node(pn, "no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times, adex");
             return std::nullopt;
         case proto::Population::kLifDelta: return lif_delta(p.lif_delta(), pn.child("lif_delta", p.lif_delta()), v);
         case proto::Population::kLifExp: return lif_exp(p.lif_exp(), pn.child("lif_exp", p.lif_exp()), v);
         case proto::Population::kLifCondExp:
             return lif_cond_exp(p.lif_cond_exp(), pn.child("lif_cond_exp", p.lif_cond_exp()), v);
+        case proto::Population::kAdex: return adex(p.adex(), pn.child("adex", p.adex()), v);
         case proto::Population::kStochastic:
             return stochastic(p.stochastic(), pn.child("stochastic", p.stochastic()), v);
         case proto::Population::kPoisson:

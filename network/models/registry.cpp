@@ -1,5 +1,6 @@
 #include "network/models/registry.hpp"
 
+#include "network/models/adex.hpp"
 #include "network/models/lif_cond_exp.hpp"
 #include "network/models/lif_delta.hpp"
 #include "network/models/lif_exp.hpp"
@@ -31,6 +32,9 @@ std::unique_ptr<Population> make_population(const PopulationSpec& spec, std::uin
             },
             [&](const LifCondExpParams&) -> P {
                 return std::make_unique<LifCondExpPopulation>(spec, index, global_offset, time, seed);
+            },
+            [&](const AdExParams&) -> P {
+                return std::make_unique<AdExPopulation>(spec, index, global_offset, time, seed);
             },
             [&](const StochasticParams&) -> P {
                 return std::make_unique<StochasticPopulation>(spec, index, global_offset, time, seed);

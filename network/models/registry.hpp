@@ -39,6 +39,12 @@ struct ModelTraits<LifCondExpParams> {
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
 };
 template <>
+struct ModelTraits<AdExParams> {
+    static constexpr const char* name = "adex";
+    static constexpr bool neuron = true;
+    static constexpr bool takes_current = false;  // i_e_pA is its own constant current
+};
+template <>
 struct ModelTraits<StochasticParams> {
     static constexpr const char* name = "stochastic";
     static constexpr bool neuron = true;
