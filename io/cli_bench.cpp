@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
-const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "cuba_exp", "cuba_stdp", "scale_4k", "scale_40k", "scale_400k"};
+const std::vector<std::string> kDefaultNetworks = {"cuba_delta", "cuba_exp", "cuba_stdp", "coba",
+                                                   "scale_4k",   "scale_40k", "scale_400k"};
 
 // The specs `spikeem bench NAME` knows, in spikeem's data folder (io/paths.hpp).
 const fs::path kBenchmarks = "examples/benchmarks";
@@ -274,7 +275,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const po::variables_map vm = cmd.parse(args);
     if (vm.count("help"))
         return cmd.print_help(
-            "NAME is a spec in examples/benchmarks/ of spikeem's data folder (cuba_delta, cuba_exp, cuba_stdp,\n"
+            "NAME is a spec in examples/benchmarks/ of spikeem's data folder (cuba_delta, cuba_exp, cuba_stdp, coba,\n"
             "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
             "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
             "Simulation is built and run --repeat times on --threads threads, nothing is written.\n"

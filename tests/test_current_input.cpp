@@ -310,3 +310,21 @@ TEST_CASE("current_input and per_neuron: the spec checks name the field, the val
               "per_neuron { parameter: \"v_th_mV\" value { uniform { low: -60 high: -50 } } } }"),
         "every initial value must be below every v_th_mV: v_init_mV can be -58 and v_th_mV -60");
 }
+
+TEST_CASE("current_input: the shipped example runs, silent without the step and firing more for the larger one") {
+    const auto loaded = io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/currents/currents.pbtxt");
+    Simulation sim(loaded.spec, 1);
+    sim.run();
+    // Spikes per phase of the step protocol (0, 14, 22, 0 mV on top of 3 mV noise).
+    std::vector<int> count(4, 0);
+    for (const auto& sp : sim.sorted_spikes()) {
+        const double t = ms(sp.t);
+        ++count[t < 100 ? 0 : t < 300 ? 1 : t < 550 ? 2 : 3];
+    }
+    MESSAGE("spikes per phase: ", count[0], " ", count[1], " ", count[2], " ", count[3]);
+    // Without the step the mean is 15 mV (5 noise std) below threshold: no spike in 200 neurons.
+    CHECK(count[0] == 0);
+    CHECK(count[3] == 0);
+    CHECK(count[1] > 50);
+    CHECK(count[2] > 3 * count[1]);
+}
