@@ -101,10 +101,14 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
     assert(t % window_ticks_ == 0);
     const Tick w_end = t + window_ticks_;
     const double g_end = growth(w_end);  // reach(i, w_end), one exp for all
+    // Shared levels: one line for all (the common case, a comparison per neuron).
+    const bool varied = lv_.varied();
+    const double u_reach = varied ? 0.0 : reach(0, w_end);
     for (std::uint32_t i = begin; i < end; ++i) {
         const State& x = n_[i];
         // A pending event is no later than the crossing: it looks again when it pops.
-        if (x.u < gap(i) * g_end * (1.0 + 1e-9) || x.clamp >= w_end || x.pending != kNever) continue;
+        const double line = varied ? gap(i) * g_end * (1.0 + 1e-9) : u_reach;
+        if (x.u < line || x.clamp >= w_end || x.pending != kNever) continue;
         const Tick when = predict_crossing(i, t);
         if (when < w_end) set_pending(engine, i, when);
     }
