@@ -220,3 +220,33 @@ def test_run_until_rounds_to_the_tick_and_never_goes_back():
     assert sim.t_ms == 2.0
     sim.run(0.0000004)
     assert sim.t_ms == 2.0
+
+
+def test_currents_and_per_neuron_levels_from_python(tmp):
+    """A spec with current_input and per_neuron built in Python runs as the command line runs its text;
+    a DC current alone gives the closed-form firing period of each neuron's own levels."""
+    spec = spikeem.Spec(
+        name="currents",
+        run=dict(duration_ms=200, seed=3),
+        population=[dict(name="n", size=20, lif_delta=dict(tau_m_ms=10, v_rest_mV=-70, v_th_mV=-55,
+                                                           v_reset_mV=-70, t_ref_ms=2),
+                         per_neuron=[dict(parameter="t_ref_ms", value=dict(uniform=dict(low=1, high=3)))])],
+        current_input=[dict(target="n", dc=dict(amplitude_mV=dict(constant=20))),
+                       dict(target="n", ou=dict(mean_mV=0, sigma_mV=2, tau_ms=5, dt_ms=0.5), start_ms=100)],
+        record=dict(spikes=["n"]))
+    path = tmp / "currents.pbtxt"
+    spec.save(path)
+    spikeem_cli("run", path, "--out", tmp / "cli", "-q")
+    sim = spikeem.Simulation(spec).run()
+    assert spikes_csv(sim) == (tmp / "cli" / "spikes.csv").read_text()
+    # Before the noise starts (100 ms) each neuron fires periodically: from rest, then every
+    # t_ref + tau ln((mu - v_reset) / (mu - v_th)) with mu = -50 mV; its own t_ref in [1, 3) ms.
+    s = sim.spikes("n")
+    free = 10 * math.log(20 / 5)
+    for i in range(20):
+        t = s.t_ms[(s.neuron == i) & (s.t_ms < 100)]
+        assert len(t) > 5
+        assert abs(t[0] - free) < 1e-6
+        isi = np.diff(t)
+        assert np.ptp(isi) < 2e-6  # periodic to the tick
+        assert 1 - 1e-6 < isi[0] - free < 3 + 1e-6
