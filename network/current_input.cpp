@@ -3,17 +3,6 @@
 #include <cmath>
 
 namespace spikeem {
-namespace {
-
-template <class... F>
-struct Cases : F... {
-    using F::operator()...;
-};
-template <class... F>
-Cases(F...) -> Cases<F...>;
-
-}  // namespace
-
 CurrentInput::CurrentInput(const CurrentInputSpec& spec, std::uint32_t index, std::uint32_t target,
                            std::uint32_t target_size, std::uint32_t target_offset, const TimeBase& time,
                            std::uint64_t seed)
@@ -63,35 +52,24 @@ CurrentInput::CurrentInput(const CurrentInputSpec& spec, std::uint32_t index, st
 // Steps: the change points from the constructor.  OU: s at start + s dt_ms
 // while before stop (sample s), then stop (0).
 Tick CurrentInput::tick_of(std::uint32_t step) const {
-    return std::visit(
-        Cases{
-            [&](const DcCurrent&) -> Tick {
-                return step == 0 ? time_.round(spec_.start_ms) : step == 1 ? stop_ : kNever;
-            },
-            [&](const StepCurrent&) -> Tick { return step < step_ticks_.size() ? step_ticks_[step] : kNever; },
-            [&](const OuCurrent& o) -> Tick {
-                const double t = spec_.start_ms + o.dt_ms * static_cast<double>(step);
-                if (t < spec_.stop_ms) return time_.round(t);
-                const bool first_past = step == 0 || spec_.start_ms + o.dt_ms * static_cast<double>(step - 1) < spec_.stop_ms;
-                return first_past ? stop_ : kNever;
-            },
-        },
-        spec_.kind);
+    if (std::holds_alternative<DcCurrent>(spec_.kind))
+        return step == 0 ? time_.round(spec_.start_ms) : step == 1 ? stop_ : kNever;
+    if (std::holds_alternative<StepCurrent>(spec_.kind)) return step < step_ticks_.size() ? step_ticks_[step] : kNever;
+    const auto& o = std::get<OuCurrent>(spec_.kind);
+    const double t = spec_.start_ms + o.dt_ms * static_cast<double>(step);
+    if (t < spec_.stop_ms) return time_.round(t);
+    const bool first_past = step == 0 || spec_.start_ms + o.dt_ms * static_cast<double>(step - 1) < spec_.stop_ms;
+    return first_past ? stop_ : kNever;
 }
 
 double CurrentInput::value_at(std::uint32_t k, std::uint32_t step) {
-    return std::visit(
-        Cases{
-            [&](const DcCurrent&) { return step == 0 ? dc_[k] : 0.0; },
-            [&](const StepCurrent&) { return step_values_[step]; },
-            [&](const OuCurrent& o) {
-                if (spec_.start_ms + o.dt_ms * static_cast<double>(step) >= spec_.stop_ms) return 0.0;
-                RandomStream& r = rng_[k];
-                if (step == 0) return o.mean_mV + o.sigma_mV * r.normal();  // stationary from the start
-                return o.mean_mV + (value_[k] - o.mean_mV) * ou_decay_ + ou_kick_ * r.normal();
-            },
-        },
-        spec_.kind);
+    if (std::holds_alternative<DcCurrent>(spec_.kind)) return step == 0 ? dc_[k] : 0.0;
+    if (std::holds_alternative<StepCurrent>(spec_.kind)) return step_values_[step];
+    const auto& o = std::get<OuCurrent>(spec_.kind);
+    if (spec_.start_ms + o.dt_ms * static_cast<double>(step) >= spec_.stop_ms) return 0.0;
+    RandomStream& r = rng_[k];
+    if (step == 0) return o.mean_mV + o.sigma_mV * r.normal();  // stationary from the start
+    return o.mean_mV + (value_[k] - o.mean_mV) * ou_decay_ + ou_kick_ * r.normal();
 }
 
 void CurrentInput::schedule(EngineHooks& engine, std::uint32_t k, std::uint32_t step) {

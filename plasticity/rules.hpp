@@ -210,17 +210,10 @@ private:
 // it is returned as a depression (w -= value), so the rule is additive only.
 class InhibitoryStdp {
 public:
-    struct Pre {
-        double x = 0.0;
-        Tick t = 0;
-    };
-    struct Post {
-        double y = 0.0;
-        Tick t = 0;
-    };
-    struct PostNow {
-        double y;
-    };
+    // The same traces as pair STDP's (one decay time constant here).
+    using Pre = PairStdp::Pre;
+    using Post = PairStdp::Post;
+    using PostNow = PairStdp::PostNow;
 
     InhibitoryStdp(const InhibitoryStdpParams& p, const TimeBase& time)
         : eta_(p.eta_mV), alpha_(p.alpha()), inv_tau_(time.resolution_ms() / p.tau_ms) {}

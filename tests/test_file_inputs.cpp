@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "file_helpers.hpp"
 #include "io/npy_read.hpp"
 #include "io/outputs.hpp"
 #include "io/spec_loader.hpp"
@@ -32,27 +33,6 @@ using spikeem::io::LoadedSpec;
 using spikeem::io::SpecError;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        for (int i = 0; i < 100; ++i) {
-            path = fs::temp_directory_path() / ("spikeem_test_file_inputs_" + std::to_string(rd()));
-            if (fs::create_directory(path)) return;
-        }
-        throw std::runtime_error("cannot create a temp directory");
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path write(const std::string& name, const std::string& data) const {
-        fs::path p = path / name;
-        std::ofstream(p, std::ios::binary) << data;
-        return p;
-    }
-};
 
 // Restores the working directory at scope exit.
 struct InDir {
@@ -124,7 +104,7 @@ const std::vector<std::pair<std::uint32_t, double>> kRows = {{2, 60}, {0, 3},   
 }  // namespace
 
 TEST_CASE("file inputs: CSV and .npy spike files give exactly the spikes of the same inline trains") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     const std::vector<Spike> want = spikes_of(load_spec_text(spike_spec(kTrains)));
     REQUIRE(want.size() == 6);  // 60 ms is past the end of the 50 ms run
 
@@ -165,7 +145,7 @@ TEST_CASE("file inputs: CSV and .npy spike files give exactly the spikes of the 
 }
 
 TEST_CASE("file inputs: spikeem's own spikes.csv and spikes.npy drive another run with the same spikes") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     const std::string source = R"pb(run { duration_ms: 200 seed: 3 }
 population { name: "P" size: 20 poisson { rate_hz: 40 } }
 population { name: "Q" size: 30 poisson { rate_hz: 25 } }
@@ -204,7 +184,7 @@ record { spikes: ["Q", "P"] }
 }
 
 TEST_CASE("file inputs: relative paths start at the spec file's folder, or the working directory for text") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     fs::create_directory(dir.path / "specs");
     dir.write("specs/in.csv", "neuron,t_ms\n1,2.5\n");
     dir.write("in.csv", "neuron,t_ms\n2,4\n");
@@ -222,7 +202,7 @@ TEST_CASE("file inputs: relative paths start at the spec file's folder, or the w
 }
 
 TEST_CASE("file inputs: the files' content joins the spec hash and run.json") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     dir.write("a.csv", "neuron,t_ms\n1,2.5\n");
     dir.write("b.csv", "neuron,t_ms\n1,2.5\n");
     const std::string text = spike_spec("file: \"in.csv\"");
@@ -254,7 +234,7 @@ TEST_CASE("file inputs: the files' content joins the spec hash and run.json") {
 }
 
 TEST_CASE("file inputs: malformed spike files are rejected naming the field, file, line or element, value and rule") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     const std::string base = dir.path.string();
     const std::string f = "population \"S\".spike_times.file = ";
     struct Bad {
@@ -501,14 +481,14 @@ TEST_CASE("rate table: one row from 0 is the constant rate byte for byte, and a 
         REQUIRE(constant.size() > 100);
         CHECK(poisson_spikes(std::string("rate_table { t_ms: 0 rate_hz: 30 } ") + window, 50, 300) == constant);
     }
-    TempDir dir;
+    spikeem::test::TempDir dir;
     dir.write("r.csv", "rate_hz,t_ms\n5,0\n\n20,100\n0,300.5\r\n");
     const auto inline_table = poisson_spikes("rate_table { t_ms: [0, 100, 300.5] rate_hz: [5, 20, 0] }", 50, 400);
     CHECK(poisson_spikes("rate_table { file: \"r.csv\" }", 50, 400, dir.path.string()) == inline_table);
 }
 
 TEST_CASE("rate table: malformed tables are rejected naming the field or the file's line") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     const std::string base = dir.path.string();
     auto err = [&](const std::string& body) {
         return error_of("population { name: \"P\" size: 2 poisson { " + body + " } }\n", base);

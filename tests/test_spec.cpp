@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "file_helpers.hpp"
 #include "io/spec_loader.hpp"
 #include "network/spec.hpp"
 
@@ -60,28 +61,6 @@ std::vector<std::string> lines_of(const std::string& s) {
     }
     return out;
 }
-
-// A fresh, empty directory under the system temp directory, removed at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        for (int i = 0; i < 100; ++i) {
-            path = fs::temp_directory_path() / ("spikeem_test_spec_" + std::to_string(rd()));
-            if (fs::create_directory(path)) return;
-        }
-        throw std::runtime_error("cannot create a temp directory");
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path write(const std::string& name, const std::string& data) const {
-        fs::path p = path / name;
-        std::ofstream(p, std::ios::binary) << data;
-        return p;
-    }
-};
 
 const char* kValidSpec = R"pb(name: "small"
 run { duration_ms: 250 seed: 7 resolution_ns: 0.1 }
@@ -904,7 +883,7 @@ record { voltage { population: "E" interval_ms: 0 } }
 // 4. Loading from files: text, binary, missing and garbage files.
 
 TEST_CASE("spec: load_spec_file reads text specs and names the file in errors") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     auto good = dir.write("good.pbtxt", "population { name: \"A\" size: 2 lif_delta {} }\n");
     auto loaded = load_spec_file(good.string());
     CHECK(loaded.origin == good.string());
@@ -922,7 +901,7 @@ TEST_CASE("spec: load_spec_file reads text specs and names the file in errors") 
 }
 
 TEST_CASE("spec: load_spec_file on a missing file names the path") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     const std::string path = (dir.path / "does_not_exist.pbtxt").string();
     CHECK_THROWS_AS((void)load_spec_file(path), SpecError);
     const std::string msg = file_error_of(path);
@@ -931,7 +910,7 @@ TEST_CASE("spec: load_spec_file on a missing file names the path") {
 }
 
 TEST_CASE("spec: binary specs in .pb and .binpb files") {
-    TempDir dir;
+    spikeem::test::TempDir dir;
     // Garbage: field 1 (name, length-delimited) claims 80 bytes but 3 follow.
     auto garbage = dir.write("x.pb", std::string("\x0a\x50" "abc", 5));
     CHECK_THROWS_AS((void)load_spec_file(garbage.string()), SpecError);

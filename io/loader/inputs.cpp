@@ -28,7 +28,9 @@ void check_rate(const proto::PoissonInput& p, const Node& n, std::uint32_t sourc
                            num(total_hz), num(per_tick_hz), resolution_label(time)));
 }
 
-void check_times(const proto::PoissonInput& p, const Node& n, Validator& v, PoissonInputSpec& in) {
+// start_ms and stop_ms of an input message M into its spec S (both kinds of input have them).
+template <class M, class S>
+void check_times(const M& p, const Node& n, Validator& v, S& in) {
     if (p.has_start_ms() && v.finite(n, "start_ms", p.start_ms(), "ms")) {
         v.non_negative(n, "start_ms", p.start_ms(), "ms");
         in.start_ms = p.start_ms();
@@ -40,6 +42,20 @@ void check_times(const proto::PoissonInput& p, const Node& n, Validator& v, Pois
     }
 }
 
+// The name of input k of section `section` (default "TARGET.section[K]"), checked and unique
+// among `names`, and the node its problems are reported at.
+template <class M>
+Node input_name(const M& p, int k, const char* section, const Node& root, Validator& v, std::set<std::string>& names,
+                std::string& name) {
+    name = p.name().empty() ? fmt::format("{}.{}[{}]", p.target(), section, k) : p.name();
+    Node n = p.name().empty() ? root.child(section, p, k) : root.named(section, p, k, p.name());
+    if (!p.name().empty() && !valid_name(p.name()))
+        v.fail(n, "name", fmt::format("\"{}\"", p.name()), kNameRule);
+    else if (!names.insert(name).second)
+        v.fail(n, "name", fmt::format("\"{}\"", name), fmt::format("must be unique among {}", section));
+    return n;
+}
+
 }  // namespace
 
 void load_poisson_inputs(const proto::Spec& spec, const Node& root, const PopulationIndex& pops,
@@ -48,12 +64,7 @@ void load_poisson_inputs(const proto::Spec& spec, const Node& root, const Popula
     for (int k = 0; k < spec.poisson_input_size(); ++k) {
         const auto& p = spec.poisson_input(k);
         PoissonInputSpec in;
-        in.name = p.name().empty() ? fmt::format("{}.poisson_input[{}]", p.target(), k) : p.name();
-        Node n = p.name().empty() ? root.child("poisson_input", p, k) : root.named("poisson_input", p, k, p.name());
-        if (!p.name().empty() && !valid_name(p.name()))
-            v.fail(n, "name", fmt::format("\"{}\"", p.name()), kNameRule);
-        else if (!names.insert(in.name).second)
-            v.fail(n, "name", fmt::format("\"{}\"", in.name), "must be unique among poisson_input");
+        const Node n = input_name(p, k, "poisson_input", root, v, names, in.name);
         in.target = p.target();
         if (p.target().empty())
             v.fail(n, "target", "", "required: the name of a neuron population");
@@ -135,12 +146,7 @@ void load_current_inputs(const proto::Spec& spec, const Node& root, const Popula
     for (int k = 0; k < spec.current_input_size(); ++k) {
         const auto& c = spec.current_input(k);
         CurrentInputSpec in;
-        in.name = c.name().empty() ? fmt::format("{}.current_input[{}]", c.target(), k) : c.name();
-        Node n = c.name().empty() ? root.child("current_input", c, k) : root.named("current_input", c, k, c.name());
-        if (!c.name().empty() && !valid_name(c.name()))
-            v.fail(n, "name", fmt::format("\"{}\"", c.name()), kNameRule);
-        else if (!names.insert(in.name).second)
-            v.fail(n, "name", fmt::format("\"{}\"", in.name), "must be unique among current_input");
+        const Node n = input_name(c, k, "current_input", root, v, names, in.name);
         in.target = c.target();
         if (c.target().empty()) {
             v.fail(n, "target", "", "required: the name of a lif_delta, lif_exp or lif_cond_exp population");
@@ -155,15 +161,7 @@ void load_current_inputs(const proto::Spec& spec, const Node& root, const Popula
                 in.target_range = neuron_range(n, "target_neurons", c.target_neurons(), ps.size, v);
         }
         in.kind = current_kind(c, n, time, out.run.duration_ms, v);
-        if (c.has_start_ms() && v.finite(n, "start_ms", c.start_ms(), "ms")) {
-            v.non_negative(n, "start_ms", c.start_ms(), "ms");
-            in.start_ms = c.start_ms();
-        }
-        if (c.has_stop_ms() && v.finite(n, "stop_ms", c.stop_ms(), "ms")) {
-            if (!(c.stop_ms() > in.start_ms))
-                v.fail(n, "stop_ms", num(c.stop_ms()), fmt::format("must be > start_ms = {} (ms)", num(in.start_ms)));
-            in.stop_ms = c.stop_ms();
-        }
+        check_times(c, n, v, in);
         out.current_inputs.push_back(std::move(in));
     }
 }
