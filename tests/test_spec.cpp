@@ -1177,3 +1177,21 @@ population { name: "E" size: 2 lif_exp {} }
         CHECK(lines_of(msg).size() == 1);
     }
 }
+
+TEST_CASE("spec: an energy objective over a poisson input with too few rates_hz reports the count only") {
+    // The rate check of the energy objective looked at one rate per neuron even when the
+    // list was short (a read past its end); now only the population's own count check speaks.
+    std::ifstream in(std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/energy.pbtxt");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string full = "rates_hz: [820, 140, 560, 330, 710, 260, 450, 900]";
+    REQUIRE(text.find(full) != std::string::npos);
+    text.replace(text.find(full), full.size(), "rates_hz: [820, 140]");
+    const std::string msg = error_of(text);
+    CAPTURE(msg);
+    CHECK(contains(msg, "poisson.rates_hz: has 2 values: expected one per neuron, 8"));
+    CHECK(lines_of(msg).size() == 1);
+    // A rate table is not a constant rate.
+    std::string table = text;
+    table.replace(table.find("rates_hz: [820, 140]"), 20, "rate_table { t_ms: [0] rate_hz: [100] }");
+    CHECK(contains(error_of(table), "the input layer must be a poisson population with constant rates"));
+}

@@ -4,6 +4,7 @@
 // estimate assumes.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "io/loader/sections.hpp"
@@ -27,9 +28,11 @@ void energy_layers(const EnergyObjectiveSpec& eo, const std::vector<std::optiona
     const std::size_t L = eo.layers.size() - 1;
     if (pops[0]) {
         const auto* pp = std::get_if<PoissonParams>(&out.populations[*pops[0]].model);
-        if (pp == nullptr || pp->rate_slope_hz_per_s != 0.0 || pp->start_ms != 0.0 || std::isfinite(pp->stop_ms))
+        if (pp == nullptr || pp->rate_slope_hz_per_s != 0.0 || pp->start_ms != 0.0 || std::isfinite(pp->stop_ms) ||
+            !pp->rate_table.t_ms.empty())
             v.fail(en, "layers", quoted(eo.layers[0]),
-                   "the input layer must be a poisson population with constant rates (no slope, start or stop)", 0);
+                   "the input layer must be a poisson population with constant rates (no slope, rate table, start or stop)",
+                   0);
     }
     const StochasticParams* first = nullptr;
     for (std::size_t k = 1; k <= L; ++k) {
@@ -50,10 +53,14 @@ void energy_layers(const EnergyObjectiveSpec& eo, const std::vector<std::optiona
                    "all free layers must share tau_m_ms, rho_max_hz, beta_per_mV and theta_mV (one rate network)",
                    static_cast<int>(k));
     }
-    if (pops[0] && first) {
-        const auto& pp = std::get<PoissonParams>(out.populations[*pops[0]].model);
-        for (std::uint32_t i = 0; i < out.populations[*pops[0]].size; ++i) {
-            const double r = pp.rates_hz.empty() ? pp.rate_hz : pp.rates_hz[i];
+    const auto* pp = pops[0] ? std::get_if<PoissonParams>(&out.populations[*pops[0]].model) : nullptr;
+    if (pp != nullptr && first != nullptr) {
+        // A rates_hz list of the wrong length was reported by the population's own check: look
+        // only at the rates that exist.
+        const std::size_t size = out.populations[*pops[0]].size;
+        const std::size_t n = pp->rates_hz.empty() ? size : std::min(size, pp->rates_hz.size());
+        for (std::size_t i = 0; i < n; ++i) {
+            const double r = pp->rates_hz.empty() ? pp->rate_hz : pp->rates_hz[i];
             if (r > first->rho_max_hz) {
                 v.fail(en, "layers", quoted(eo.layers[0]),
                        fmt::format("input rate {} Hz (neuron {}) exceeds rho_max_hz = {}: x = rate / rho_max must be "
