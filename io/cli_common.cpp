@@ -24,12 +24,44 @@ void CommandLine::positional(const char* name, const po::value_semantic* value, 
     positional_.add(name, max_count);
 }
 
+namespace {
+
+// Boost reads "-1" into an unsigned option as 2^64 - 1 (or 2^32 - 1): refuse a
+// minus sign on every option whose value is an unsigned integer.
+void refuse_negative_unsigned(const po::parsed_options& parsed, const po::options_description& all) {
+    for (const po::option& o : parsed.options) {
+        const po::option_description* d = o.string_key.empty() ? nullptr : all.find_nothrow(o.string_key, false);
+        if (d == nullptr) continue;
+        const po::value_semantic* sem = d->semantic().get();
+        const bool is_unsigned = dynamic_cast<const po::typed_value<unsigned long>*>(sem) != nullptr ||
+                                 dynamic_cast<const po::typed_value<unsigned long long>*>(sem) != nullptr ||
+                                 dynamic_cast<const po::typed_value<unsigned>*>(sem) != nullptr;
+        if (!is_unsigned) continue;
+        for (const std::string& value : o.value) {
+            const std::size_t first = value.find_first_not_of(" \t");
+            if (first != std::string::npos && value[first] == '-')
+                throw po::error(fmt::format("the argument ('{}') for option '--{}' is invalid: expected an integer >= 0",
+                                            value, o.string_key));
+        }
+    }
+}
+
+}  // namespace
+
 po::variables_map CommandLine::parse(const std::vector<std::string>& args) const {
     po::options_description all = visible_;
     all.add(hidden_);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(args).options(all).positional(positional_).run(), vm);
+        // No abbreviations: `--thread` or `--se` must not silently mean `--threads` or `--seed`.
+        const po::parsed_options parsed =
+            po::command_line_parser(args)
+                .options(all)
+                .positional(positional_)
+                .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                .run();
+        refuse_negative_unsigned(parsed, all);
+        po::store(parsed, vm);
         if (vm.count("help")) return vm;
         if (!spec_what_.empty() && vm.count("spec") == 0) {
             // usage_ is "spikeem NAME ...": the command is its second word.

@@ -201,6 +201,18 @@ TEST_CASE("Command line help and version and validate and usage errors") {
     CHECK(no_file.status == 2);
     CHECK(no_file.out.find("/nonexistent/x.pbtxt") != std::string::npos);
     CHECK(sh("run " + kExample + " --out /tmp/x --duration-ms abc").status == 2);
+    // A negative value for an unsigned option, and abbreviated option names, are refused.
+    const std::string short_run = "run " + kExample + " --out " + fresh_dir("usage").string() + " --duration-ms 1 -q";
+    Result negative_seed = sh(short_run + " --seed=-1");
+    CHECK(negative_seed.status == 2);
+    CHECK(negative_seed.out.find("the argument ('-1') for option '--seed' is invalid: expected an integer >= 0") !=
+          std::string::npos);
+    CHECK(sh("drift --neurons=-1 --out /tmp/x").status == 2);
+    Result prefix = sh(short_run + " --se 3");
+    CHECK(prefix.status == 2);
+    CHECK(prefix.out.find("unrecognised option '--se'") != std::string::npos);
+    CHECK(sh(short_run + " --thread 2").status == 2);
+    CHECK(sh(short_run + " --seed 3").status == 0);
 }
 
 TEST_CASE("eq1-curve drift and gradcheck write their outputs from the command line") {
