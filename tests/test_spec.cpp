@@ -1195,3 +1195,14 @@ TEST_CASE("spec: an energy objective over a poisson input with too few rates_hz 
     table.replace(table.find("rates_hz: [820, 140]"), 20, "rate_table { t_ms: [0] rate_hz: [100] }");
     CHECK(contains(error_of(table), "the input layer must be a poisson population with constant rates"));
 }
+
+TEST_CASE("spec: a duration shorter than one tick is refused") {
+    const std::string pop = "population { name: \"n\" size: 1 lif_delta {} }\n";
+    const std::string msg = error_of("run { duration_ms: 0.0000001 }\n" + pop);
+    CAPTURE(msg);
+    CHECK(contains(msg, "run.duration_ms = 1e-07: must be at least the resolution 1e-06 (one tick; ms)"));
+    CHECK(error_of("run { duration_ms: 0.000001 }\n" + pop) == "<no error>");
+    SpecOverrides o;
+    o.duration_ms = 1e-9;
+    CHECK(contains(error_of(pop, o), "(--duration-ms) run.duration_ms = 1e-09: must be at least the resolution"));
+}

@@ -26,6 +26,10 @@ TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o,
         Node rd = rn;  // a value from --duration-ms has no place in the file
         if (o.duration_ms) rd = Node{&run, nullptr, "(--duration-ms) run"};
         v.positive(rd, "duration_ms", d, "ms");
+        // A run shorter than one tick simulates nothing, yet would write a complete-looking 0 ms run.
+        if (std::isfinite(d) && d > 0.0 && time.round(d) < 1)
+            v.fail(rd, "duration_ms", num(d),
+                   fmt::format("must be at least {} (one tick; ms)", resolution_label(time)));
         // Ticks are signed 64-bit: the run's end must stay well inside them.
         if (std::isfinite(d) && d * static_cast<double>(time.ticks_per_ms()) > 4.0e18)
             v.fail(rd, "duration_ms", num(d),
