@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <random>
 #include <string>
@@ -35,6 +36,22 @@ inline Tick largest_spike_difference(const Simulation& sim, const std::vector<st
     }
     MESSAGE("largest difference ", worst, " ticks; ", equal, " of ", got.size(), " equal to the tick");
     return worst;
+}
+
+// A run of `spec` on `threads` threads as numbers to compare bit for bit: every
+// spike (tick, population, neuron) and every voltage sample (tick, population,
+// neuron, the bits of V); and the partitions it ran in.
+inline std::pair<std::vector<std::uint64_t>, std::size_t> spike_and_voltage_bits(const NetworkSpec& spec,
+                                                                                 unsigned threads) {
+    Simulation sim(spec, threads);
+    sim.run();
+    std::vector<std::uint64_t> f;
+    for (const SpikeRecord& sp : sim.sorted_spikes())
+        f.insert(f.end(), {static_cast<std::uint64_t>(sp.t), sp.population, sp.neuron});
+    for (const VoltageSample& v : sim.voltages())
+        f.insert(f.end(), {static_cast<std::uint64_t>(v.t), v.population, v.neuron,
+                           std::bit_cast<std::uint64_t>(v.v_mV)});
+    return {f, sim.partitions()};
 }
 
 // Ticks to ms under the default TimeBase (1 tick = 1 ns), for references computed in ticks.

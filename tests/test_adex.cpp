@@ -13,7 +13,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -194,8 +193,6 @@ std::vector<double> isis(const std::vector<double>& t) {
     for (std::size_t k = 1; k < t.size(); ++k) out.push_back(t[k] - t[k - 1]);
     return out;
 }
-
-std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
 
 }  // namespace
 
@@ -428,18 +425,8 @@ TEST_CASE("adex gives identical spikes and voltages on 1 and 2 threads") {
     s.projections = {pe, pi, connect("drive", "P", OneToOne{}, 2.0, 0.5)};
     s.record.spike_populations = {"P"};
     s.record.voltages = {VoltageProbeSpec{"P", {0, 50, 150, 199}, 0.25}};
-    auto run = [&](unsigned threads) {
-        Simulation sim(s, threads);
-        sim.run();
-        std::vector<std::uint64_t> f;
-        for (const SpikeRecord& sp : sim.sorted_spikes())
-            f.insert(f.end(), {static_cast<std::uint64_t>(sp.t), sp.population, sp.neuron});
-        for (const VoltageSample& v : sim.voltages())
-            f.insert(f.end(), {static_cast<std::uint64_t>(v.t), v.population, v.neuron, bits(v.v_mV)});
-        return std::pair{f, sim.partitions()};
-    };
-    const auto [one, p1] = run(1);
-    const auto [two, p2] = run(2);
+    const auto [one, p1] = spike_and_voltage_bits(s, 1);
+    const auto [two, p2] = spike_and_voltage_bits(s, 2);
     CHECK(p2 == 2);
     MESSAGE(one.size(), " numbers compared");
     CHECK(one.size() > 3 * 1000);

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -112,8 +111,6 @@ DrivenReference driven_reference(const LifCondExpParams& p, const std::vector<do
     }
     return out;
 }
-
-std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
 
 }  // namespace
 
@@ -362,18 +359,8 @@ TEST_CASE("lif_cond_exp network spikes match a brute-force RK4 integration spike
 TEST_CASE("lif_cond_exp COBA gives identical spikes and voltages on 1 and 2 threads") {
     NetworkSpec spec = io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/coba.pbtxt").spec;
     spec.run.duration_ms = 300.0;
-    auto run = [&](unsigned threads) {
-        Simulation sim(spec, threads);
-        sim.run();
-        std::vector<std::uint64_t> f;
-        for (const SpikeRecord& sp : sim.sorted_spikes())
-            f.insert(f.end(), {static_cast<std::uint64_t>(sp.t), sp.population, sp.neuron});
-        for (const VoltageSample& v : sim.voltages())
-            f.insert(f.end(), {static_cast<std::uint64_t>(v.t), v.population, v.neuron, bits(v.v_mV)});
-        return std::pair{f, sim.partitions()};
-    };
-    const auto [one, p1] = run(1);
-    const auto [two, p2] = run(2);
+    const auto [one, p1] = spike_and_voltage_bits(spec, 1);
+    const auto [two, p2] = spike_and_voltage_bits(spec, 2);
     CHECK(p2 == 2);
     CHECK(one.size() > 3 * 10000);
     CHECK(one == two);
