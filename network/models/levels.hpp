@@ -25,7 +25,9 @@ public:
     };
     // `takes_current`: some current input targets the population, so its rest
     // levels must be kept per neuron.  Draws come from streams keyed by the
-    // seed, the population's name, the parameter's name and the neuron.
+    // seed, the population's name, the parameter's name and the neuron.  The
+    // names it accepts (v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms) are checked by
+    // the loader (io/loader/populations.cpp, per_neuron); another one throws.
     NeuronLevels(const PopulationSpec& spec, Shared shared, bool takes_current, const TimeBase& time,
                  std::uint64_t seed);
 
@@ -42,8 +44,6 @@ public:
     // A current of delta_mV (R I) starts to flow into neuron i (negative: stops).
     // Contract: varied().
     void add_current(std::uint32_t i, double delta_mV) { rest_[i] += delta_mV; }
-    // The shared value of every parameter kept here (the model's own).
-    const Shared& shared() const { return s_; }
 
 private:
     Shared s_;
@@ -52,8 +52,5 @@ private:
     std::vector<double> rest_, th_, reset_;
     std::vector<Tick> t_ref_;
 };
-
-// The names NeuronLevels accepts in PopulationSpec::per_neuron.
-inline constexpr const char* kLevelParameters[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
 
 }  // namespace spikeem
