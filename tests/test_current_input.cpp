@@ -300,15 +300,23 @@ TEST_CASE("current_input and per_neuron: the spec checks name the field, the val
     has(error("population { name: \"q\" size: 4 stochastic {} per_neuron { parameter: \"v_th_mV\" value { constant: 5 } } }"),
         "the stochastic model has no per-neuron parameters");
     has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { normal { mean: -55 std: 1 } } } }"),
-        "every v_reset_mV must be below every v_th_mV: v_reset_mV can be -70 and v_th_mV -inf");
+        "per_neuron[0].value: can draw -inf (mV): every neuron's v_th_mV must be finite; bound a normal with min and max");
+    has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { uniform { low: -75 high: -50 } } } }"),
+        "per_neuron: at the end of the spread v_th_mV = -75, the model refuses: lif_delta.v_reset_mV = -70: must be < "
+        "v_th_mV = -75 (mV)");
+    has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { uniform { low: -60 high: -50 } } }"
+                    " per_neuron { parameter: \"v_reset_mV\" value { uniform { low: -70 high: -59 } } } }"),
+        "per_neuron: at the ends of the spreads v_th_mV = -60 and v_reset_mV = -59, the model refuses: "
+        "lif_delta.v_reset_mV = -59: must be < v_th_mV = -60 (mV)");
     has(error(pop + "per_neuron { parameter: \"t_ref_ms\" value { uniform { low: -1 high: 2 } } } }"),
-        "every refractory period must be >= 0 (ms); it allows -1");
+        "per_neuron: at the end of the spread t_ref_ms = -1, the model refuses: lif_delta.t_ref_ms = -1: must be >= 0 (ms)");
     has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { constant: -60 } }"
                     " per_neuron { parameter: \"v_th_mV\" value { constant: -50 } } }"),
         "per_neuron[1].parameter = \"v_th_mV\": is spread already");
     has(error("population { name: \"m\" size: 4 lif_delta { v_init_mV { constant: -58 } } "
               "per_neuron { parameter: \"v_th_mV\" value { uniform { low: -60 high: -50 } } } }"),
-        "every initial value must be below every v_th_mV: v_init_mV can be -58 and v_th_mV -60");
+        "per_neuron: at the end of the spread v_th_mV = -60, the model refuses: lif_delta.v_init_mV: every initial value "
+        "must be below v_th_mV = -60 (mV); it allows -58");
 }
 
 TEST_CASE("current_input: the shipped example runs, silent without the step and firing more for the larger one") {

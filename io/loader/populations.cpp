@@ -3,13 +3,14 @@
 // parameters, and its case in model().
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
-#include <map>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
 
 #include "io/loader/sections.hpp"
+#include "network/models/per_neuron.hpp"
 #include "network/models/registry.hpp"
 
 namespace spikeem::io::loader {
@@ -333,105 +334,6 @@ PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, st
     return sp;
 }
 
-// The shared levels of a LIF model, which per_neuron may spread.
-struct Levels {
-    double v_rest, v_th, v_reset, t_ref;
-};
-std::optional<Levels> lif_levels(const PopulationModel& m) {
-    return std::visit(
-        [](const auto& p) -> std::optional<Levels> {
-            using P = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<P, LifDeltaParams> || std::is_same_v<P, LifExpParams> ||
-                          std::is_same_v<P, LifCondExpParams>)
-                return Levels{p.v_rest_mV, p.v_th_mV, p.v_reset_mV, p.t_ref_ms};
-            else
-                return std::nullopt;
-        },
-        m);
-}
-
-// The model's v_init_mV as given, or nothing when the loader filled in its default.
-bool v_init_given(const proto::Population& p) {
-    switch (p.model_case()) {
-        case proto::Population::kLifDelta: return p.lif_delta().has_v_init_mv();
-        case proto::Population::kLifExp: return p.lif_exp().has_v_init_mv();
-        case proto::Population::kLifCondExp: return p.lif_cond_exp().has_v_init_mv();
-        default: return false;
-    }
-}
-
-// The distributions of population.per_neuron: each a parameter NeuronLevels
-// spreads, once, with every value it can draw within the model's rules
-// (reset below threshold, t_ref >= 0, initial values below threshold).
-void per_neuron(const proto::Population& p, const Node& pn, Validator& v, PopulationSpec& ps) {
-    if (p.per_neuron_size() == 0) return;
-    const std::optional<Levels> shared = lif_levels(ps.model);
-    if (!shared) {
-        v.fail(pn, "per_neuron", "",
-               fmt::format("the {} model has no per-neuron parameters (per_neuron: lif_delta, lif_exp, lif_cond_exp)",
-                           model_name(ps.model)));
-        return;
-    }
-    // Each level's range of values: the shared value unless spread.
-    std::map<std::string, std::pair<double, double>> range = {{"v_rest_mV", {shared->v_rest, shared->v_rest}},
-                                                              {"v_th_mV", {shared->v_th, shared->v_th}},
-                                                              {"v_reset_mV", {shared->v_reset, shared->v_reset}},
-                                                              {"t_ref_ms", {shared->t_ref, shared->t_ref}}};
-    std::set<std::string> seen;
-    bool ok = true;
-    for (int k = 0; k < p.per_neuron_size(); ++k) {
-        const auto& q = p.per_neuron(k);
-        Node qn = pn.child("per_neuron", q, k);
-        auto it = range.find(q.parameter());
-        if (it == range.end()) {
-            v.fail(qn, "parameter", fmt::format("\"{}\"", q.parameter()),
-                   "must be one of v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms");
-            ok = false;
-            continue;
-        }
-        if (!seen.insert(q.parameter()).second) {
-            v.fail(qn, "parameter", fmt::format("\"{}\"", q.parameter()), "is spread already: give each parameter once");
-            ok = false;
-            continue;
-        }
-        const bool time = q.parameter() == "t_ref_ms";
-        auto d = v.distribution(qn, "value", q.value(), time ? "ms" : "mV", true);
-        if (!d) {
-            ok = false;
-            continue;
-        }
-        it->second = support(*d);
-        if (time && !(it->second.first >= 0.0))
-            v.fail(qn, "value", "", fmt::format("every refractory period must be >= 0 (ms); it allows {}",
-                                                num(it->second.first)));
-        ps.per_neuron.push_back({q.parameter(), *d});
-    }
-    if (!ok) return;
-    const auto th = range["v_th_mV"], reset = range["v_reset_mV"];
-    if (!(reset.second < th.first))
-        v.fail(pn, "per_neuron", "",
-               fmt::format("every v_reset_mV must be below every v_th_mV: v_reset_mV can be {} and v_th_mV {} (mV; "
-                           "bound a normal spread with min and max)",
-                           num(reset.second), num(th.first)));
-    const bool levels_vary = seen.count("v_rest_mV") + seen.count("v_th_mV") + seen.count("v_reset_mV") > 0;
-    if (!v_init_given(p)) {
-        ps.v_init_at_rest = levels_vary;
-    } else if (seen.count("v_th_mV")) {
-        const auto& model = ps.model;
-        const Distribution& init = std::visit(
-            [](const auto& m) -> const Distribution& {
-                if constexpr (requires { m.v_init_mV; }) return m.v_init_mV;
-                else throw std::logic_error("lif model without v_init_mV");
-            },
-            model);
-        if (!(support(init).second < th.first))
-            v.fail(pn, "per_neuron", "",
-                   fmt::format("every initial value must be below every v_th_mV: v_init_mV can be {} and v_th_mV {} "
-                               "(mV)",
-                               num(support(init).second), num(th.first)));
-    }
-}
-
 // The model of population p (node pn), or nothing when it names none.
 std::optional<PopulationModel> model(const proto::Population& p, const Node& pn, InputFiles& files, Validator& v) {
     switch (p.model_case()) {
@@ -451,6 +353,134 @@ std::optional<PopulationModel> model(const proto::Population& p, const Node& pn,
             return spike_times(p.spike_times(), pn.child("spike_times", p.spike_times()), p.size(), files, v);
     }
     return std::nullopt;
+}
+
+
+// The model's v_init_mV as given, or nothing when the loader filled in its default.
+bool v_init_given(const proto::Population& p) {
+    switch (p.model_case()) {
+        case proto::Population::kLifDelta: return p.lif_delta().has_v_init_mv();
+        case proto::Population::kLifExp: return p.lif_exp().has_v_init_mv();
+        case proto::Population::kLifCondExp: return p.lif_cond_exp().has_v_init_mv();
+        default: return false;
+    }
+}
+
+// The unit of a model parameter, from its name's suffix (for messages).
+const char* unit_of(std::string_view name) {
+    for (const auto& [suffix, unit] : {std::pair{"_per_mV", "1/mV"}, {"_ms", "ms"}, {"_mV", "mV"}, {"_pA", "pA"},
+                                       {"_nS", "nS"}, {"_pF", "pF"}, {"_hz", "Hz"}})
+        if (name.size() > std::string_view(suffix).size() && name.ends_with(suffix)) return unit;
+    return "";
+}
+
+// Pairs of a model's parameters that must stay 0.1 % apart (the model's loader
+// says why); a spread of either whose range comes that close to the other's is
+// refused, as the corners alone would not find an equal pair inside the ranges.
+std::vector<std::pair<std::string_view, std::string_view>> apart(const PopulationModel& m) {
+    if (std::holds_alternative<LifExpParams>(m)) return {{"tau_e_ms", "tau_m_ms"}, {"tau_i_ms", "tau_m_ms"}};
+    return {};
+}
+
+// The distributions of population.per_neuron, checked so that no neuron can
+// draw a value the model refuses: each parameter is one the model spreads
+// (ModelTraits::per_neuron), given once, with a finite range; and the model's
+// own rules (its section above) hold at every corner of the spread ranges
+// (reset below threshold, initial values below threshold, t_ref >= 0, ...),
+// which covers the rules that are monotone in each parameter.  The first
+// corner that breaks one is reported, with the model's message.
+void per_neuron(const proto::Population& p, const Node& pn, Validator& v, PopulationSpec& ps, InputFiles& files) {
+    if (p.per_neuron_size() == 0) return;
+    const auto allowed = model_per_neuron_parameters(ps.model);
+    if (allowed.empty()) {
+        v.fail(pn, "per_neuron", "", fmt::format("the {} model has no per-neuron parameters", model_name(ps.model)));
+        return;
+    }
+    std::string allowed_list;
+    for (std::string_view a : allowed) allowed_list += (allowed_list.empty() ? "" : ", ") + std::string(a);
+    // The spec's model message, whose fields the parameters name.
+    const pb::Reflection* pr = p.GetReflection();
+    const pb::FieldDescriptor* model_field = pr->GetOneofFieldDescriptor(p, p.GetDescriptor()->FindOneofByName("model"));
+    struct Range {
+        std::string name;
+        double lo, hi;
+    };
+    std::vector<Range> ranges;
+    bool ok = true;
+    for (int k = 0; k < p.per_neuron_size(); ++k) {
+        const auto& q = p.per_neuron(k);
+        Node qn = pn.child("per_neuron", q, k);
+        if (std::find(allowed.begin(), allowed.end(), q.parameter()) == allowed.end()) {
+            v.fail(qn, "parameter", fmt::format("\"{}\"", q.parameter()), "must be one of " + allowed_list);
+            ok = false;
+            continue;
+        }
+        if (std::any_of(ranges.begin(), ranges.end(), [&](const Range& r) { return r.name == q.parameter(); })) {
+            v.fail(qn, "parameter", fmt::format("\"{}\"", q.parameter()), "is spread already: give each parameter once");
+            ok = false;
+            continue;
+        }
+        const char* unit = unit_of(q.parameter());
+        auto d = v.distribution(qn, "value", q.value(), unit, true);
+        if (!d) {
+            ok = false;
+            continue;
+        }
+        const auto [lo, hi] = support(*d);
+        if (!std::isfinite(lo) || !std::isfinite(hi)) {
+            v.fail(qn, "value", "",
+                   fmt::format("can draw {} ({}): every neuron's {} must be finite; bound a normal with min and max",
+                               num(std::isfinite(lo) ? hi : lo), unit, q.parameter()));
+            ok = false;
+            continue;
+        }
+        ranges.push_back({q.parameter(), lo, hi});
+        ps.per_neuron.push_back({q.parameter(), *d});
+    }
+    if (!ok) return;
+    // Without a v_init_mV each neuron starts at its own rest level when the levels vary.
+    ps.v_init_at_rest = !v_init_given(p) && (find_spread(ps, "v_rest_mV") || find_spread(ps, "v_th_mV") ||
+                                             find_spread(ps, "v_reset_mV"));
+    // A parameter's range: its spread's, or the shared value the model was given.
+    auto range_of = [&](std::string_view name) -> std::pair<double, double> {
+        for (const Range& r : ranges)
+            if (r.name == name) return {r.lo, r.hi};
+        const pb::Message& mm = pr->GetMessage(p, model_field);
+        const pb::FieldDescriptor* f = mm.GetDescriptor()->FindFieldByName(std::string(name));
+        const double x = mm.GetReflection()->GetDouble(mm, f);
+        return {x, x};
+    };
+    for (const auto& [a, b] : apart(ps.model)) {
+        if (!find_spread(ps, a) && !find_spread(ps, b)) continue;
+        const auto ra = range_of(a), rb = range_of(b);
+        // Within 0.1 % of each other somewhere: the ranges overlap once widened by it.
+        if (ra.first <= rb.second * (1 + 1e-3) && rb.first <= ra.second * (1 + 1e-3))
+            v.fail(pn, "per_neuron", "",
+                   fmt::format("{} ranges over [{}, {}] and {} over [{}, {}] (ms): every neuron's {} must differ from "
+                               "its {} by at least 0.1 %, so the ranges must not meet",
+                               a, num(ra.first), num(ra.second), b, num(rb.first), num(rb.second), a, b));
+    }
+    // The corners: each spread parameter at one end of its range.
+    const std::size_t n = ranges.size();
+    for (std::uint64_t corner = 0; corner < (std::uint64_t{1} << n); ++corner) {
+        proto::Population c = p;
+        pb::Message* cm = c.GetReflection()->MutableMessage(&c, model_field);
+        std::string at;
+        for (std::size_t k = 0; k < n; ++k) {
+            const double x = (corner >> k) & 1 ? ranges[k].hi : ranges[k].lo;
+            cm->GetReflection()->SetDouble(cm, cm->GetDescriptor()->FindFieldByName(ranges[k].name), x);
+            at += fmt::format("{}{} = {}", k == 0 ? "" : (k + 1 == n ? " and " : ", "), ranges[k].name, num(x));
+        }
+        Validator cv("");
+        model(c, Node{&c, nullptr, ""}, files, cv);
+        if (cv.errors().empty()) continue;
+        std::string why = cv.errors().front();
+        if (why.starts_with(": ")) why.erase(0, 2);
+        v.fail(pn, "per_neuron", "",
+               fmt::format("at {} {}, the model refuses: {}", n > 1 ? "the ends of the spreads" : "the end of the spread",
+                           at, why));
+        return;
+    }
 }
 
 }  // namespace
@@ -476,7 +506,7 @@ PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Vali
         std::optional<PopulationModel> m = model(p, pn, files, v);
         if (m) {
             ps.model = std::move(*m);
-            per_neuron(p, pn, v, ps);
+            per_neuron(p, pn, v, ps, files);
         }
         // A population without a model (reported above) counts as a spike source in later lookups.
         pops.receives_input.push_back(m && model_is_neuron(ps.model));

@@ -25,9 +25,9 @@ public:
     };
     // `takes_current`: some current input targets the population, so its rest
     // levels must be kept per neuron.  Draws come from streams keyed by the
-    // seed, the population's name, the parameter's name and the neuron.  The
-    // names it accepts (v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms) are checked by
-    // the loader (io/loader/populations.cpp, per_neuron); another one throws.
+    // seed, the population's name, the parameter's name and the neuron
+    // (per_neuron_values); it reads the spreads of v_rest_mV, v_th_mV,
+    // v_reset_mV and t_ref_ms and leaves any other to the model.
     NeuronLevels(const PopulationSpec& spec, Shared shared, bool takes_current, const TimeBase& time,
                  std::uint64_t seed);
 

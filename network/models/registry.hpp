@@ -1,7 +1,8 @@
 #pragma once
 // The one registry of population models.  Every alternative of
 // PopulationModel (network/spec.hpp) has a ModelTraits specialisation here
-// (its name in specs and outputs, whether it receives synapses) and a case
+// (its name in specs and outputs, whether it receives synapses, which
+// parameters it can draw per neuron) and a case
 // in make_population; a model missing from either fails to compile.
 //
 // Adding a model: its parameters in network/spec.hpp (an alternative of
@@ -11,6 +12,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <variant>
 
 #include "network/population.hpp"
@@ -25,42 +28,55 @@ struct ModelTraits<LifDeltaParams> {
     static constexpr const char* name = "lif_delta";
     static constexpr bool neuron = true;
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
+    // The parameters Population.per_neuron may draw per neuron (names as in the spec).
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
+    static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
 struct ModelTraits<LifExpParams> {
     static constexpr const char* name = "lif_exp";
     static constexpr bool neuron = true;
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
+    // The parameters Population.per_neuron may draw per neuron (names as in the spec).
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
+    static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
 struct ModelTraits<LifCondExpParams> {
     static constexpr const char* name = "lif_cond_exp";
     static constexpr bool neuron = true;
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
+    // The parameters Population.per_neuron may draw per neuron (names as in the spec).
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
+    static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
 struct ModelTraits<AdExParams> {
     static constexpr const char* name = "adex";
     static constexpr bool neuron = true;
     static constexpr bool takes_current = false;  // i_e_pA is its own constant current
+    static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
 };
 template <>
 struct ModelTraits<StochasticParams> {
     static constexpr const char* name = "stochastic";
     static constexpr bool neuron = true;
     static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
 };
 template <>
 struct ModelTraits<PoissonParams> {
     static constexpr const char* name = "poisson";
     static constexpr bool neuron = false;
     static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
 };
 template <>
 struct ModelTraits<SpikeTimesParams> {
     static constexpr const char* name = "spike_times";
     static constexpr bool neuron = false;
     static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
 };
 
 namespace detail {
@@ -71,6 +87,8 @@ struct ModelTable<std::variant<Params...>> {
     static constexpr std::array<const char*, sizeof...(Params)> names{ModelTraits<Params>::name...};
     static constexpr std::array<bool, sizeof...(Params)> neurons{ModelTraits<Params>::neuron...};
     static constexpr std::array<bool, sizeof...(Params)> currents{ModelTraits<Params>::takes_current...};
+    static constexpr std::array<std::span<const std::string_view>, sizeof...(Params)> per_neuron{
+        ModelTraits<Params>::per_neuron...};
 };
 }  // namespace detail
 
@@ -87,6 +105,12 @@ inline bool model_is_neuron(const PopulationModel& m) {
 // rest, threshold and reset levels and refractory periods (NeuronLevels)?
 inline bool model_takes_current(const PopulationModel& m) {
     return detail::ModelTable<PopulationModel>::currents[m.index()];
+}
+
+// The parameters a population of this model may draw per neuron
+// (PopulationSpec::per_neuron), by their names in the spec; empty if none.
+inline std::span<const std::string_view> model_per_neuron_parameters(const PopulationModel& m) {
+    return detail::ModelTable<PopulationModel>::per_neuron[m.index()];
 }
 
 // The population of a spec, with its neurons' global indices starting at global_offset.
