@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -216,7 +217,7 @@ TEST_CASE("current_input: OU samples follow the process's law (alpha = 0.001 per
     }
 }
 
-TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn levels, on every LIF model") {
+TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn levels and tau_m, on every LIF model") {
     for (const std::string model : kModels) {
         CAPTURE(model);
         const std::string text =
@@ -224,7 +225,8 @@ TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn l
             "population { name: \"n\" size: 300 " + model_block(model) +
             "\n per_neuron { parameter: \"v_th_mV\" value { uniform { low: -57 high: -52 } } }"
             "\n per_neuron { parameter: \"t_ref_ms\" value { normal { mean: 2 std: 0.5 min: 0 max: 4 } } }"
-            "\n per_neuron { parameter: \"v_rest_mV\" value { uniform { low: -72 high: -68 } } } }\n"
+            "\n per_neuron { parameter: \"v_rest_mV\" value { uniform { low: -72 high: -68 } } }"
+            "\n per_neuron { parameter: \"tau_m_ms\" value { uniform { low: 6 high: 25 } } } }\n"
             "current_input { target: \"n\" dc { amplitude_mV { uniform { low: 10 high: 30 } } } start_ms: 10 }\n"
             "record { spikes: \"n\" }\n";
         const auto spec = io::load_spec_text(text).spec;
@@ -233,13 +235,23 @@ TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn l
         two.run();
         const auto& pop = one.population(0);
         const NeuronLevels* lv = nullptr;
-        if (auto* p = dynamic_cast<const LifDeltaPopulation*>(&pop)) lv = &p->levels();
-        if (auto* p = dynamic_cast<const LifExpPopulation*>(&pop)) lv = &p->levels();
-        if (auto* p = dynamic_cast<const LifCondExpPopulation*>(&pop)) lv = &p->levels();
+        std::function<double(std::uint32_t)> tau_m;
+        if (auto* p = dynamic_cast<const LifDeltaPopulation*>(&pop)) {
+            lv = &p->levels();
+            tau_m = [p](std::uint32_t i) { return p->tau_m_ms(i); };
+        }
+        if (auto* p = dynamic_cast<const LifExpPopulation*>(&pop)) {
+            lv = &p->levels();
+            tau_m = [p](std::uint32_t i) { return p->tau_m_ms(i); };
+        }
+        if (auto* p = dynamic_cast<const LifCondExpPopulation*>(&pop)) {
+            lv = &p->levels();
+            tau_m = [p](std::uint32_t i) { return p->tau_m_ms(i); };
+        }
         REQUIRE(lv != nullptr);
         // The DC amplitudes as documented: one draw per neuron from its stream.
         const TimeBase tb;
-        double th_sum = 0.0;
+        double th_sum = 0.0, tau_sum = 0.0;
         std::size_t firing = 0, silent = 0;
         Tick worst = 0;
         for (std::uint32_t i = 0; i < 300; ++i) {
@@ -252,7 +264,10 @@ TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn l
             const double dc = rng.uniform(10.0, 30.0);
             const double rest = lv->rest(i) - dc;
             CHECK((rest >= -72.0 && rest < -68.0));
-            const LifLevels p{10.0, rest, th, -65.0, lv->t_ref(i)};
+            const double tau = tau_m(i);
+            CHECK((tau >= 6.0 && tau < 25.0));
+            tau_sum += tau;
+            const LifLevels p{tau, rest, th, -65.0, lv->t_ref(i)};
             const auto ref = reference_spikes(p, {{tb.round(10.0), dc}}, tb.round(200.0));
             (ref.empty() ? silent : firing) += 1;
             const auto got = spikes_of(one, i);
@@ -266,6 +281,7 @@ TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn l
         CHECK(worst <= (model == "lif_cond_exp" ? 1 : 0));
         // Uniform on [-57, -52): mean -54.5, std 5/sqrt(12).
         CHECK(std::abs(th_sum / 300 + 54.5) < kZ * 5.0 / std::sqrt(12.0 * 300));
+        CHECK(std::abs(tau_sum / 300 - 15.5) < kZ * 19.0 / std::sqrt(12.0 * 300));
     }
 }
 
@@ -295,8 +311,8 @@ TEST_CASE("current_input and per_neuron: the spec checks name the field, the val
     has(error("current_input { target: \"n\" dc { amplitude_mV { constant: 1 } } start_ms: 5 stop_ms: 2 }"),
         "stop_ms = 2: must be > start_ms = 5 (ms)");
     const std::string pop = "population { name: \"m\" size: 4 lif_delta {} ";
-    has(error(pop + "per_neuron { parameter: \"tau_m_ms\" value { constant: 5 } } }"),
-        "per_neuron[0].parameter = \"tau_m_ms\": must be one of v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms");
+    has(error(pop + "per_neuron { parameter: \"c_pF\" value { constant: 5 } } }"),
+        "per_neuron[0].parameter = \"c_pF\": must be one of v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms, tau_m_ms");
     has(error("population { name: \"q\" size: 4 stochastic {} per_neuron { parameter: \"v_th_mV\" value { constant: 5 } } }"),
         "the stochastic model has no per-neuron parameters");
     has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { normal { mean: -55 std: 1 } } } }"),

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "network/models/per_neuron.hpp"
+
 namespace spikeem {
 
 namespace {
@@ -59,14 +61,28 @@ LifCondExpPopulation::LifCondExpPopulation(const PopulationSpec& spec, std::uint
       p_(std::get<LifCondExpParams>(spec.model)),
       lv_(spec, {p_.v_rest_mV, p_.v_th_mV, p_.v_reset_mV, p_.t_ref_ms}, spec.takes_current, time, seed),
       time_(time),
-      inv_tau_m_(1.0 / p_.tau_m_ms),
-      inv_tau_e_(1.0 / p_.tau_e_ms),
-      inv_tau_i_(1.0 / p_.tau_i_ms),
-      inv_g_leak_(1.0 / p_.g_leak_nS),
-      tol_mV_(kTolerance * std::max({1.0, std::abs(p_.v_rest_mV), std::abs(p_.v_th_mV), std::abs(p_.v_reset_mV),
-                                     std::abs(p_.e_e_mV), std::abs(p_.e_i_mV)})),
-      h_max_ms_(4.0 * std::max({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms})),
       n_(spec.size) {
+    // One Kinetics for all, or one per neuron when a parameter of it is spread.
+    auto kinetics = [&](double tau_m, double g_leak, double tau_e, double tau_i, double e_e, double e_i) {
+        return Kinetics{1.0 / tau_m, 1.0 / tau_e, 1.0 / tau_i, 1.0 / g_leak, g_leak, e_e, e_i,
+                        kTolerance * std::max({1.0, std::abs(p_.v_rest_mV), std::abs(p_.v_th_mV),
+                                               std::abs(p_.v_reset_mV), std::abs(e_e), std::abs(e_i)}),
+                        4.0 * std::max({tau_m, tau_e, tau_i})};
+    };
+    bool spread = false;
+    for (const char* name : kKineticParameters) spread = spread || find_spread(spec, name) != nullptr;
+    if (!spread) {
+        k_.push_back(kinetics(p_.tau_m_ms, p_.g_leak_nS, p_.tau_e_ms, p_.tau_i_ms, p_.e_e_mV, p_.e_i_mV));
+    } else {
+        const auto tau_m = per_neuron_values(spec, "tau_m_ms", p_.tau_m_ms, seed);
+        const auto g_leak = per_neuron_values(spec, "g_leak_nS", p_.g_leak_nS, seed);
+        const auto tau_e = per_neuron_values(spec, "tau_e_ms", p_.tau_e_ms, seed);
+        const auto tau_i = per_neuron_values(spec, "tau_i_ms", p_.tau_i_ms, seed);
+        const auto e_e = per_neuron_values(spec, "e_e_mV", p_.e_e_mV, seed);
+        const auto e_i = per_neuron_values(spec, "e_i_mV", p_.e_i_mV, seed);
+        for (std::uint32_t i = 0; i < spec.size; ++i)
+            k_.push_back(kinetics(tau_m[i], g_leak[i], tau_e[i], tau_i[i], e_e[i], e_i[i]));
+    }
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
@@ -75,17 +91,18 @@ LifCondExpPopulation::LifCondExpPopulation(const PopulationSpec& spec, std::uint
         x.clamp = 0;
         x.mode = kLazy;
         const double v0 = spec.v_init_at_rest ? lv_.rest_start(i) : draw(p_.v_init_mV, rng);
-        begin_step(x, 0, v0, 0.0, 0.0, lv_.rest(i));
+        begin_step(kin(i), x, 0, v0, 0.0, 0.0, lv_.rest(i));
     }
 }
 
-void LifCondExpPopulation::begin_step(State& x, Tick t, double v, double ge, double gi, double v_rest) const {
+void LifCondExpPopulation::begin_step(const Kinetics& k, State& x, Tick t, double v, double ge, double gi,
+                                      double v_rest) const {
     x.t0 = t;
     x.ge = ge;
     x.gi = gi;
-    const double rho = std::max({inv_tau_e_, inv_tau_i_, (1.0 + ge + gi) * inv_tau_m_});
+    const double rho = std::max({k.inv_tau_e, k.inv_tau_i, (1.0 + ge + gi) * k.inv_tau_m});
     const double hn = 1.0 / rho;  // ms
-    const double rm = hn * inv_tau_m_, re = -hn * inv_tau_e_, ri = -hn * inv_tau_i_;
+    const double rm = hn * k.inv_tau_m, re = -hn * k.inv_tau_e, ri = -hn * k.inv_tau_i;
     // q_n = e_n + g_n; acc[m] gathers sum_{k < m} q_{m-k} c_k - source_m as the c_k
     // become known, so that each new coefficient waits for one multiply-add only
     // (the rest is independent work the processor overlaps).
@@ -93,7 +110,7 @@ void LifCondExpPopulation::begin_step(State& x, Tick t, double v, double ge, dou
     double en = ge, gn = gi;  // e_n, g_n (times ge, gi)
     for (int n = 0; n < kOrder; ++n) {
         q[n] = en + gn;
-        acc[n] = -(p_.e_e_mV * en + p_.e_i_mV * gn);
+        acc[n] = -(k.e_e_mV * en + k.e_i_mV * gn);
         a[n] = -rm * kInverse[n];
         en *= re * kInverse[n];
         gn *= ri * kInverse[n];
@@ -112,10 +129,10 @@ void LifCondExpPopulation::begin_step(State& x, Tick t, double v, double ge, dou
     // The longest step whose last two terms stay within the tolerance,
     // lambda = min((tol/|c_{N-1}|)^(1/(N-1)), (tol/|c_N|)^(1/N)), by bounds from below
     // (a step a fraction of a percent short at most), without log and exp.
-    auto reach = [&](double a, int n) { return a > 0.0 ? log2_below(tol_mV_ / a) / n : 1024.0; };
+    auto reach = [&](double a, int n) { return a > 0.0 ? log2_below(k.tol_mV / a) / n : 1024.0; };
     const double lambda =
         exp2_below(std::min(reach(std::abs(c[kOrder - 1]), kOrder - 1), reach(std::abs(c[kOrder]), kOrder)));
-    const double h_ms = std::min(lambda * hn, h_max_ms_);
+    const double h_ms = std::min(lambda * hn, k.h_max_ms);
     const double ticks = std::floor(h_ms * static_cast<double>(time_.ticks_per_ms()));
     // At least one tick: the tolerance holds while a tick is shorter than the step it allows.
     x.h = ticks >= 1.0 ? static_cast<Tick>(ticks) : 1;
@@ -135,10 +152,10 @@ double LifCondExpPopulation::v_at(const State& x, Tick t) const {
     return v;
 }
 
-void LifCondExpPopulation::g_at(const State& x, Tick t, double& ge, double& gi) const {
+void LifCondExpPopulation::g_at(const Kinetics& k, const State& x, Tick t, double& ge, double& gi) const {
     const double dt = time_.to_ms(t - x.t0);
-    ge = x.ge * std::exp(-dt * inv_tau_e_);
-    gi = x.gi * std::exp(-dt * inv_tau_i_);
+    ge = x.ge * std::exp(-dt * k.inv_tau_e);
+    gi = x.gi * std::exp(-dt * k.inv_tau_i);
 }
 
 double LifCondExpPopulation::v_beyond(std::uint32_t i, Tick t) const {
@@ -148,8 +165,8 @@ double LifCondExpPopulation::v_beyond(std::uint32_t i, Tick t) const {
     while (t - x.t0 > x.h) {
         const Tick end = x.t0 + x.h;
         double ge, gi;
-        g_at(x, end, ge, gi);
-        begin_step(x, end, v_at(x, end), ge, gi, lv_.rest(i));
+        g_at(kin(i), x, end, ge, gi);
+        begin_step(kin(i), x, end, v_at(x, end), ge, gi, lv_.rest(i));
     }
     return v_at(x, t);
 }
@@ -247,7 +264,7 @@ void LifCondExpPopulation::restart(EngineHooks& engine, std::uint32_t i, Tick t,
         spike(engine, i, t, ge, gi);
         return;
     }
-    begin_step(x, t, v, ge, gi, lv_.rest(i));
+    begin_step(kin(i), x, t, v, ge, gi, lv_.rest(i));
     const double th = first_crossing(x.c, lv_.th(i), static_cast<double>(x.h));
     if (th > 0.0) {
         // The first tick at or after the crossing, so that V is past threshold at the spike.
@@ -285,7 +302,7 @@ void LifCondExpPopulation::on_event(EngineHooks& engine, const Event& e, std::ui
     assert(x.pending == e.t);  // own events are moved in place, never left stale
     x.pending = kNever;
     double ge, gi;
-    g_at(x, e.t, ge, gi);
+    g_at(kin(i), x, e.t, ge, gi);
     switch (x.mode) {
         case kRefractory: restart(engine, i, e.t, lv_.reset(i), ge, gi); break;
         case kExact: spike(engine, i, e.t, ge, gi); break;  // nothing has changed since the prediction
@@ -301,11 +318,11 @@ void LifCondExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint3
         if (w == 0.0) continue;
         State& x = n_[i];
         double ge, gi;
-        g_at(x, t, ge, gi);
+        g_at(kin(i), x, t, ge, gi);
         // A crossing predicted for this very tick happened before the input (in (t - 1, t]).
         if (x.mode == kExact && x.pending == t) spike(engine, i, t, ge, gi);
         double& g = w > 0.0 ? ge : gi;
-        g += std::abs(w) * inv_g_leak_;
+        g += std::abs(w) * kin(i).inv_g_leak;
         if (x.mode == kRefractory) {  // V is held; the conductances integrate on
             x.t0 = t;
             x.ge = ge;
@@ -325,7 +342,7 @@ void LifCondExpPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tic
     }
     // A crossing predicted for this very tick happened before the change (in (t - 1, t]).
     double ge, gi;
-    g_at(x, t, ge, gi);
+    g_at(kin(i), x, t, ge, gi);
     if (x.mode == kExact && x.pending == t) {
         lv_.add_current(i, delta_mV);  // the step after the reset sees the new level
         spike(engine, i, t, ge, gi);
@@ -344,14 +361,14 @@ double LifCondExpPopulation::voltage_mV(std::uint32_t i, Tick t) const {
 
 double LifCondExpPopulation::g_e_nS(std::uint32_t i, Tick t) const {
     double ge, gi;
-    g_at(n_[i], t, ge, gi);
-    return ge * p_.g_leak_nS;
+    g_at(kin(i), n_[i], t, ge, gi);
+    return ge * kin(i).g_leak_nS;
 }
 
 double LifCondExpPopulation::g_i_nS(std::uint32_t i, Tick t) const {
     double ge, gi;
-    g_at(n_[i], t, ge, gi);
-    return gi * p_.g_leak_nS;
+    g_at(kin(i), n_[i], t, ge, gi);
+    return gi * kin(i).g_leak_nS;
 }
 
 double LifCondExpPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
@@ -359,8 +376,9 @@ double LifCondExpPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     if (x.mode == kRefractory) return 0.0;
     const double v = v_beyond(i, t);
     double ge, gi;
-    g_at(x, t, ge, gi);
-    return (-(v - lv_.rest(i)) - ge * (v - p_.e_e_mV) - gi * (v - p_.e_i_mV)) * inv_tau_m_;
+    g_at(kin(i), x, t, ge, gi);
+    const Kinetics& k = kin(i);
+    return (-(v - lv_.rest(i)) - ge * (v - k.e_e_mV) - gi * (v - k.e_i_mV)) * k.inv_tau_m;
 }
 
 }  // namespace spikeem

@@ -54,6 +54,8 @@ public:
 
     const LifCondExpParams& params() const { return p_; }
     const NeuronLevels& levels() const { return lv_; }
+    // Neuron i's membrane time constant (ms): the model's, or its own draw (to rounding).
+    double tau_m_ms(std::uint32_t i) const { return 1.0 / kin(i).inv_tau_m; }
     // Conductances at t (nS), read-only; t >= the last event applied.
     double g_e_nS(std::uint32_t local, Tick t) const;
     double g_i_nS(std::uint32_t local, Tick t) const;
@@ -74,9 +76,20 @@ private:
     };
 
     // The step from t with V, ge, gi and rest level v_rest: coefficients, length (ticks), t0 = t.
-    void begin_step(State& x, Tick t, double v, double ge, double gi, double v_rest) const;
+    // The membrane and synapse constants of one neuron (all neurons share one unless spread).
+    struct Kinetics {
+        double inv_tau_m, inv_tau_e, inv_tau_i;  // 1/ms
+        double inv_g_leak, g_leak_nS;            // 1/nS, nS
+        double e_e_mV, e_i_mV;
+        double tol_mV;    // per-step truncation target
+        double h_max_ms;  // longest step
+    };
+    static constexpr const char* kKineticParameters[] = {"tau_m_ms", "g_leak_nS", "tau_e_ms",
+                                                         "tau_i_ms", "e_e_mV",    "e_i_mV"};
+    const Kinetics& kin(std::uint32_t i) const { return k_.size() == 1 ? k_[0] : k_[i]; }
+    void begin_step(const Kinetics& k, State& x, Tick t, double v, double ge, double gi, double v_rest) const;
     double v_at(const State& x, Tick t) const;  // t in [t0, t0 + h]
-    void g_at(const State& x, Tick t, double& ge, double& gi) const;
+    void g_at(const Kinetics& k, const State& x, Tick t, double& ge, double& gi) const;
     // V at any t >= t0 (steps on past the current one, in a copy, when t is beyond it).
     double v_beyond(std::uint32_t i, Tick t) const;
     // The first theta in (0, 1] with the step's polynomial >= v_th, or -1; located
@@ -92,10 +105,7 @@ private:
     LifCondExpParams p_;
     NeuronLevels lv_;  // rest, threshold, reset, refractoriness: shared or per neuron
     TimeBase time_;
-    double inv_tau_m_, inv_tau_e_, inv_tau_i_;  // 1/ms
-    double inv_g_leak_;                          // 1/nS
-    double tol_mV_;                              // per-step truncation target
-    double h_max_ms_;                            // longest step
+    std::vector<Kinetics> k_;  // one for all neurons, or one per neuron (kin())
     std::vector<State> n_;
 };
 

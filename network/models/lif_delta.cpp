@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "network/models/per_neuron.hpp"
+
 namespace spikeem {
 
 //
@@ -22,6 +24,11 @@ namespace spikeem {
 // v_th and v_reset are neuron i's own: the line is (v_th_i - v_rest_i) times
 // the shared factor, one multiply more per target.  A current that moves v_rest_i
 // at t keeps V continuous: u_i changes by -delta exp((t - t0)/tau_m).
+//
+// With tau_m spread per neuron the factors exp((t - t0)/tau_m_i) are the
+// neuron's own (one exp per input), the rebase period is 40 times the
+// shortest tau_m, and the windows at most 20 times it, so every factor stays
+// below e^40 as with a shared tau_m.
 
 LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                        const TimeBase& time, std::uint64_t seed)
@@ -29,14 +36,23 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       p_(std::get<LifDeltaParams>(spec.model)),
       lv_(spec, {p_.v_rest_mV, p_.v_th_mV, p_.v_reset_mV, p_.t_ref_ms}, spec.takes_current, time, seed),
       time_(time),
-      rebase_ticks_(std::max<Tick>(time.round(40.0 * p_.tau_m_ms), 1)),
-      // At most 20 tau_m, so that the threshold line at a window's end (growth over the
-      // window times up to e^40 from the rebasing) stays finite for any tau_m.
-      window_ticks_(std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * p_.tau_m_ms)), 1)),
       self_crossing_(lv_.any_self_crossing()),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
       n_(spec.size, State{0.0, 0, kNever}),
       last_spike_(spec.size, -1) {
+    double tau_min_ms = p_.tau_m_ms;
+    if (find_spread(spec, "tau_m_ms")) {
+        tau_i_ms_ = per_neuron_values(spec, "tau_m_ms", p_.tau_m_ms, seed);
+        inv_tau_i_.resize(spec.size);
+        for (std::uint32_t i = 0; i < spec.size; ++i) {
+            inv_tau_i_[i] = time.resolution_ms() / tau_i_ms_[i];
+            tau_min_ms = std::min(tau_min_ms, tau_i_ms_[i]);
+        }
+    }
+    rebase_ticks_ = std::max<Tick>(time.round(40.0 * tau_min_ms), 1);
+    // At most 20 tau_m, so that the threshold line at a window's end (growth over the
+    // window times up to e^40 from the rebasing) stays finite for any tau_m.
+    window_ticks_ = std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * tau_min_ms)), 1);
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
@@ -45,25 +61,33 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
     }
 }
 
-double LifDeltaPopulation::decay(Tick dt) const { return std::exp(-static_cast<double>(dt) * inv_tau_ticks_); }
+double LifDeltaPopulation::decay(std::uint32_t i, Tick dt) const {
+    return std::exp(-static_cast<double>(dt) * inv_tau(i));
+}
 
-double LifDeltaPopulation::growth(Tick t) const { return std::exp(static_cast<double>(t - t0_) * inv_tau_ticks_); }
+double LifDeltaPopulation::growth(std::uint32_t i, Tick t) const {
+    return std::exp(static_cast<double>(t - t0_) * inv_tau(i));
+}
 
 double LifDeltaPopulation::reach(std::uint32_t i, Tick end) const {
     // The line is negative (v_th < v_rest): 1e-9 lower admits every u whose
     // crossing tick the logarithm in crossing_after could put before `end`.
-    return gap(i) * growth(end) * (1.0 + 1e-9);  // this association: the bytes of shared levels
+    return gap(i) * growth(i, end) * (1.0 + 1e-9);  // this association: the bytes of shared levels
 }
 
 void LifDeltaPopulation::rebase(Tick t) {
-    const double f = decay(t - t0_);
-    for (State& x : n_) x.u *= f;
+    if (inv_tau_i_.empty()) {
+        const double f = decay(0, t - t0_);
+        for (State& x : n_) x.u *= f;
+    } else {
+        for (std::uint32_t i = 0; i < size(); ++i) n_[i].u *= decay(i, t - t0_);
+    }
     t0_ = t;
 }
 
 Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
     const Tick from = std::max(now, n_[i].clamp);
-    const double g = growth(from);
+    const double g = growth(i, from);
     if (n_[i].u >= gap(i) * g) return from;
     if (!self_crossing_ || gap(i) >= 0.0) return kNever;  // rests below threshold: crosses only at an input
     return crossing_after(i, n_[i].u, from);
@@ -71,7 +95,7 @@ Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
 
 Tick LifDeltaPopulation::crossing_after(std::uint32_t i, double u, Tick from) const {
     // u e^{-(t - t0)/tau} = v_th - v_rest at t = t0 + tau ln(u / (v_th - v_rest)); both are negative.
-    const double s_ms = p_.tau_m_ms * std::log(u / gap(i));
+    const double s_ms = tau_ms(i) * std::log(u / gap(i));
     const Tick s = time_.ceil(s_ms);
     if (s == kNever || t0_ > kNever - s) return kNever;
     return std::max(t0_ + s, from + 1);
@@ -100,14 +124,14 @@ void LifDeltaPopulation::start(EngineHooks& engine) {
 void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
     assert(t % window_ticks_ == 0);
     const Tick w_end = t + window_ticks_;
-    const double g_end = growth(w_end);  // reach(i, w_end), one exp for all
+    const double g_end = growth(0, w_end);  // reach(i, w_end), one exp for all
     // Shared levels: one line for all (the common case, a comparison per neuron).
-    const bool varied = lv_.varied();
-    const double u_reach = varied ? 0.0 : reach(0, w_end);
+    const bool varied = lv_.varied(), taus = !inv_tau_i_.empty();
+    const double u_reach = varied || taus ? 0.0 : reach(0, w_end);
     for (std::uint32_t i = begin; i < end; ++i) {
         const State& x = n_[i];
         // A pending event is no later than the crossing: it looks again when it pops.
-        const double line = varied ? gap(i) * g_end * (1.0 + 1e-9) : u_reach;
+        const double line = taus ? reach(i, w_end) : varied ? gap(i) * g_end * (1.0 + 1e-9) : u_reach;
         if (x.u < line || x.clamp >= w_end || x.pending != kNever) continue;
         const Tick when = predict_crossing(i, t);
         if (when < w_end) set_pending(engine, i, when);
@@ -116,7 +140,7 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
 
 void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     n_[i].clamp = t + lv_.t_ref(i);  // V is held at v_reset until then
-    n_[i].u = (lv_.reset(i) - lv_.rest(i)) * growth(n_[i].clamp);
+    n_[i].u = (lv_.reset(i) - lv_.rest(i)) * growth(i, n_[i].clamp);
     last_spike_[i] = t;
     n_[i].pending = kNever;
     engine.emit_spike(index(), i, t);
@@ -138,7 +162,7 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
 
 void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                  std::size_t n) {
-    if (lv_.varied()) deliver_block<true>(engine, t, targets, weights, n);
+    if (lv_.varied() || !inv_tau_i_.empty()) deliver_block<true>(engine, t, targets, weights, n);
     else deliver_block<false>(engine, t, targets, weights, n);
 }
 
@@ -146,18 +170,21 @@ template <bool Varied>
 void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets,
                                        const double* weights, std::size_t n) {
     assert(t - t0_ < rebase_ticks_);
-    const double g = growth(t);
+    const double g = growth(0, t);
     // Shared levels: one line for every target; else per target, gap(i) times these.
     const double u_th = Varied ? 0.0 : gap(0) * g;
     // Excitation taking u to u_reach may bring the crossing before the window's end.
     const Tick w_end = window_end(t);
-    const double g_end = self_crossing_ ? growth(w_end) : 0.0;
+    const double g_end = self_crossing_ ? growth(0, w_end) : 0.0;
+    // Spread tau_m: the factors are neuron i's own (gi: at t).
+    const bool taus = Varied && !inv_tau_i_.empty();
     // A neuron resting above threshold (gap < 0) may cross later in the window
     // (its line falls); one resting below it crosses now or only at an input.
-    auto line_reach = [&](std::uint32_t i) {
-        return self_crossing_ && gap(i) < 0.0 ? gap(i) * g_end * (1.0 + 1e-9) : gap(i) * g;
+    auto line_reach = [&](std::uint32_t i, double gi) {
+        if (self_crossing_ && gap(i) < 0.0) return gap(i) * (taus ? growth(i, w_end) : g_end) * (1.0 + 1e-9);
+        return gap(i) * gi;
     };
-    const double u_reach = Varied ? 0.0 : line_reach(0);
+    const double u_reach = Varied ? 0.0 : line_reach(0, g);
     // The targets' states are scattered over the population: on a network
     // larger than the cache each is a miss, so the loads run kAhead targets
     // ahead of their use.
@@ -168,9 +195,10 @@ void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::u
         const double w = weights[k];
         State& x = n_[i];
         if (t < x.clamp) continue;  // refractory: the input is lost
-        x.u += w * g;
-        if (x.u < (Varied ? line_reach(i) : u_reach)) continue;
-        if (x.u >= (Varied ? gap(i) * g : u_th)) {
+        const double gi = taus ? growth(i, t) : g;
+        x.u += w * gi;
+        if (x.u < (Varied ? line_reach(i, gi) : u_reach)) continue;
+        if (x.u >= (Varied ? gap(i) * gi : u_th)) {
             spike(engine, i, t);
         } else if (w > 0.0) {
             // Only excitation moves a crossing earlier; V is below threshold here.
@@ -185,7 +213,7 @@ void LifDeltaPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick 
     State& x = n_[i];
     // V stays continuous (or held at v_reset until the clamp ends, from where
     // u starts): u = (V - v_rest) e^{(t - t0)/tau_m} moves by -delta times the factor.
-    x.u -= delta_mV * growth(std::max(t, x.clamp));
+    x.u -= delta_mV * growth(i, std::max(t, x.clamp));
     lv_.add_current(i, delta_mV);
     // A higher rest level may bring a crossing into this window (the sweeps find
     // later ones); a lower one only delays it: a pending event pops and looks again.
@@ -194,19 +222,19 @@ void LifDeltaPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick 
 
 double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
     if (last_spike_[i] >= 0 && t <= n_[i].clamp) return lv_.reset(i);  // held at reset while refractory
-    return lv_.rest(i) + n_[i].u * decay(t - t0_);
+    return lv_.rest(i) + n_[i].u * decay(i, t - t0_);
 }
 
 double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     if (t < n_[i].clamp) return 0.0;  // refractory: clamped
-    return -(voltage_mV(i, t) - lv_.rest(i)) / p_.tau_m_ms;
+    return -(voltage_mV(i, t) - lv_.rest(i)) / tau_ms(i);
 }
 
 double LifDeltaPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) const {
     const Tick s = last_spike_[i];
     // Lost if it arrived while refractory; wiped by any reset at or after its arrival.
     if (s >= 0 && (s >= t_in || t_in < s + lv_.t_ref(i))) return 0.0;
-    return w * decay(t_now - t_in);
+    return w * decay(i, t_now - t_in);
 }
 
 }  // namespace spikeem

@@ -42,8 +42,10 @@ public:
 
     const LifDeltaParams& params() const { return p_; }
     const NeuronLevels& levels() const { return lv_; }
+    // Neuron i's membrane time constant (ms): the model's, or its own draw.
+    double tau_m_ms(std::uint32_t i) const { return tau_ms(i); }
 
-    // Every 40 tau_m: t0 moves to t, all u are scaled by exp(-(t - t0)/tau_m).
+    // Every 40 tau_m (the shortest, when spread): t0 moves to t, all u are scaled by exp(-(t - t0)/tau_m).
     Tick rebase_period() const override { return rebase_ticks_; }
     void rebase(Tick t) override;
     // The windows (only for neurons that cross on their own).
@@ -51,8 +53,11 @@ public:
     void sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) override;
 
 private:
-    double decay(Tick dt) const;
-    double growth(Tick t) const;  // exp((t - t0)/tau_m)
+    // Neuron i's membrane: 1 / (tau_m in ticks), its own when tau_m is spread.
+    double inv_tau(std::uint32_t i) const { return inv_tau_i_.empty() ? inv_tau_ticks_ : inv_tau_i_[i]; }
+    double tau_ms(std::uint32_t i) const { return tau_i_ms_.empty() ? p_.tau_m_ms : tau_i_ms_[i]; }
+    double decay(std::uint32_t i, Tick dt) const;   // exp(-dt/tau_m)
+    double growth(std::uint32_t i, Tick t) const;   // exp((t - t0)/tau_m)
     Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
     // u at or above this may cross before the window ending at `end`; below it
     // neuron i does not (its threshold line at `end`, a hair lower for rounding).
@@ -81,9 +86,13 @@ private:
     LifDeltaParams p_;
     NeuronLevels lv_;  // rest, threshold, reset, refractoriness: shared or per neuron
     TimeBase time_;
-    Tick rebase_ticks_, window_ticks_;
     bool self_crossing_;  // some neuron may fire without input (v_rest > v_th, or a current)
     double inv_tau_ticks_;  // 1 / (tau_m in ticks)
+    // With tau_m spread (Population.per_neuron): each neuron's tau_m and its
+    // inverse in ticks; empty when shared.  Then the factors exp((t - t0)/tau_m)
+    // are per neuron, one exp per input instead of one per delivery block.
+    std::vector<double> tau_i_ms_, inv_tau_i_;
+    Tick rebase_ticks_, window_ticks_;  // from the shortest tau_m
     // Per neuron, together: a delivery touches all of it (one cache line).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs

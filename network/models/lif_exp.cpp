@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "network/models/per_neuron.hpp"
+
 namespace spikeem {
 
 //
@@ -18,6 +20,11 @@ namespace spikeem {
 // shared by the whole delivery block.  During refractoriness only be and bi
 // are kept (V is held); `a` is set when it ends.  t0 moves forward (rebase)
 // before the factors of the fastest time constant grow past e^30.
+//
+// With time constants spread per neuron (Population.per_neuron) each neuron has
+// its own Kinetics: the factors are then per target (three exps per input
+// instead of per delivery block), and the rebase period follows the fastest
+// time constant of any neuron.
 
 
 LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
@@ -26,25 +33,22 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
       p_(std::get<LifExpParams>(spec.model)),
       lv_(spec, {p_.v_rest_mV, p_.v_th_mV, p_.v_reset_mV, p_.t_ref_ms}, spec.takes_current, time, seed),
       time_(time),
-      roots_(p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms),
-      ce_(p_.tau_e_ms / (p_.tau_e_ms - p_.tau_m_ms)),
-      ci_(p_.tau_i_ms / (p_.tau_i_ms - p_.tau_m_ms)),
-      inv_m_(time.resolution_ms() / p_.tau_m_ms),
-      inv_e_(time.resolution_ms() / p_.tau_e_ms),
-      inv_i_(time.resolution_ms() / p_.tau_i_ms),
-      ne_(roots_.integer_re()),
-      ni_(roots_.integer_ri()),
-      rebase_ticks_(std::max<Tick>(time.round(30.0 * std::min({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms})), 1)),
-      horizon_ticks_(std::max<Tick>(time.round(roots_.horizon_ms()), 1)),
       n_(spec.size, State{0.0, 0.0, 0.0, 0.0, kNever, kLazy}),
       clamp_(spec.size, 0),
       last_spike_(spec.size, -1) {
-    // Peak of the PSP of a unit g_e jump, at s* = ln(tau_m/tau_e) tau_m tau_e/(tau_m - tau_e);
-    // a hair larger so that rounding never makes the margin test optimistic.
-    const double tm = p_.tau_m_ms, te = p_.tau_e_ms;
-    const double s_peak = std::log(tm / te) * tm * te / (tm - te);
-    kmax_e_ = kernel(true, s_peak) * (1.0 + 1e-9);
-    inv_m_slope_ = inv_m_ * (1.0 + 1e-9);
+    double tau_min_ms = std::min({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms});
+    if (!find_spread(spec, "tau_m_ms") && !find_spread(spec, "tau_e_ms") && !find_spread(spec, "tau_i_ms")) {
+        k_.push_back(kinetics(p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms));
+    } else {
+        const auto tau_m = per_neuron_values(spec, "tau_m_ms", p_.tau_m_ms, seed);
+        const auto tau_e = per_neuron_values(spec, "tau_e_ms", p_.tau_e_ms, seed);
+        const auto tau_i = per_neuron_values(spec, "tau_i_ms", p_.tau_i_ms, seed);
+        for (std::uint32_t i = 0; i < spec.size; ++i) {
+            k_.push_back(kinetics(tau_m[i], tau_e[i], tau_i[i]));
+            tau_min_ms = std::min({tau_min_ms, tau_m[i], tau_e[i], tau_i[i]});
+        }
+    }
+    rebase_ticks_ = std::max<Tick>(time.round(30.0 * tau_min_ms), 1);
     // Closer than this to threshold the exact crossing is predicted; farther, a lazy
     // check part of the way there.  A speed trade-off only (examples/benchmarks/README.md
     // says how it was tuned): spikes do not depend on it.
@@ -57,26 +61,43 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
     }
 }
 
-double LifExpPopulation::kernel(bool excitatory, double s) const {
-    const double c = excitatory ? ce_ : ci_, tau = excitatory ? p_.tau_e_ms : p_.tau_i_ms;
-    return c * (std::exp(-s / tau) - std::exp(-s / p_.tau_m_ms));
+LifExpPopulation::Kinetics LifExpPopulation::kinetics(double tm, double te, double ti) const {
+    Kinetics k{ExpCrossing(tm, te, ti), tm, te, ti, te / (te - tm), ti / (ti - tm), 0.0, 0.0,
+               time_.resolution_ms() / tm, time_.resolution_ms() / te, time_.resolution_ms() / ti, 0, 0, 0};
+    k.ne = k.roots.integer_re();
+    k.ni = k.roots.integer_ri();
+    k.horizon_ticks = std::max<Tick>(time_.round(k.roots.horizon_ms()), 1);
+    // Peak of the PSP of a unit g_e jump, at s* = ln(tau_m/tau_e) tau_m tau_e/(tau_m - tau_e);
+    // a hair larger so that rounding never makes the margin test optimistic.
+    const double s_peak = std::log(tm / te) * tm * te / (tm - te);
+    k.kmax_e = kernel(k, true, s_peak) * (1.0 + 1e-9);
+    k.inv_m_slope = k.inv_m * (1.0 + 1e-9);
+    return k;
 }
 
-LifExpPopulation::Decay LifExpPopulation::decay(Tick t) const {
-    const double dt = static_cast<double>(t - t0_);
-    const double m = std::exp(-dt * inv_m_);
-    return {m, ne_ ? ipow(m, ne_) : std::exp(-dt * inv_e_), ni_ ? ipow(m, ni_) : std::exp(-dt * inv_i_)};
+double LifExpPopulation::kernel(const Kinetics& k, bool excitatory, double s) const {
+    const double c = excitatory ? k.ce : k.ci, tau = excitatory ? k.tau_e_ms : k.tau_i_ms;
+    return c * (std::exp(-s / tau) - std::exp(-s / k.tau_m_ms));
 }
 
-LifExpPopulation::Decay LifExpPopulation::growth(Tick t) const {
+LifExpPopulation::Decay LifExpPopulation::decay(const Kinetics& k, Tick t) const {
     const double dt = static_cast<double>(t - t0_);
-    const double m = std::exp(dt * inv_m_);
-    return {m, ne_ ? ipow(m, ne_) : std::exp(dt * inv_e_), ni_ ? ipow(m, ni_) : std::exp(dt * inv_i_)};
+    const double m = std::exp(-dt * k.inv_m);
+    return {m, k.ne ? ipow(m, k.ne) : std::exp(-dt * k.inv_e), k.ni ? ipow(m, k.ni) : std::exp(-dt * k.inv_i)};
+}
+
+LifExpPopulation::Decay LifExpPopulation::growth(const Kinetics& k, Tick t) const {
+    const double dt = static_cast<double>(t - t0_);
+    const double m = std::exp(dt * k.inv_m);
+    return {m, k.ne ? ipow(m, k.ne) : std::exp(dt * k.inv_e), k.ni ? ipow(m, k.ni) : std::exp(dt * k.inv_i)};
 }
 
 void LifExpPopulation::rebase(Tick t) {
-    const Decay d = decay(t);
-    for (State& x : n_) {
+    const bool shared = k_.size() == 1;
+    const Decay d0 = decay(k_[0], t);
+    for (std::uint32_t i = 0; i < size(); ++i) {
+        const Decay d = shared ? d0 : decay(k_[i], t);
+        State& x = n_[i];
         x.a *= d.m;
         x.be *= d.e;
         x.bi *= d.i;
@@ -86,7 +107,7 @@ void LifExpPopulation::rebase(Tick t) {
 
 void LifExpPopulation::unclamp(std::uint32_t i, Tick t) {
     State& x = n_[i];
-    const Decay d = decay(t);
+    const Decay d = decay(kin(i), t);
     // V(t) = v_reset with the currents as they are now.
     x.a = (lv_.reset(i) - lv_.rest(i) - x.be * d.e - x.bi * d.i) / d.m;
     x.mode = kLazy;
@@ -94,6 +115,7 @@ void LifExpPopulation::unclamp(std::uint32_t i, Tick t) {
 }
 
 void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d) {
+    const Kinetics& k = kin(i);
     State& x = n_[i];
     const double A = x.a * d.m, E = x.be * d.e, I = x.bi * d.i;
     const double v_th = lv_.th(i), v_rest = lv_.rest(i);
@@ -116,9 +138,9 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         // to spend.
         const double level = v_th - kLazyFraction * gap;
         x.mode = kLazy;
-        const ExpCrossing::Result r = roots_.early_crossing(v_rest - level, A, E, I);
+        const ExpCrossing::Result r = k.roots.early_crossing(v_rest - level, A, E, I);
         if (r.x > 0.0) {
-            const double ticks = std::floor(-p_.tau_m_ms * std::log(r.x) * ticks_per_ms);
+            const double ticks = std::floor(-k.tau_m_ms * std::log(r.x) * ticks_per_ms);
             if (ticks >= 1.0) {
                 x.margin = v_th - level;
                 schedule(ticks >= 9.0e18 ? kNever : later(static_cast<Tick>(ticks)));
@@ -127,40 +149,40 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
             // The level is reached within this tick: go for the exact crossing.
         } else {
             x.margin = v_th - level - r.sup;
-            schedule(r.beyond ? later(horizon_ticks_) : kNever);
+            schedule(r.beyond ? later(k.horizon_ticks) : kNever);
             return;
         }
     }
-    const ExpCrossing::Result r = roots_.first_crossing(v_rest - v_th, A, E, I);
+    const ExpCrossing::Result r = k.roots.first_crossing(v_rest - v_th, A, E, I);
     if (r.x > 0.0) {
         // The first tick at or after the crossing, so that V is past threshold at the spike.
-        const Tick s = time_.ceil(-p_.tau_m_ms * std::log(r.x));
+        const Tick s = time_.ceil(-k.tau_m_ms * std::log(r.x));
         x.mode = kExact;
         x.margin = 0.0;
         schedule(s == kNever ? kNever : later(std::max<Tick>(s, 1)));
     } else {
         x.mode = kLazy;
         x.margin = -r.sup;
-        schedule(r.beyond ? later(horizon_ticks_) : kNever);
+        schedule(r.beyond ? later(k.horizon_ticks) : kNever);
     }
 }
 
-double LifExpPopulation::chord_bound(double A, double E, double I, double h) const {
+double LifExpPopulation::chord_bound(const Kinetics& k, double A, double E, double I, double h) const {
     // Over [0, h] (ticks) V - v_rest is at most the larger of its end values plus h^2/8
     // times a bound of V'' (the chord bound of a function with bounded curvature), and
     // each term of V'' = A/tau_m^2 e^{-s/tau_m} + ... is at most its larger end value.
     // Tight for short windows: no root finding, one exp.
-    const double fm = std::exp(-h * inv_m_);
-    const double fe = ne_ ? ipow(fm, ne_) : std::exp(-h * inv_e_), fi = ni_ ? ipow(fm, ni_) : std::exp(-h * inv_i_);
+    const double fm = std::exp(-h * k.inv_m);
+    const double fe = k.ne ? ipow(fm, k.ne) : std::exp(-h * k.inv_e), fi = k.ni ? ipow(fm, k.ni) : std::exp(-h * k.inv_i);
     const double v0 = A + E + I, vh = A * fm + E * fe + I * fi;
-    const double am = A * inv_m_ * inv_m_, ae = E * inv_e_ * inv_e_, ai = I * inv_i_ * inv_i_;  // per tick^2
+    const double am = A * k.inv_m * k.inv_m, ae = E * k.inv_e * k.inv_e, ai = I * k.inv_i * k.inv_i;  // per tick^2
     const double curv = std::max(am, am * fm) + std::max(ae, ae * fe) + std::max(ai, ai * fi);
     return std::max(v0, vh) + 0.125 * h * h * std::max(curv, 0.0);
 }
 
 bool LifExpPopulation::revalidate(std::uint32_t i, State& x, const Decay& d, Tick t) const {
     if (x.pending == kNever) return false;
-    const double bound = chord_bound(x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
+    const double bound = chord_bound(kin(i), x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
     const double margin = (lv_.th(i) - lv_.rest(i) - bound) * (1.0 - 1e-9);
     if (!(margin > 0.0)) return false;
     x.margin = margin;
@@ -178,13 +200,12 @@ void LifExpPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
         engine.schedule_own(global_offset() + i, clamp_[i]);
     } else {
         unclamp(i, t);
-        predict(engine, i, t, decay(t));
+        predict(engine, i, t, decay(kin(i), t));
     }
 }
 
 void LifExpPopulation::start(EngineHooks& engine) {
-    const Decay d0 = decay(0);
-    for (std::uint32_t i = 0; i < size(); ++i) predict(engine, i, 0, d0);
+    for (std::uint32_t i = 0; i < size(); ++i) predict(engine, i, 0, decay(kin(i), 0));
 }
 
 void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
@@ -196,13 +217,13 @@ void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32
     switch (x.mode) {
         case kRefractory:
             unclamp(i, e.t);
-            predict(engine, i, e.t, decay(e.t));
+            predict(engine, i, e.t, decay(kin(i), e.t));
             break;
         case kExact:  // nothing has changed the state since the crossing was predicted
             spike(engine, i, e.t);
             break;
         case kLazy:
-            predict(engine, i, e.t, decay(e.t));
+            predict(engine, i, e.t, decay(kin(i), e.t));
             break;
     }
 }
@@ -210,13 +231,31 @@ void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32
 void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                                std::size_t n) {
     assert(t - t0_ < rebase_ticks_);
-    const Decay g = growth(t);
-    const double fe = ce_ * g.e, fae = ce_ * g.m, fi = ci_ * g.i, fai = ci_ * g.m;
-    const Decay now{1.0 / g.m, 1.0 / g.e, 1.0 / g.i};
-    for (std::size_t k = 0; k < n; ++k) {
-        const std::uint32_t i = targets[k];
-        const double w = weights[k];
+    if (k_.size() == 1) deliver_block<false>(engine, t, targets, weights, n);
+    else deliver_block<true>(engine, t, targets, weights, n);
+}
+
+template <bool Spread>
+void LifExpPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets,
+                                     const double* weights, std::size_t n) {
+    // Shared time constants: the factors of the whole block, computed once.
+    struct Factors {
+        double fe, fae, fi, fai, inv_m_slope, kmax_e;
+        Decay now;
+    };
+    auto factors = [&](const Kinetics& k) {
+        const Decay g = growth(k, t);
+        return Factors{k.ce * g.e,     k.ce * g.m, k.ci * g.i, k.ci * g.m, k.inv_m_slope,
+                       k.kmax_e,       Decay{1.0 / g.m, 1.0 / g.e, 1.0 / g.i}};
+    };
+    const Factors shared = factors(k_[0]);
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint32_t i = targets[j];
+        const double w = weights[j];
         State& x = n_[i];
+        const Factors f = Spread ? factors(k_[i]) : shared;
+        const double fe = f.fe, fae = f.fae, fi = f.fi, fai = f.fai;
+        const Decay& now = f.now;
         if (w > 0.0) {
             x.be += w * fe;
             if (x.mode == kRefractory) continue;  // V is held; the current flows on
@@ -224,7 +263,7 @@ void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t*
             // Until the pending event V rises by at most w K_e(h), h = pending - t, and
             // K_e(h) <= min(h / tau_m, kmax_e) (K_e' <= K_e'(0) = 1/tau_m): the pending
             // event stays valid while margin is left.
-            x.margin -= w * std::min(static_cast<double>(x.pending - t) * inv_m_slope_, kmax_e_);
+            x.margin -= w * std::min(static_cast<double>(x.pending - t) * f.inv_m_slope, f.kmax_e);
             if (x.margin < 0.0 && !(x.mode == kLazy && revalidate(i, x, now, t))) predict(engine, i, t, now);
         } else {
             x.bi += w * fi;
@@ -240,7 +279,7 @@ void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t*
 double LifExpPopulation::voltage_mV(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
     if (x.mode == kRefractory) return lv_.reset(i);  // held at reset until the own event ends it
-    const Decay d = decay(t);
+    const Decay d = decay(kin(i), t);
     return lv_.rest(i) + x.a * d.m + x.be * d.e + x.bi * d.i;
 }
 
@@ -251,18 +290,18 @@ void LifExpPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick t,
     if (x.mode == kRefractory) return;  // V is held; unclamp starts from the new rest level
     // V stays continuous: its free part A moves by -delta.  The pending event
     // may now be too late (or too early): predict again from here.
-    const Decay d = decay(t);
+    const Decay d = decay(kin(i), t);
     x.a -= delta_mV / d.m;
     predict(engine, i, t, d);
 }
 
-double LifExpPopulation::g_e_mV(std::uint32_t i, Tick t) const { return n_[i].be * decay(t).e / ce_; }
+double LifExpPopulation::g_e_mV(std::uint32_t i, Tick t) const { return n_[i].be * decay(kin(i), t).e / kin(i).ce; }
 
-double LifExpPopulation::g_i_mV(std::uint32_t i, Tick t) const { return n_[i].bi * decay(t).i / ci_; }
+double LifExpPopulation::g_i_mV(std::uint32_t i, Tick t) const { return n_[i].bi * decay(kin(i), t).i / kin(i).ci; }
 
 double LifExpPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     if (n_[i].mode == kRefractory) return 0.0;
-    return (-(voltage_mV(i, t) - lv_.rest(i)) + g_e_mV(i, t) + g_i_mV(i, t)) / p_.tau_m_ms;
+    return (-(voltage_mV(i, t) - lv_.rest(i)) + g_e_mV(i, t) + g_i_mV(i, t)) / kin(i).tau_m_ms;
 }
 
 double LifExpPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) const {
@@ -273,9 +312,10 @@ double LifExpPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now
     // what is left of its current at the end of refractoriness charges V afresh.
     Tick base = t_in;
     if (s >= 0 && (s >= t_in || t_in < clamp_[i])) base = clamp_[i];
-    const double tau = exc ? p_.tau_e_ms : p_.tau_i_ms;
+    const Kinetics& k = kin(i);
+    const double tau = exc ? k.tau_e_ms : k.tau_i_ms;
     const double g_base = w * std::exp(-time_.to_ms(base - t_in) / tau);
-    return g_base * kernel(exc, time_.to_ms(t_now - base));
+    return g_base * kernel(k, exc, time_.to_ms(t_now - base));
 }
 
 }  // namespace spikeem

@@ -49,6 +49,10 @@ public:
 
     const LifExpParams& params() const { return p_; }
     const NeuronLevels& levels() const { return lv_; }
+    // Neuron i's time constants (ms): the model's, or its own draws.
+    double tau_m_ms(std::uint32_t i) const { return kin(i).tau_m_ms; }
+    double tau_e_ms(std::uint32_t i) const { return kin(i).tau_e_ms; }
+    double tau_i_ms(std::uint32_t i) const { return kin(i).tau_i_ms; }
     // Synaptic currents at t (mV), read-only.
     double g_e_mV(std::uint32_t local, Tick t) const;
     double g_i_mV(std::uint32_t local, Tick t) const;
@@ -59,28 +63,41 @@ private:
     struct Decay {
         double m, e, i;  // e^{-(t - t0)/tau} for tau_m, tau_e, tau_i
     };
-    Decay decay(Tick t) const;   // at t (t0 <= t)
-    Decay growth(Tick t) const;  // 1 / decay(t)
+    // The time constants of one neuron and what follows from them (all neurons
+    // share one unless tau_m_ms, tau_e_ms or tau_i_ms is spread).
+    struct Kinetics {
+        ExpCrossing roots;
+        double tau_m_ms, tau_e_ms, tau_i_ms;
+        double ce, ci;              // tau_e/(tau_e - tau_m), tau_i/(tau_i - tau_m)
+        double kmax_e;              // max over s of the V response to a unit jump of g_e
+        double inv_m_slope;         // its largest slope, 1/tau_m (per tick), a hair larger
+        double inv_m, inv_e, inv_i; // 1 / tau in ticks
+        int ne, ni;                 // tau_m/tau_e, tau_m/tau_i when integers (powers instead of exps), else 0
+        Tick horizon_ticks;
+    };
+    Kinetics kinetics(double tau_m_ms, double tau_e_ms, double tau_i_ms) const;
+    const Kinetics& kin(std::uint32_t i) const { return k_.size() == 1 ? k_[0] : k_[i]; }
+    Decay decay(const Kinetics& k, Tick t) const;   // at t (t0 <= t)
+    Decay growth(const Kinetics& k, Tick t) const;  // 1 / decay(t)
+    // deliver() for shared (Spread = false) or per-neuron time constants.
+    template <bool Spread>
+    void deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                       std::size_t n);
     void unclamp(std::uint32_t i, Tick t);
     // Look at the crossing again from the state at t (d = decay(t)); may spike at t.
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
     bool revalidate(std::uint32_t i, State& x, const Decay& d, Tick t) const;
-    double chord_bound(double A, double E, double I, double h_ticks) const;
+    double chord_bound(const Kinetics& k, double A, double E, double I, double h_ticks) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
-    double kernel(bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
+    double kernel(const Kinetics& k, bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
 
     LifExpParams p_;
     NeuronLevels lv_;  // rest, threshold, reset, refractoriness: shared or per neuron
     TimeBase time_;
-    ExpCrossing roots_;
-    double ce_, ci_;            // tau_e/(tau_e - tau_m), tau_i/(tau_i - tau_m)
-    double kmax_e_;             // max over s of the V response to a unit jump of g_e
-    double inv_m_slope_;        // its largest slope, 1/tau_m (per tick), a hair larger
+    std::vector<Kinetics> k_;   // one for all neurons, or one per neuron (kin())
     double m_exact_;            // below this distance to threshold, predict the exact crossing
-    double inv_m_, inv_e_, inv_i_;  // 1 / tau in ticks
-    int ne_, ni_;               // tau_m/tau_e, tau_m/tau_i when integers (powers instead of exps), else 0
-    Tick rebase_ticks_, horizon_ticks_;
+    Tick rebase_ticks_;         // 30 times the shortest time constant
     Tick t0_ = 0;
     // Per neuron, together (one cache line for a delivery).
     struct State {

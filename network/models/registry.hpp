@@ -29,7 +29,7 @@ struct ModelTraits<LifDeltaParams> {
     static constexpr bool neuron = true;
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
     // The parameters Population.per_neuron may draw per neuron (names as in the spec).
-    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms", "tau_m_ms"};
     static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
@@ -38,7 +38,8 @@ struct ModelTraits<LifExpParams> {
     static constexpr bool neuron = true;
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
     // The parameters Population.per_neuron may draw per neuron (names as in the spec).
-    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms",
+                                                            "tau_m_ms",  "tau_e_ms", "tau_i_ms"};
     static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
@@ -47,7 +48,8 @@ struct ModelTraits<LifCondExpParams> {
     static constexpr bool neuron = true;
     static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
     // The parameters Population.per_neuron may draw per neuron (names as in the spec).
-    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms"};
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms",
+                                                            "tau_m_ms",  "g_leak_nS", "tau_e_ms", "tau_i_ms", "e_e_mV",   "e_i_mV"};
     static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
