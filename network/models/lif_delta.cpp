@@ -124,17 +124,25 @@ void LifDeltaPopulation::start(EngineHooks& engine) {
 void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
     assert(t % window_ticks_ == 0);
     const Tick w_end = t + window_ticks_;
-    const double g_end = growth(0, w_end);  // reach(i, w_end), one exp for all
-    // Shared levels: one line for all (the common case, a comparison per neuron).
-    const bool varied = lv_.varied(), taus = !inv_tau_i_.empty();
-    const double u_reach = varied || taus ? 0.0 : reach(0, w_end);
-    for (std::uint32_t i = begin; i < end; ++i) {
-        const State& x = n_[i];
-        // A pending event is no later than the crossing: it looks again when it pops.
-        const double line = taus ? reach(i, w_end) : varied ? gap(i) * g_end * (1.0 + 1e-9) : u_reach;
-        if (x.u < line || x.clamp >= w_end || x.pending != kNever) continue;
-        const Tick when = predict_crossing(i, t);
-        if (when < w_end) set_pending(engine, i, when);
+    // One loop per kind of line, so that the common one (shared levels and tau_m:
+    // one line for all, a comparison per neuron) stays as tight as it can be.
+    auto scan = [&](auto line_of) {
+        for (std::uint32_t i = begin; i < end; ++i) {
+            const State& x = n_[i];
+            // A pending event is no later than the crossing: it looks again when it pops.
+            if (x.u < line_of(i) || x.clamp >= w_end || x.pending != kNever) continue;
+            const Tick when = predict_crossing(i, t);
+            if (when < w_end) set_pending(engine, i, when);
+        }
+    };
+    if (!inv_tau_i_.empty()) {
+        scan([&](std::uint32_t i) { return reach(i, w_end); });
+    } else if (lv_.varied()) {
+        const double g_end = growth(0, w_end);  // reach(i, w_end), one exp for all
+        scan([&](std::uint32_t i) { return gap(i) * g_end * (1.0 + 1e-9); });
+    } else {
+        const double u_reach = reach(0, w_end);
+        scan([&](std::uint32_t) { return u_reach; });
     }
 }
 

@@ -180,9 +180,9 @@ double LifExpPopulation::chord_bound(const Kinetics& k, double A, double E, doub
     return std::max(v0, vh) + 0.125 * h * h * std::max(curv, 0.0);
 }
 
-bool LifExpPopulation::revalidate(std::uint32_t i, State& x, const Decay& d, Tick t) const {
+bool LifExpPopulation::revalidate(std::uint32_t i, const Kinetics& k, State& x, const Decay& d, Tick t) const {
     if (x.pending == kNever) return false;
-    const double bound = chord_bound(kin(i), x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
+    const double bound = chord_bound(k, x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
     const double margin = (lv_.th(i) - lv_.rest(i) - bound) * (1.0 - 1e-9);
     if (!(margin > 0.0)) return false;
     x.margin = margin;
@@ -238,41 +238,41 @@ void LifExpPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t*
 template <bool Spread>
 void LifExpPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets,
                                      const double* weights, std::size_t n) {
-    // Shared time constants: the factors of the whole block, computed once.
+    // The factors at t of one set of time constants: of the whole block when shared.
     struct Factors {
-        double fe, fae, fi, fai, inv_m_slope, kmax_e;
+        double fe, fae, fi, fai;
         Decay now;
     };
     auto factors = [&](const Kinetics& k) {
         const Decay g = growth(k, t);
-        return Factors{k.ce * g.e,     k.ce * g.m, k.ci * g.i, k.ci * g.m, k.inv_m_slope,
-                       k.kmax_e,       Decay{1.0 / g.m, 1.0 / g.e, 1.0 / g.i}};
+        return Factors{k.ce * g.e, k.ce * g.m, k.ci * g.i, k.ci * g.m, Decay{1.0 / g.m, 1.0 / g.e, 1.0 / g.i}};
     };
-    const Factors shared = factors(k_[0]);
-    for (std::size_t j = 0; j < n; ++j) {
-        const std::uint32_t i = targets[j];
-        const double w = weights[j];
+    auto input = [&](std::uint32_t i, double w, const Kinetics& k, const Factors& f) {
         State& x = n_[i];
-        const Factors f = Spread ? factors(k_[i]) : shared;
-        const double fe = f.fe, fae = f.fae, fi = f.fi, fai = f.fai;
-        const Decay& now = f.now;
         if (w > 0.0) {
-            x.be += w * fe;
-            if (x.mode == kRefractory) continue;  // V is held; the current flows on
-            x.a -= w * fae;
+            x.be += w * f.fe;
+            if (x.mode == kRefractory) return;  // V is held; the current flows on
+            x.a -= w * f.fae;
             // Until the pending event V rises by at most w K_e(h), h = pending - t, and
             // K_e(h) <= min(h / tau_m, kmax_e) (K_e' <= K_e'(0) = 1/tau_m): the pending
             // event stays valid while margin is left.
-            x.margin -= w * std::min(static_cast<double>(x.pending - t) * f.inv_m_slope, f.kmax_e);
-            if (x.margin < 0.0 && !(x.mode == kLazy && revalidate(i, x, now, t))) predict(engine, i, t, now);
+            x.margin -= w * std::min(static_cast<double>(x.pending - t) * k.inv_m_slope, k.kmax_e);
+            if (x.margin < 0.0 && !(x.mode == kLazy && revalidate(i, k, x, f.now, t))) predict(engine, i, t, f.now);
         } else {
-            x.bi += w * fi;
-            if (x.mode == kRefractory) continue;
-            x.a -= w * fai;
+            x.bi += w * f.fi;
+            if (x.mode == kRefractory) return;
+            x.a -= w * f.fai;
             // Inhibition lowers V at every later time: the pending crossing can only come
             // later, so it is now a lower bound to look at again when it pops.
             if (x.mode == kExact) x.mode = kLazy;
         }
+    };
+    if constexpr (Spread) {
+        for (std::size_t j = 0; j < n; ++j) input(targets[j], weights[j], k_[targets[j]], factors(k_[targets[j]]));
+    } else {
+        const Kinetics& k = k_[0];
+        const Factors f = factors(k);
+        for (std::size_t j = 0; j < n; ++j) input(targets[j], weights[j], k, f);
     }
 }
 

@@ -87,7 +87,7 @@ private:
     // Look at the crossing again from the state at t (d = decay(t)); may spike at t.
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
-    bool revalidate(std::uint32_t i, State& x, const Decay& d, Tick t) const;
+    bool revalidate(std::uint32_t i, const Kinetics& k, State& x, const Decay& d, Tick t) const;
     double chord_bound(const Kinetics& k, double A, double E, double I, double h_ticks) const;
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     double kernel(const Kinetics& k, bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
