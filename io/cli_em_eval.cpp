@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -40,14 +42,37 @@ struct EvalOptions {
     unsigned threads = 1;
 };
 
+// A driver's progress(done, total) on `progress`: the driver's units are units
+// first + 1 .. first + total of the reporter's first + total + after (the rest
+// of the part runs before and after it).  Empty with -q, so that the driver
+// does no progress work.  `progress` must outlive the driver's call.
+std::function<void(Eigen::Index, Eigen::Index)> driver_progress(ProgressReporter& progress, Eigen::Index first = 0,
+                                                                Eigen::Index after = 0) {
+    ProgressCallback done = progress.callback();
+    if (!done) return {};
+    return [done = std::move(done), first, after](Eigen::Index n, Eigen::Index total) {
+        done(static_cast<std::size_t>(first + n), static_cast<std::size_t>(first + total + after));
+    };
+}
+
+// Progress counts sigmas: the grid's on the validation split, then the chosen
+// one on the scored split, each with its distances (the grid's passes are most
+// of the time).
 ScoredCentres score_centres(const std::string& name, const vem::Matrix& centres, const vem::DigitSet& set,
-                     const vem::Matrix& eval, bool quiet) {
+                            const vem::Matrix& eval, const EvalOptions& o) {
     ScoredCentres s;
     s.name = name;
     const Eigen::Index d = centres.rows();
-    s.sigma = vem::choose_sigma(vem::squared_distances(set.validation.x, centres), d, vem::default_sigma_grid());
+    const std::vector<double> grid = vem::default_sigma_grid();
+    ProgressReporter progress("em-eval", static_cast<double>(grid.size() + 1), ProgressUnit::count("sigmas"),
+                              o.progress);
+    progress.set_part("Parzen " + name);
+    progress.update(0);  // --progress: at once
+    s.sigma = vem::choose_sigma(vem::squared_distances(set.validation.x, centres), d, grid,
+                                driver_progress(progress, 0, 1));
     s.score = vem::parzen_log_likelihood(vem::squared_distances(eval, centres), s.sigma.sigma, d);
-    if (!quiet)
+    progress.finish();
+    if (!o.quiet)
         fmt::print(stderr, "em-eval: Parzen {:<22} sigma {:.2f}: LL {:8.2f} +- {:.2f}\n", name, s.sigma.sigma,
                    s.score.mean, s.score.se);
     return s;
@@ -117,14 +142,23 @@ std::string float_images(const vem::Matrix& x, Eigen::Index count, const vem::Di
     return idx_bytes(a);
 }
 
-// log p(x, h) by term over INFERENCE at the training alpha and at GENERATE's.
+// log p(x, h) by term over INFERENCE at the training alpha and at GENERATE's;
+// progress counts the iterations of both curves.
 std::vector<InferenceCsvRow> inference_rows(const vem::Model& m, const vem::Matrix& eval, const EvalOptions& o,
                                             const vem::InferenceSettings& train_inference, float generate_alpha) {
     std::vector<InferenceCsvRow> rows;
-    for (float alpha : {train_inference.alpha, generate_alpha}) {
+    const float alphas[] = {train_inference.alpha, generate_alpha};
+    const Eigen::Index iterations = o.inference_iterations, curves = std::size(alphas);
+    ProgressReporter progress("em-eval", static_cast<double>(curves * iterations), ProgressUnit::count("iterations"),
+                              o.progress);
+    progress.set_part("log p(x, h) over INFERENCE");
+    progress.update(0);  // --progress: at once
+    for (Eigen::Index a = 0; a < curves; ++a) {
+        const float alpha = alphas[a];
         vem::InferenceSettings s = train_inference;
         s.alpha = alpha;
-        const std::vector<vem::LogJoint> curve = vem::inference_curve(m, eval, o.inference_iterations, s);
+        const std::vector<vem::LogJoint> curve = vem::inference_curve(
+            m, eval, o.inference_iterations, s, driver_progress(progress, a * iterations, (curves - 1 - a) * iterations));
         for (std::size_t k = 0; k < curve.size(); ++k) {
             const vem::LogJoint& lj = curve[k];
             const std::pair<const char*, vem::Vector> terms[] = {{"log_p_xh", lj.total()},
@@ -137,6 +171,7 @@ std::vector<InferenceCsvRow> inference_rows(const vem::Model& m, const vem::Matr
             }
         }
     }
+    progress.finish();
     return rows;
 }
 
@@ -160,7 +195,12 @@ void write_inpainting(OutputSet& files, const vem::Model& m, const vem::DigitSpl
     for (std::size_t k = 0; k < cols.size(); ++k) x.col(static_cast<Eigen::Index>(k)) = split.x.col(cols[k]);
     std::vector<bool> known(static_cast<std::size_t>(x.rows()));
     for (Eigen::Index r = 0; r < x.rows(); ++r) known[static_cast<std::size_t>(r)] = r / set.cols < set.rows / 2;
-    const std::vector<vem::Matrix> rounds = vem::inpaint(m, x, known, o.inpaint_rounds, inference, o.seed);
+    ProgressReporter progress("em-eval", o.inpaint_rounds, ProgressUnit::count("rounds"), o.progress);
+    progress.set_part("in-painting");
+    progress.update(0);  // --progress: at once
+    const std::vector<vem::Matrix> rounds =
+        vem::inpaint(m, x, known, o.inpaint_rounds, inference, o.seed, driver_progress(progress));
+    progress.finish();
     vem::Matrix all(x.rows(), x.cols() * static_cast<Eigen::Index>(rounds.size() + 1));
     all.leftCols(x.cols()) = x;
     for (std::size_t k = 0; k < rounds.size(); ++k) all.middleCols(x.cols() * static_cast<Eigen::Index>(k + 1), x.cols()) = rounds[k];
@@ -183,10 +223,7 @@ vem::Matrix spiking_generate(const vem::Model& m, const vem::Samples& s, const v
     ProgressReporter progress("em-eval", static_cast<double>(o.samples), ProgressUnit::count("samples"), o.progress);
     progress.set_part("spiking GENERATE");
     progress.update(0);  // --progress: at once (a sample takes seconds)
-    const ProgressCallback done = progress.callback();
-    vem::Matrix x = vem::generate_spiking(m, s.x_ancestral, g.refine, sp, [&](Eigen::Index n, Eigen::Index total) {
-        if (done) done(static_cast<std::size_t>(n), static_cast<std::size_t>(total));
-    });
+    vem::Matrix x = vem::generate_spiking(m, s.x_ancestral, g.refine, sp, driver_progress(progress));
     progress.finish();
     return x;
 }
@@ -219,13 +256,17 @@ EvalOptions eval_options(const EmEvalOptions& given) {
 // The four (with spiking five) sets of centres scored, GENERATE first.
 std::vector<ScoredCentres> score_all(const EvalOptions& o, const vem::DigitSet& set, const vem::Matrix& eval,
                                      const vem::Samples& s, const vem::Matrix& x_generate) {
+    if (!o.quiet)
+        fmt::print(stderr, "em-eval: Parzen LL of the {} {} digits under {} sets of centres (sigma chosen on the {} "
+                           "validation digits)\n",
+                   eval.cols(), o.split, o.spiking ? 5 : 4, set.validation.x.cols());
     std::vector<ScoredCentres> scored;
-    scored.push_back(score_centres(o.spiking ? "GENERATE (spiking)" : "GENERATE", x_generate, set, eval, o.quiet));
-    scored.push_back(score_centres("ancestral", s.x_ancestral, set, eval, o.quiet));
-    scored.push_back(score_centres("training digits", set.train.x, set, eval, o.quiet));
+    scored.push_back(score_centres(o.spiking ? "GENERATE (spiking)" : "GENERATE", x_generate, set, eval, o));
+    scored.push_back(score_centres("ancestral", s.x_ancestral, set, eval, o));
+    scored.push_back(score_centres("training digits", set.train.x, set, eval, o));
     scored.push_back(score_centres("Bernoulli baseline", bernoulli_baseline(set.train.x, o.samples, o.seed), set,
-                                   eval, o.quiet));
-    if (o.spiking) scored.push_back(score_centres("GENERATE (rate)", s.x_generate, set, eval, o.quiet));
+                                   eval, o));
+    if (o.spiking) scored.push_back(score_centres("GENERATE (rate)", s.x_generate, set, eval, o));
     return scored;
 }
 
@@ -289,10 +330,8 @@ EmEvalResult run_em_eval(const EmEvalOptions& given) {
     if (!o.quiet) fmt::print(stderr, "em-eval: generating {} samples (GENERATE and ancestral)\n", o.samples);
     ProgressReporter progress("em-eval", static_cast<double>(o.samples), ProgressUnit::count("samples"), o.progress);
     progress.set_part("GENERATE and ancestral");
-    const ProgressCallback done = progress.callback();
-    const vem::Samples s = vem::generate(m, g, [&](Eigen::Index n, Eigen::Index total) {
-        if (done) done(static_cast<std::size_t>(n), static_cast<std::size_t>(total));
-    });
+    progress.update(0);  // --progress: at once
+    const vem::Samples s = vem::generate(m, g, driver_progress(progress));
     progress.finish();
     const vem::Matrix x_generate = o.spiking ? spiking_generate(m, s, g, o) : s.x_generate;
     EmEvalResult r;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,54 @@ std::string model_bytes(const fs::path& file) {
     m.clear_spikeem_version();
     return m.SerializeAsString();
 }
+
+// A one-epoch model of 50 training digits, trained once for the progress tests.
+fs::path write_small_run() {
+    const fs::path run = fresh_dir("em_progress_run");
+    const Result r = sh("em-train --data " + digit_set().string() + " --out " + run.string() +
+                        " --epochs 1 --limit 50 --eval-every 0 --quiet");
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    return run;
+}
+
+const fs::path& small_run() {
+    static const fs::path run = write_small_run();
+    return run;
+}
+
+// A command's exit status, stdout and stderr apart (sh() joins them; progress goes to stderr only).
+struct Split {
+    int status;
+    std::string out, err;
+};
+
+Split run_split(const std::string& args) {
+    const fs::path dir = fresh_dir("em_split_capture");
+    fs::create_directories(dir);
+    const std::string cmd = std::string(SPIKEEM_BINARY) + " " + args + " > " + (dir / "out").string() + " 2> " +
+                            (dir / "err").string();
+    const int rc = std::system(cmd.c_str());
+    Split r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "out"), slurp(dir / "err")};
+    fs::remove_all(dir);
+    return r;
+}
+
+// Whether `err` has a progress line of em-eval's part `part` that contains `mark`.
+bool has_progress_line(const std::string& err, const std::string& part, const std::string& mark) {
+    std::stringstream lines(err);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("spikeem em-eval: " + part + ", ", 0) == 0 && line.find(mark) != std::string::npos) return true;
+    return false;
+}
+
+// em-eval of small_run() on 100 samples (with --spiking, 2 samples at 1 ms per iteration) into `out`.
+Split em_eval(const fs::path& out, const std::string& flags) {
+    return run_split("em-eval " + small_run().string() + " --data " + digit_set().string() + " --out " +
+                     out.string() + " " + flags);
+}
+
+const char* const kEvalFiles[] = {"parzen.json", "inference.csv", "samples_generate.idx", "samples_ancestral.idx",
+                                  "inpaint.idx"};
 
 }  // namespace
 
@@ -183,4 +233,39 @@ TEST_CASE("em-spiking-train writes both learning curves, and refuses an unknown 
     r = sh("em-spiking-train --out " + out.string() + " --map h3");
     CHECK(r.status == 2);
     CHECK(r.out.find("--map h3") != std::string::npos);
+}
+
+TEST_CASE("em-eval --progress prints a 0 % and a 100 % line for every stage, GENERATE to in-painting") {
+    const fs::path out = fresh_dir("em_eval_progress");
+    Split r = em_eval(out, "--samples 100 --progress");
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    INFO(r.err);
+    for (const char* part : {"GENERATE and ancestral", "Parzen GENERATE", "Parzen ancestral", "Parzen training digits",
+                             "Parzen Bernoulli baseline", "log p(x, h) over INFERENCE", "in-painting"}) {
+        CHECK_MESSAGE(has_progress_line(r.err, part, "(0%)"), part);  // at once
+        CHECK_MESSAGE(has_progress_line(r.err, part, "(100%)"), part);
+    }
+    // With --spiking, the spiking GENERATE and the two GENERATEs' scoring are stages of their own.
+    r = em_eval(out, "--spiking --samples 2 --spiking-step-ms 1 --progress");
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    INFO(r.err);
+    for (const char* part : {"spiking GENERATE", "Parzen GENERATE (spiking)", "Parzen GENERATE (rate)"})
+        CHECK_MESSAGE(has_progress_line(r.err, part, "(100%)"), part);
+    fs::remove_all(out);
+}
+
+TEST_CASE("em-eval -q prints no progress line, and writes the same bytes as with --progress") {
+    const fs::path loud = fresh_dir("em_eval_loud"), quiet = fresh_dir("em_eval_quiet");
+    REQUIRE(em_eval(loud, "--samples 100 --progress").status == 0);
+    const Split q = em_eval(quiet, "--samples 100 --progress -q");  // -q wins over --progress
+    REQUIRE_MESSAGE(q.status == 0, q.err);
+    CHECK_MESSAGE(q.err.find("spikeem em-eval:") == std::string::npos, q.err);
+    CHECK_MESSAGE(q.err.find("%)") == std::string::npos, q.err);
+    for (const char* f : kEvalFiles) {
+        INFO(f);
+        REQUIRE(fs::exists(loud / f));
+        CHECK(slurp(loud / f) == slurp(quiet / f));
+    }
+    fs::remove_all(loud);
+    fs::remove_all(quiet);
 }

@@ -87,10 +87,12 @@ std::vector<double> default_sigma_grid() {
     return grid;
 }
 
-SigmaChoice choose_sigma(const Matrix& sq_dist_validation, Eigen::Index d, const std::vector<double>& grid) {
+SigmaChoice choose_sigma(const Matrix& sq_dist_validation, Eigen::Index d, const std::vector<double>& grid,
+                         const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
     if (grid.empty()) throw std::invalid_argument("choose_sigma: empty grid of sigmas");
     SigmaChoice c;
     c.grid = grid;
+    const auto total = static_cast<Eigen::Index>(grid.size());
     double best = -std::numeric_limits<double>::infinity();
     for (double sigma : grid) {
         const double ll = parzen_log_likelihood(sq_dist_validation, sigma, d).mean;
@@ -99,6 +101,7 @@ SigmaChoice choose_sigma(const Matrix& sq_dist_validation, Eigen::Index d, const
             best = ll;
             c.sigma = sigma;
         }
+        if (progress) progress(static_cast<Eigen::Index>(c.ll.size()), total);
     }
     return c;
 }

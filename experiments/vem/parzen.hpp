@@ -10,6 +10,7 @@
 // Matrices hold one example per column (as everywhere in experiments/vem/).
 #include <Eigen/Core>
 
+#include <functional>
 #include <vector>
 
 #include "experiments/vem/model.hpp"
@@ -58,8 +59,11 @@ struct SigmaChoice {
     std::vector<double> grid, ll;
 };
 // grid must not be empty (std::invalid_argument); each entry as for
-// parzen_log_likelihood.
-SigmaChoice choose_sigma(const Matrix& sq_dist_validation, Eigen::Index d, const std::vector<double>& grid);
+// parzen_log_likelihood.  `progress(done, total)` (optional) is called after
+// each sigma's pass over the rows, with total = grid.size(); it changes nothing
+// but the progress.
+SigmaChoice choose_sigma(const Matrix& sq_dist_validation, Eigen::Index d, const std::vector<double>& grid,
+                         const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 // The paired gap a - b on the same queries: per-example differences, their
 // mean and standard error (sd of the differences / sqrt(n)), which is smaller

@@ -160,7 +160,8 @@ Samples generate(const Model& m, const GenerateSettings& s,
 }
 
 std::vector<Matrix> inpaint(const Model& m, const Matrix& x, const std::vector<bool>& known, int rounds,
-                            const InferenceSettings& inference, std::uint64_t seed) {
+                            const InferenceSettings& inference, std::uint64_t seed,
+                            const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
     Matrix cur = x;
     for (Eigen::Index c = 0; c < x.cols(); ++c) {
         RandomStream rng = stream(seed, "spikeem/vem/inpaint", static_cast<std::uint64_t>(c), 0);
@@ -173,11 +174,13 @@ std::vector<Matrix> inpaint(const Model& m, const Matrix& x, const std::vector<b
         for (Eigen::Index r = 0; r < x.rows(); ++r)
             if (!known[static_cast<std::size_t>(r)]) cur.row(r) = guess.row(r);
         out.push_back(cur);
+        if (progress) progress(k + 1, rounds);
     }
     return out;
 }
 
-std::vector<LogJoint> inference_curve(const Model& m, const Matrix& x, int iterations, const InferenceSettings& s) {
+std::vector<LogJoint> inference_curve(const Model& m, const Matrix& x, int iterations, const InferenceSettings& s,
+                                      const std::function<void(Eigen::Index, Eigen::Index)>& progress) {
     Hidden h{Matrix(m.n_h1(), x.cols()), Matrix(m.n_h2(), x.cols())};
     Matrix f1x(m.n_h1(), x.cols());
     // The same chunks as infer(), so the end point equals infer(m, x, s) with s.steps = iterations.
@@ -197,6 +200,7 @@ std::vector<LogJoint> inference_curve(const Model& m, const Matrix& x, int itera
     for (int k = 0; k < iterations; ++k) {
         each_chunk([&](Hidden& part, Eigen::Index c0, Eigen::Index n) { infer_step(m, f1x.middleCols(c0, n), part, s); });
         out.push_back(log_joint(m, x, h));
+        if (progress) progress(k + 1, iterations);
     }
     return out;
 }

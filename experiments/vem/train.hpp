@@ -78,11 +78,15 @@ Samples generate(const Model& m, const GenerateSettings& s,
 // (a stream keyed by seed), then `rounds` times (h1, h2) = INFERENCE(x) and
 // the unknown pixels take g1(h1); known pixels stay.  Returns x after every
 // round (rounds + 1 matrices, the first the corrupted input).
+// `progress(done, total)` (optional) is called after every round, with total = rounds.
 std::vector<Matrix> inpaint(const Model& m, const Matrix& x, const std::vector<bool>& known, int rounds,
-                            const InferenceSettings& inference, std::uint64_t seed);
+                            const InferenceSettings& inference, std::uint64_t seed,
+                            const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 // log p(x, h) of every column of x over INFERENCE: entry k after k iterations
-// (k = 0..iterations).
-std::vector<LogJoint> inference_curve(const Model& m, const Matrix& x, int iterations, const InferenceSettings& s);
+// (k = 0..iterations).  `progress(done, total)` (optional) is called after
+// every iteration, with total = iterations.
+std::vector<LogJoint> inference_curve(const Model& m, const Matrix& x, int iterations, const InferenceSettings& s,
+                                      const std::function<void(Eigen::Index, Eigen::Index)>& progress = {});
 
 }  // namespace spikeem::vem
