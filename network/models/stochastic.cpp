@@ -102,6 +102,12 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
                 throw std::invalid_argument("stochastic population \"" + spec.name +
                                             "\": rate_function Softplus needs every neuron's noise_sigma_mV = 0 "
                                             "(a spread draws " + std::to_string(q.noise_sigma_mV) + " mV)");
+            // The loader keeps spread tau_syn ranges 0.1 % clear of tau_m; this also
+            // covers a spec built without it (the closed form divides by the difference).
+            if (q.tau_syn_ms > 0.0 && std::abs(q.tau_syn_ms - q.tau_m_ms) < 1e-3 * q.tau_m_ms)
+                throw std::invalid_argument("stochastic population \"" + spec.name + "\": a neuron draws tau_syn_ms = " +
+                                            std::to_string(q.tau_syn_ms) + " within 0.1 % of its tau_m_ms = " +
+                                            std::to_string(q.tau_m_ms) + " (ms): the spreads must keep them apart");
             per_.push_back(consts(q, time));
         }
     }
