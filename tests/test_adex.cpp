@@ -578,6 +578,7 @@ TEST_CASE("adex current_input: step currents match RK4 with i_e switched at the 
     Simulation dsim(d);
     dsim.run();
     const std::vector<Tick> a = spike_ticks(dsim, 0, 0), b = spike_ticks(dsim, 1, 0);
+    MESSAGE(a.size(), " spikes with i_e_pA, ", b.size(), " with the DC current");
     CHECK(a.size() >= 30);
     CHECK(a == b);
     CHECK(dynamic_cast<const AdExPopulation&>(dsim.population(1)).i_e_pA(0) == kTonic.i_e_pA);
