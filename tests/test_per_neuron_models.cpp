@@ -276,8 +276,8 @@ TEST_CASE("per_neuron on adex and stochastic: the loader names the field, the va
     // Accepted: a tau_syn range from 0 (voltage jumps) up to below tau_m, and every adex parameter at once.
     CHECK(error(stoch + "per_neuron { parameter: \"tau_syn_ms\" value { uniform { low: 0 high: 5 } } } }") == "");
     CHECK(error(adex + "per_neuron { parameter: \"v_peak_mV\" value { uniform { low: -40 high: 0 } } } "
-                       "per_neuron { parameter: \"i_e_pA\" value { normal { mean: 300 std: 50 min: 0 max: 600 } } } }") ==
-          "");
+                       "per_neuron { parameter: \"i_e_pA\" "
+                       "value { normal { mean: 300 std: 50 min: 0 max: 600 } } } }") == "");
     // Currents go into both models now.
     CHECK(error(adex + "}\n" + stoch + "}\n" +
                 "current_input { target: \"a\" dc { amplitude_mV { constant: 1 } } }\n"

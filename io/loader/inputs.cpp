@@ -149,7 +149,8 @@ void load_current_inputs(const proto::Spec& spec, const Node& root, const Popula
         const Node n = input_name(c, k, "current_input", root, v, names, in.name);
         in.target = c.target();
         if (c.target().empty()) {
-            v.fail(n, "target", "", "required: the name of a lif_delta, lif_exp, lif_cond_exp, adex or stochastic population");
+            v.fail(n, "target", "",
+                   "required: the name of a lif_delta, lif_exp, lif_cond_exp, adex or stochastic population");
         } else if (const auto t = pops.lookup(v, n, "target", c.target(), true)) {
             const PopulationSpec& ps = out.populations[*t];
             if (!model_takes_current(ps.model))

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>

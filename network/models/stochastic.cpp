@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <stdexcept>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,7 +105,8 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
             // The loader keeps spread tau_syn ranges 0.1 % clear of tau_m; this also
             // covers a spec built without it (the closed form divides by the difference).
             if (q.tau_syn_ms > 0.0 && std::abs(q.tau_syn_ms - q.tau_m_ms) < 1e-3 * q.tau_m_ms)
-                throw std::invalid_argument("stochastic population \"" + spec.name + "\": a neuron draws tau_syn_ms = " +
+                throw std::invalid_argument("stochastic population \"" + spec.name +
+                                            "\": a neuron draws tau_syn_ms = " +
                                             std::to_string(q.tau_syn_ms) + " within 0.1 % of its tau_m_ms = " +
                                             std::to_string(q.tau_m_ms) + " (ms): the spreads must keep them apart");
             per_.push_back(consts(q, time));
@@ -122,7 +123,9 @@ StochasticPopulation::StochasticPopulation(const PopulationSpec& spec, std::uint
 
 double StochasticPopulation::rho_hz(double v) const { return rho_hz(shared_, p_.rate_function, v); }
 
-double StochasticPopulation::rho_hz(std::uint32_t n, double v) const { return rho_hz(consts_of(n), p_.rate_function, v); }
+double StochasticPopulation::rho_hz(std::uint32_t n, double v) const {
+    return rho_hz(consts_of(n), p_.rate_function, v);
+}
 
 double StochasticPopulation::rho_hz(const Consts& p, RateFunction f, double v) {
     // Every shape is non-decreasing in V: rate_bound_hz relies on it.
