@@ -149,13 +149,14 @@ void load_current_inputs(const proto::Spec& spec, const Node& root, const Popula
         const Node n = input_name(c, k, "current_input", root, v, names, in.name);
         in.target = c.target();
         if (c.target().empty()) {
-            v.fail(n, "target", "", "required: the name of a lif_delta, lif_exp or lif_cond_exp population");
+            v.fail(n, "target", "",
+                   "required: the name of a lif_delta, lif_exp, lif_cond_exp, adex or stochastic population");
         } else if (const auto t = pops.lookup(v, n, "target", c.target(), true)) {
             const PopulationSpec& ps = out.populations[*t];
             if (!model_takes_current(ps.model))
                 v.fail(n, "target", fmt::format("\"{}\"", c.target()),
-                       fmt::format("is a {} population: currents go into lif_delta, lif_exp or lif_cond_exp "
-                                   "populations (a stochastic population has drive_mV)",
+                       fmt::format("is a {} population: currents go into lif_delta, lif_exp, lif_cond_exp, adex or "
+                                   "stochastic populations",
                                    model_name(ps.model)));
             else if (c.has_target_neurons())
                 in.target_range = neuron_range(n, "target_neurons", c.target_neurons(), ps.size, v);

@@ -379,6 +379,9 @@ const char* unit_of(std::string_view name) {
 // refused, as the corners alone would not find an equal pair inside the ranges.
 std::vector<std::pair<std::string_view, std::string_view>> apart(const PopulationModel& m) {
     if (std::holds_alternative<LifExpParams>(m)) return {{"tau_e_ms", "tau_m_ms"}, {"tau_i_ms", "tau_m_ms"}};
+    // stochastic: its exponential current's closed form divides by tau_syn - tau_m (a
+    // tau_syn range reaching 0, voltage jumps, is fine as long as it stays clear of tau_m).
+    if (std::holds_alternative<StochasticParams>(m)) return {{"tau_syn_ms", "tau_m_ms"}};
     return {};
 }
 

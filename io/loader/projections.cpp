@@ -169,12 +169,8 @@ void own_projection(const proto::Projection& p, const Node& pn, Sides sd, const 
         v.fail(rn, "exclude_own_psp", "true",
                "lif_cond_exp has no fixed PSP to remove (a conductance input's effect depends on V): set it to false");
     }
-    // Nor has AdEx: its membrane is non-linear, so what a jump still contributes depends on everything since.
-    if (vs && vs->exclude_own_psp && sd.t && std::holds_alternative<AdExParams>(pops[*sd.t].model)) {
-        const Node rn = pn.child("plasticity", p.plasticity()).child("voltage_slope", p.plasticity().voltage_slope());
-        v.fail(rn, "exclude_own_psp", "true",
-               "adex has no fixed PSP to remove (its membrane is non-linear): set it to false");
-    }
+    // AdEx has no exact one either (its membrane is non-linear); it removes the linearised
+    // PSP, the jump decaying with c/g_leak (AdExPopulation::psp_mV, docs/models.md).
 }
 
 }  // namespace

@@ -3,7 +3,14 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "network/models/per_neuron.hpp"
 
 namespace spikeem {
 
@@ -26,39 +33,90 @@ constexpr double kD1 = -12715105075.0 / 11282082432.0, kD3 = 87487479700.0 / 327
                  kD4 = -10690763975.0 / 1880347072.0, kD5 = 701980252875.0 / 199316789632.0,
                  kD6 = -1453857185.0 / 822651844.0, kD7 = 69997945.0 / 29380423.0;
 
+// The parameters a neuron may have of its own, by their names in the spec
+// (ModelTraits<AdExParams>::per_neuron lists the same).
+constexpr std::pair<std::string_view, double AdExParams::*> kFields[] = {
+    {"c_pF", &AdExParams::c_pF},           {"g_leak_nS", &AdExParams::g_leak_nS},
+    {"e_leak_mV", &AdExParams::e_leak_mV}, {"v_t_mV", &AdExParams::v_t_mV},
+    {"delta_t_mV", &AdExParams::delta_t_mV}, {"a_nS", &AdExParams::a_nS},
+    {"tau_w_ms", &AdExParams::tau_w_ms},   {"b_pA", &AdExParams::b_pA},
+    {"v_reset_mV", &AdExParams::v_reset_mV}, {"v_peak_mV", &AdExParams::v_peak_mV},
+    {"t_ref_ms", &AdExParams::t_ref_ms},   {"i_e_pA", &AdExParams::i_e_pA},
+    {"w_init_pA", &AdExParams::w_init_pA}};
+
 }  // namespace
+
+AdExPopulation::Consts AdExPopulation::consts(const AdExParams& p, const TimeBase& time) {
+    Consts c;
+    c.c_pF = p.c_pF;
+    c.g_leak_nS = p.g_leak_nS;
+    c.e_leak_mV = p.e_leak_mV;
+    c.v_t_mV = p.v_t_mV;
+    c.delta_t_mV = p.delta_t_mV;
+    c.a_nS = p.a_nS;
+    c.tau_w_ms = p.tau_w_ms;
+    c.b_pA = p.b_pA;
+    c.v_reset_mV = p.v_reset_mV;
+    c.v_peak_mV = p.v_peak_mV;
+    c.i_e_pA = p.i_e_pA;
+    c.g_over_c = p.g_leak_nS / p.c_pF;
+    c.inv_c = 1.0 / p.c_pF;
+    c.inv_tau_w = 1.0 / p.tau_w_ms;
+    c.inv_delta_t = 1.0 / p.delta_t_mV;
+    c.v_switch_mV = p.v_t_mV + kSwitch * p.delta_t_mV;
+    c.z_peak = std::exp(-(p.v_peak_mV - p.v_t_mV) / p.delta_t_mV);
+    c.tol_w_pA = kTolerance * p.g_leak_nS;
+    c.h_max_ms = 4.0 * std::max(p.c_pF / p.g_leak_nS, p.tau_w_ms);
+    c.t_ref_ticks = time.round(p.t_ref_ms);
+    return c;
+}
 
 AdExPopulation::AdExPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                                const TimeBase& time, std::uint64_t seed)
     : Population(spec.name, spec.size, index, global_offset),
       p_(std::get<AdExParams>(spec.model)),
       time_(time),
-      g_over_c_(p_.g_leak_nS / p_.c_pF),
-      inv_c_(1.0 / p_.c_pF),
-      inv_tau_w_(1.0 / p_.tau_w_ms),
-      inv_delta_t_(1.0 / p_.delta_t_mV),
-      v_switch_mV_(p_.v_t_mV + kSwitch * p_.delta_t_mV),
-      z_peak_(std::exp(-(p_.v_peak_mV - p_.v_t_mV) / p_.delta_t_mV)),
-      tol_w_pA_(kTolerance * p_.g_leak_nS),
-      h_max_ms_(4.0 * std::max(p_.c_pF / p_.g_leak_nS, p_.tau_w_ms)),
+      shared_(consts(p_, time)),
       h_min_ms_(time.to_ms(1)),
-      t_ref_ticks_(time.round(p_.t_ref_ms)),
-      n_(spec.size) {
+      n_(spec.size),
+      last_spike_(spec.size, -1) {
+    // Each neuron's parameters when some are spread or currents may move i_e.
+    // The loader checked the model's rules at every corner of the spread ranges;
+    // every rule is monotone in each parameter (differences like v_reset < v_peak
+    // are linear; (v_peak - v_t)/delta_t <= 500 grows with v_peak, falls with v_t
+    // and, its numerator being > 0 at every corner and so everywhere in the box,
+    // falls with delta_t), so every draw inside the ranges keeps them.
+    std::vector<AdExParams> own;  // each neuron's parameters, when they differ
+    if (!spec.per_neuron.empty() || spec.takes_current) {
+        own.assign(spec.size, p_);
+        for (const ParameterSpread& s : spec.per_neuron) {
+            const auto* f = std::find_if(std::begin(kFields), std::end(kFields),
+                                         [&](const auto& nf) { return s.parameter == nf.first; });
+            if (f == std::end(kFields))  // the loader lets only ModelTraits<AdExParams>::per_neuron through
+                throw std::invalid_argument("adex population \"" + spec.name + "\": per_neuron parameter \"" +
+                                            s.parameter + "\" is not one the model draws per neuron");
+            const std::vector<double> values = per_neuron_values(spec, s.parameter, p_.*(f->second), seed);
+            for (std::uint32_t i = 0; i < spec.size; ++i) own[i].*(f->second) = values[i];
+        }
+        per_.reserve(spec.size);
+        for (const AdExParams& q : own) per_.push_back(consts(q, time));
+    }
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
         RandomStream rng(seed, rng_domain::kInitialState, pop_key, i);
+        const Consts& p = consts_of(i);
         State& x = n_[i];
         x.pending = kNever;
         x.clamp = 0;
         x.mode = kLazy;
         x.steps = 0;
-        x.h_next_ms = 0.01 * std::min(p_.c_pF / p_.g_leak_nS, p_.tau_w_ms);
+        x.h_next_ms = 0.01 * std::min(p.c_pF / p.g_leak_nS, p.tau_w_ms);
         // The initial state until start() takes the first step from it.
         x.t0 = 0;
         x.h = 0;
         x.zform = false;
         x.r = {};
-        x.r[0] = Y{draw(p_.v_init_mV, rng), p_.w_init_pA};
+        x.r[0] = Y{draw(p_.v_init_mV, rng), own.empty() ? p_.w_init_pA : own[i].w_init_pA};
     }
 }
 
@@ -66,22 +124,22 @@ AdExPopulation::AdExPopulation(const PopulationSpec& spec, std::uint32_t index, 
 // that overshoot the crossing stay finite (the solution is used up to the crossing).
 // In the z-form the exponential current is exactly -g_L/C: z = exp(-(V - v_t)/Delta_T)
 // turns the divergence into a straight line through z = 0.
-AdExPopulation::Y AdExPopulation::rhs(const Y& y, bool zform) const {
+AdExPopulation::Y AdExPopulation::rhs(const Consts& p, const Y& y, bool zform) {
     const double w = y[1];
     if (!zform) {
-        const double v = std::min(y[0], p_.v_peak_mV);
-        const double dv = (-p_.g_leak_nS * (v - p_.e_leak_mV) +
-                           p_.g_leak_nS * p_.delta_t_mV * std::exp((v - p_.v_t_mV) * inv_delta_t_) - w + p_.i_e_pA) *
-                          inv_c_;
-        return Y{dv, (p_.a_nS * (v - p_.e_leak_mV) - w) * inv_tau_w_};
+        const double v = std::min(y[0], p.v_peak_mV);
+        const double dv = (-p.g_leak_nS * (v - p.e_leak_mV) +
+                           p.g_leak_nS * p.delta_t_mV * std::exp((v - p.v_t_mV) * p.inv_delta_t) - w + p.i_e_pA) *
+                          p.inv_c;
+        return Y{dv, (p.a_nS * (v - p.e_leak_mV) - w) * p.inv_tau_w};
     }
     const double z = y[0];
-    const double v = p_.v_t_mV - p_.delta_t_mV * std::log(std::max(z, z_peak_));
-    const double f = (-p_.g_leak_nS * (v - p_.e_leak_mV) - w + p_.i_e_pA) * inv_c_;
-    return Y{-g_over_c_ - z * f * inv_delta_t_, (p_.a_nS * (v - p_.e_leak_mV) - w) * inv_tau_w_};
+    const double v = p.v_t_mV - p.delta_t_mV * std::log(std::max(z, p.z_peak));
+    const double f = (-p.g_leak_nS * (v - p.e_leak_mV) - w + p.i_e_pA) * p.inv_c;
+    return Y{-p.g_over_c - z * f * p.inv_delta_t, (p.a_nS * (v - p.e_leak_mV) - w) * p.inv_tau_w};
 }
 
-double AdExPopulation::dp_step(const Y& y0, double h, bool zform, std::array<Y, 5>& r) const {
+double AdExPopulation::dp_step(const Consts& p, const Y& y0, double h, bool zform, std::array<Y, 5>& r) {
     auto at = [&](double c1, const Y& k1, double c2 = 0, const Y& k2 = {}, double c3 = 0, const Y& k3 = {},
                   double c4 = 0, const Y& k4 = {}, double c5 = 0, const Y& k5 = {}, double c6 = 0, const Y& k6 = {}) {
         Y y;
@@ -89,14 +147,14 @@ double AdExPopulation::dp_step(const Y& y0, double h, bool zform, std::array<Y, 
             y[j] = y0[j] + h * (c1 * k1[j] + c2 * k2[j] + c3 * k3[j] + c4 * k4[j] + c5 * k5[j] + c6 * k6[j]);
         return y;
     };
-    const Y k1 = rhs(y0, zform);
-    const Y k2 = rhs(at(kA21, k1), zform);
-    const Y k3 = rhs(at(kA31, k1, kA32, k2), zform);
-    const Y k4 = rhs(at(kA41, k1, kA42, k2, kA43, k3), zform);
-    const Y k5 = rhs(at(kA51, k1, kA52, k2, kA53, k3, kA54, k4), zform);
-    const Y k6 = rhs(at(kA61, k1, kA62, k2, kA63, k3, kA64, k4, kA65, k5), zform);
+    const Y k1 = rhs(p, y0, zform);
+    const Y k2 = rhs(p, at(kA21, k1), zform);
+    const Y k3 = rhs(p, at(kA31, k1, kA32, k2), zform);
+    const Y k4 = rhs(p, at(kA41, k1, kA42, k2, kA43, k3), zform);
+    const Y k5 = rhs(p, at(kA51, k1, kA52, k2, kA53, k3, kA54, k4), zform);
+    const Y k6 = rhs(p, at(kA61, k1, kA62, k2, kA63, k3, kA64, k4, kA65, k5), zform);
     const Y y1 = at(kB1, k1, 0.0, k2, kB3, k3, kB4, k4, kB5, k5, kB6, k6);
-    const Y k7 = rhs(y1, zform);
+    const Y k7 = rhs(p, y1, zform);
     Y err;
     for (int j = 0; j < 2; ++j) {
         err[j] = h * (kE1 * k1[j] + kE3 * k3[j] + kE4 * k4[j] + kE5 * k5[j] + kE6 * k6[j] + kE7 * k7[j]);
@@ -109,25 +167,25 @@ double AdExPopulation::dp_step(const Y& y0, double h, bool zform, std::array<Y, 
     // In the z-form an error dz moves V by Delta_T dz / z; it is weighed at the switch
     // point z = e^-kSwitch (z is smaller in every z-form step), i.e. as an error in
     // the time of the crossing of dz / (g_L/C) at most.
-    const double ev = zform ? std::abs(err[0]) * p_.delta_t_mV * std::exp(kSwitch) : std::abs(err[0]);
-    const double norm = std::max(ev / kTolerance, std::abs(err[1]) / tol_w_pA_);
+    const double ev = zform ? std::abs(err[0]) * p.delta_t_mV * std::exp(kSwitch) : std::abs(err[0]);
+    const double norm = std::max(ev / kTolerance, std::abs(err[1]) / p.tol_w_pA);
     const bool finite = std::isfinite(y1[0]) && std::isfinite(y1[1]) && std::isfinite(norm);
     return finite ? norm : std::numeric_limits<double>::infinity();
 }
 
-void AdExPopulation::begin_step(State& x, Tick t, double v, double w) const {
+void AdExPopulation::begin_step(const Consts& p, State& x, Tick t, double v, double w) const {
     x.t0 = t;
-    x.zform = p_.v_peak_mV > v_switch_mV_ && v >= v_switch_mV_;
-    const Y y0{x.zform ? std::exp(-(v - p_.v_t_mV) * inv_delta_t_) : v, w};
+    x.zform = p.v_peak_mV > p.v_switch_mV && v >= p.v_switch_mV;
+    const Y y0{x.zform ? std::exp(-(v - p.v_t_mV) * p.inv_delta_t) : v, w};
     const double per_ms = static_cast<double>(time_.ticks_per_ms());
-    double h = std::clamp(x.h_next_ms, h_min_ms_, h_max_ms_);
+    double h = std::clamp(x.h_next_ms, h_min_ms_, p.h_max_ms);
     // The usual controller (safety 0.9, factors in [0.2, 5]), on steps of whole ticks;
     // a step of one tick is taken whatever its error (never at the default 1 ns in
     // practice: the steps are some 0.01-1 ms).
     for (int tries = 0;; ++tries) {
         const double ticks = std::max(1.0, std::floor(h * per_ms));
         const double hh = ticks / per_ms;
-        const double err = dp_step(y0, hh, x.zform, x.r);
+        const double err = dp_step(p, y0, hh, x.zform, x.r);
         ++x.steps;
         const double factor = err > 0.0 ? 0.9 * std::pow(err, -0.2) : 5.0;
         if (err <= 1.0 || ticks <= 1.0 || tries >= 100) {
@@ -148,15 +206,15 @@ AdExPopulation::Y AdExPopulation::y_at(const State& x, Tick t) const {
     return y;
 }
 
-double AdExPopulation::v_of(const Y& y, bool zform) const {
-    if (!zform) return std::min(y[0], p_.v_peak_mV);
-    return y[0] <= z_peak_ ? p_.v_peak_mV : p_.v_t_mV - p_.delta_t_mV * std::log(y[0]);
+double AdExPopulation::v_of(const Consts& p, const Y& y, bool zform) {
+    if (!zform) return std::min(y[0], p.v_peak_mV);
+    return y[0] <= p.z_peak ? p.v_peak_mV : p.v_t_mV - p.delta_t_mV * std::log(y[0]);
 }
 
-void AdExPopulation::state_beyond(const State& x0, Tick t, double& v, double& w) const {
+void AdExPopulation::state_beyond(const Consts& p, const State& x0, Tick t, double& v, double& w) const {
     if (t - x0.t0 <= x0.h) {
         const Y y = y_at(x0, t);
-        v = v_of(y, x0.zform);
+        v = v_of(p, y, x0.zform);
         w = y[1];
         return;
     }
@@ -164,19 +222,19 @@ void AdExPopulation::state_beyond(const State& x0, Tick t, double& v, double& w)
     while (t - x.t0 > x.h) {
         const Tick end = x.t0 + x.h;
         const Y y = y_at(x, end);
-        begin_step(x, end, v_of(y, x.zform), y[1]);
+        begin_step(p, x, end, v_of(p, y, x.zform), y[1]);
     }
     const Y y = y_at(x, t);
-    v = v_of(y, x.zform);
+    v = v_of(p, y, x.zform);
     w = y[1];
 }
 
-double AdExPopulation::first_crossing(const State& x) const {
+double AdExPopulation::first_crossing(const Consts& p, const State& x) {
     // g(theta) >= 0: at or past v_peak (in the z-form z falls through z_peak).
     auto g = [&](double th) {
         const double th1 = 1.0 - th;
         const double y = x.r[0][0] + th * (x.r[1][0] + th1 * (x.r[2][0] + th * (x.r[3][0] + th1 * x.r[4][0])));
-        return x.zform ? z_peak_ - y : y - p_.v_peak_mV;
+        return x.zform ? p.z_peak - y : y - p.v_peak_mV;
     };
     const double ticks = static_cast<double>(x.h);
     double lo = 0.0;
@@ -206,12 +264,13 @@ void AdExPopulation::schedule(EngineHooks& engine, std::uint32_t i, Tick t) {
 
 void AdExPopulation::restart(EngineHooks& engine, std::uint32_t i, Tick t, double v, double w) {
     State& x = n_[i];
-    if (v >= p_.v_peak_mV) {  // at or past v_peak now (an input, or one at the tick of a crossing)
+    const Consts& p = consts_of(i);
+    if (v >= p.v_peak_mV) {  // at or past v_peak now (an input, or one at the tick of a crossing)
         spike(engine, i, t, w);
         return;
     }
-    begin_step(x, t, v, w);
-    const double th = first_crossing(x);
+    begin_step(p, x, t, v, w);
+    const double th = first_crossing(p, x);
     if (th > 0.0) {
         // The first tick at or after the crossing.
         const double ticks = std::ceil(th * static_cast<double>(x.h));
@@ -226,16 +285,18 @@ void AdExPopulation::restart(EngineHooks& engine, std::uint32_t i, Tick t, doubl
 // Spike at t with the adaptation current w at t (before the jump b).
 void AdExPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t, double w) {
     State& x = n_[i];
+    const Consts& p = consts_of(i);
     engine.emit_spike(index(), i, t);
-    w += p_.b_pA;
-    x.clamp = t + t_ref_ticks_;
-    if (t_ref_ticks_ > 0) {
+    last_spike_[i] = t;
+    w += p.b_pA;
+    x.clamp = t + p.t_ref_ticks;
+    if (p.t_ref_ticks > 0) {
         x.t0 = t;
         x.r[0][1] = w;
         x.mode = kRefractory;
         schedule(engine, i, x.clamp);
     } else {
-        restart(engine, i, t, p_.v_reset_mV, w);
+        restart(engine, i, t, p.v_reset_mV, w);
     }
 }
 
@@ -248,26 +309,28 @@ void AdExPopulation::start(EngineHooks& engine) {
 
 double AdExPopulation::w_pA(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
+    const Consts& p = consts_of(i);
     if (x.mode == kRefractory) {  // V = v_reset: w relaxes to a (v_reset - e_leak) in closed form
-        const double w_inf = p_.a_nS * (p_.v_reset_mV - p_.e_leak_mV);
-        return w_inf + (x.r[0][1] - w_inf) * std::exp(-time_.to_ms(t - x.t0) * inv_tau_w_);
+        const double w_inf = p.a_nS * (p.v_reset_mV - p.e_leak_mV);
+        return w_inf + (x.r[0][1] - w_inf) * std::exp(-time_.to_ms(t - x.t0) * p.inv_tau_w);
     }
     double v, w;
-    state_beyond(x, t, v, w);
+    state_beyond(p, x, t, v, w);
     return w;
 }
 
 void AdExPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
     State& x = n_[i];
+    const Consts& p = consts_of(i);
     assert(x.pending == e.t);  // own events are moved in place, never left stale
     x.pending = kNever;
     switch (x.mode) {
-        case kRefractory: restart(engine, i, e.t, p_.v_reset_mV, w_pA(i, e.t)); break;
+        case kRefractory: restart(engine, i, e.t, p.v_reset_mV, w_pA(i, e.t)); break;
         case kExact: spike(engine, i, e.t, y_at(x, e.t)[1]); break;  // nothing has changed since the prediction
         case kLazy: {
             const Y y = y_at(x, e.t);
-            restart(engine, i, e.t, v_of(y, x.zform), y[1]);
+            restart(engine, i, e.t, v_of(p, y, x.zform), y[1]);
             break;
         }
     }
@@ -279,15 +342,16 @@ void AdExPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* t
         const std::uint32_t i = targets[k];
         const double jump = weights[k];
         State& x = n_[i];
+        const Consts& p = consts_of(i);
         // A crossing predicted for this very tick happened before the input (in (t - 1, t]).
         if (x.mode == kExact && x.pending == t) spike(engine, i, t, y_at(x, t)[1]);
         if (jump == 0.0 || t < x.clamp) continue;  // V is held while refractory: the input is lost
         double v, w;
         if (x.mode == kRefractory) {  // at the end of refractoriness (its own event comes after inputs)
-            v = p_.v_reset_mV;
+            v = p.v_reset_mV;
             w = w_pA(i, t);
         } else {
-            state_beyond(x, t, v, w);
+            state_beyond(p, x, t, v, w);
         }
         restart(engine, i, t, v + jump, w);
     }
@@ -295,18 +359,49 @@ void AdExPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_t* t
 
 double AdExPopulation::voltage_mV(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
-    if (x.mode == kRefractory) return p_.v_reset_mV;  // held at reset until the own event ends it
+    const Consts& p = consts_of(i);
+    if (x.mode == kRefractory) return p.v_reset_mV;  // held at reset until the own event ends it
     double v, w;
-    state_beyond(x, t, v, w);
+    state_beyond(p, x, t, v, w);
     return v;
 }
 
 double AdExPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     const State& x = n_[i];
+    const Consts& p = consts_of(i);
     if (x.mode == kRefractory) return 0.0;
     double v, w;
-    state_beyond(x, t, v, w);
-    return rhs(Y{v, w}, false)[0];
+    state_beyond(p, x, t, v, w);
+    return rhs(p, Y{v, w}, false)[0];
+}
+
+void AdExPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick t, double delta_mV) {
+    assert(!per_.empty());  // built with takes_current: each neuron has its own i_e
+    State& x = n_[i];
+    Consts& p = per_[i];
+    // As for an input: a crossing predicted for this very tick happened before the change.
+    if (x.mode == kExact && x.pending == t) spike(engine, i, t, y_at(x, t)[1]);
+    // (V, w) at t under the old current, before i_e moves (R I = delta with R = 1/g_leak).
+    double v = p.v_reset_mV, w;
+    const bool held = x.mode == kRefractory;
+    if (held)
+        w = w_pA(i, t);
+    else
+        state_beyond(p, x, t, v, w);
+    p.i_e_pA += delta_mV * p.g_leak_nS;
+    // While refractory V is held and w relaxes independently of the current: the
+    // pending end of refractoriness restarts from v_reset with the new i_e.
+    if (held) return;
+    restart(engine, i, t, v, w);
+}
+
+double AdExPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) const {
+    const Tick s = last_spike_[i];
+    const Consts& p = consts_of(i);
+    // A spike at or after the input resets V (its part is gone); an input that came
+    // while V was held at reset was lost.
+    if (s >= 0 && (s >= t_in || t_in < s + p.t_ref_ticks)) return 0.0;
+    return w * std::exp(-time_.to_ms(t_now - t_in) * p.g_over_c);
 }
 
 }  // namespace spikeem

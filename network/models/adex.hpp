@@ -35,6 +35,13 @@ namespace spikeem {
 // between two sample points is missed (V has to pass v_peak and turn back
 // within a fraction of a step: only with v_peak a few delta_t above v_t at most).
 // No state is shared between neurons and no reference time moves.
+//
+// Per-neuron parameters (PopulationSpec::per_neuron: every numeric parameter,
+// ModelTraits<AdExParams>::per_neuron) and injected currents (add_current: a
+// current R I = delta mV with R = 1/g_leak adds delta g_leak pA to the neuron's
+// i_e) live in a per-neuron copy of the constants, Consts; a population without
+// either keeps one shared copy, so its arithmetic is that of a population
+// without the feature, bit for bit.
 class AdExPopulation final : public Population {
 public:
     static constexpr double kTolerance = 1e-12;  // per-step error target, mV
@@ -52,8 +59,21 @@ public:
     // V at t (>= the last event applied), at most v_peak (between a crossing and its spike tick).
     double voltage_mV(std::uint32_t local, Tick t) const override;
     double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
+    // A current of delta_mV (R I) starts to flow (negative: stops): i_e of the
+    // neuron moves by delta_mV g_leak pA; V and w are continuous, the step
+    // restarts at t.  Contract: built with PopulationSpec::takes_current.
+    void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) override;
+    // The linearised PSP (an approximation: AdEx has no superposition): an
+    // input's jump w decays with the membrane time constant c/g_leak,
+    // w exp(-(t_now - t_in) g_leak/c), until the neuron's next spike (0 from a
+    // spike at or after t_in on, and 0 for an input lost while refractory).
+    // The exponential current and w's response to the jump are left out.
+    double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
 
+    // The spec's parameters (shared values; a neuron's own are in its Consts).
     const AdExParams& params() const { return p_; }
+    // Neuron i's injected constant current now: its i_e_pA plus any current input (pA).
+    double i_e_pA(std::uint32_t local) const { return consts_of(local).i_e_pA; }
     // The adaptation current at t (pA), read-only; t >= the last event applied.
     double w_pA(std::uint32_t local, Tick t) const;
     // Steps computed so far by the neuron's own dynamics (not by reads), for cost measurements.
@@ -62,6 +82,17 @@ public:
 private:
     enum Mode : std::uint8_t { kLazy = 0, kExact = 1, kRefractory = 2 };
     using Y = std::array<double, 2>;  // (V or z, w)
+    // A neuron's parameters and the constants derived from them (as the spec's,
+    // per neuron when they differ).
+    struct Consts {
+        double c_pF, g_leak_nS, e_leak_mV, v_t_mV, delta_t_mV, a_nS, tau_w_ms, b_pA, v_reset_mV, v_peak_mV, i_e_pA;
+        double g_over_c, inv_c, inv_tau_w, inv_delta_t;  // 1/ms, 1/pF, 1/ms, 1/mV
+        double v_switch_mV, z_peak;
+        double tol_w_pA, h_max_ms;
+        Tick t_ref_ticks;
+    };
+    static Consts consts(const AdExParams& p, const TimeBase& time);
+    const Consts& consts_of(std::uint32_t i) const { return per_.empty() ? shared_ : per_[i]; }
     // Per neuron.  Outside refractoriness y(t0 + theta h) = r0 + theta (r1 + (1 - theta)
     // (r2 + theta (r3 + (1 - theta) r4))) for theta in [0, 1], y = (z, w) if zform, else
     // (V, w).  During refractoriness r[0][1] is w at t0 and V is v_reset.
@@ -76,30 +107,30 @@ private:
         bool zform;
     };
 
-    Y rhs(const Y& y, bool zform) const;
+    static Y rhs(const Consts& p, const Y& y, bool zform);
     // One Dormand-Prince step of h ms from y0: the error norm (1: at the tolerance) and
     // the continuous extension's coefficients in r.
-    double dp_step(const Y& y0, double h_ms, bool zform, std::array<Y, 5>& r) const;
+    static double dp_step(const Consts& p, const Y& y0, double h_ms, bool zform, std::array<Y, 5>& r);
     // The step from t with (V, w): form, length (ticks), coefficients; t0 = t.
-    void begin_step(State& x, Tick t, double v, double w) const;
+    void begin_step(const Consts& p, State& x, Tick t, double v, double w) const;
     Y y_at(const State& x, Tick t) const;  // t in [t0, t0 + h]
-    double v_of(const Y& y, bool zform) const;
+    static double v_of(const Consts& p, const Y& y, bool zform);
     // (V, w) at any t >= t0 (steps on past the current one, in a copy, when t is beyond it).
-    void state_beyond(const State& x, Tick t, double& v, double& w) const;
+    void state_beyond(const Consts& p, const State& x, Tick t, double& v, double& w) const;
     // The first theta in (0, 1] at which the step's extension reaches v_peak, or -1,
     // located well enough that ceil(theta * h) is the tick of that crossing.
-    double first_crossing(const State& x) const;
+    static double first_crossing(const Consts& p, const State& x);
     void restart(EngineHooks& engine, std::uint32_t i, Tick t, double v, double w);
     void spike(EngineHooks& engine, std::uint32_t i, Tick t, double w);
     void schedule(EngineHooks& engine, std::uint32_t i, Tick t);
 
     AdExParams p_;
     TimeBase time_;
-    double g_over_c_, inv_c_, inv_tau_w_, inv_delta_t_;  // 1/ms, 1/pF, 1/ms, 1/mV
-    double v_switch_mV_, z_peak_;
-    double tol_w_pA_, h_max_ms_, h_min_ms_;
-    Tick t_ref_ticks_;
+    Consts shared_;            // every neuron's, unless per_ has an entry per neuron
+    std::vector<Consts> per_;  // per neuron (spreads or currents), else empty
+    double h_min_ms_;
     std::vector<State> n_;
+    std::vector<Tick> last_spike_;  // per neuron, -1: none (for psp_mV)
 };
 
 }  // namespace spikeem

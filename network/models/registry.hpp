@@ -56,15 +56,26 @@ template <>
 struct ModelTraits<AdExParams> {
     static constexpr const char* name = "adex";
     static constexpr bool neuron = true;
-    static constexpr bool takes_current = false;  // i_e_pA is its own constant current
-    static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
+    // Injected currents (R I with R = 1/g_leak) add to the neuron's i_e_pA; no NeuronLevels.
+    static constexpr bool takes_current = true;
+    // The parameters Population.per_neuron may draw per neuron (names as in the spec): every numeric one.
+    static constexpr std::string_view per_neuron_array[] = {
+        "c_pF",   "g_leak_nS",  "e_leak_mV", "v_t_mV",   "delta_t_mV", "a_nS",     "tau_w_ms",
+        "b_pA",   "v_reset_mV", "v_peak_mV", "t_ref_ms", "i_e_pA",     "w_init_pA"};
+    static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
 struct ModelTraits<StochasticParams> {
     static constexpr const char* name = "stochastic";
     static constexpr bool neuron = true;
-    static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
-    static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
+    // Injected currents (R I, mV) add to the neuron's drive_mV (its leak target); no NeuronLevels.
+    static constexpr bool takes_current = true;
+    // The parameters Population.per_neuron may draw per neuron (names as in the spec): every numeric
+    // one (a spread of v_reset_mV gives each neuron a reset).
+    static constexpr std::string_view per_neuron_array[] = {
+        "tau_m_ms",   "v_rest_mV",   "drive_mV", "drive_slope_mV_per_ms", "tau_syn_ms", "noise_sigma_mV",
+        "rho_max_hz", "beta_per_mV", "theta_mV", "v_reset_mV",            "t_ref_ms"};
+    static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
 struct ModelTraits<PoissonParams> {
