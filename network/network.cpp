@@ -51,7 +51,7 @@ Network::Network(const NetworkSpec& spec, const TimeBase& time) {
         const std::uint32_t t = find_population(in.target);
         if (!model_takes_current(spec.populations[t].model))
             throw std::invalid_argument("current input \"" + in.name + "\": population \"" + in.target +
-                                        "\" is not a leaky integrate-and-fire population");
+                                        "\" has a model that takes no current");
         currents_.emplace_back(in, static_cast<std::uint32_t>(k), t, populations_[t]->size(), offsets_[t], time,
                                seed);
     }

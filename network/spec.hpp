@@ -392,7 +392,7 @@ struct OuCurrent {
 };
 struct CurrentInputSpec {
     std::string name;    // the key of its random streams
-    std::string target;  // a lif_delta, lif_exp or lif_cond_exp population
+    std::string target;  // a population whose model takes currents (model_takes_current)
     std::optional<NeuronRange> target_range;  // default: the whole population
     std::variant<DcCurrent, StepCurrent, OuCurrent> kind;
     double start_ms = 0.0;

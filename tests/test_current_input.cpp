@@ -296,9 +296,8 @@ TEST_CASE("current_input and per_neuron: the spec checks name the field, the val
         CAPTURE(e);
         CHECK(e.find(part) != std::string::npos);
     };
-    has(error("current_input { target: \"s\" dc { amplitude_mV { constant: 1 } } }"),
-        "current_input[0].target = \"s\": is a stochastic population: currents go into lif_delta");
-    has(error("current_input { target: \"p\" dc { amplitude_mV { constant: 1 } } }"), "not a spike source");
+    has(error("current_input { target: \"p\" dc { amplitude_mV { constant: 1 } } }"),
+        "not a spike source");
     has(error("current_input { target: \"n\" }"), "current_input[0]: no current: expected one of dc, steps, ou");
     has(error("current_input { target: \"n\" dc {} }"), "current_input[0].dc.amplitude_mV");
     has(error("current_input { target: \"n\" steps { t_ms: [0, 5, 5] amplitude_mV: [1, 2, 3] } }"),
@@ -313,8 +312,8 @@ TEST_CASE("current_input and per_neuron: the spec checks name the field, the val
     const std::string pop = "population { name: \"m\" size: 4 lif_delta {} ";
     has(error(pop + "per_neuron { parameter: \"c_pF\" value { constant: 5 } } }"),
         "per_neuron[0].parameter = \"c_pF\": must be one of v_rest_mV, v_th_mV, v_reset_mV, t_ref_ms, tau_m_ms");
-    has(error("population { name: \"q\" size: 4 stochastic {} per_neuron { parameter: \"v_th_mV\" value { constant: 5 } } }"),
-        "the stochastic model has no per-neuron parameters");
+    has(error("population { name: \"q\" size: 4 poisson { rate_hz: 1 } per_neuron { parameter: \"rate_hz\" value { constant: 5 } } }"),
+        "the poisson model has no per-neuron parameters");
     has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { normal { mean: -55 std: 1 } } } }"),
         "per_neuron[0].value: can draw -inf (mV): every neuron's v_th_mV must be finite; bound a normal with min and max");
     has(error(pop + "per_neuron { parameter: \"v_th_mV\" value { uniform { low: -75 high: -50 } } } }"),

@@ -119,12 +119,19 @@ TEST_CASE("per_neuron time constants: the loader keeps lif_exp's tau_e and tau_i
     auto error = [](const std::string& body) {
         return error_of<io::SpecError>([&] { io::load_spec_text(body, "s"); });
     };
+    // tau_e_ms is not written: its default, 5 ms, is what the range must stay clear of.
     const std::string e = error(
-        "population { name: \"m\" size: 4 lif_exp { tau_m_ms: 20 tau_e_ms: 5 } "
+        "population { name: \"m\" size: 4 lif_exp { tau_m_ms: 20 } "
         "per_neuron { parameter: \"tau_m_ms\" value { uniform { low: 4 high: 30 } } } }");
     CHECK(e.find("per_neuron: tau_e_ms ranges over [5, 5] and tau_m_ms over [4, 30] (ms): every neuron's tau_e_ms "
                  "must differ from its tau_m_ms by at least 0.1 %") != std::string::npos);
     CAPTURE(e);
+    // Neither written: a tau_e_ms range over the default tau_m_ms (20 ms).
+    const std::string e2 = error(
+        "population { name: \"m\" size: 4 lif_exp {} "
+        "per_neuron { parameter: \"tau_e_ms\" value { uniform { low: 2 high: 25 } } } }");
+    CHECK(e2.find("tau_e_ms ranges over [2, 25] and tau_m_ms over [20, 20] (ms)") != std::string::npos);
+    CAPTURE(e2);
     const std::string f = error(
         "population { name: \"m\" size: 4 lif_delta {} "
         "per_neuron { parameter: \"tau_m_ms\" value { uniform { low: -1 high: 30 } } } }");

@@ -368,8 +368,8 @@ bool v_init_given(const proto::Population& p) {
 
 // The unit of a model parameter, from its name's suffix (for messages).
 const char* unit_of(std::string_view name) {
-    for (const auto& [suffix, unit] : {std::pair{"_per_mV", "1/mV"}, {"_ms", "ms"}, {"_mV", "mV"}, {"_pA", "pA"},
-                                       {"_nS", "nS"}, {"_pF", "pF"}, {"_hz", "Hz"}})
+    for (const auto& [suffix, unit] : {std::pair{"_mV_per_ms", "mV/ms"}, {"_per_mV", "1/mV"}, {"_ms", "ms"},
+                                       {"_mV", "mV"}, {"_pA", "pA"}, {"_nS", "nS"}, {"_pF", "pF"}, {"_hz", "Hz"}})
         if (name.size() > std::string_view(suffix).size() && name.ends_with(suffix)) return unit;
     return "";
 }
@@ -377,11 +377,18 @@ const char* unit_of(std::string_view name) {
 // Pairs of a model's parameters that must stay 0.1 % apart (the model's loader
 // says why); a spread of either whose range comes that close to the other's is
 // refused, as the corners alone would not find an equal pair inside the ranges.
-std::vector<std::pair<std::string_view, std::string_view>> apart(const PopulationModel& m) {
-    if (std::holds_alternative<LifExpParams>(m)) return {{"tau_e_ms", "tau_m_ms"}, {"tau_i_ms", "tau_m_ms"}};
+// Each with the values the model has when not spread (the loaded ones, defaults included).
+struct ApartPair {
+    std::string_view a, b;
+    double a_shared, b_shared;
+};
+std::vector<ApartPair> apart(const PopulationModel& m) {
+    if (const auto* p = std::get_if<LifExpParams>(&m))
+        return {{"tau_e_ms", "tau_m_ms", p->tau_e_ms, p->tau_m_ms}, {"tau_i_ms", "tau_m_ms", p->tau_i_ms, p->tau_m_ms}};
     // stochastic: its exponential current's closed form divides by tau_syn - tau_m (a
     // tau_syn range reaching 0, voltage jumps, is fine as long as it stays clear of tau_m).
-    if (std::holds_alternative<StochasticParams>(m)) return {{"tau_syn_ms", "tau_m_ms"}};
+    if (const auto* p = std::get_if<StochasticParams>(&m))
+        return {{"tau_syn_ms", "tau_m_ms", p->tau_syn_ms, p->tau_m_ms}};
     return {};
 }
 
@@ -444,18 +451,15 @@ void per_neuron(const proto::Population& p, const Node& pn, Validator& v, Popula
     // Without a v_init_mV each neuron starts at its own rest level when the levels vary.
     ps.v_init_at_rest = !v_init_given(p) && (find_spread(ps, "v_rest_mV") || find_spread(ps, "v_th_mV") ||
                                              find_spread(ps, "v_reset_mV"));
-    // A parameter's range: its spread's, or the shared value the model was given.
-    auto range_of = [&](std::string_view name) -> std::pair<double, double> {
+    // A parameter's range: its spread's, or the model's one value.
+    auto range_of = [&](std::string_view name, double shared) -> std::pair<double, double> {
         for (const Range& r : ranges)
             if (r.name == name) return {r.lo, r.hi};
-        const pb::Message& mm = pr->GetMessage(p, model_field);
-        const pb::FieldDescriptor* f = mm.GetDescriptor()->FindFieldByName(std::string(name));
-        const double x = mm.GetReflection()->GetDouble(mm, f);
-        return {x, x};
+        return {shared, shared};
     };
-    for (const auto& [a, b] : apart(ps.model)) {
+    for (const auto& [a, b, a_shared, b_shared] : apart(ps.model)) {
         if (!find_spread(ps, a) && !find_spread(ps, b)) continue;
-        const auto ra = range_of(a), rb = range_of(b);
+        const auto ra = range_of(a, a_shared), rb = range_of(b, b_shared);
         // Within 0.1 % of each other somewhere: the ranges overlap once widened by it.
         if (ra.first <= rb.second * (1 + 1e-3) && rb.first <= ra.second * (1 + 1e-3))
             v.fail(pn, "per_neuron", "",
