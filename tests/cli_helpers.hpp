@@ -48,4 +48,21 @@ inline fs::path fresh_dir(const std::string& name) {
     return d;
 }
 
+// A command's exit status, stdout and stderr apart (sh() joins them; progress goes to stderr only).
+struct Split {
+    int status;
+    std::string out, err;
+};
+
+// `binary args`, its stdout and stderr captured apart.
+inline Split run_split(const std::string& binary, const std::string& args) {
+    const fs::path dir = fresh_dir("split_capture");
+    fs::create_directories(dir);
+    const std::string cmd = binary + " " + args + " > " + (dir / "out").string() + " 2> " + (dir / "err").string();
+    const int rc = std::system(cmd.c_str());
+    Split r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "out"), slurp(dir / "err")};
+    fs::remove_all(dir);
+    return r;
+}
+
 }  // namespace spikeem::test

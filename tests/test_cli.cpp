@@ -22,7 +22,9 @@ namespace fs = std::filesystem;
 using spikeem::test::fresh_dir;
 using spikeem::test::Result;
 using spikeem::test::sh;
+using spikeem::test::run_split;
 using spikeem::test::slurp;
+using spikeem::test::Split;
 
 namespace {
 
@@ -391,22 +393,6 @@ TEST_CASE("spikeem data mnist refuses bad input with exit 2 and writes nothing")
 }
 
 namespace {
-
-// A command's exit status, stdout and stderr apart.
-struct Split {
-    int status;
-    std::string out, err;
-};
-
-Split run_split(const std::string& binary, const std::string& args) {
-    const fs::path dir = fresh_dir("split_capture");
-    fs::create_directories(dir);
-    const std::string cmd = binary + " " + args + " > " + (dir / "out").string() + " 2> " + (dir / "err").string();
-    const int rc = std::system(cmd.c_str());
-    Split r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "out"), slurp(dir / "err")};
-    fs::remove_all(dir);
-    return r;
-}
 
 // A file without the lines that hold wall times (run.json, the commands' .json files).
 std::string without_wall_lines(const fs::path& p) {

@@ -20,6 +20,7 @@ using spikeem::test::fresh_dir;
 using spikeem::test::Result;
 using spikeem::test::sh;
 using spikeem::test::slurp;
+using spikeem::test::Split;
 namespace fs = std::filesystem;
 
 namespace {
@@ -94,22 +95,7 @@ const fs::path& small_run() {
     return run;
 }
 
-// A command's exit status, stdout and stderr apart (sh() joins them; progress goes to stderr only).
-struct Split {
-    int status;
-    std::string out, err;
-};
-
-Split run_split(const std::string& args) {
-    const fs::path dir = fresh_dir("em_split_capture");
-    fs::create_directories(dir);
-    const std::string cmd = std::string(SPIKEEM_BINARY) + " " + args + " > " + (dir / "out").string() + " 2> " +
-                            (dir / "err").string();
-    const int rc = std::system(cmd.c_str());
-    Split r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "out"), slurp(dir / "err")};
-    fs::remove_all(dir);
-    return r;
-}
+Split run_split(const std::string& args) { return spikeem::test::run_split(SPIKEEM_BINARY, args); }
 
 // Whether `err` has a progress line of em-eval's part `part` that contains `mark`.
 bool has_progress_line(const std::string& err, const std::string& part, const std::string& mark) {
