@@ -207,7 +207,10 @@ std::vector<AlignmentSummary> summarize(const GradcheckResult& r) {
         return m;
     };
     std::vector<AlignmentSummary> out;
-    for (const auto& [key, ps] : by) {
+    for (const auto& entry : by) {
+        // Not a structured binding: the lambda below captures ps, which clang before 16 refuses.
+        const auto& key = entry.first;
+        const auto& ps = entry.second;
         AlignmentSummary a;
         a.t_ms = key.first, a.group = key.second, a.seeds = ps.size();
         auto field = [&](double AlignmentPoint::*f) {
