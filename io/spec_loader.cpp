@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/loader/resources.hpp"
 #include "io/loader/sections.hpp"
 #include "io/loader/validator.hpp"
 #include "io/spec_set.hpp"
@@ -73,6 +74,7 @@ LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::strin
         for (const auto& e : v.errors()) msg += (msg.empty() ? "" : "\n") + e;
         throw SpecError(msg);
     }
+    loader::check_memory(ns, origin);  // before anything is allocated for it
     std::string hash = hash_of(spec, files.read);
     return LoadedSpec{std::move(ns), o.set, std::move(hash), origin, std::move(files.read)};
 }
