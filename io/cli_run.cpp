@@ -12,6 +12,7 @@
 
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
+#include "io/interrupt.hpp"
 #include "io/progress.hpp"
 #include "io/spec_loader.hpp"
 #include "io/spec_warnings.hpp"
@@ -25,12 +26,15 @@ namespace {
 
 // Runs sim to its duration in pieces of about 0.05 to 0.2 s of wall time (pieces
 // change no result), reporting the simulated time reached after each piece.
-void run_with_progress(Simulation& sim, ProgressMode mode) {
+// Stops early, between pieces, when `interrupt` has seen a signal; returns
+// whether the run reached its end.
+bool run_with_progress(Simulation& sim, ProgressMode mode, const InterruptWatch& interrupt) {
     using clock = std::chrono::steady_clock;
     const Tick end = sim.duration_ticks(), start = sim.now();
     ProgressReporter progress("run", sim.time().to_ms(end), ProgressUnit::simulated_ms(), mode);
     Tick step = std::max<Tick>(1, std::min<Tick>(end - start, sim.time().ticks_per_ms()));
     while (sim.now() < end) {
+        if (interrupt.requested()) return false;
         const auto before = clock::now();
         sim.run_until(sim.now() + std::min(step, end - sim.now()));
         const double took = std::chrono::duration<double>(clock::now() - before).count();
@@ -39,6 +43,7 @@ void run_with_progress(Simulation& sim, ProgressMode mode) {
         progress.update(sim.time().to_ms(sim.now()));
     }
     progress.finish();
+    return true;
 }
 
 constexpr const char* kRunOutputsHelp =
@@ -125,8 +130,15 @@ int cmd_run(const std::vector<std::string>& args) {
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
     auto t0 = std::chrono::steady_clock::now();
+    const InterruptWatch interrupt;
     Simulation sim(spec.spec, threads);
-    run_with_progress(sim, progress_mode(vm));
+    if (!run_with_progress(sim, progress_mode(vm), interrupt)) {
+        fmt::print(stderr, "\nspikeem run: interrupted by {} at t = {} ms of {} ms; nothing was written to {} "
+                           "(a run cannot be resumed yet: run it again)\n",
+                   interrupt.name(), sim.time().to_ms(sim.now()), sim.time().to_ms(sim.duration_ticks()),
+                   vm["out"].as<std::string>());
+        return interrupt.exit_code();
+    }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const fs::path out = vm["out"].as<std::string>();
