@@ -34,6 +34,8 @@ std::string os_error(std::string_view what, const fs::path& path, int err) {
     return fmt::format("{} {}: {}", what, path.string(), std::strerror(err));
 }
 
+// The default `err` is read with the other arguments: pass errno saved
+// beforehand when an argument is built by a call (fmt::format allocates).
 [[noreturn]] void throw_os_error(std::string_view what, const fs::path& path, int err = errno) {
     throw std::runtime_error(os_error(what, path, err));
 }
@@ -167,7 +169,10 @@ std::string lock_holder(int fd) {
 int take_lock(const fs::path& path, const fs::path& dir) {
     for (;;) {
         const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0) refuse(fmt::format("cannot write into {}: cannot create the lock file", dir.string()), path);
+        if (fd < 0) {
+            const int err = errno;  // before fmt::format, which may change it
+            refuse(fmt::format("cannot write into {}: cannot create the lock file", dir.string()), path, err);
+        }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
             const std::string pid = lock_holder(fd);
@@ -237,8 +242,10 @@ fs::path target_folder(const fs::path& dir) {
 void check_target(const fs::path& dir) {
     struct stat st {};
     const fs::path parent = dir.parent_path();
-    if (::stat(parent.c_str(), &st) != 0)
-        refuse(fmt::format("cannot write into {}: its parent folder", dir.string()), parent);
+    if (::stat(parent.c_str(), &st) != 0) {
+        const int err = errno;
+        refuse(fmt::format("cannot write into {}: its parent folder", dir.string()), parent, err);
+    }
     if (!S_ISDIR(st.st_mode))
         throw OutputRefused(
             fmt::format("cannot write into {}: its parent {} is not a folder", dir.string(), parent.string()));
@@ -346,8 +353,10 @@ void OutputSet::commit_files() {
     for (const auto& f : obsolete_) remove(f);
     step("replace");
     for (const Pending& f : files_)
-        if (::rename(f.tmp.c_str(), f.final.c_str()) != 0)
-            throw_os_error(fmt::format("cannot rename {} to", f.tmp.string()), f.final);
+        if (::rename(f.tmp.c_str(), f.final.c_str()) != 0) {
+            const int err = errno;
+            throw_os_error(fmt::format("cannot rename {} to", f.tmp.string()), f.final, err);
+        }
     sync_folder(dir_);
 }
 
@@ -359,22 +368,27 @@ void OutputSet::commit_folder() {
     struct stat st {};
     if (::stat(dir_.c_str(), &st) != 0) {
         // No earlier run: a plain rename.
-        if (::rename(r.staging.c_str(), dir_.c_str()) != 0)
-            throw_os_error(fmt::format("cannot rename {} to", r.staging.string()), dir_);
+        if (::rename(r.staging.c_str(), dir_.c_str()) != 0) {
+            const int err = errno;
+            throw_os_error(fmt::format("cannot rename {} to", r.staging.string()), dir_, err);
+        }
         r.staging_made = false;
     } else if (::renameat2(AT_FDCWD, r.staging.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
-        if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-            throw_os_error(fmt::format("cannot exchange {} with", r.staging.string()), dir_);
+        const int err = errno;
+        if (err != EINVAL && err != ENOSYS && err != ENOTSUP)
+            throw_os_error(fmt::format("cannot exchange {} with", r.staging.string()), dir_, err);
         // A filesystem without exchange (NFS): the old folder steps aside, then
         // the new one moves in; DIR is missing in between, never mixed.
         const fs::path aside =
             parent / fmt::format("{}.old-{}-{}", dir_.filename().string(), ::getpid(), random_suffix());
-        if (::rename(dir_.c_str(), aside.c_str()) != 0)
-            throw_os_error(fmt::format("cannot rename {} to", dir_.string()), aside);
+        if (::rename(dir_.c_str(), aside.c_str()) != 0) {
+            const int aside_err = errno;
+            throw_os_error(fmt::format("cannot rename {} to", dir_.string()), aside, aside_err);
+        }
         if (::rename(r.staging.c_str(), dir_.c_str()) != 0) {
-            const int err = errno;
+            const int move_err = errno;
             ::rename(aside.c_str(), dir_.c_str());  // the earlier run back in place
-            throw_os_error(fmt::format("cannot rename {} to", r.staging.string()), dir_, err);
+            throw_os_error(fmt::format("cannot rename {} to", r.staging.string()), dir_, move_err);
         }
         r.staging = aside;  // now the old folder, removed below
     }
