@@ -47,7 +47,11 @@ bool run_with_progress(Simulation& sim, ProgressMode mode, const InterruptWatch&
 }
 
 constexpr const char* kRunOutputsHelp =
-    "Writes into DIR (a table the spec does not ask for is removed from DIR, in both formats):\n"
+    "Replaces DIR as a whole with a new folder holding only these files (do not keep other files in DIR;\n"
+    "a non-empty DIR without run.json is refused).  The run writes into DIR.tmp-PID-RANDOM next to DIR,\n"
+    "which takes DIR's place in one rename at the end: DIR is always wholly one run's outputs.  While it\n"
+    "runs it holds the lock .DIR.lock next to DIR: a second run into DIR is refused (exit 2).  DIR's\n"
+    "parent (created if missing) must be a writable folder; this is checked before the simulation.\n"
     "  spikes.csv            t_ms,population,neuron: every spike of record.spikes and record.spike_probe\n"
     "                        (always written; no rows when nothing is recorded)\n"
     "  voltages.csv          t_ms,population,neuron,v_mV: record.voltage probes\n"
@@ -58,8 +62,7 @@ constexpr const char* kRunOutputsHelp =
     "  population_rates.csv  t_ms,probe,population,spikes,rate_hz: record.population_rate, one row per\n"
     "                        whole bin; t_ms the bin start, probe the index in record.population_rate,\n"
     "                        rate_hz = spikes * 1000 / (neurons watched * bin_ms)\n"
-    "  run.json              provenance (spec, hash, seed, resolution_ns, output_format) and statistics;\n"
-    "                        written last: its presence marks a complete set\n"
+    "  run.json              provenance (spec, hash, seed, resolution_ns, output_format) and statistics\n"
     "Rows are in order of time, then probe (spikes: population; spec order), then neuron (spikes:\n"
     "index; probes: their list) or synapse (storage order).  CSV times are exact decimals of ticks.\n"
     "--format npy writes spikes.npy, voltages.npy, rates.npy, weights.npy and population_rates.npy\n"
@@ -96,6 +99,15 @@ void print_run_summary(const Simulation& sim, const LoadedSpec& spec, const std:
     fmt::print("outputs in {}\n", out.string());
 }
 
+// OutputSet::replacing(out), its refusal a usage error (exit 2): nothing was run or written.
+OutputSet open_output(const fs::path& out) {
+    try {
+        return OutputSet::replacing(out);
+    } catch (const OutputRefused& e) {
+        throw UsageError(e.what());
+    }
+}
+
 // spec_warnings on stderr, "warning: FILE: ..." each: they do not change the exit status.
 void print_warnings(const LoadedSpec& spec, const std::string& path) {
     for (const std::string& w : spec_warnings(spec.spec)) fmt::print(stderr, "warning: {}: {}\n", path, w);
@@ -129,6 +141,10 @@ int cmd_run(const std::vector<std::string>& args) {
 
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
+    // The output folder is checked and locked before the simulation: a folder
+    // that cannot be written costs no simulated time.
+    const fs::path out = vm["out"].as<std::string>();
+    OutputSet files = open_output(out);
     auto t0 = std::chrono::steady_clock::now();
     const InterruptWatch interrupt;
     Simulation sim(spec.spec, threads);
@@ -141,8 +157,7 @@ int cmd_run(const std::vector<std::string>& args) {
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    const fs::path out = vm["out"].as<std::string>();
-    write_run_outputs(out, sim, spec, RunInfo{path, wall, *format});
+    write_run_outputs(files, sim, spec, RunInfo{path, wall, *format});
     if (!vm.count("quiet")) print_run_summary(sim, spec, path, wall, out);
     return kExitOk;
 }

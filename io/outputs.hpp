@@ -1,13 +1,27 @@
 #pragma once
-// Writing a run's outputs.  Every file is first written in full under a
-// temporary name in the output folder and renamed into place only when all of
-// them are complete, run.json last: an interrupted run leaves no truncated
-// file under a final name, and run.json's presence marks a complete set.
+// Writing a run's outputs.
+//
+// Two ways to make a set of files appear together (OutputSet):
+//  - replacing(DIR), for `spikeem run` and Simulation.write_outputs: the files
+//    are written into a new sibling folder DIR.tmp-PID-RANDOM that then takes
+//    DIR's place in one rename (an exchange with an existing DIR), so DIR is at
+//    every instant wholly the earlier run or wholly the new one.  A lock file
+//    .DIR.lock next to DIR refuses a second writer at once.
+//  - OutputSet(DIR), for commands whose folder holds other files (em-train's
+//    model, plots): each file is written under a hidden temporary name in DIR
+//    and renamed into place, the last one added last (its presence marks a
+//    complete set).
+// Every write, fsync, close and rename is checked; failures name the path and
+// the OS's reason.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <streambuf>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/spec_loader.hpp"
@@ -15,30 +29,106 @@
 
 namespace spikeem::io {
 
+// The output folder cannot be used (its parent is missing or not writable, it
+// is a file, a folder of other files, or another process writes it): nothing
+// was written.  The command line exits 2 for it.
+struct OutputRefused : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A new file written through a POSIX descriptor behind the std::ofstream that
+// the table writers take (the ofstream's own filebuf stays closed: do not call
+// its close() or is_open()).  A failed write is remembered with its errno and
+// later writes are dropped; finish() reports it.
+class OutputFile : public std::ofstream {
+public:
+    // Creates or truncates `path`; throws std::runtime_error with the reason.
+    explicit OutputFile(std::filesystem::path path);
+    ~OutputFile() override;  // closes without checks: only on error paths
+    OutputFile(const OutputFile&) = delete;
+    OutputFile& operator=(const OutputFile&) = delete;
+
+    // Writes what is buffered, fsyncs and closes; throws std::runtime_error
+    // ("error writing PATH: No space left on device") on the first failure.
+    void finish();
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    class Buffer : public std::streambuf {
+    public:
+        explicit Buffer(int fd);
+        int fd() const { return fd_; }
+        void forget_fd() { fd_ = -1; }
+        int error() const { return error_; }  // errno of the first failed write, or 0
+
+    protected:
+        int_type overflow(int_type c) override;
+        int sync() override;
+        std::streamsize xsputn(const char* s, std::streamsize n) override;
+
+    private:
+        bool drain();
+        bool write_all(const char* p, std::size_t n);
+        int fd_;
+        int error_ = 0;
+        std::vector<char> space_;
+    };
+    std::filesystem::path path_;
+    Buffer buf_;
+};
+
 // A set of files that appear together or not at all.
 class OutputSet {
 public:
+    // Files renamed into place one by one inside `dir` (which must exist); other files stay.
     explicit OutputSet(std::filesystem::path dir);
-    ~OutputSet();  // removes temporaries that were not committed
+    // DIR replaced as a whole at commit.  Before returning it checks what a run
+    // would otherwise find only at the end, and throws OutputRefused: DIR's
+    // parent (created if missing) must be a folder where files can be created, DIR
+    // (symbolic links followed) must be missing, an empty folder or a spikeem
+    // output folder (one with run.json), and no other process may hold the
+    // lock .DIR.lock.  Then it removes the folders that dead runs left next to
+    // DIR and creates the new one.  The lock is held until commit or destruction.
+    static OutputSet replacing(const std::filesystem::path& dir);
+    ~OutputSet();  // removes what was not committed and releases the lock
     OutputSet(const OutputSet&) = delete;
     OutputSet& operator=(const OutputSet&) = delete;
 
-    // Stream for `name` (a temporary until commit); files are renamed in the order added.
+    // Stream for `name` (in the new folder, or a temporary until commit); files
+    // are renamed in the order added.
     std::ofstream& add(const std::string& name);
     // A file of an earlier run in the same folder that this set does not
-    // write: removed at commit, so the folder never mixes two runs.
-    void obsolete(const std::string& name) { obsolete_.push_back(dir_ / name); }
-    // Flush, close and rename every file into place.  Throws on I/O failure.
+    // write: removed at commit, so the folder never mixes two runs.  Nothing
+    // to do when the whole folder is replaced.
+    void obsolete(const std::string& name);
+    // Finishes (flush, fsync, close) every file and puts the set in place;
+    // throws std::runtime_error on any failure, leaving the earlier outputs as
+    // they were (a replaced folder) and removing this set's files.
     void commit();
+    // The folder the outputs end up in (for replacing(): absolute, links resolved).
+    const std::filesystem::path& folder() const { return dir_; }
+    // For tests: `hook(step)` runs before each step of commit ("finish",
+    // "replace", "remove-old"); what it throws propagates like a failure there.
+    void on_commit_step(std::function<void(std::string_view step)> hook) { hook_ = std::move(hook); }
 
 private:
+    struct Replacement;  // the new folder and the lock (outputs.cpp)
+    OutputSet(std::filesystem::path dir, std::unique_ptr<Replacement> r);
+    void commit_files();
+    void commit_folder();
+    void step(std::string_view name) const {
+        if (hook_) hook_(name);
+    }
+
     struct Pending {
         std::filesystem::path tmp, final;
-        std::ofstream out;
+        std::unique_ptr<OutputFile> out;
     };
     std::filesystem::path dir_;
-    std::vector<std::unique_ptr<Pending>> files_;
+    std::unique_ptr<Replacement> replacement_;  // null: files one by one
+    std::vector<Pending> files_;
     std::vector<std::filesystem::path> obsolete_;
+    std::function<void(std::string_view)> hook_;
     bool committed_ = false;
 };
 
@@ -63,7 +153,8 @@ struct RunInfo {
     OutputFormat format = OutputFormat::Csv;
 };
 
-// The tables, as STEM.csv or STEM.npy (info.format), then run.json:
+// The tables, as STEM.csv or STEM.npy (info.format), then run.json, into
+// `out` (see OutputSet), which is committed:
 //   spikes            always (no rows if nothing was recorded): t_ms,population,neuron
 //   voltages          voltage probes: t_ms,population,neuron,v_mV
 //   rates             rate probes: t_ms,population,neuron,readout,rate_hz
@@ -71,9 +162,11 @@ struct RunInfo {
 //                     every plastic projection: t_ms,projection,pre,post,w
 //   population_rates  population-rate probes, one row per whole bin:
 //                     t_ms (bin start),probe (index in record.population_rate),population,spikes,rate_hz
-// A table a run does not write is removed from the folder in both formats, as
+// A table a run does not write is absent from the folder in both formats, as
 // is the other format's file of one it writes.  All but run.json's
 // wall_time_s are a pure function of the spec, seed and format.
+void write_run_outputs(OutputSet& out, const Simulation& sim, const LoadedSpec& spec, const RunInfo& info);
+// The same into OutputSet::replacing(dir): dir is replaced as a whole.
 void write_run_outputs(const std::filesystem::path& dir, const Simulation& sim, const LoadedSpec& spec,
                        const RunInfo& info);
 

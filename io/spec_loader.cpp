@@ -6,11 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "io/loader/resources.hpp"
 #include "io/loader/sections.hpp"
@@ -102,12 +104,40 @@ LoadedSpec load_spec_text(const std::string& text, const std::string& origin, co
     return finish(spec, &tree, origin, overrides, base_dir);
 }
 
+namespace {
+
+// The whole file, read through a descriptor so that every failure has its
+// reason: a folder given as SPEC, or a read error (EIO) midway, which a stream
+// would take for the end of a shorter spec.
+std::string read_spec_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw SpecError(fmt::format("{}: cannot open the spec file: {}", path, std::strerror(errno)));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        throw SpecError(fmt::format("{}: is a directory, not a spec file", path));
+    }
+    std::string data;
+    char block[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, block, sizeof block);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            throw SpecError(fmt::format("{}: cannot read the spec file: {}", path, std::strerror(err)));
+        }
+        data.append(block, static_cast<std::size_t>(n));
+    }
+    ::close(fd);  // read-only: nothing that close could still lose
+    return data;
+}
+
+}  // namespace
+
 LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& overrides) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw SpecError(fmt::format("{}: cannot open the spec file: {}", path, std::strerror(errno)));
-    std::stringstream buf;
-    buf << in.rdbuf();
-    std::string data = buf.str();
+    const std::string data = read_spec_file(path);
     auto ends_with = [&](const std::string& suffix) {
         return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
     };

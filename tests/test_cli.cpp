@@ -2,10 +2,13 @@
 #include <doctest/doctest.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -538,4 +541,86 @@ TEST_CASE("every long command's --help lists -q and --progress with the same wor
         CHECK(h.find("--progress") != std::string::npos);
         CHECK(h.find("progress at once (default: after 2 s)") != std::string::npos);
     }
+}
+
+// --out is checked before the simulation: 1000 s of cuba_delta take 15 s or more to simulate.
+TEST_CASE("run: an unusable --out is refused with exit 2 before the simulation") {
+    const fs::path dir = fresh_dir("bad_out");
+    fs::create_directories(dir / "mine");
+    std::ofstream(dir / "file") << "a file\n";
+    std::ofstream(dir / "mine" / "notes.txt") << "notes\n";
+    const std::vector<std::pair<fs::path, std::string>> cases = {
+        {dir / "file", "is not a folder"},
+        {dir / "file" / "a" / "out", "Not a directory"},
+        {"/proc/spikeem_out", "/proc/.spikeem_out.lock"},
+        {dir / "mine", "holds files but no run.json"}};
+    for (const auto& [out, why] : cases) {
+        CAPTURE(out);
+        const auto t0 = std::chrono::steady_clock::now();
+        const Result r = sh("run " + kExample + " --duration-ms 1000000 --out " + out.string());
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        INFO(r.out);
+        CHECK(r.status == 2);
+        CHECK(took < 5.0);
+        CHECK(r.out.find(out.string()) != std::string::npos);
+        CHECK(r.out.find(why) != std::string::npos);
+        CHECK(r.out.find("ms simulated") == std::string::npos);
+    }
+    CHECK(slurp(dir / "file") == "a file\n");
+    CHECK(slurp(dir / "mine" / "notes.txt") == "notes\n");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("run: a second run into a folder being written is refused at once, naming the folder and the process") {
+    const fs::path dir = fresh_dir("locked");
+    fs::create_directories(dir);
+    const fs::path out = dir / "out";
+    // The lock as a running spikeem holds it.
+    const int fd = ::open((dir / ".out.lock").c_str(), O_RDWR | O_CREAT, 0666);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+    const std::string pid = std::to_string(::getpid());
+    REQUIRE(::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size()));
+    const auto t0 = std::chrono::steady_clock::now();
+    const Result r = sh("run " + kExample + " --duration-ms 1000000 --out " + out.string());
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ::close(fd);
+    INFO(r.out);
+    CHECK(r.status == 2);
+    CHECK(took < 5.0);
+    CHECK(r.out.find(out.string() + " is being written by another process (pid " + pid + ";") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("run: the output folder is replaced as a whole and nothing is left beside it") {
+    const fs::path dir = fresh_dir("replace");
+    const fs::path out = dir / "out";  // its parent is created
+    REQUIRE(sh("run " + kExample + " --duration-ms 20 -q --format npy --out " + out.string()).status == 0);
+    std::ofstream(out / "spikes.csv") << "an older run's spikes\n";
+    std::ofstream(out / ".spikes.csv.tmp-99999") << "an older spikeem's temporary\n";
+    REQUIRE(sh("run " + kExample + " --duration-ms 20 -q --out " + out.string()).status == 0);
+    std::set<std::string> names, beside;
+    for (const auto& e : fs::directory_iterator(out)) names.insert(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(dir)) beside.insert(e.path().filename().string());
+    CHECK(names == std::set<std::string>{"run.json", "spikes.csv", "voltages.csv"});
+    CHECK(slurp(out / "spikes.csv").rfind("t_ms,population,neuron\n", 0) == 0);
+    CHECK(beside == std::set<std::string>{"out"});
+    fs::remove_all(dir);
+}
+
+TEST_CASE("run: a folder as SPEC says so, a read error on SPEC gives the OS's reason") {
+    const fs::path dir = fresh_dir("spec_dir");
+    fs::create_directories(dir / "spec.pbtxt");
+    const Result d = sh("run " + (dir / "spec.pbtxt").string() + " --out " + (dir / "out").string());
+    INFO(d.out);
+    CHECK(d.status == 2);
+    CHECK(d.out.find((dir / "spec.pbtxt").string() + ": is a directory") != std::string::npos);
+    // Reading /proc/self/mem from offset 0 fails with EIO.
+    const Result io = sh("run /proc/self/mem --out " + (dir / "out").string());
+    INFO(io.out);
+    CHECK(io.status == 2);
+    CHECK(io.out.find("/proc/self/mem: cannot read the spec file: Input/output error") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "out"));
+    fs::remove_all(dir);
 }

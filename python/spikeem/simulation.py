@@ -295,7 +295,10 @@ class Simulation:
         """Write the command line's outputs (spikes, voltages, weights, rates,
         population_rates tables and run.json) into folder ``out``, as CSV or
         ("npy") NumPy files: the same bytes as ``spikeem run --format`` for the
-        same spec and seed, run.json's wall time aside."""
+        same spec and seed, run.json's wall time aside.  As with ``spikeem run``,
+        ``out`` is replaced as a whole in one rename (an existing non-empty
+        folder without run.json, or one another run is writing, raises
+        RuntimeError; docs/commands.md)."""
         self._sim.write_outputs(os.fspath(out), format)
 
     def __repr__(self):
