@@ -152,7 +152,7 @@ int cmd_run(const std::vector<std::string>& args) {
         fmt::print(stderr, "\nspikeem run: interrupted by {} at t = {} ms of {} ms; nothing was written to {} "
                            "(a run cannot be resumed yet: run it again)\n",
                    interrupt.name(), sim.time().to_ms(sim.now()), sim.time().to_ms(sim.duration_ticks()),
-                   vm["out"].as<std::string>());
+                   out.string());  // `files` removes its folder on the way out
         return interrupt.exit_code();
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
