@@ -1,7 +1,11 @@
-// The run section: time resolution, duration and seed.
+// The run section: time resolution, duration and seed; and the limits that the
+// resolution sets on every time and rate in the spec (check_limits).
 #include <fmt/format.h>
+#include <google/protobuf/unknown_field_set.h>
 
 #include <cmath>
+#include <string_view>
+#include <vector>
 
 #include "io/loader/sections.hpp"
 
@@ -39,6 +43,132 @@ TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o,
     }
     if (run.has_seed()) out.seed = run.seed();
     return time;
+}
+
+namespace {
+
+// The message types of the neuron models, whose time constants set how often
+// each neuron is rebased (every 30 to 40 tau, network/models/lif_*.cpp).
+bool neuron_model(const pb::Descriptor* d) {
+    return d == proto::LifDelta::descriptor() || d == proto::LifExp::descriptor() ||
+           d == proto::LifCondExp::descriptor() || d == proto::AdEx::descriptor() ||
+           d == proto::Stochastic::descriptor();
+}
+
+// A time or a duration in ms: a name ending in _ms, but not a rate per ms
+// (nudge_per_ms, drive_slope_mV_per_ms) nor a learning rate (eta_ms, eta_mV_ms).
+bool time_name(std::string_view name) {
+    return name.ends_with("_ms") && !name.ends_with("_per_ms") && !name.starts_with("eta_");
+}
+
+// A rate at which events are drawn, one per tick at most: Poisson sources and
+// the stochastic neuron's bound.  (poisson_input checks its own, times its sources.)
+bool event_rate(const pb::Descriptor* d, std::string_view name) {
+    return (d == proto::Stochastic::descriptor() && name == "rho_max_hz") ||
+           (d == proto::PoissonSource::descriptor() && (name == "rate_hz" || name == "rates_hz")) ||
+           (d == proto::RateTable::descriptor() && name == "rate_hz");
+}
+
+// What a number in the spec stands for, as far as the limits go.
+enum class Kind { Other, Time, TimeConstant, Rate };
+
+struct Limits {
+    const TimeBase& time;
+    Validator& v;
+    double max_time_ms;  // every time and duration is <= this
+    double per_tick_hz;  // every event rate is < this
+
+    void value(const Node& n, const char* name, int index, double x, Kind kind) const {
+        if (kind == Kind::Other || !std::isfinite(x)) return;  // non-finite values: the sections say so
+        if ((kind == Kind::Time || kind == Kind::TimeConstant) && std::abs(x) > max_time_ms)
+            v.fail(n, name, num(x),
+                   fmt::format("must be <= {} (10^17 ticks at the resolution {} ms: times and durations are added "
+                               "together in 64-bit ticks) (ms)",
+                               num(max_time_ms), num(time.resolution_ms())),
+                   index);
+        else if (kind == Kind::TimeConstant && x > 0.0 && x < time.resolution_ms())
+            v.fail(n, name, num(x), fmt::format("must be >= {} (one tick) (ms)", resolution_label(time)), index);
+        else if (kind == Kind::Rate && x >= per_tick_hz)
+            v.fail(n, name, num(x),
+                   fmt::format("must be < {} (one event per tick at the resolution {} ms) (Hz)", num(per_tick_hz),
+                               num(time.resolution_ms())),
+                   index);
+    }
+
+    // The node of sub-message `sub` in field f of n: named as the sections name it
+    // (population "E", projection "E->I", poisson_input "drive"), so that messages agree.
+    Node node(const Node& n, const pb::FieldDescriptor* f, const pb::Message& sub, int index) const {
+        const pb::FieldDescriptor* nf = sub.GetDescriptor()->FindFieldByName("name");
+        if (index < 0 || nf == nullptr || nf->type() != pb::FieldDescriptor::TYPE_STRING)
+            return n.child(f->name().c_str(), sub, index);
+        std::string label = sub.GetReflection()->GetString(sub, nf);
+        if (label.empty() && sub.GetDescriptor() == proto::Projection::descriptor()) {
+            const auto& p = static_cast<const proto::Projection&>(sub);
+            label = p.source() + "->" + p.target();
+        }
+        if (label.empty() || !valid_name(label)) return n.child(f->name().c_str(), sub, index);
+        return n.named(f->name().c_str(), sub, index, label);
+    }
+
+    // Every number below n (inherited: the kind of n's own field, for the numbers
+    // inside a Distribution or a per_neuron value), and every field n's version of the
+    // schema does not know (a binary spec keeps them aside; text refuses them on parsing).
+    void walk(const Node& n, Kind inherited) const {
+        const pb::Message& m = *n.msg;
+        const pb::Reflection* r = m.GetReflection();
+        const pb::UnknownFieldSet& unknown = r->GetUnknownFields(m);
+        for (int k = 0; k < unknown.field_count(); ++k)
+            v.fail_node(n, fmt::format("unknown field number {}: not in this version of spikeem.proto "
+                                       "(a spec written for a newer spikeem?)",
+                                       unknown.field(k).number()));
+        const pb::Descriptor* d = m.GetDescriptor();
+        // A per_neuron value has the unit of the parameter it spreads.
+        if (d == proto::PerNeuron::descriptor()) {
+            const std::string& param = static_cast<const proto::PerNeuron&>(m).parameter();
+            inherited = !time_name(param)          ? Kind::Other
+                        : param.starts_with("tau_") ? Kind::TimeConstant
+                                                    : Kind::Time;
+        }
+        std::vector<const pb::FieldDescriptor*> fields;
+        r->ListFields(m, &fields);
+        for (const pb::FieldDescriptor* f : fields) {
+            const std::string& name = f->name();
+            Kind kind = inherited;
+            if (time_name(name))
+                kind = neuron_model(d) && name.starts_with("tau_") ? Kind::TimeConstant : Kind::Time;
+            else if (event_rate(d, name))
+                kind = Kind::Rate;
+            // A Distribution's std is a spread, not a time: bounded, but it may be below a tick.
+            if (d == proto::Normal::descriptor() && name == "std" && kind == Kind::TimeConstant) kind = Kind::Time;
+            if (f->type() == pb::FieldDescriptor::TYPE_DOUBLE) {
+                if (f->is_repeated())
+                    for (int i = 0; i < r->FieldSize(m, f); ++i)
+                        value(n, name.c_str(), i, r->GetRepeatedDouble(m, f, i), kind);
+                else
+                    value(n, name.c_str(), -1, r->GetDouble(m, f), kind);
+            } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
+                // The run's duration has its own bound (load_run); a per_neuron value is set by its message.
+                if (f->message_type() == proto::Run::descriptor()) continue;
+                const Kind below = f->message_type() == proto::Distribution::descriptor() ? kind : Kind::Other;
+                if (f->is_repeated())
+                    for (int i = 0; i < r->FieldSize(m, f); ++i)
+                        walk(node(n, f, r->GetRepeatedMessage(m, f, i), i), below);
+                else
+                    walk(node(n, f, r->GetMessage(m, f), -1), below);
+            }
+        }
+    }
+};
+
+}  // namespace
+
+void check_limits(const Node& root, const TimeBase& time, Validator& v) {
+    // 10^17 ticks: a power of ten at most 1/64 of the largest tick, so that a time
+    // plus several durations (start + delays + windows + 40 tau of a rebase period)
+    // still fits; at 1 ns it is 10^11 ms (three years), at 1 ps 10^8 ms (a day).
+    const double max_time_ms = std::pow(10.0, std::floor(std::log10(time.max_ms() / 64.0)));
+    const Limits limits{time, v, max_time_ms, 1000.0 / time.resolution_ms()};
+    limits.walk(root, Kind::Other);
 }
 
 }  // namespace spikeem::io::loader
