@@ -62,6 +62,9 @@ TEST_CASE("limits: times beyond what the tick can count are refused with the lar
         "projection { source: \"E\" target: \"E\" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1 } "
         "plasticity { voltage_slope { window_ms: 1e308 } } }\n"));
     CHECK(contains(window, "projection \"E->E\".plasticity.voltage_slope.window_ms = 1e+308: " + kLargestTime));
+    // A window shorter than a tick holds none.
+    CHECK(contains(error_of(spec("record { spike_probe { population: \"E\" start_ms: 1 stop_ms: 1.0000001 } }\n")),
+                   "record.spike_probe[0].stop_ms = 1.0000001: must be at least one tick after start_ms = 1"));
     // At 1 ps the same 10^17 ticks are 10^8 ms.
     CHECK(contains(error_of("run { duration_ms: 10 resolution_ns: 0.001 }\npopulation { name: \"E\" size: 2 lif_delta "
                             "{ t_ref_ms: 2e8 } }\n"),

@@ -110,6 +110,25 @@ struct Limits {
         return n.named(f->name().c_str(), sub, index, label);
     }
 
+    // A message's [start_ms, stop_ms) (probes, inputs, Poisson sources) must hold at
+    // least one tick: a window shorter than that rounds to nothing and records or
+    // sends nothing.  stop_ms <= start_ms and unbounded values are the sections' to report.
+    void window(const Node& n) const {
+        const pb::Message& m = *n.msg;
+        const pb::FieldDescriptor* start = m.GetDescriptor()->FindFieldByName("start_ms");
+        const pb::FieldDescriptor* stop = m.GetDescriptor()->FindFieldByName("stop_ms");
+        if (start == nullptr || stop == nullptr || start->type() != pb::FieldDescriptor::TYPE_DOUBLE ||
+            stop->type() != pb::FieldDescriptor::TYPE_DOUBLE || !m.GetReflection()->HasField(m, stop))
+            return;
+        const double a = m.GetReflection()->GetDouble(m, start), b = m.GetReflection()->GetDouble(m, stop);
+        if (!(std::isfinite(a) && std::isfinite(b) && b > a && std::abs(a) <= max_time_ms && b <= max_time_ms)) return;
+        if (time.round(b) <= time.round(a))
+            v.fail(n, "stop_ms", num(b),
+                   fmt::format("must be at least one tick after start_ms = {}: the window [start_ms, stop_ms) holds "
+                               "no tick at {} (ms)",
+                               num(a), resolution_label(time)));
+    }
+
     // Every number below n (inherited: the kind of n's own field, for the numbers
     // inside a Distribution or a per_neuron value), and every field n's version of the
     // schema does not know (a binary spec keeps them aside; text refuses them on parsing).
@@ -129,6 +148,7 @@ struct Limits {
                         : param.starts_with("tau_") ? Kind::TimeConstant
                                                     : Kind::Time;
         }
+        window(n);
         std::vector<const pb::FieldDescriptor*> fields;
         r->ListFields(m, &fields);
         for (const pb::FieldDescriptor* f : fields) {
