@@ -5,6 +5,8 @@
 // value and the largest (or smallest) allowed value with its unit.
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <google/protobuf/unknown_field_set.h>
@@ -70,6 +72,25 @@ TEST_CASE("limits: times beyond what the tick can count are refused with the lar
                             "{ t_ref_ms: 2e8 } }\n"),
                    "population \"E\".lif_delta.t_ref_ms = 200000000: must be <= 100000000 (10^17 ticks at the "
                    "resolution 1e-09 ms"));
+}
+
+TEST_CASE("limits: times and rates read from files are bounded too") {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / "spikeem_test_spec_limits";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "late.csv") << "neuron,t_ms\n0,1\n0,1e300\n";
+    std::ofstream(dir / "fast.csv") << "t_ms,rate_hz\n0,1\n5,3e9\n";
+    const std::string text = spec("population { name: \"S\" size: 1 spike_times { file: \"late.csv\" } }\n"
+                                  "population { name: \"P\" size: 1 poisson { rate_table { file: \"fast.csv\" } } }\n");
+    std::string message = "<no error>";
+    try {
+        (void)load_spec_text(text, "t.pbtxt", {}, dir.string());
+    } catch (const SpecError& e) {
+        message = e.what();
+    }
+    std::filesystem::remove_all(dir);
+    CHECK(contains(message, "population \"S\".spike_times.file = \"late.csv\": neuron 0: t_ms = 1e+300: " + kLargestTime));
+    CHECK(contains(message, "population \"P\".poisson.rate_table.file = \"fast.csv\": row 2: rate_hz = 3000000000: must "
+                            "be < 1000000000 (one event per tick"));
 }
 
 TEST_CASE("limits: neuron time constants below the resolution are refused") {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/unknown_field_set.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,13 @@ TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o,
 }
 
 namespace {
+
+// 10^17 ticks in ms: a power of ten at most 1/64 of the largest tick, so that a
+// time plus several durations (start + delays + windows + 40 tau of a rebase
+// period) still fits; at 1 ns it is 10^11 ms (three years), at 1 ps 10^8 ms (a day).
+double largest_time_ms(const TimeBase& time) {
+    return std::pow(10.0, std::floor(std::log10(time.max_ms() / 64.0)));
+}
 
 // The message types of the neuron models, whose time constants set how often
 // each neuron is rebased (every 30 to 40 tau, network/models/lif_*.cpp).
@@ -182,12 +190,52 @@ struct Limits {
 
 }  // namespace
 
+void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time,
+                       const std::vector<PopulationSpec>& pops, Validator& v) {
+    const double max_time_ms = largest_time_ms(time);
+    const double per_tick_hz = 1000.0 / time.resolution_ms();
+    const std::string time_rule = fmt::format(
+        "must be <= {} (10^17 ticks at the resolution {} ms: times and durations are added together in 64-bit "
+        "ticks) (ms)",
+        num(max_time_ms), num(time.resolution_ms()));
+    for (int i = 0; i < spec.population_size() && static_cast<std::size_t>(i) < pops.size(); ++i) {
+        const auto& p = spec.population(i);
+        const Node pn = valid_name(p.name()) ? root.named("population", p, i, p.name()) : root.child("population", p, i);
+        if (const auto* st = std::get_if<SpikeTimesParams>(&pops[i].model); st && !p.spike_times().file().empty()) {
+            const Node sn = pn.child("spike_times", p.spike_times());
+            // The first time too late only: a file can hold millions of rows.
+            for (std::size_t k = 0; k < st->times_ms.size(); ++k) {
+                const auto late = std::find_if(st->times_ms[k].begin(), st->times_ms[k].end(),
+                                               [&](double t) { return t > max_time_ms; });
+                if (late == st->times_ms[k].end()) continue;
+                v.fail(sn, "file", fmt::format("\"{}\"", p.spike_times().file()),
+                       fmt::format("neuron {}: t_ms = {}: {}", k, num(*late), time_rule));
+                break;
+            }
+        }
+        const auto* pp = std::get_if<PoissonParams>(&pops[i].model);
+        if (pp == nullptr || !p.has_poisson() || p.poisson().rate_table().file().empty()) continue;
+        const Node tn = pn.child("poisson", p.poisson()).child("rate_table", p.poisson().rate_table());
+        const std::string quoted = fmt::format("\"{}\"", p.poisson().rate_table().file());
+        const auto& table = pp->rate_table;
+        for (std::size_t k = 0; k < table.t_ms.size(); ++k)
+            if (table.t_ms[k] > max_time_ms) {
+                v.fail(tn, "file", quoted, fmt::format("row {}: t_ms = {}: {}", k + 1, num(table.t_ms[k]), time_rule));
+                break;
+            }
+        for (std::size_t k = 0; k < table.rate_hz.size(); ++k)
+            if (table.rate_hz[k] >= per_tick_hz) {
+                v.fail(tn, "file", quoted,
+                       fmt::format("row {}: rate_hz = {}: must be < {} (one event per tick at the resolution {} ms) "
+                                   "(Hz)",
+                                   k + 1, num(table.rate_hz[k]), num(per_tick_hz), num(time.resolution_ms())));
+                break;
+            }
+    }
+}
+
 void check_limits(const Node& root, const TimeBase& time, Validator& v) {
-    // 10^17 ticks: a power of ten at most 1/64 of the largest tick, so that a time
-    // plus several durations (start + delays + windows + 40 tau of a rebase period)
-    // still fits; at 1 ns it is 10^11 ms (three years), at 1 ps 10^8 ms (a day).
-    const double max_time_ms = std::pow(10.0, std::floor(std::log10(time.max_ms() / 64.0)));
-    const Limits limits{time, v, max_time_ms, 1000.0 / time.resolution_ms()};
+    const Limits limits{time, v, largest_time_ms(time), 1000.0 / time.resolution_ms()};
     limits.walk(root, Kind::Other);
 }
 

@@ -69,6 +69,12 @@ TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o,
 // event loop never ends), and no field unknown to this schema (a binary spec's).
 void check_limits(const Node& root, const TimeBase& time, Validator& v);
 
+// The same limits for the values read from files (spike_times.file, rate_table.file),
+// which the spec's own fields do not hold: each file's first time too late and first
+// rate too high.  Needs the populations loaded (pops, in spec order).
+void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time,
+                       const std::vector<PopulationSpec>& pops, Validator& v);
+
 // population: names, sizes and models, appended to out in spec order.
 // Files the models name are read here (relative to files.base_dir) and listed in files.read.
 PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Validator& v,
