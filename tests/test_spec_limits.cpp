@@ -184,6 +184,10 @@ TEST_CASE("limits: strings that are not valid UTF-8 are refused") {
         message = e.what();
     }
     CHECK(message != "<no error>");
+    // Text escapes let any byte through.
+    CHECK(contains(error_of(spec("", "lif_delta {}") + "name: \"bad \\xff\"\n"),
+                   "t.pbtxt:3:1: name = \"bad \\xff\": must be valid UTF-8 (it is written to run.json)"));
+    CHECK(error_of(spec("", "lif_delta {}") + "name: \"caf\xc3\xa9\"\n") == "<no error>");
     CHECK(contains(error_of(spec("population { name: \"E\xc3\xa9\" size: 1 lif_delta {} }\n")),
                    "must be 1 to 200 of the characters"));
 }

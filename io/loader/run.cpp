@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -75,6 +76,39 @@ bool event_rate(const pb::Descriptor* d, std::string_view name) {
     return (d == proto::Stochastic::descriptor() && name == "rho_max_hz") ||
            (d == proto::PoissonSource::descriptor() && (name == "rate_hz" || name == "rates_hz")) ||
            (d == proto::RateTable::descriptor() && name == "rate_hz");
+}
+
+// Whether s is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const int extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (extra < 0 || s.size() - i <= static_cast<std::size_t>(extra)) return false;  // truncated
+        std::uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+        for (int k = 1; k <= extra; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+            if ((d & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (d & 0x3F);
+        }
+        static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += static_cast<std::size_t>(extra) + 1;
+    }
+    return true;
+}
+
+// s quoted, its bytes outside printable ASCII as \xHH: a message must itself be valid text.
+std::string escaped(std::string_view s) {
+    std::string out = "\"";
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\')
+            out += ch;
+        else
+            out += fmt::format("\\x{:02x}", c);
+    }
+    return out + "\"";
 }
 
 // What a number in the spec stands for, as far as the limits go.
@@ -168,7 +202,16 @@ struct Limits {
                 kind = Kind::Rate;
             // A Distribution's std is a spread, not a time: bounded, but it may be below a tick.
             if (d == proto::Normal::descriptor() && name == "std" && kind == Kind::TimeConstant) kind = Kind::Time;
-            if (f->type() == pb::FieldDescriptor::TYPE_DOUBLE) {
+            // Strings reach run.json and the outputs' headers, which must be valid text.
+            if (f->type() == pb::FieldDescriptor::TYPE_STRING) {
+                const int count = f->is_repeated() ? r->FieldSize(m, f) : 1;
+                for (int i = 0; i < count; ++i) {
+                    const std::string text = f->is_repeated() ? r->GetRepeatedString(m, f, i) : r->GetString(m, f);
+                    if (!valid_utf8(text))
+                        v.fail(n, name.c_str(), escaped(text), "must be valid UTF-8 (it is written to run.json)",
+                               f->is_repeated() ? i : -1);
+                }
+            } else if (f->type() == pb::FieldDescriptor::TYPE_DOUBLE) {
                 if (f->is_repeated())
                     for (int i = 0; i < r->FieldSize(m, f); ++i)
                         value(n, name.c_str(), i, r->GetRepeatedDouble(m, f, i), kind);

@@ -66,7 +66,8 @@ TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o,
 // what the 64-bit tick counts, TimeBase::max_ms, so that sums of them fit), every
 // neuron model's time constant >= one tick (below it every neuron is rebased at every
 // tick), every Poisson or stochastic event rate below one event per tick (above it the
-// event loop never ends), and no field unknown to this schema (a binary spec's).
+// event loop never ends), every string valid UTF-8 (text specs may escape any byte),
+// and no field unknown to this schema (a binary spec's).
 void check_limits(const Node& root, const TimeBase& time, Validator& v);
 
 // The same limits for the values read from files (spike_times.file, rate_table.file),
