@@ -51,6 +51,9 @@ TEST_CASE("limits: times beyond what the tick can count are refused with the lar
         "projection { source: \"E\" target: \"E\" all_to_all {} weight_mV { constant: 1 } delay_ms { constant: 1e308 } "
         "}\n"));
     CHECK(contains(delay, "t.pbtxt:3:89: projection \"E->E\".delay_ms.constant = 1e+308: " + kLargestTime));
+    CHECK(contains(error_of(spec("projection { source: \"E\" target: \"E\" all_to_all {} weight_mV { constant: 1 } "
+                                 "delay_ms { uniform { low: 1 high: 1e300 } } }\n")),
+                   "projection \"E->E\".delay_ms.uniform.high = 1e+300: " + kLargestTime));
     const std::string train = error_of(spec("population { name: \"S\" size: 1 spike_times { train { neuron: 0 t_ms: "
                                             "[1, 1e308] } } }\n"));
     CHECK(contains(train, "population \"S\".spike_times.train[0].t_ms[1] = 1e+308: " + kLargestTime));
@@ -100,6 +103,11 @@ TEST_CASE("limits: neuron time constants below the resolution are refused") {
     CHECK(contains(error_of(spec("", "lif_exp { tau_e_ms: 5e-7 }")),
                    "population \"E\".lif_exp.tau_e_ms = 5e-07: must be >= the resolution 1e-06 (one tick) (ms)"));
     CHECK(error_of(spec("", "lif_delta { tau_m_ms: 1e-6 }")) == "<no error>");
+    // A spread reaching below a tick is refused too (per_neuron checks its corners with the model's own rules).
+    CHECK(contains(error_of(spec("", "lif_delta {} per_neuron { parameter: \"tau_m_ms\" value { uniform { low: 1e-7 "
+                                     "high: 10 } } }")),
+                   "population \"E\".per_neuron[0].value.uniform.low = 1e-07: must be >= the resolution 1e-06 (one "
+                   "tick) (ms)"));
 }
 
 TEST_CASE("limits: rates of one event per tick or more are refused") {

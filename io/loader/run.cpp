@@ -220,7 +220,11 @@ struct Limits {
             } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
                 // The run's duration has its own bound (load_run); a per_neuron value is set by its message.
                 if (f->message_type() == proto::Run::descriptor()) continue;
-                const Kind below = f->message_type() == proto::Distribution::descriptor() ? kind : Kind::Other;
+                // A Distribution's numbers, in its uniform or normal, have the unit of its field.
+                const Kind below = f->message_type() == proto::Distribution::descriptor() ||
+                                           d == proto::Distribution::descriptor()
+                                       ? kind
+                                       : Kind::Other;
                 if (f->is_repeated())
                     for (int i = 0; i < r->FieldSize(m, f); ++i)
                         walk(node(n, f, r->GetRepeatedMessage(m, f, i), i), below);
