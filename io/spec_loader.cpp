@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
+#include <vector>
 
 #include "io/loader/resources.hpp"
 #include "io/loader/sections.hpp"
@@ -37,7 +40,9 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     Node root{&spec, tree, ""};
     out.name = spec.name();
     const TimeBase time = loader::load_run(spec.run(), root.child("run", spec.run()), o, v, out.run);
+    loader::check_limits(root, time, v);
     const loader::PopulationIndex pops = loader::load_populations(spec, root, v, out.populations, files);
+    loader::check_file_limits(spec, root, time, out.populations, v);
     loader::load_projections(spec, root, pops, time, v, out);
     loader::load_poisson_inputs(spec, root, pops, time, v, out);
     loader::load_current_inputs(spec, root, pops, time, v, out);
@@ -65,17 +70,49 @@ std::string hash_of(const proto::Spec& spec, const std::vector<InputFile>& files
     return fmt::format("fnv1a64:{:016x}", stable_hash(bytes));
 }
 
+// At most this many problems are printed: a spec with thousands of dangling
+// references would otherwise print megabytes, and the first ones show the pattern.
+constexpr std::size_t kMaxMessages = 100;
+
+// The problems one per line, the first kMaxMessages of them and how many more there are.
+std::string joined(const std::vector<std::string>& problems) {
+    std::string msg;
+    for (std::size_t k = 0; k < problems.size() && k < kMaxMessages; ++k) msg += (msg.empty() ? "" : "\n") + problems[k];
+    if (problems.size() > kMaxMessages) msg += fmt::format("\n... and {} more problems", problems.size() - kMaxMessages);
+    return msg;
+}
+
+// A spec is read into memory whole: larger than this it is not a spec (1 GiB holds
+// tens of millions of explicit pairs), and reading it could exhaust the memory.
+constexpr std::uintmax_t kMaxSpecBytes = std::uintmax_t{1} << 30;
+constexpr const char* kSpecSizeRule = "a spec must be a regular file of at most 1 GiB";
+
+// Refuses spec bytes larger than kMaxSpecBytes.
+void check_spec_bytes(std::size_t size, const std::string& origin) {
+    if (size > kMaxSpecBytes) throw SpecError(fmt::format("{}: is {} bytes: {}", origin, size, kSpecSizeRule));
+}
+
+// Refuses, before anything is read, a spec file that is not a regular file
+// (/dev/zero, a FIFO: reading it never ends) or is larger than kMaxSpecBytes.
+// A path that cannot be examined is left to the opening to report.
+void check_spec_size(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::file_status st = std::filesystem::status(path, ec);
+    // Missing, unreadable or a directory: the reading says so, with the reason.
+    if (ec || !std::filesystem::exists(st) || std::filesystem::is_directory(st)) return;
+    if (!std::filesystem::is_regular_file(st))
+        throw SpecError(fmt::format("{}: not a regular file: {}", path, kSpecSizeRule));
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > kMaxSpecBytes) throw SpecError(fmt::format("{}: is {} bytes: {}", path, size, kSpecSizeRule));
+}
+
 LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::string& origin, const SpecOverrides& o,
                   const std::string& base_dir) {
     apply(spec, o);
     Validator v(origin);
     loader::InputFiles files{base_dir, {}};
     NetworkSpec ns = validate_and_convert(spec, tree, o, v, files);
-    if (!v.errors().empty()) {
-        std::string msg;
-        for (const auto& e : v.errors()) msg += (msg.empty() ? "" : "\n") + e;
-        throw SpecError(msg);
-    }
+    if (!v.errors().empty()) throw SpecError(joined(v.errors()));
     loader::check_memory(ns, origin);  // before anything is allocated for it
     std::string hash = hash_of(spec, files.read);
     return LoadedSpec{std::move(ns), o.set, std::move(hash), origin, std::move(files.read)};
@@ -88,6 +125,7 @@ std::string folder_of(const std::string& path) { return std::filesystem::path(pa
 
 LoadedSpec load_spec_text(const std::string& text, const std::string& origin, const SpecOverrides& overrides,
                           const std::string& base_dir) {
+    check_spec_bytes(text.size(), origin);
     proto::Spec spec;
     ParseInfoTree tree;
     ParseErrors errors(origin, text);  // text outlives errors: hints read its lines
@@ -96,8 +134,7 @@ LoadedSpec load_spec_text(const std::string& text, const std::string& origin, co
     parser.WriteLocationsTo(&tree);
     // Warnings count as errors: nothing in a spec passes silently.
     if (!parser.ParseFromString(text, &spec) || !errors.lines_.empty()) {
-        std::string msg;
-        for (const auto& e : errors.lines_) msg += (msg.empty() ? "" : "\n") + e;
+        std::string msg = joined(errors.lines_);
         if (msg.empty()) msg = origin + ": not a valid spikeem spec in text format";
         throw SpecError(msg);
     }
@@ -137,6 +174,7 @@ std::string read_spec_file(const std::string& path) {
 }  // namespace
 
 LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& overrides) {
+    check_spec_size(path);
     const std::string data = read_spec_file(path);
     auto ends_with = [&](const std::string& suffix) {
         return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -154,6 +192,7 @@ LoadedSpec load_spec_file(const std::string& path, const SpecOverrides& override
 
 LoadedSpec load_spec_binary(const std::string& bytes, const std::string& origin, const SpecOverrides& overrides,
                             const std::string& base_dir) {
+    check_spec_bytes(bytes.size(), origin);
     proto::Spec spec;
     if (!spec.ParseFromString(bytes))
         throw SpecError(fmt::format("{}: not a valid binary spikeem spec", origin));

@@ -26,6 +26,10 @@ public:
     double resolution_ms() const { return ms_per_tick_; }
     double resolution_ns() const { return ms_per_tick_ * 1e6; }
 
+    // The largest time the tick can count, in ms (kNever ticks).  Times and
+    // durations must stay well below it, as the engine adds them together.
+    double max_ms() const { return static_cast<double>(kNever) * ms_per_tick_; }
+
     double to_ms(Tick t) const { return static_cast<double>(t) * ms_per_tick_; }
     // Nearest tick; used for delays and externally given times.
     Tick round(double ms) const { return static_cast<Tick>(std::llround(ms * static_cast<double>(ticks_per_ms_))); }

@@ -387,7 +387,7 @@ population { name: "A" size: 1 lif_delta {} }
 
         {"missing model",
          R"pb(population { name: "E" size: 1 })pb",
-         {"t.pbtxt: population \"E\": no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times"}},
+         {"t.pbtxt:1:1: population \"E\": no model: expected one of lif_delta, lif_exp, lif_cond_exp, stochastic, poisson, spike_times"}},
 
         {"duplicate population name",
          R"pb(population { name: "E" size: 1 lif_delta {} }
@@ -434,7 +434,7 @@ projection {
   weight_mV { constant: 1 } delay_ms { constant: 1 }
 }
 )pb",
-         {"t.pbtxt: projection \"A->B\": no connectivity: expected one of all_to_all"}},
+         {"t.pbtxt:3:1: projection \"A->B\": no connectivity: expected one of all_to_all"}},
 
         {"delay_ms constant 0",
          R"pb(population { name: "A" size: 3 lif_delta {} }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 #include "io/loader/sections.hpp"
 #include "plasticity/presets.hpp"
@@ -216,6 +217,11 @@ void weight_bounds(const proto::Plasticity& p, const Node& n, const ProjectionSp
                         "either sign)");
     if (weight_dependent && !p.has_w_max_mv())
         c.fail(n, "w_max_mV", "", "missing: a weight-dependent rule needs a finite upper bound (mV)");
+    // An infinite bound makes (w_max - w) infinite: the updates are then inf or NaN, or nothing.
+    else if (weight_dependent && std::isinf(ps.w_max_mV) && ps.w_max_mV > 0)
+        c.fail(n, "w_max_mV", num(ps.w_max_mV),
+               fmt::format("must be finite with a weight-dependent rule (at most {}) (mV)",
+                           num(std::numeric_limits<double>::max())));
     initial_weights(p, n, js, ps, slope_rule, c);
 }
 

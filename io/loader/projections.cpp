@@ -133,6 +133,12 @@ Connectivity connectivity(const proto::Projection& p, const Node& pn, const Side
 void own_projection(const proto::Projection& p, const Node& pn, Sides sd, const std::vector<PopulationSpec>& pops,
                     const TimeBase& time, Validator& v, ProjectionSpec& js) {
     js.allow_autapses = p.allow_autapses();
+    // Autapses exist within one population only: elsewhere the flag would be silently ignored.
+    if (p.allow_autapses() && sd.known() && *sd.s != *sd.t)
+        v.fail(pn, "allow_autapses", "true",
+               fmt::format("only applies when source and target are the same population (here \"{}\" and \"{}\"): "
+                           "remove it",
+                           p.source(), p.target()));
     if (sd.s) {
         sd.ns = pops[*sd.s].size;
         if (p.has_source_neurons()) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
+#include <variant>
 
 #include "io/loader/sections.hpp"
 #include "network/models/registry.hpp"
@@ -53,7 +55,32 @@ void spikes(const proto::Record& rec, const Node& rc, const PopulationIndex& pop
     }
 }
 
-// The synapses of a weight probe are checked against the sizes of its projection's populations.
+// Why projection pj (of its own, not a transpose; `sizes`: its source's and target's
+// population sizes) certainly has no synapse from neuron pre to neuron post of its
+// populations, or "" when it has one or may have one: random connectivity is only
+// drawn when the network is built (network/projection.cpp, whose rules this follows).
+std::string no_synapse(const ProjectionSpec& pj, std::pair<std::uint32_t, std::uint32_t> sizes, std::uint32_t pre,
+                       std::uint32_t post) {
+    const NeuronRange sr = pj.source_range.value_or(NeuronRange{0, sizes.first});
+    const NeuronRange tr = pj.target_range.value_or(NeuronRange{0, sizes.second});
+    if (pre < sr.begin || pre >= sr.end) return fmt::format("neuron {} is outside source_neurons", pre);
+    if (post < tr.begin || post >= tr.end) return fmt::format("neuron {} is outside target_neurons", post);
+    if (const auto* ep = std::get_if<ExplicitPairs>(&pj.connectivity)) {
+        for (const auto& e : ep->pairs)
+            if (sr.begin + e.pre == pre && tr.begin + e.post == post) return "";
+        return "its explicit pairs do not list it";
+    }
+    if (pj.source == pj.target && !pj.allow_autapses && pre == post) return "autapses are off (allow_autapses)";
+    if (std::holds_alternative<OneToOne>(pj.connectivity) && pre - sr.begin != post - tr.begin)
+        return "one_to_one connects the k-th source to the k-th target only";
+    if (const auto* fp = std::get_if<FixedProbability>(&pj.connectivity); fp && fp->p == 0.0) return "p is 0";
+    if (const auto* fi = std::get_if<FixedIndegree>(&pj.connectivity); fi && fi->indegree == 0)
+        return "the indegree is 0";
+    return "";
+}
+
+// The synapses of a weight probe are checked against the sizes of its projection's populations,
+// and against its connectivity where that is known before the network is built.
 void weight_probe(const proto::WeightProbe& wp, const Node& wn, const PopulationIndex& pops, const TimeBase& time,
                   Validator& v, NetworkSpec& out) {
     WeightProbeSpec ps{wp.projection(), {}, wp.interval_ms()};
@@ -78,6 +105,29 @@ void weight_probe(const proto::WeightProbe& wp, const Node& wn, const Population
             v.fail(sn, "post", std::to_string(sp.post()),
                    fmt::format("must be < the size of \"{}\" (neuron index)", pj->target));
         ps.pairs.emplace_back(sp.pre(), sp.post());
+        if (!source || !target || sp.pre() >= out.populations[*source].size ||
+            sp.post() >= out.populations[*target].size)
+            continue;
+        // A transpose has its partner's synapses reversed.
+        const ProjectionSpec* own = pj;
+        std::uint32_t pre = sp.pre(), post = sp.post();
+        if (!pj->transpose_of.empty()) {
+            own = nullptr;
+            for (const auto& q : out.projections)
+                if (q.name == pj->transpose_of) own = &q;
+            std::swap(pre, post);
+        }
+        if (own == nullptr) continue;
+        const auto own_s = pops.find(own->source), own_t = pops.find(own->target);
+        if (!own_s || !own_t) continue;
+        const std::string why =
+            no_synapse(*own, {out.populations[*own_s].size, out.populations[*own_t].size}, pre, post);
+        if (!why.empty())
+            v.fail(wn, "synapse", fmt::format("{} -> {}", sp.pre(), sp.post()),
+                   fmt::format("projection \"{}\" has no synapse from neuron {} to neuron {} ({}): the probe would "
+                               "record nothing",
+                               pj->name, sp.pre(), sp.post(), why),
+                   k);
     }
     if (v.finite(wn, "interval_ms", wp.interval_ms(), "ms") && !(wp.interval_ms() >= time.resolution_ms()))
         v.fail(wn, "interval_ms", num(wp.interval_ms()), fmt::format("must be >= {} (ms)", resolution_label(time)));

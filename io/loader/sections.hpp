@@ -61,6 +61,21 @@ void read_rate_table_file(const Node& tn, const std::string& file, InputFiles& f
 // Returns the time base that later sections check times against (1 ns when the resolution is invalid).
 TimeBase load_run(const proto::Run& run, const Node& rn, const SpecOverrides& o, Validator& v, RunSpec& out);
 
+// The limits the resolution sets, over the whole spec below root (except run, which
+// load_run checks): every time and duration <= 10^17 ticks (a power of ten well below
+// what the 64-bit tick counts, TimeBase::max_ms, so that sums of them fit), every
+// neuron model's time constant >= one tick (below it every neuron is rebased at every
+// tick), every Poisson or stochastic event rate below one event per tick (above it the
+// event loop never ends), every string valid UTF-8 (text specs may escape any byte),
+// and no field unknown to this schema (a binary spec's).
+void check_limits(const Node& root, const TimeBase& time, Validator& v);
+
+// The same limits for the values read from files (spike_times.file, rate_table.file),
+// which the spec's own fields do not hold: each file's first time too late and first
+// rate too high.  Needs the populations loaded (pops, in spec order).
+void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time,
+                       const std::vector<PopulationSpec>& pops, Validator& v);
+
 // population: names, sizes and models, appended to out in spec order.
 // Files the models name are read here (relative to files.base_dir) and listed in files.read.
 PopulationIndex load_populations(const proto::Spec& spec, const Node& root, Validator& v,

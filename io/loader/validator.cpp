@@ -196,7 +196,7 @@ Node Node::child(const char* name, const pb::Message& sub, int index) const {
     const ParseInfoTree* t = tree ? tree->GetTreeForNested(field(name), index) : nullptr;
     std::string p = path.empty() ? name : path + "." + name;
     if (index >= 0) p += fmt::format("[{}]", index);
-    return Node{&sub, t, p};
+    return Node{&sub, t, p, where(name, index)};
 }
 
 Node Node::named(const char* name, const pb::Message& sub, int index, const std::string& label) const {
@@ -206,12 +206,13 @@ Node Node::named(const char* name, const pb::Message& sub, int index, const std:
 }
 
 std::string Node::where(const char* name, int index) const {
+    if (name == nullptr) return this->loc;
     if (tree == nullptr) return "";
     pb::TextFormat::ParseLocation loc{-1, -1};
-    if (name == nullptr) return "";
     const pb::FieldDescriptor* f = field(name);
-    // A repeated field has a location per element only: without an index there is none.
-    if (f->is_repeated() != (index >= 0)) return "";
+    if (!f->is_repeated() && index >= 0) return "";
+    // A repeated field has a location per element only: the list as a whole is where its first element is.
+    if (f->is_repeated() && index < 0) index = 0;
     loc = tree->GetLocation(f, index);
     // List syntax (`neuron: [0, 3]`) records one location for the whole list: point there.
     if (loc.line < 0 && index > 0) loc = tree->GetLocation(f, 0);
@@ -237,7 +238,8 @@ void Validator::fail(const Node& n, const char* name, const std::string& value, 
 }
 
 void Validator::fail_node(const Node& n, const std::string& what) {
-    errors_.push_back(fmt::format("{}: {}: {}", origin_, n.path, what));
+    const std::string loc = n.where();
+    errors_.push_back(fmt::format("{}:{} {}: {}", origin_, loc.empty() ? "" : loc, n.path, what));
 }
 
 bool Validator::finite(const Node& n, const char* name, double v, const char* unit) {

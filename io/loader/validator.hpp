@@ -60,6 +60,9 @@ struct Node {
     const pb::Message* msg;
     const ParseInfoTree* tree;
     std::string path;
+    // "line:col:" of this message in its parent (where the parent's field names it), or ""
+    // when unknown: what a problem with the message as a whole points at.
+    std::string loc = "";
 
     // The descriptor of field `name` of msg; a misspelt name is a bug in the loader (std::logic_error).
     const pb::FieldDescriptor* field(const char* name) const;
@@ -67,7 +70,8 @@ struct Node {
     Node child(const char* name, const pb::Message& sub, int index = -1) const;
     // A named child of a repeated field: `population "E"` reads better than population[3].
     Node named(const char* name, const pb::Message& sub, int index, const std::string& label) const;
-    // "line:col:" of field `name` (element `index` if repeated), or "" when unknown.
+    // "line:col:" of field `name` (element `index` if repeated; the first element when
+    // no index is given), of this message itself when name is null, or "" when unknown.
     std::string where(const char* name = nullptr, int index = -1) const;
     // The path of field `name` (element `index` if repeated) below this node.
     std::string at(const char* name, int index = -1) const;
@@ -85,7 +89,7 @@ public:
     // Report a problem with field `name` of `n`: "file:line:col: path = value: what".
     // An empty value leaves out " = value" (e.g. for a missing field).
     void fail(const Node& n, const char* name, const std::string& value, const std::string& what, int index = -1);
-    // A problem with a message as a whole (e.g. a missing oneof).
+    // A problem with a message as a whole (e.g. a missing oneof), at the message's own line:col.
     void fail_node(const Node& n, const std::string& what);
 
     // Each reports field `name` = v unless it is finite (and > 0, >= 0); finite() says whether it is.
