@@ -156,8 +156,16 @@ struct PoissonParams {
 };
 
 struct SpikeTimesParams {
-    std::vector<std::vector<double>> times_ms;  // per neuron; any order
+    // Per neuron, any order; neurons past the end have no spikes (so that a
+    // huge population with few trains costs nothing per neuron).
+    std::vector<std::vector<double>> times_ms;
 };
+
+// Neuron i's train in `times_ms`, the list grown to reach it.
+inline std::vector<double>& train_of(std::vector<std::vector<double>>& times_ms, std::uint32_t i) {
+    if (times_ms.size() <= i) times_ms.resize(std::size_t{i} + 1);
+    return times_ms[i];
+}
 
 // One alternative per neuron model or source; network/models/registry.hpp
 // names each one and builds its population.

@@ -228,3 +228,35 @@ TEST_CASE("limits: problems with a message as a whole name its line and column")
                    "t.pbtxt:3:1: projection \"E->E\": no connectivity"));
     CHECK(contains(error_of(spec("population { name: \"F\" size: 1 }\n")), "t.pbtxt:3:1: population \"F\": no model"));
 }
+
+// Found by tests/fuzz (binary spec, first byte dropped): a spike_times
+// population of 4,294,966,429 neurons with one train.  The loader made an
+// empty train per neuron before anything could refuse the size, and died in
+// bad_alloc; the trains now reach only as far as the highest neuron with one,
+// and the memory estimate refuses the population.
+TEST_CASE("limits: a spike_times population of four billion neurons is refused, not a bad_alloc") {
+    const unsigned char input[] = {0x1a, 0x31, 0x0a, 0x01, 0x73, 0x10, 0x9d, 0xfc, 0xff, 0xff, 0x0a, 0x62, 0x1a, 0x2a,
+                                   0x02, 0x12, 0x18, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x72, 0x70,
+                                   0x70, 0x70, 0x70, 0x70, 0x72, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70,
+                                   0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x00, 0x70, 0x00};
+    const std::string bytes(reinterpret_cast<const char*>(input), sizeof input);
+    std::string message;
+    try {
+        load_spec_binary(bytes, "fuzz");
+    } catch (const SpecError& e) {
+        message = e.what();
+    }
+    CAPTURE(message);
+    CHECK(!message.empty());
+    // The same without the fuzzer's stray field: the memory estimate is what refuses it.
+    message.clear();
+    try {
+        load_spec_text("population { name: \"s\" size: 4294966429 spike_times { train { neuron: 0 t_ms: [1] } } }",
+                       "big");
+    } catch (const SpecError& e) {
+        message = e.what();
+    }
+    CAPTURE(message);
+    CHECK(message.find("big: the spec needs about ") == 0);
+    CHECK(message.find("population \"s\" (4294966429 spike_times neurons)") != std::string::npos);
+}

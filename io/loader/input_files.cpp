@@ -174,7 +174,7 @@ void add_spike(const std::string& at, double neuron, const std::string& neuron_t
         problems.fail(fmt::format("{}: t_ms = {}: must be a finite time >= 0 (ms)", at, num(t_ms)));
         ok = false;
     }
-    if (ok) times_ms[static_cast<std::size_t>(neuron)].push_back(t_ms);
+    if (ok) train_of(times_ms, static_cast<std::uint32_t>(neuron)).push_back(t_ms);
 }
 
 void spikes_from_csv(std::string_view text, const std::string& population, std::uint32_t size,

@@ -304,8 +304,7 @@ PopulationModel poisson(const proto::PoissonSource& m, const Node& mn, std::uint
 // `size`: the population's, which every train's neuron index must be below.
 PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, std::uint32_t size, InputFiles& files,
                             Validator& v) {
-    SpikeTimesParams sp;
-    sp.times_ms.resize(size);
+    SpikeTimesParams sp;  // trains grow as far as the highest neuron that has one (train_of)
     if (!m.file().empty()) {
         if (m.train_size() > 0)
             v.fail(mn, "file", fmt::format("\"{}\"", m.file()), "replaces train: give the spikes in train or in a file, not both");
@@ -328,7 +327,7 @@ PopulationModel spike_times(const proto::SpikeTimesSource& m, const Node& mn, st
             if (!std::isfinite(t) || t < 0)
                 v.fail(tn, "t_ms", num(t), "must be a finite time >= 0 (ms)", j);
             else
-                sp.times_ms[tr.neuron()].push_back(t);
+                train_of(sp.times_ms, tr.neuron()).push_back(t);
         }
     }
     return sp;
