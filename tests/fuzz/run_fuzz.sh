@@ -7,7 +7,7 @@
 # ASan + UBSan, libFuzzer) and the target is built here if it is not.  The
 # seed corpus: every example spec and the malformed specs of tests/fuzz/seeds/,
 # each as text (first byte 0) and as binary (first byte 1, encoded by protoc).
-# --runs N (default 300000, about a minute) with a fixed seed gives the same inputs on every
+# --runs N (default 600000, about a minute) with a fixed seed gives the same inputs on every
 # machine: what CI runs.  --seconds S runs for S seconds from a random seed:
 # the longer hunt (docs/install.md, "Sanitizers and fuzzing").  A crash, a sanitizer report, a leak or an
 # exception other than the loader's refusal stops the run with the input saved
@@ -15,7 +15,7 @@
 # when fixing it.  Exits non-zero on a finding.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-limit=(-runs=300000 -seed=1)
+limit=(-runs=600000 -seed=1)
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) limit=(-runs="$2" -seed=1); shift 2 ;;
