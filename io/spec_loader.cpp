@@ -42,7 +42,7 @@ NetworkSpec validate_and_convert(const proto::Spec& spec, const ParseInfoTree* t
     const TimeBase time = loader::load_run(spec.run(), root.child("run", spec.run()), o, v, out.run);
     loader::check_limits(root, time, v);
     const loader::PopulationIndex pops = loader::load_populations(spec, root, v, out.populations, files);
-    loader::check_file_limits(spec, root, time, out.populations, v);
+    loader::check_file_limits(spec, root, time, out.run.duration_ms, out.populations, v);
     loader::load_projections(spec, root, pops, time, v, out);
     loader::load_poisson_inputs(spec, root, pops, time, v, out);
     loader::load_current_inputs(spec, root, pops, time, v, out);

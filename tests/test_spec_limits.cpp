@@ -260,3 +260,18 @@ TEST_CASE("limits: a spike_times population of four billion neurons is refused, 
     CHECK(message.find("big: the spec needs about ") == 0);
     CHECK(message.find("population \"s\" (4294966429 spike_times neurons)") != std::string::npos);
 }
+
+TEST_CASE("limits: a poisson ramp that would pass one event per tick before the run ends is refused") {
+    // 1 ps ticks: at most 1e12 Hz; 1e12 Hz/s over 2 s reaches 2e12 Hz.
+    const std::string e = error_of(
+        "run { duration_ms: 2000 resolution_ns: 0.001 }\n"
+        "population { name: \"p\" size: 1 poisson { rate_hz: 10 rate_slope_hz_per_s: 1e12 } }");
+    CHECK(e.find("population \"p\".poisson.rate_slope_hz_per_s = 1000000000000: the rate reaches 2000000000010 Hz at "
+                 "t = 2000 ms: must stay < 999999999999.9999 (one event per tick at the resolution 1e-09 ms) (Hz/s)") !=
+          std::string::npos);
+    CAPTURE(e);
+    // Stopped in time, the same ramp stays below it.
+    CHECK(error_of("run { duration_ms: 2000 resolution_ns: 0.001 }\n"
+                   "population { name: \"p\" size: 1 poisson { rate_hz: 10 rate_slope_hz_per_s: 1e12 stop_ms: 500 } }") ==
+          "<no error>");
+}

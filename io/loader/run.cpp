@@ -237,7 +237,7 @@ struct Limits {
 
 }  // namespace
 
-void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time,
+void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time, double duration_ms,
                        const std::vector<PopulationSpec>& pops, Validator& v) {
     const double max_time_ms = largest_time_ms(time);
     const double per_tick_hz = 1000.0 / time.resolution_ms();
@@ -261,6 +261,16 @@ void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase
             }
         }
         const auto* pp = std::get_if<PoissonParams>(&pops[i].model);
+        // A ramp reaches its highest rate at the end of the run or at stop_ms.
+        if (pp != nullptr && p.has_poisson() && pp->rate_slope_hz_per_s > 0.0) {
+            const double end_ms = std::min(duration_ms, pp->stop_ms);
+            const double peak_hz = pp->rate_hz + pp->rate_slope_hz_per_s * end_ms / 1000.0;
+            if (std::isfinite(peak_hz) && peak_hz >= per_tick_hz)
+                v.fail(pn.child("poisson", p.poisson()), "rate_slope_hz_per_s", num(pp->rate_slope_hz_per_s),
+                       fmt::format("the rate reaches {} Hz at t = {} ms: must stay < {} (one event per tick at the "
+                                   "resolution {} ms) (Hz/s)",
+                                   num(peak_hz), num(end_ms), num(per_tick_hz), num(time.resolution_ms())));
+        }
         if (pp == nullptr || !p.has_poisson() || p.poisson().rate_table().file().empty()) continue;
         const Node tn = pn.child("poisson", p.poisson()).child("rate_table", p.poisson().rate_table());
         const std::string quoted = fmt::format("\"{}\"", p.poisson().rate_table().file());

@@ -72,8 +72,10 @@ void check_limits(const Node& root, const TimeBase& time, Validator& v);
 
 // The same limits for the values read from files (spike_times.file, rate_table.file),
 // which the spec's own fields do not hold: each file's first time too late and first
-// rate too high.  Needs the populations loaded (pops, in spec order).
-void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time,
+// rate too high; and a poisson ramp (rate_slope_hz_per_s) that would pass one event
+// per tick before the run (duration_ms) or its stop_ms ends.  Needs the populations
+// loaded (pops, in spec order).
+void check_file_limits(const proto::Spec& spec, const Node& root, const TimeBase& time, double duration_ms,
                        const std::vector<PopulationSpec>& pops, Validator& v);
 
 // population: names, sizes and models, appended to out in spec order.
