@@ -1,7 +1,10 @@
 #include "network/recorders.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace spikeem {
 
@@ -104,14 +107,25 @@ void Recorders::add_weight_probes(const NetworkSpec& spec, const Network& net, c
         const std::uint32_t j = net.find_projection(wp.projection);
         WeightProbe probe{j, {}, {}, {}, grid(wp.interval_ms, window_of(spec.record.weight_windows, k))};
         const std::vector<WeightSample> all = weights_of(net, j, 0);
+        std::vector<bool> found(wp.pairs.size(), false);
         for (std::size_t q = 0; q < all.size(); ++q) {
             bool wanted = wp.pairs.empty();
-            for (const auto& [pre, post] : wp.pairs) wanted = wanted || (pre == all[q].pre && post == all[q].post);
+            for (std::size_t r = 0; r < wp.pairs.size(); ++r)
+                if (wp.pairs[r].first == all[q].pre && wp.pairs[r].second == all[q].post) wanted = found[r] = true;
             if (!wanted) continue;
             probe.synapses.push_back(static_cast<std::uint32_t>(q));
             probe.pre.push_back(all[q].pre);
             probe.post.push_back(all[q].post);
         }
+        // The loader refuses pairs that cannot have a synapse; whether a random
+        // connectivity drew one is known only now.  A probe that would record
+        // nothing for a pair is a mistake to say, not an empty column.
+        for (std::size_t r = 0; r < wp.pairs.size(); ++r)
+            if (!found[r])
+                throw std::invalid_argument(fmt::format(
+                    "record.weights[{}]: projection \"{}\" has no synapse from {} to {} (its connectivity did not "
+                    "draw one with this seed): probe a pair it has",
+                    k, wp.projection, wp.pairs[r].first, wp.pairs[r].second));
         // A synapse's weight belongs to the partition owning its target.
         share(&Share::wpos, static_cast<std::uint32_t>(k), SampleKind::Weight,
               net.projection(j).target_population(), probe.post, owner);

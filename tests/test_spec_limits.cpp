@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 // Tests of the spec loader's limits: values that the loader once accepted
 // although they overflow the 64-bit tick, run for ever, record nothing or
 // print without bound are refused at load time, with the field path, the
 // value and the largest (or smallest) allowed value with its unit.
 
+#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +16,7 @@
 
 #include "io/spec_loader.hpp"
 #include "io/spikeem.pb.h"
+#include "network/simulation.hpp"
 
 using spikeem::io::load_spec_binary;
 using spikeem::io::load_spec_file;
@@ -274,4 +278,37 @@ TEST_CASE("limits: a poisson ramp that would pass one event per tick before the 
     CHECK(error_of("run { duration_ms: 2000 resolution_ns: 0.001 }\n"
                    "population { name: \"p\" size: 1 poisson { rate_hz: 10 rate_slope_hz_per_s: 1e12 stop_ms: 500 } }") ==
           "<no error>");
+}
+
+TEST_CASE("limits: a weight probe on a pair that fixed_probability did not draw is refused when the network is built") {
+    const std::string base =
+        "run { seed: 3 }\n"
+        "population { name: \"a\" size: 20 lif_delta {} }\n"
+        "projection { name: \"sparse\" source: \"a\" target: \"a\" fixed_probability { p: 0.2 } "
+        "weight_mV { constant: 0.1 } delay_ms { constant: 1 } "
+        "plasticity { w_max_mV: 1 pair_stdp { a_plus_mV: 0.01 a_minus_mV: 0.01 tau_plus_ms: 20 tau_minus_ms: 20 } } }\n";
+    const auto spec = load_spec_text(base).spec;
+    const spikeem::Simulation all(spec, 1);
+    // One pair the seed drew and one it did not, from the built network's synapses.
+    const auto drawn = all.weights_now(0);
+    REQUIRE(!drawn.empty());
+    std::uint32_t missing_post = 0;
+    while (std::any_of(drawn.begin(), drawn.end(), [&](const auto& s) { return s.pre == 1 && s.post == missing_post; }) ||
+           missing_post == 1)
+        ++missing_post;
+    auto probe = [&](std::uint32_t pre, std::uint32_t post) {
+        return base + fmt::format("record {{ weights {{ projection: \"sparse\" synapse {{ pre: {} post: {} }} "
+                                  "interval_ms: 1 }} }}\n",
+                                  pre, post);
+    };
+    CHECK_NOTHROW(spikeem::Simulation(load_spec_text(probe(drawn[0].pre, drawn[0].post)).spec, 1));
+    std::string message;
+    try {
+        spikeem::Simulation(load_spec_text(probe(1, missing_post)).spec, 1);
+    } catch (const std::invalid_argument& e) {
+        message = e.what();
+    }
+    CHECK(message == fmt::format("record.weights[0]: projection \"sparse\" has no synapse from 1 to {} (its connectivity "
+                                 "did not draw one with this seed): probe a pair it has",
+                                 missing_post));
 }

@@ -121,7 +121,7 @@ record {
   voltage { population: "tiny" interval_ms: 1.3 }
   voltage { population: "tiny_self" interval_ms: 0.9 }
   weights { projection: "in->E" interval_ms: 50 }
-  weights { projection: "S->E" synapse { pre: 0 post: 3 } synapse { pre: 36 post: 100 } interval_ms: 10 }
+  weights { projection: "S->E" synapse { pre: 0 post: 7 } synapse { pre: 36 post: 97 } interval_ms: 10 }
   rate { population: "E" neuron: [3, 90, 3] interval_ms: 5 readout: COUNT window_ms: 20 }
   rate { population: "S" interval_ms: 7 readout: EXP tau_ms: 30 }
 }
