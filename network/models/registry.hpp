@@ -27,7 +27,7 @@ template <>
 struct ModelTraits<LifDeltaParams> {
     static constexpr const char* name = "lif_delta";
     static constexpr bool neuron = true;
-    static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr bool takes_current = true;  // injected currents move the rest level (NeuronLevels)
     // The parameters Population.per_neuron may draw per neuron (names as in the spec).
     static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms", "tau_m_ms"};
     static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
@@ -36,7 +36,7 @@ template <>
 struct ModelTraits<LifExpParams> {
     static constexpr const char* name = "lif_exp";
     static constexpr bool neuron = true;
-    static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr bool takes_current = true;  // injected currents move the rest level (NeuronLevels)
     // The parameters Population.per_neuron may draw per neuron (names as in the spec).
     static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms",
                                                             "tau_m_ms",  "tau_e_ms", "tau_i_ms"};
@@ -46,10 +46,11 @@ template <>
 struct ModelTraits<LifCondExpParams> {
     static constexpr const char* name = "lif_cond_exp";
     static constexpr bool neuron = true;
-    static constexpr bool takes_current = true;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr bool takes_current = true;  // injected currents move the rest level (NeuronLevels)
     // The parameters Population.per_neuron may draw per neuron (names as in the spec).
-    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV", "v_reset_mV", "t_ref_ms",
-                                                            "tau_m_ms",  "g_leak_nS", "tau_e_ms", "tau_i_ms", "e_e_mV",   "e_i_mV"};
+    static constexpr std::string_view per_neuron_array[] = {"v_rest_mV", "v_th_mV",   "v_reset_mV", "t_ref_ms",
+                                                            "tau_m_ms",  "g_leak_nS", "tau_e_ms",   "tau_i_ms",
+                                                            "e_e_mV",    "e_i_mV"};
     static constexpr std::span<const std::string_view> per_neuron{per_neuron_array};
 };
 template <>
@@ -81,14 +82,14 @@ template <>
 struct ModelTraits<PoissonParams> {
     static constexpr const char* name = "poisson";
     static constexpr bool neuron = false;
-    static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr bool takes_current = false;  // a spike source: no membrane to inject into
     static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
 };
 template <>
 struct ModelTraits<SpikeTimesParams> {
     static constexpr const char* name = "spike_times";
     static constexpr bool neuron = false;
-    static constexpr bool takes_current = false;  // injected currents and per-neuron levels (NeuronLevels)
+    static constexpr bool takes_current = false;  // a spike source: no membrane to inject into
     static constexpr std::span<const std::string_view> per_neuron{};  // no per-neuron parameters
 };
 
@@ -114,8 +115,7 @@ inline bool model_is_neuron(const PopulationModel& m) {
     return detail::ModelTable<PopulationModel>::neurons[m.index()];
 }
 
-// Does the model take injected currents (CurrentInputSpec) and per-neuron
-// rest, threshold and reset levels and refractory periods (NeuronLevels)?
+// Does the model take injected currents (CurrentInputSpec)?  Every neuron model does.
 inline bool model_takes_current(const PopulationModel& m) {
     return detail::ModelTable<PopulationModel>::currents[m.index()];
 }
