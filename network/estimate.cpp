@@ -26,7 +26,7 @@ double bytes_per_neuron(const PopulationModel& m) {
             else if constexpr (std::is_same_v<P, AdExParams>) return 240;
             else if constexpr (std::is_same_v<P, StochasticParams>) return 216;
             else if constexpr (std::is_same_v<P, PoissonParams>) return 184;
-            else return 64 + 8 * 4;  // spike_times: per neuron, plus its times (counted below)
+            else return 72;  // spike_times, without trains; its times are counted below
         },
         m);
 }
@@ -67,7 +67,8 @@ MemoryEstimate estimate_memory(const NetworkSpec& spec) {
     for (const auto& p : spec.populations) {
         double b = bytes_per_neuron(p.model) * p.size;
         if (const auto* st = std::get_if<SpikeTimesParams>(&p.model))
-            for (const auto& train : st->times_ms) b += 8.0 * static_cast<double>(train.size());
+            // Each time is held twice: in the spec (ms) and in the population (ticks).
+            for (const auto& train : st->times_ms) b += 16.0 * static_cast<double>(train.size());
         add(fmt::format("population \"{}\" ({} {} neurons)", p.name, p.size, model_name(p.model)), b);
     }
     const double duration_ms = spec.run.duration_ms;
