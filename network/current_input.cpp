@@ -89,4 +89,16 @@ void CurrentInput::change(EngineHooks& engine, const Event& e, Population& pop) 
     schedule(engine, k, e.aux2 + 1);
 }
 
+void CurrentInput::save_state(StateWriter& w) const {
+    w.section("current_input " + std::to_string(index_));
+    w.values(rng_);
+    w.values(value_);
+}
+
+void CurrentInput::load_state(StateReader& r) {
+    r.section("current_input " + std::to_string(index_));
+    r.same_size(rng_, "random streams");
+    r.same_size(value_, "values");
+}
+
 }  // namespace spikeem

@@ -32,6 +32,9 @@ public:
     void change(EngineHooks& engine, const Event& e, Population& pop);
     // The value (mV) flowing into the k-th target neuron now (for tests and probes).
     double value_mV(std::uint32_t local) const { return value_[local - begin_]; }
+    // Checkpoints (see Population::save_state).
+    void save_state(StateWriter& w) const;
+    void load_state(StateReader& r);
 
 private:
     // The value from step `step` on for target k (OU: draws the next sample).

@@ -86,4 +86,22 @@ Tick Network::lookahead() const {
     return lookahead;
 }
 
+void Network::save_state(StateWriter& w) const {
+    w.section("network");
+    w.value(static_cast<std::uint64_t>(populations_.size()));
+    for (const auto& p : populations_) p->save_state(w);
+    for (const Projection& pj : projections_) pj.save_state(w);
+    for (const PoissonInput& in : inputs_) in.save_state(w);
+    for (const CurrentInput& c : currents_) c.save_state(w);
+}
+
+void Network::load_state(StateReader& r) {
+    r.section("network");
+    r.expect(static_cast<std::uint64_t>(populations_.size()), "the number of populations");
+    for (const auto& p : populations_) p->load_state(r);
+    for (Projection& pj : projections_) pj.load_state(r);
+    for (PoissonInput& in : inputs_) in.load_state(r);
+    for (CurrentInput& c : currents_) c.load_state(r);
+}
+
 }  // namespace spikeem

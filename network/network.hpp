@@ -53,6 +53,10 @@ public:
     // neuron: delivery (axonal + dendritic delay), or a rule's read of the
     // membrane before the arrival (SynapseRule::lead).  kNever without synapses.
     Tick lookahead() const;
+    // Checkpoints: what running changed in every population, projection and
+    // input, in spec order (see Population::save_state).
+    void save_state(StateWriter& w) const;
+    void load_state(StateReader& r);
 
 private:
     std::vector<std::unique_ptr<Population>> populations_;

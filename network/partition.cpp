@@ -175,4 +175,37 @@ void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick 
         queue_.push(Event{net_.projection(j).post_arrival_time(t), global, j, 0, EventKind::PostArrive});
 }
 
+void Partition::save_state(StateWriter& w) const {
+    w.section("partition " + std::to_string(index_));
+    std::vector<Event> queued(queue_.begin(), queue_.end());
+    std::sort(queued.begin(), queued.end(), [](const Event& a, const Event& b) { return EventLater()(b, a); });
+    w.values(queued);
+    w.values(own_.times());
+    w.value(parity_);
+    for (const auto& parity : out_) w.nested(parity);
+    w.value(processed_);
+    w.value(uncounted_);
+    w.value(synaptic_);
+}
+
+void Partition::load_state(StateReader& r) {
+    r.section("partition " + std::to_string(index_));
+    std::vector<Event> queued;
+    r.values(queued);
+    queue_.clear();
+    for (const Event& e : queued) queue_.push(e);
+    std::vector<Tick> own(own_.times().size());
+    r.same_size(own, "own events");
+    for (std::uint32_t i = 0; i < own.size(); ++i) own_.set(i, own[i]);
+    r.value(parity_);
+    for (auto& parity : out_) {
+        const std::size_t count = parity.size();
+        r.nested(parity);
+        if (parity.size() != count) throw StateMismatch("partition: the partition count differs");
+    }
+    r.value(processed_);
+    r.value(uncounted_);
+    r.value(synaptic_);
+}
+
 }  // namespace spikeem

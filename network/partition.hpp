@@ -50,6 +50,11 @@ public:
     // among partitions are counted by one of them), and synapses reached.
     std::uint64_t events_processed() const { return processed_ - uncounted_; }
     std::uint64_t synaptic_events() const { return synaptic_; }
+    // Checkpoints: queued events (in key order), own events, what was sent to
+    // other partitions and not yet taken, the counters.  Read back into a
+    // partition of a simulation built from the same spec and partition count.
+    void save_state(StateWriter& w) const;
+    void load_state(StateReader& r);
 
 private:
     void deliver(const Event& e);

@@ -41,4 +41,16 @@ void PoissonInput::fire(EngineHooks& engine, const Event& e, Population& pop) {
     schedule_next(engine, local - begin_);
 }
 
+void PoissonInput::save_state(StateWriter& w) const {
+    w.section("poisson_input " + std::to_string(index_));
+    w.values(rng_);
+    w.values(next_ms_);
+}
+
+void PoissonInput::load_state(StateReader& r) {
+    r.section("poisson_input " + std::to_string(index_));
+    r.same_size(rng_, "random streams");
+    r.same_size(next_ms_, "next input times");
+}
+
 }  // namespace spikeem

@@ -30,6 +30,9 @@ public:
     // Input event e (for the neuron e.src) reaches `pop`: one PSP of weight_mV,
     // then the neuron's next input is scheduled.
     void fire(EngineHooks& engine, const Event& e, Population& pop);
+    // Checkpoints (see Population::save_state).
+    void save_state(StateWriter& w) const;
+    void load_state(StateReader& r);
 
 private:
     void schedule_next(EngineHooks& engine, std::uint32_t k);  // k: index within the range

@@ -35,6 +35,7 @@
 #include "plasticity/membrane.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/random.hpp"
+#include "sim/state.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -138,6 +139,15 @@ public:
     // does not depend on the partitioning.  kNever: no rebasing.
     virtual Tick rebase_period() const { return kNever; }
     virtual void rebase(Tick t) { (void)t; }
+
+    // ---- checkpoints
+    // Write everything running has changed since the population was built
+    // (neuron state, random streams, levels moved by currents), and read it
+    // back into a population built from the same spec: the population then
+    // continues exactly as the one that wrote it would have.  Events it had
+    // scheduled are saved by the engine, not here.
+    virtual void save_state(StateWriter& w) const = 0;
+    virtual void load_state(StateReader& r) = 0;
 
 protected:
     Event make_event(Tick t, EventKind kind, std::uint32_t local) const {

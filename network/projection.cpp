@@ -237,4 +237,18 @@ void Projection::tie(Projection& a, Projection& b) {
     if (b.learns()) b.rules_[0]->share_weights_with(a.weights_.data(), b.twin_.data());
 }
 
+void Projection::save_state(StateWriter& w) const {
+    w.section("projection " + name_);
+    w.value(static_cast<std::uint64_t>(rules_.size()));
+    if (learns() || tied()) w.values(weights_);
+    for (const auto& rule : rules_) rule->save_state(w);
+}
+
+void Projection::load_state(StateReader& r) {
+    r.section("projection " + name_);
+    r.expect(static_cast<std::uint64_t>(rules_.size()), "the number of rule copies (one per partition)");
+    if (learns() || tied()) r.same_size(weights_, "weights");
+    for (const auto& rule : rules_) rule->load_state(r);
+}
+
 }  // namespace spikeem

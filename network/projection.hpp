@@ -109,6 +109,11 @@ public:
         assert(!shared_weight_);
         return weights_.data();
     }
+    // Checkpoints: the weights when something changes them (a rule here, or
+    // on the tied partner), and every rule copy's state.  Static weights come
+    // from the spec and are not written.
+    void save_state(StateWriter& w) const;
+    void load_state(StateReader& r);
 
 private:
     struct RawSynapse {

@@ -20,6 +20,7 @@
 #include "network/network.hpp"
 #include "network/spec.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/state.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -119,6 +120,12 @@ public:
     // its stop), in order of bin start, then probe.
     std::vector<PopulationRateSample> population_rates(Tick now) const;
     PopulationSummary summary(const Network& net, std::size_t p, Tick now) const;
+    // Checkpoints (network/recorder_state.cpp), between run_until calls: what
+    // has been recorded and the state of the read-outs (rate traces, spike
+    // statistics, bin counts).  Read back into recorders of the same spec and
+    // partition count.
+    void save_state(StateWriter& w) const;
+    void load_state(StateReader& r);
 
 private:
     template <class Sample>

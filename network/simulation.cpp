@@ -244,4 +244,35 @@ std::uint64_t Simulation::synaptic_events() const {
     return n;
 }
 
+std::string Simulation::save_state() const {
+    StateWriter w;
+    w.section("simulation");
+    w.value(static_cast<std::uint64_t>(parts_.size()));
+    w.value(now_);
+    w.value(parity_);
+    w.values(next_rebase_);
+    w.nested(slope_logs_);
+    net_.save_state(w);
+    for (const auto& part : parts_) part->save_state(w);
+    recorders_.save_state(w);
+    return w.take();
+}
+
+void Simulation::load_state(std::string_view state) {
+    if (now_ != 0 || events_processed() != 0)
+        throw std::logic_error("Simulation::load_state: the simulation has run already");
+    StateReader r(state);
+    r.section("simulation");
+    r.expect(static_cast<std::uint64_t>(parts_.size()), "the partition count");
+    r.value(now_);
+    r.value(parity_);
+    r.same_size(next_rebase_, "rebase times");
+    r.nested(slope_logs_);
+    if (slope_logs_.size() != net_.num_projections()) throw StateMismatch("simulation: the projections differ");
+    net_.load_state(r);
+    for (const auto& part : parts_) part->load_state(r);
+    recorders_.load_state(r);
+    if (!r.done()) throw StateMismatch("the state goes on after its end");
+}
+
 }  // namespace spikeem

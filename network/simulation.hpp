@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "network/network.hpp"
@@ -44,6 +45,17 @@ public:
     // growing ends to run in chunks.  run() runs to the spec's duration.
     void run_until(Tick end);
     void run() { run_until(duration_ticks()); }
+
+    // Checkpoints.  save_state writes the whole running state between
+    // run_until calls: the clock, every queued event, the state of neurons,
+    // synapses, rules, inputs and random streams, and what was recorded.
+    // load_state reads it into a simulation just built from the same spec
+    // with the same partition count (nothing run yet); it then continues
+    // exactly as the one that wrote the state would have: the same events,
+    // bits and outputs.  A state from another network throws StateMismatch
+    // (the simulation is then unusable: build a new one).
+    std::string save_state() const;
+    void load_state(std::string_view state);
 
     const NetworkSpec& spec() const { return spec_; }
     const TimeBase& time() const { return time_; }

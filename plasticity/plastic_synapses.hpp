@@ -135,6 +135,31 @@ public:
         std::vector<std::uint32_t>().swap(bucket_);
     }
 
+    void save_state(StateWriter& w) const override {
+        w.section("spike-pair traces");
+        w.value(shared_);
+        if (shared_) {
+            std::vector<typename Rule::Pre> pre;
+            for (const Group& g : groups_) pre.push_back(g.pre);
+            w.values(pre);
+        } else {
+            w.values(pre_);
+        }
+        w.values(post_);
+    }
+    void load_state(StateReader& r) override {
+        r.section("spike-pair traces");
+        r.expect(shared_, "the sharing of presynaptic traces");
+        if (shared_) {
+            std::vector<typename Rule::Pre> pre(groups_.size());
+            r.same_size(pre, "presynaptic traces");
+            for (std::size_t g = 0; g < pre.size(); ++g) groups_[g].pre = pre[g];
+        } else {
+            r.same_size(pre_, "presynaptic traces");
+        }
+        r.same_size(post_, "postsynaptic traces");
+    }
+
     std::size_t storage_bytes() const override {
         return pre_.size() * sizeof(typename Rule::Pre) + groups_.size() * sizeof(Group) +
                post_.size() * sizeof(typename Rule::Post) +

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "plasticity/membrane.hpp"
+#include "sim/state.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -99,6 +100,11 @@ public:
     virtual void enable_log(bool on) { (void)on; }
     virtual const std::vector<SlopeUpdate>* log() const { return nullptr; }
     virtual void clear_log() {}
+    // Checkpoints: write what running changed (traces, pending reads, gain,
+    // log), and read it back into a rule built from the same spec (see
+    // Population::save_state).  The weights are the projection's.
+    virtual void save_state(StateWriter& w) const = 0;
+    virtual void load_state(StateReader& r) = 0;
 };
 
 }  // namespace spikeem

@@ -97,6 +97,25 @@ public:
     const std::vector<SlopeUpdate>* log() const override { return &log_; }
     void clear_log() override { log_.clear(); }
 
+    void save_state(StateWriter& w) const override {
+        w.section("voltage_slope");
+        w.values(pending_);
+        w.values(values_);
+        w.values(back_);
+        w.value(log_enabled_);
+        w.value(gain_);
+        w.values(log_);
+    }
+    void load_state(StateReader& r) override {
+        r.section("voltage_slope");
+        r.values(pending_);
+        r.values(values_);
+        r.values(back_);
+        r.value(log_enabled_);
+        r.value(gain_);
+        r.values(log_);
+    }
+
 private:
     struct Pending {
         Tick t;

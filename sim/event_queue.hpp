@@ -108,6 +108,9 @@ public:
         if (t != kNever) insert(OwnEvent{t, neuron});
     }
     bool empty() const { return live_ == 0; }
+    // Every neuron's own event time (kNever: none), for checkpoints: set()
+    // with these on a fresh calendar gives the same sequence of pops.
+    const std::vector<Tick>& times() const { return when_; }
     // The earliest own event; requires !empty().
     Event top() {
         const OwnEvent& e = front();

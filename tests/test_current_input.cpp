@@ -139,6 +139,8 @@ public:
     void start(EngineHooks&) override {}
     void on_event(EngineHooks&, const Event&, std::uint32_t) override {}
     void add_current(EngineHooks&, std::uint32_t local, Tick, double delta_mV) override { total_[local] += delta_mV; }
+    void save_state(StateWriter& w) const override { w.values(total_); }
+    void load_state(StateReader& r) override { r.same_size(total_, "totals"); }
     std::vector<double> total_;
 };
 

@@ -9,50 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "fingerprint.hpp"
 #include "helpers.hpp"
 #include "io/spec_loader.hpp"
 
 using namespace spikeem;
+using spikeem::test::Fingerprint;
+using spikeem::test::finish;
+using spikeem::test::add_state;
+using spikeem::test::bits;
 
 namespace {
-
-std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
-
-// Everything a run exposes, flattened to integers (doubles by their bits) so
-// that equality is byte equality, NaN included.
-struct Fingerprint {
-    std::vector<std::uint64_t> spikes, voltages, weight_samples, rate_samples, weights, slope_log, counts;
-    bool operator==(const Fingerprint&) const = default;
-};
-
-void add_state(Fingerprint& f, Simulation& sim) {
-    for (std::size_t j = 0; j < sim.num_projections(); ++j)
-        for (const WeightSample& w : sim.weights_now(j)) f.weights.insert(f.weights.end(), {w.pre, w.post, bits(w.w)});
-}
-
-Fingerprint finish(Simulation& sim) {
-    Fingerprint f;
-    for (const SpikeRecord& s : sim.sorted_spikes())
-        f.spikes.insert(f.spikes.end(), {static_cast<std::uint64_t>(s.t), s.population, s.neuron});
-    for (const VoltageSample& v : sim.voltages())
-        f.voltages.insert(f.voltages.end(), {static_cast<std::uint64_t>(v.t), v.population, v.neuron, bits(v.v_mV)});
-    for (const WeightSample& w : sim.weight_samples())
-        f.weight_samples.insert(f.weight_samples.end(),
-                                {static_cast<std::uint64_t>(w.t), w.projection, w.pre, w.post, bits(w.w)});
-    for (const RateSample& r : sim.rate_samples())
-        f.rate_samples.insert(f.rate_samples.end(), {static_cast<std::uint64_t>(r.t), r.probe, r.population, r.neuron,
-                                                     static_cast<std::uint64_t>(r.readout), bits(r.rate_hz)});
-    add_state(f, sim);
-    for (std::size_t j = 0; j < sim.num_projections(); ++j)
-        for (const SlopeUpdate& u : sim.slope_log(j))
-            f.slope_log.insert(f.slope_log.end(), {j, static_cast<std::uint64_t>(u.t_arrival), u.synapse, bits(u.dw)});
-    f.counts = {sim.events_processed(), sim.synaptic_events()};
-    for (std::size_t p = 0; p < sim.num_populations(); ++p) {
-        const PopulationSummary s = sim.summary(p);
-        f.counts.insert(f.counts.end(), {s.spikes, bits(s.mean_rate_hz), bits(s.mean_cv_isi), s.neurons_with_cv});
-    }
-    return f;
-}
 
 NetworkSpec load(const std::string& text) { return io::load_spec_text(text).spec; }
 

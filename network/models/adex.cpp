@@ -404,4 +404,18 @@ double AdExPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now) 
     return w * std::exp(-time_.to_ms(t_now - t_in) * p.g_over_c);
 }
 
+void AdExPopulation::save_state(StateWriter& w) const {
+    w.section("adex " + name());
+    w.values(per_);  // currents move a neuron's i_e
+    w.values(n_);
+    w.values(last_spike_);
+}
+
+void AdExPopulation::load_state(StateReader& r) {
+    r.section("adex " + name());
+    r.same_size(per_, "per-neuron constants");
+    r.same_size(n_, "neuron state");
+    r.same_size(last_spike_, "last spikes");
+}
+
 }  // namespace spikeem

@@ -54,6 +54,8 @@ public:
     bool is_neuron() const override { return ModelTraits<AdExParams>::neuron; }
     void start(EngineHooks& engine) override;
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void save_state(StateWriter& w) const override;
+    void load_state(StateReader& r) override;
     void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                  std::size_t n) override;
     // V at t (>= the last event applied), at most v_peak (between a crossing and its spike tick).

@@ -14,6 +14,7 @@
 
 #include "network/spec.hpp"
 #include "sim/random.hpp"
+#include "sim/state.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -44,6 +45,9 @@ public:
     // A current of delta_mV (R I) starts to flow into neuron i (negative: stops).
     // Contract: varied().
     void add_current(std::uint32_t i, double delta_mV) { rest_[i] += delta_mV; }
+    // Checkpoints: the rest levels currents have moved (the rest is drawn from the spec).
+    void save_state(StateWriter& w) const { w.values(rest_); }
+    void load_state(StateReader& r) { r.same_size(rest_, "rest levels"); }
 
 private:
     Shared s_;

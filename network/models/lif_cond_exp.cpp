@@ -381,4 +381,16 @@ double LifCondExpPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {
     return (-(v - lv_.rest(i)) - ge * (v - k.e_e_mV) - gi * (v - k.e_i_mV)) * k.inv_tau_m;
 }
 
+void LifCondExpPopulation::save_state(StateWriter& w) const {
+    w.section("lif_cond_exp " + name());
+    lv_.save_state(w);
+    w.values(n_);
+}
+
+void LifCondExpPopulation::load_state(StateReader& r) {
+    r.section("lif_cond_exp " + name());
+    lv_.load_state(r);
+    r.same_size(n_, "neuron state");
+}
+
 }  // namespace spikeem

@@ -245,4 +245,20 @@ double LifDeltaPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_n
     return w * decay(i, t_now - t_in);
 }
 
+void LifDeltaPopulation::save_state(StateWriter& w) const {
+    w.section("lif_delta " + name());
+    lv_.save_state(w);
+    w.value(t0_);
+    w.values(n_);
+    w.values(last_spike_);
+}
+
+void LifDeltaPopulation::load_state(StateReader& r) {
+    r.section("lif_delta " + name());
+    lv_.load_state(r);
+    r.value(t0_);
+    r.same_size(n_, "neuron state");
+    r.same_size(last_spike_, "last spikes");
+}
+
 }  // namespace spikeem

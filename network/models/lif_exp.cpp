@@ -318,4 +318,22 @@ double LifExpPopulation::psp_mV(std::uint32_t i, double w, Tick t_in, Tick t_now
     return g_base * kernel(k, exc, time_.to_ms(t_now - base));
 }
 
+void LifExpPopulation::save_state(StateWriter& w) const {
+    w.section("lif_exp " + name());
+    lv_.save_state(w);
+    w.value(t0_);
+    w.values(n_);
+    w.values(clamp_);
+    w.values(last_spike_);
+}
+
+void LifExpPopulation::load_state(StateReader& r) {
+    r.section("lif_exp " + name());
+    lv_.load_state(r);
+    r.value(t0_);
+    r.same_size(n_, "neuron state");
+    r.same_size(clamp_, "refractory ends");
+    r.same_size(last_spike_, "last spikes");
+}
+
 }  // namespace spikeem

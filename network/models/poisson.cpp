@@ -96,4 +96,20 @@ void PoissonPopulation::on_event(EngineHooks& engine, const Event& e, std::uint3
     schedule_next(engine, i);
 }
 
+void PoissonPopulation::save_state(StateWriter& w) const {
+    w.section("poisson " + name());
+    w.values(mean_isi_ms_);  // set_rate changes it
+    w.values(rng_);
+    w.values(next_ms_);
+    w.values(pending_);
+}
+
+void PoissonPopulation::load_state(StateReader& r) {
+    r.section("poisson " + name());
+    r.same_size(mean_isi_ms_, "mean intervals");
+    r.same_size(rng_, "random streams");
+    r.same_size(next_ms_, "next spike times");
+    r.same_size(pending_, "pending spikes");
+}
+
 }  // namespace spikeem

@@ -19,6 +19,8 @@ public:
     bool is_neuron() const override { return ModelTraits<PoissonParams>::neuron; }
     void start(EngineHooks& engine) override;
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void save_state(StateWriter& w) const override;
+    void load_state(StateReader& r) override;
     // Change the (constant) rate of neuron i from time t on: the pending spike
     // is replaced by one drawn from t (exact: the process is memoryless).
     // Not for sources with a rate slope; throws std::invalid_argument for a

@@ -27,4 +27,14 @@ void SpikeTimesPopulation::on_event(EngineHooks& engine, const Event& e, std::ui
     if (++next_[i] < times_[i].size()) engine.schedule(make_event(times_[i][next_[i]], EventKind::SourceFire, i));
 }
 
+void SpikeTimesPopulation::save_state(StateWriter& w) const {
+    w.section("spike_times " + name());
+    w.values(next_);
+}
+
+void SpikeTimesPopulation::load_state(StateReader& r) {
+    r.section("spike_times " + name());
+    r.same_size(next_, "positions in the trains");
+}
+
 }  // namespace spikeem

@@ -16,6 +16,8 @@ public:
     bool is_neuron() const override { return ModelTraits<SpikeTimesParams>::neuron; }
     void start(EngineHooks& engine) override;
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
+    void save_state(StateWriter& w) const override;
+    void load_state(StateReader& r) override;
 
 private:
     std::vector<std::vector<Tick>> times_;

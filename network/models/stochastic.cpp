@@ -284,4 +284,32 @@ void StochasticPopulation::add_current(EngineHooks& engine, std::uint32_t n, Tic
     set_drive(engine, n, t, drive_[n] + delta_mV);
 }
 
+void StochasticPopulation::save_state(StateWriter& w) const {
+    w.section("stochastic " + name());
+    w.values(v_);
+    w.values(i_);
+    w.values(drive_);
+    w.values(t_last_);
+    w.values(pending_);
+    w.values(bound_hz_);
+    w.values(refresh_);
+    w.values(ref_until_);
+    w.values(last_reset_);
+    w.values(rng_);
+}
+
+void StochasticPopulation::load_state(StateReader& r) {
+    r.section("stochastic " + name());
+    r.same_size(v_, "voltages");
+    r.same_size(i_, "synaptic currents");
+    r.same_size(drive_, "drives");
+    r.same_size(t_last_, "state times");
+    r.same_size(pending_, "candidate times");
+    r.same_size(bound_hz_, "rate bounds");
+    r.same_size(refresh_, "bound renewals");
+    r.same_size(ref_until_, "refractory ends");
+    r.same_size(last_reset_, "last resets");
+    r.same_size(rng_, "random streams");
+}
+
 }  // namespace spikeem
