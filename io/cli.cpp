@@ -28,8 +28,10 @@ struct Command {
 // io/cli_*.cpp file, declared in io/cli_common.hpp), a row here and a test in
 // tests/test_cli.cpp.
 constexpr Command kCommands[] = {
-    {"run", "SPEC --out DIR [--seed N] [--duration-ms T] [--threads N]", "simulate a network spec (on N threads)",
+    {"run", "SPEC --out DIR [--seed N] [--duration-ms T] [--threads N] [--checkpoint-every-ms T]",
+     "simulate a network spec (on N threads)",
      cmd_run},
+    {"resume", "DIR [--duration-ms T]", "continue a run from its checkpoint DIR.checkpoint", cmd_resume},
     {"validate", "SPEC", "check a spec without running it", cmd_validate},
     {"stdp-curve", "--out DIR [rule options | --spec FILE]", "STDP curve of a rule by the pairing protocol",
      cmd_stdp_curve},

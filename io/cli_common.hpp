@@ -92,6 +92,7 @@ int run_plot_script(const std::string& script, const std::filesystem::path& out)
 // are the arguments after the command's name; the result is the exit status.
 int cmd_run(const std::vector<std::string>& args);
 int cmd_validate(const std::vector<std::string>& args);
+int cmd_resume(const std::vector<std::string>& args);
 int cmd_stdp_curve(const std::vector<std::string>& args);
 int cmd_eq1_curve(const std::vector<std::string>& args);
 int cmd_drift(const std::vector<std::string>& args);

@@ -1,15 +1,18 @@
-// `spikeem run` (simulate a network spec) and `spikeem validate` (check one).
+// `spikeem run` (simulate a network spec), `spikeem resume` (continue one
+// from its checkpoint) and `spikeem validate` (check a spec).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.hpp"
 #include "io/cli_common.hpp"
 #include "io/outputs.hpp"
 #include "io/interrupt.hpp"
@@ -24,27 +27,62 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
+using clock = std::chrono::steady_clock;
+
+// A run being carried out by `run` or `resume`: how it was asked for, its
+// spec, where its outputs and checkpoint go, and the wall time spent on it
+// before this process (a resumed run's earlier pieces).
+struct RunJob {
+    RunSettings settings;
+    LoadedSpec spec;
+    fs::path out;
+    double wall_before_s = 0.0;
+    clock::time_point started = clock::now();
+    double wall_s() const { return wall_before_s + std::chrono::duration<double>(clock::now() - started).count(); }
+    fs::path checkpoint() const { return checkpoint_path(out); }
+};
+
+// The next multiple of `every` ticks after `now` (kNever for every == 0).
+Tick next_checkpoint(Tick now, Tick every) { return every == 0 ? kNever : (now / every + 1) * every; }
+
 // Runs sim to its duration in pieces of about 0.05 to 0.2 s of wall time (pieces
 // change no result), reporting the simulated time reached after each piece.
-// Stops early, between pieces, when `interrupt` has seen a signal; returns
-// whether the run reached its end.
-bool run_with_progress(Simulation& sim, ProgressMode mode, const InterruptWatch& interrupt) {
-    using clock = std::chrono::steady_clock;
+// With checkpoint_every_ms, a piece ends at each multiple of it and the
+// checkpoint is written there.  Stops early, between pieces, when `interrupt`
+// has seen a signal; returns whether the run reached its end.
+bool run_with_progress(Simulation& sim, const RunJob& job, ProgressMode mode, const InterruptWatch& interrupt) {
     const Tick end = sim.duration_ticks(), start = sim.now();
+    const Tick every = job.settings.checkpoint_every_ms > 0.0
+                           ? std::max<Tick>(1, sim.time().round(job.settings.checkpoint_every_ms))
+                           : 0;
+    Tick due = next_checkpoint(start, every);
     ProgressReporter progress("run", sim.time().to_ms(end), ProgressUnit::simulated_ms(), mode);
     Tick step = std::max<Tick>(1, std::min<Tick>(end - start, sim.time().ticks_per_ms()));
     while (sim.now() < end) {
         if (interrupt.requested()) return false;
         const auto before = clock::now();
-        sim.run_until(sim.now() + std::min(step, end - sim.now()));
+        sim.run_until(std::min({sim.now() + std::min(step, end - sim.now()), due}));
         const double took = std::chrono::duration<double>(clock::now() - before).count();
         if (took < 0.05) step = std::min(step, (end - start) / 2 + 1) * 2;
         else if (took > 0.2) step = std::max<Tick>(1, step / 2);
+        if (sim.now() == due) {
+            if (due < end) write_checkpoint(job.checkpoint(), job.settings, job.spec, sim, job.wall_s());
+            due = next_checkpoint(due, every);
+        }
         progress.update(sim.time().to_ms(sim.now()));
     }
     progress.finish();
     return true;
 }
+
+constexpr const char* kCheckpointHelp =
+    "Checkpoints.  A run stopped by Ctrl-C (SIGINT) or SIGTERM finishes the piece under way (at most about\n"
+    "0.2 s), saves its whole state in DIR.checkpoint next to DIR, leaves DIR as it was, and exits 130 or\n"
+    "143; `spikeem resume DIR` continues it.  --checkpoint-every-ms T also saves the state at every\n"
+    "multiple of T ms of simulated time, and at the end (kept: `spikeem resume DIR --duration-ms LONGER`\n"
+    "extends the run).  A resumed run writes the same bytes as a run never stopped (run.json's\n"
+    "wall_time_s sums the pieces).  Without --checkpoint-every-ms, DIR.checkpoint is removed when a run\n"
+    "into DIR completes.  The checkpoint holds what has been recorded so far: it grows with the outputs.\n";
 
 constexpr const char* kRunOutputsHelp =
     "Replaces DIR as a whole with a new folder holding only these files (do not keep other files in DIR;\n"
@@ -113,6 +151,47 @@ void print_warnings(const LoadedSpec& spec, const std::string& path) {
     for (const std::string& w : spec_warnings(spec.spec)) fmt::print(stderr, "warning: {}: {}\n", path, w);
 }
 
+// The end of a run or a resumed run: run to the end (checkpointing as asked,
+// saving the state on a signal), write the outputs, report.
+int finish_run(Simulation& sim, RunJob& job, OutputSet& files, ProgressMode mode, bool quiet) {
+    const InterruptWatch interrupt;
+    if (!run_with_progress(sim, job, mode, interrupt)) {
+        const fs::path ckpt = job.checkpoint();
+        std::string saved;
+        try {
+            write_checkpoint(ckpt, job.settings, job.spec, sim, job.wall_s());
+            saved = fmt::format("the state is saved in {}: continue with `spikeem resume {}`", ckpt.string(),
+                                job.out.string());
+        } catch (const std::exception& e) {
+            saved = fmt::format("the state could not be saved ({})", e.what());
+        }
+        fmt::print(stderr, "\nspikeem run: interrupted by {} at t = {} ms of {} ms; nothing was written to {}; {}\n",
+                   interrupt.name(), sim.time().to_ms(sim.now()), sim.time().to_ms(sim.duration_ticks()),
+                   job.out.string(), saved);  // `files` removes its folder on the way out
+        return interrupt.exit_code();
+    }
+    // The final state is kept for extending the run; without checkpoints an
+    // earlier run's (interrupted, then finished here or replaced) is obsolete.
+    if (job.settings.checkpoint_every_ms > 0.0)
+        write_checkpoint(job.checkpoint(), job.settings, job.spec, sim, job.wall_s());
+    const double wall = job.wall_s();
+    write_run_outputs(files, sim, job.spec, RunInfo{job.settings.spec_path, wall, job.settings.format});
+    if (job.settings.checkpoint_every_ms == 0.0) {
+        std::error_code ec;
+        fs::remove(job.checkpoint(), ec);
+    }
+    if (!quiet) print_run_summary(sim, job.spec, job.settings.spec_path, wall, job.out);
+    return kExitOk;
+}
+
+double checkpoint_every(const po::variables_map& vm) {
+    if (!vm.count("checkpoint-every-ms")) return 0.0;
+    const double every = vm["checkpoint-every-ms"].as<double>();
+    if (!(every > 0.0) || !std::isfinite(every))
+        throw UsageError(fmt::format("--checkpoint-every-ms = {}: expected a positive number of ms", every));
+    return every;
+}
+
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& args) {
@@ -128,38 +207,97 @@ int cmd_run(const std::vector<std::string>& args) {
                        "depend on it");
     o.add_options()("format", po::value<std::string>()->default_value("csv"),
                     "output tables as csv (text) or npy (NumPy arrays); see below");
+    o.add_options()("checkpoint-every-ms", po::value<double>(),
+                    "save the run's state in DIR.checkpoint every T ms of simulated time (see below)");
     add_progress_options(o);
     cmd.spec_argument("the spec file to run");
     const po::variables_map vm = cmd.parse(args);
-    if (vm.count("help")) return cmd.print_help(kRunOutputsHelp);
+    if (vm.count("help")) return cmd.print_help(std::string(kRunOutputsHelp) + kCheckpointHelp);
     const std::optional<OutputFormat> format = parse_output_format(vm["format"].as<std::string>());
     if (!format)
         throw UsageError(fmt::format("--format = \"{}\": expected csv or npy", vm["format"].as<std::string>()));
+    const double every_ms = checkpoint_every(vm);
     const std::string path = spec_path(vm);
-    LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
-    if (!vm.count("quiet")) print_warnings(spec, path);
+    RunJob job{RunSettings{path, fs::absolute(path).lexically_normal().string(), spec_overrides(vm), every_ms, *format},
+               load_spec_file(path, spec_overrides(vm)), vm["out"].as<std::string>()};
+    if (!vm.count("quiet")) print_warnings(job.spec, path);
 
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
     // The output folder is checked and locked before the simulation: a folder
     // that cannot be written costs no simulated time.
-    const fs::path out = vm["out"].as<std::string>();
-    OutputSet files = open_output(out);
-    auto t0 = std::chrono::steady_clock::now();
-    const InterruptWatch interrupt;
-    Simulation sim(spec.spec, threads);
-    if (!run_with_progress(sim, progress_mode(vm), interrupt)) {
-        fmt::print(stderr, "\nspikeem run: interrupted by {} at t = {} ms of {} ms; nothing was written to {} "
-                           "(a run cannot be resumed yet: run it again)\n",
-                   interrupt.name(), sim.time().to_ms(sim.now()), sim.time().to_ms(sim.duration_ticks()),
-                   out.string());  // `files` removes its folder on the way out
-        return interrupt.exit_code();
-    }
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    OutputSet files = open_output(job.out);
+    job.started = clock::now();
+    Simulation sim(job.spec.spec, threads);
+    return finish_run(sim, job, files, progress_mode(vm), vm.count("quiet") > 0);
+}
 
-    write_run_outputs(files, sim, spec, RunInfo{path, wall, *format});
-    if (!vm.count("quiet")) print_run_summary(sim, spec, path, wall, out);
-    return kExitOk;
+namespace {
+
+// The checkpoint's spec, loaded with the run's overrides: it must still be the
+// spec the checkpoint was written from.  `duration_ms` (resume --duration-ms)
+// then replaces the run's duration.
+LoadedSpec spec_of(const Checkpoint& c, const fs::path& ckpt, std::optional<double> duration_ms) {
+    LoadedSpec spec = load_spec_file(c.run.spec_file, c.run.overrides);
+    if (spec.hash != c.spec_hash)
+        throw UsageError(fmt::format("{}: the spec {} has changed since the checkpoint was written (hash {} then, "
+                                     "{} now); resume needs the spec, and the files it reads, as they were",
+                                     ckpt.string(), c.run.spec_file, c.spec_hash, spec.hash));
+    if (!duration_ms) return spec;
+    SpecOverrides longer = c.run.overrides;
+    longer.duration_ms = *duration_ms;
+    return load_spec_file(c.run.spec_file, longer);
+}
+
+}  // namespace
+
+int cmd_resume(const std::vector<std::string>& args) {
+    CommandLine cmd("spikeem resume DIR [--duration-ms T]");
+    po::options_description& o = cmd.options();
+    add_help_option(o);
+    add_duration_option(o, "simulated time to run to, in ms (default: the run's own; not before the checkpoint)");
+    add_progress_options(o);
+    cmd.positional("dir", po::value<std::string>(), "the run's output folder (--out of spikeem run)", 1);
+    const po::variables_map vm = cmd.parse(args);
+    if (vm.count("help"))
+        return cmd.print_help(
+            "Continues the run whose output folder is DIR from its checkpoint DIR.checkpoint, with the spec,\n"
+            "overrides, output format and checkpoint interval it was started with, and writes its outputs into\n"
+            "DIR as `spikeem run` does: the same bytes as a run never stopped.  The spec (and the files it reads)\n"
+            "must be unchanged, and the checkpoint written by this version of spikeem.  The run keeps its\n"
+            "partitions (its --threads).\n");
+    if (!vm.count("dir")) throw UsageError("resume: missing DIR (the run's output folder); usage: spikeem resume DIR");
+    const fs::path out = vm["dir"].as<std::string>();
+    OutputSet files = open_output(out);  // the lock first: no run may write the checkpoint meanwhile
+    const fs::path ckpt = checkpoint_path(out);
+    Checkpoint c;
+    try {
+        c = read_checkpoint(ckpt);
+    } catch (const CheckpointRefused& e) {
+        throw UsageError(e.what());
+    }
+    std::optional<double> duration_ms;
+    if (vm.count("duration-ms")) duration_ms = vm["duration-ms"].as<double>();
+    RunJob job{c.run, spec_of(c, ckpt, duration_ms), out, c.wall_time_s};
+    if (duration_ms) job.settings.overrides.duration_ms = duration_ms;
+    const TimeBase time(job.spec.spec.run.time_digits);
+    if (time.round(job.spec.spec.run.duration_ms) < c.tick)
+        throw UsageError(fmt::format("--duration-ms = {}: the checkpoint is at t = {} ms; a run cannot go back",
+                                     job.spec.spec.run.duration_ms, time.format_ms(c.tick)));
+    const tbb::global_control limit = thread_limit(static_cast<int>(c.partitions));
+    Simulation sim(job.spec.spec, c.partitions);
+    if (sim.partitions() != c.partitions)
+        throw UsageError(fmt::format("{}: written with {} partitions; the network now runs in {}", ckpt.string(),
+                                     c.partitions, sim.partitions()));
+    try {
+        sim.load_state(c.state);
+    } catch (const StateMismatch& e) {
+        throw UsageError(fmt::format("{}: does not fit the network of {}: {}", ckpt.string(), c.run.spec_file,
+                                     e.what()));
+    }
+    std::string().swap(c.state);
+    job.started = clock::now();
+    return finish_run(sim, job, files, progress_mode(vm), vm.count("quiet") > 0);
 }
 
 int cmd_validate(const std::vector<std::string>& args) {

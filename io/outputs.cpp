@@ -44,17 +44,6 @@ std::string os_error(std::string_view what, const fs::path& path, int err) {
     throw OutputRefused(os_error(what, path, err));
 }
 
-// fsync of a folder, so that the renames in it survive a crash.  Filesystems
-// that cannot sync a folder (EINVAL) have nothing to make durable.
-void sync_folder(const fs::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw_os_error("cannot open the folder", dir);
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && err != EINVAL && err != EROFS) throw_os_error("cannot sync the folder", dir, err);
-}
-
 // Whether a process `pid` exists (EPERM: it does, owned by someone else).
 bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
@@ -65,6 +54,16 @@ std::string random_suffix() {
 }
 
 }  // namespace
+
+// Filesystems that cannot sync a folder (EINVAL) have nothing to make durable.
+void sync_folder(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_os_error("cannot open the folder", dir);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0 && err != EINVAL && err != EROFS) throw_os_error("cannot sync the folder", dir, err);
+}
 
 OutputFile::Buffer::Buffer(int fd) : fd_(fd), space_(std::size_t{1} << 16) {
     setp(space_.data(), space_.data() + space_.size());

@@ -77,6 +77,10 @@ private:
     Buffer buf_;
 };
 
+// fsync of a folder, so that the renames in it survive a crash; throws
+// std::runtime_error with the OS's reason.
+void sync_folder(const std::filesystem::path& dir);
+
 // A set of files that appear together or not at all.
 class OutputSet {
 public:

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -63,6 +64,25 @@ inline Split run_split(const std::string& binary, const std::string& args) {
     Split r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "out"), slurp(dir / "err")};
     fs::remove_all(dir);
     return r;
+}
+
+// run.json without its one run-dependent line (wall time).
+inline std::string without_wall_time(const std::string& json) {
+    std::stringstream in(json);
+    std::string line, out;
+    while (std::getline(in, line))
+        if (line.find("\"wall_time_s\"") == std::string::npos) out += line + "\n";
+    return out;
+}
+
+// Every file of folder `dir` by name, run.json without its wall time.
+inline std::map<std::string, std::string> folder_bytes(const fs::path& dir) {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        files[name] = name == "run.json" ? without_wall_time(slurp(e.path())) : slurp(e.path());
+    }
+    return files;
 }
 
 }  // namespace spikeem::test

@@ -169,3 +169,96 @@ TEST_CASE("A saved state does not load into another network, a run simulation or
 
     CHECK_THROWS_AS(a.load_state(state), std::logic_error);  // a has run
 }
+
+// ---- the command line
+
+namespace {
+
+using test::folder_bytes;
+using test::fresh_dir;
+using test::sh;
+
+struct Scratch {
+    fs::path dir = fresh_dir("checkpoint_cli");
+    fs::path spec = dir / "all.pbtxt";
+    Scratch() {
+        fs::create_directories(dir);
+        std::ofstream(spec) << kAll;
+    }
+    ~Scratch() { fs::remove_all(dir); }
+    std::string run(const std::string& out, const std::string& args) const {
+        return "run " + spec.string() + " --out " + (dir / out).string() + " -q " + args;
+    }
+    fs::path ckpt(const std::string& out) const { return dir / (out + ".checkpoint"); }
+};
+
+}  // namespace
+
+TEST_CASE("run --checkpoint-every-ms and resume write the bytes of a plain run, csv and npy, 1 and 2 threads") {
+    const Scratch s;
+    for (const std::string format : {"csv", "npy"}) {
+        for (const std::string threads : {"1", "2"}) {
+            CAPTURE(format);
+            CAPTURE(threads);
+            const std::string common = "--format " + format + " --threads " + threads;
+            REQUIRE(sh(s.run("plain", common)).status == 0);
+            // Checkpoints at 70, 140, ... change nothing; the last state (400 ms) stays.
+            REQUIRE(sh(s.run("every", common + " --checkpoint-every-ms 70")).status == 0);
+            CHECK(folder_bytes(s.dir / "every") == folder_bytes(s.dir / "plain"));
+            CHECK(io::read_checkpoint(s.ckpt("every")).tick == 400'000'000);
+            // A run of 130 ms extended by resume to 400 ms is the 400 ms run.
+            REQUIRE(sh(s.run("short", common + " --duration-ms 130 --checkpoint-every-ms 45")).status == 0);
+            const auto r = sh("resume " + (s.dir / "short").string() + " -q --duration-ms 400");
+            CHECK_MESSAGE(r.status == 0, r.out);
+            REQUIRE(sh(s.run("plain400", common + " --duration-ms 400")).status == 0);
+            CHECK(folder_bytes(s.dir / "short") == folder_bytes(s.dir / "plain400"));
+            // Without --checkpoint-every-ms a completed run leaves no checkpoint.
+            CHECK(!fs::exists(s.ckpt("plain")));
+        }
+    }
+}
+
+TEST_CASE("resume refuses a missing, damaged or foreign checkpoint and a changed spec, by name, with exit 2") {
+    const Scratch s;
+    REQUIRE(sh(s.run("a", "--duration-ms 200 --checkpoint-every-ms 100")).status == 0);
+    const std::string good = test::slurp(s.ckpt("a"));
+    auto resume = [&](const std::string& args = "") { return sh("resume " + (s.dir / "a").string() + " " + args); };
+    auto write = [&](const std::string& bytes) { std::ofstream(s.ckpt("a"), std::ios::binary) << bytes; };
+
+    CHECK(resume("--duration-ms 150").status == 2);  // before the checkpoint (200 ms)
+    CHECK(resume("--duration-ms 150").out.find("cannot go back") != std::string::npos);
+
+    std::string other_version = good;
+    const std::size_t at = other_version.find(io::version());
+    REQUIRE(at != std::string::npos);
+    other_version.replace(at, io::version().size(), std::string(io::version().size(), '9'));
+    write(other_version);
+    auto r = resume();
+    CHECK(r.status == 2);
+    CHECK(r.out.find("was written by spikeem " + std::string(io::version().size(), '9')) != std::string::npos);
+
+    std::string damaged = good;
+    damaged[damaged.size() - 100] ^= 0x40;
+    write(damaged);
+    r = resume();
+    CHECK(r.status == 2);
+    CHECK(r.out.find("is damaged") != std::string::npos);
+
+    write(good.substr(0, good.size() - 10));
+    CHECK(resume().out.find("truncated") != std::string::npos);
+
+    write("not a checkpoint");
+    CHECK(resume().out.find("is not a spikeem checkpoint") != std::string::npos);
+
+    write(good);
+    std::ofstream(s.spec, std::ios::app) << "# an edit\npoisson_input { target: \"E\" rate_hz: 1 sources: 1 weight_mV: 1 }\n";
+    r = resume();
+    CHECK(r.status == 2);
+    CHECK(r.out.find("the spec " + s.spec.string() + " has changed since the checkpoint") != std::string::npos);
+
+    fs::remove(s.ckpt("a"));
+    r = resume();
+    CHECK(r.status == 2);
+    CHECK(r.out.find("a.checkpoint: cannot be read") != std::string::npos);
+    CHECK(fs::exists(s.dir / "a" / "run.json"));  // the outputs stay as they were
+}

@@ -28,19 +28,11 @@ using spikeem::test::sh;
 using spikeem::test::run_split;
 using spikeem::test::slurp;
 using spikeem::test::Split;
+using spikeem::test::without_wall_time;
 
 namespace {
 
 const std::string kExample = std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/cuba_delta.pbtxt";
-
-// run.json without its one run-dependent line (wall time).
-std::string without_wall_time(const std::string& json) {
-    std::stringstream in(json);
-    std::string line, out;
-    while (std::getline(in, line))
-        if (line.find("\"wall_time_s\"") == std::string::npos) out += line + "\n";
-    return out;
-}
 
 }  // namespace
 

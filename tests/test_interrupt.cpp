@@ -1,6 +1,7 @@
 // Ctrl-C and SIGTERM during `spikeem run`: the run stops between pieces, writes
-// nothing into --out, says so, and exits 128 + the signal; with a second signal
-// it still exits 130 without output.  Whether the second one cut the stop short
+// nothing into --out, saves its state in DIR.checkpoint, says so and how to
+// resume, and exits 128 + the signal; with a second signal it still exits 130
+// without output.  The resumed run writes the bytes of a run never stopped.  Whether the second one cut the stop short
 // (its _exit) cannot be seen from outside: the first stops the run within a
 // piece anyway.
 #include <doctest/doctest.h>
@@ -65,17 +66,35 @@ Outcome interrupt_run(const fs::path& out, std::initializer_list<int> signals) {
 
 }  // namespace
 
-TEST_CASE("run: SIGINT stops the run between pieces, writes nothing and exits 130") {
+TEST_CASE("run: SIGINT stops the run between pieces, writes nothing but its checkpoint and exits 130; resume "
+          "continues it") {
     const fs::path out = fresh_dir("interrupt_int");
+    const fs::path ckpt = out.string() + ".checkpoint";
     const Outcome o = interrupt_run(out, {SIGINT});
     CAPTURE(o.err);
     CHECK(o.exit_code == 130);
     CHECK(o.seconds < 5.0);  // a piece is 0.2 s of wall time at most; 100 s simulated takes far longer
     CHECK(o.err.find("interrupted by SIGINT at t = ") != std::string::npos);
     CHECK(o.err.find("nothing was written") != std::string::npos);
+    CHECK(o.err.find("continue with `spikeem resume " + out.string() + "`") != std::string::npos);
     CHECK(!fs::exists(out / "run.json"));
     CHECK(!fs::exists(out / "spikes.csv"));
+    REQUIRE(fs::exists(ckpt));
+
+    // Resumed up to 50 ms past the interruption, it equals a run of that length.
+    const std::size_t at = o.err.find("at t = ") + 7;
+    const double stopped_ms = std::stod(o.err.substr(at));
+    const std::string until = std::to_string(stopped_ms + 50.0);
+    const Result resumed = sh("resume " + out.string() + " -q --duration-ms " + until);
+    CHECK_MESSAGE(resumed.status == 0, resumed.out);
+    const fs::path plain = fresh_dir("interrupt_plain");
+    REQUIRE(sh("run " + std::string(SPIKEEM_SOURCE_DIR) + "/examples/benchmarks/cuba_delta.pbtxt --out " +
+               plain.string() + " -q --duration-ms " + until)
+                .status == 0);
+    CHECK(folder_bytes(out) == folder_bytes(plain));
+    CHECK(!fs::exists(ckpt));  // the run is complete
     fs::remove_all(out);
+    fs::remove_all(plain);
 }
 
 TEST_CASE("run: SIGTERM exits 143, and two SIGINTs exit 130 without output") {
@@ -88,6 +107,9 @@ TEST_CASE("run: SIGTERM exits 143, and two SIGINTs exit 130 without output") {
     const Outcome twice = interrupt_run(out2, {SIGINT, SIGINT});
     CHECK(twice.exit_code == 130);
     CHECK(!fs::exists(out2 / "run.json"));
-    fs::remove_all(out);
-    fs::remove_all(out2);
+    for (const fs::path& p : {out, out2}) {
+        fs::remove_all(p);
+        fs::remove(p.string() + ".checkpoint");
+        fs::remove(p.parent_path() / ("." + p.filename().string() + ".checkpoint.tmp"));
+    }
 }

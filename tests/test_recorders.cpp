@@ -25,6 +25,7 @@
 using namespace spikeem;
 using spikeem::test::fresh_dir;
 using spikeem::test::sh;
+using spikeem::test::without_wall_time;
 using spikeem::test::slurp;
 namespace fs = std::filesystem;
 
@@ -250,14 +251,6 @@ fs::path write_spec(const fs::path& dir) {
     const fs::path p = dir / "net.pbtxt";
     std::ofstream(p) << kNetwork << "record { " << kEveryTable << " }\n";
     return p;
-}
-
-std::string without_wall_time(const std::string& json) {
-    std::string out, line;
-    std::istringstream in(json);
-    while (std::getline(in, line))
-        if (line.find("wall_time_s") == std::string::npos) out += line + "\n";
-    return out;
 }
 
 // Loads every .npy with numpy and compares it, field by field and exactly,
