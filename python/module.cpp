@@ -304,6 +304,28 @@ void bind_simulation(py::module_& m) {
             io::write_run_outputs(dir, ps.sim(), ps.spec(), io::RunInfo{ps.spec().origin, ps.wall_s(), *f});
         });
     bind_controls(c);
+    // The engine's state as bytes (Simulation::save_state): the caller keeps
+    // them with the spec, seed and threads they belong to.
+    c.def("save_state",
+          [](const PySimulation& ps) {
+              std::string state;
+              {
+                  py::gil_scoped_release unlocked;
+                  state = ps.sim().save_state();
+              }
+              return py::bytes(state);
+          })
+        .def("load_state", [](PySimulation& ps, const py::bytes& data) {
+            const std::string state = data;
+            try {
+                py::gil_scoped_release unlocked;
+                ps.sim().load_state(state);
+            } catch (const StateMismatch& e) {
+                throw py::value_error(std::string("the state does not fit this simulation: ") + e.what());
+            } catch (const std::logic_error& e) {
+                throw py::value_error(e.what());
+            }
+        });
 }
 
 }  // namespace

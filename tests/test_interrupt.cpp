@@ -66,7 +66,7 @@ Outcome interrupt_run(const fs::path& out, std::initializer_list<int> signals) {
 
 }  // namespace
 
-TEST_CASE("run: SIGINT stops the run between pieces, writes nothing but its checkpoint and exits 130; resume "
+TEST_CASE("run: SIGINT stops the run between pieces, writes nothing but its checkpoint and exits 130, and resume "
           "continues it") {
     const fs::path out = fresh_dir("interrupt_int");
     const fs::path ckpt = out.string() + ".checkpoint";

@@ -14,6 +14,7 @@
 
 #include <google/protobuf/unknown_field_set.h>
 
+#include "cli_helpers.hpp"
 #include "io/spec_loader.hpp"
 #include "io/spikeem.pb.h"
 #include "network/simulation.hpp"
@@ -311,4 +312,13 @@ TEST_CASE("limits: a weight probe on a pair that fixed_probability did not draw 
     CHECK(message == fmt::format("record.weights[0]: projection \"sparse\" has no synapse from 1 to {} (its connectivity "
                                  "did not draw one with this seed): probe a pair it has",
                                  missing_post));
+    // The command line: a spec error (exit 2), nothing written.
+    const auto dir = spikeem::test::fresh_dir("undrawn_probe");
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "s.pbtxt") << probe(1, missing_post);
+    const auto r = spikeem::test::sh("run " + (dir / "s.pbtxt").string() + " --out " + (dir / "out").string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("s.pbtxt: record.weights[0]: projection \"sparse\" has no synapse from 1 to") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir / "out" / "run.json"));
+    std::filesystem::remove_all(dir);
 }

@@ -201,6 +201,25 @@ class Simulation:
             _print_progress(self.t_ms, start / per_ms, end / per_ms, time.monotonic() - start_wall, end="\n")
         return self
 
+    # ---- saving and restoring
+
+    def save_state(self):
+        """The whole state of the simulation at ``t_ms`` as bytes: clock, queued
+        events, neurons, random streams, weights and rule traces, inputs and what
+        has been recorded.  ``load_state`` continues from it exactly."""
+        return self._sim.save_state()
+
+    def load_state(self, state):
+        """Continue from bytes of ``save_state``: this simulation must be new (not
+        run yet) and built from the same spec, seed and threads as the one that
+        saved them; it then runs on exactly as that one would have.  Raises
+        ValueError for a state of another network (the simulation is then
+        unusable)."""
+        if not isinstance(state, (bytes, bytearray)):
+            raise TypeError("state: expected the bytes of save_state()")
+        self._sim.load_state(bytes(state))
+        return self
+
     # ---- changing it between runs
 
     def set_rate(self, population, rate_hz, neurons=None):

@@ -266,3 +266,21 @@ def test_currents_and_per_neuron_levels_from_python(tmp):
         isi = np.diff(t)
         assert np.ptp(isi) < 2e-6  # periodic to the tick
         assert 1 - 1e-6 < isi[0] - free < 3 + 1e-6
+
+
+def test_save_state_and_load_state_continue_exactly():
+    spec = example("benchmarks/cuba_stdp.pbtxt")
+    whole = spikeem.Simulation(spec, duration_ms=300, threads=2).run()
+    first = spikeem.Simulation(spec, duration_ms=300, threads=2).run_until(117.3)
+    state = first.save_state()
+    second = spikeem.Simulation(spec, duration_ms=300, threads=2).load_state(state)
+    assert second.t_ms == pytest.approx(117.3)
+    second.run()
+    a, b = whole.spikes("E"), second.spikes("E")
+    assert len(a.t_ms) > 100
+    assert np.array_equal(a.t_ms, b.t_ms) and np.array_equal(a.neuron, b.neuron)
+    assert np.array_equal(whole.weights("E->E").w, second.weights("E->E").w)
+    with pytest.raises(ValueError, match="partition count"):
+        spikeem.Simulation(spec, duration_ms=300, threads=1).load_state(state)
+    with pytest.raises(ValueError, match="has run already"):
+        second.load_state(state)
