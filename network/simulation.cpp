@@ -7,7 +7,6 @@
 #include <atomic>
 #include <exception>
 #include <stdexcept>
-#include <thread>
 
 #include "network/models/poisson.hpp"
 #include "network/models/stochastic.hpp"
@@ -108,6 +107,10 @@ void Simulation::rebase_at(Tick t) {
 }
 
 namespace {
+// Spins of a runner waiting at an epoch's end before it sleeps: some tens of
+// microseconds, longer than most epochs of a network that gains from threads.
+constexpr unsigned kSpins = 2048;
+
 // A short wait inside a spin loop (the PAUSE instruction where there is one).
 inline void relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -125,7 +128,10 @@ inline void relax() {
 // and, when it has waited a while for the others, runs any partition of the
 // epoch nobody has claimed yet: so a runner that TBB starts late, or never,
 // only costs time, never a deadlock (a runner waits only for partitions that
-// are claimed, hence being run).  Which thread runs a partition changes
+// are claimed, hence being run).  A runner that has spun for a while (other
+// processes have the cores, or the others' partitions hold more work) claims
+// what is left of the epoch and then sleeps on the counter (futex) until a
+// partition finishes, instead of burning a core.  Which thread runs a partition changes
 // nothing: its epoch's input is complete before it starts (release/acquire on
 // the counter) and its work depends on nothing else.
 void Simulation::run_epochs(Tick end) {
@@ -156,19 +162,27 @@ void Simulation::run_epochs(Tick end) {
             if (!failed.exchange(true)) failure = std::current_exception();
         }
         done.fetch_add(1, std::memory_order_release);
+        done.notify_all();
     };
     auto runner = [&](std::size_t r) {
         // A late runner joins at the epoch under way.
         for (std::uint64_t e = done.load(std::memory_order_acquire) / parts; e < epochs; ++e) {
             for (std::size_t q = r; q < parts; q += runners) try_run(q, e);
             const std::uint64_t target = (e + 1) * parts;
-            for (unsigned spins = 1; done.load(std::memory_order_acquire) < target; ++spins) {
-                if (failed.load(std::memory_order_relaxed)) return;
-                if (spins % 32 == 0)
+            for (unsigned spins = 1;; ++spins) {
+                const std::uint64_t now = done.load(std::memory_order_acquire);
+                if (now >= target || failed.load(std::memory_order_relaxed)) break;
+                if (spins % 32 == 0 || spins >= kSpins)
                     for (std::size_t q = 0; q < parts; ++q) try_run(q, e);  // help a late runner
-                if (spins % 1024 == 0) std::this_thread::yield();          // a loaded machine
+                if (spins >= kSpins) {
+                    // Every partition of the epoch is claimed now (the loop above), so
+                    // each runs and its end wakes us: sleeping cannot deadlock.
+                    if (done.load(std::memory_order_acquire) == now) done.wait(now, std::memory_order_acquire);
+                    continue;
+                }
                 relax();
             }
+            if (failed.load(std::memory_order_relaxed)) return;
         }
     };
     tbb::task_group group;
