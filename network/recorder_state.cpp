@@ -31,6 +31,12 @@ void Recorders::load_state(StateReader& r) {
     r.section("recorders");
     r.expect(static_cast<std::uint64_t>(shares_.size()), "the partition count");
     for (Share& sh : shares_) {
+        // What the new simulation's start recorded (a neuron that starts above
+        // threshold spikes at t = 0) belongs to the saved run's past: it is in the rows read below.
+        sh.spikes.clear();
+        sh.voltages.clear();
+        sh.weight_samples.clear();
+        sh.rate_samples.clear();
         r.same_size(sh.spike_count, "spike counts");
         const std::size_t probes = sh.bin_count.size();
         r.nested(sh.bin_count);
