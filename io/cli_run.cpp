@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "io/cli_common.hpp"
+#include "io/loader/resources.hpp"
 #include "io/outputs.hpp"
+#include "io/recording.hpp"
 #include "io/interrupt.hpp"
 #include "io/progress.hpp"
 #include "io/spec_loader.hpp"
@@ -24,26 +26,17 @@ namespace fs = std::filesystem;
 namespace spikeem::io {
 namespace {
 
-// Runs sim to its duration in pieces of about 0.05 to 0.2 s of wall time (pieces
-// change no result), reporting the simulated time reached after each piece.
-// Stops early, between pieces, when `interrupt` has seen a signal; returns
-// whether the run reached its end.
-bool run_with_progress(Simulation& sim, ProgressMode mode, const InterruptWatch& interrupt) {
-    using clock = std::chrono::steady_clock;
-    const Tick end = sim.duration_ticks(), start = sim.now();
-    ProgressReporter progress("run", sim.time().to_ms(end), ProgressUnit::simulated_ms(), mode);
-    Tick step = std::max<Tick>(1, std::min<Tick>(end - start, sim.time().ticks_per_ms()));
-    while (sim.now() < end) {
-        if (interrupt.requested()) return false;
-        const auto before = clock::now();
-        sim.run_until(sim.now() + std::min(step, end - sim.now()));
-        const double took = std::chrono::duration<double>(clock::now() - before).count();
-        if (took < 0.05) step = std::min(step, (end - start) / 2 + 1) * 2;
-        else if (took > 0.2) step = std::max<Tick>(1, step / 2);
-        progress.update(sim.time().to_ms(sim.now()));
-    }
-    progress.finish();
-    return true;
+// Runs sim to its duration (run_in_pieces, recording.hpp), appending each
+// piece's rows to `tables` and reporting the simulated time reached.  Stops
+// early, between pieces, when `interrupt` has seen a signal; returns whether
+// the run reached its end.
+bool run_with_progress(Simulation& sim, RecordingWriter& tables, ProgressMode mode, const InterruptWatch& interrupt) {
+    ProgressReporter progress("run", sim.time().to_ms(sim.duration_ticks()), ProgressUnit::simulated_ms(), mode);
+    const bool done = run_in_pieces(
+        sim, [&](const RecordedRows& rows) { tables.append(rows); }, [&] { return !interrupt.requested(); },
+        [&] { progress.update(sim.time().to_ms(sim.now())); });
+    if (done) progress.finish();
+    return done;
 }
 
 constexpr const char* kRunOutputsHelp =
@@ -51,7 +44,9 @@ constexpr const char* kRunOutputsHelp =
     "a non-empty DIR without run.json is refused).  The run writes into DIR.tmp-PID-RANDOM next to DIR,\n"
     "which takes DIR's place in one rename at the end: DIR is always wholly one run's outputs.  While it\n"
     "runs it holds the lock .DIR.lock next to DIR: a second run into DIR is refused (exit 2).  DIR's\n"
-    "parent (created if missing) must be a writable folder; this is checked before the simulation.\n"
+    "parent (created if missing) must be a writable folder; this is checked before the simulation, and so\n"
+    "is the disk: outputs estimated larger than the free space there are refused (exit 2), naming the\n"
+    "probes responsible.  The tables are written while the run goes (memory does not grow with its length).\n"
     "  spikes.csv            t_ms,population,neuron: every spike of record.spikes and record.spike_probe\n"
     "                        (always written; no rows when nothing is recorded)\n"
     "  voltages.csv          t_ms,population,neuron,v_mV: record.voltage probes\n"
@@ -136,7 +131,9 @@ int cmd_run(const std::vector<std::string>& args) {
     if (!format)
         throw UsageError(fmt::format("--format = \"{}\": expected csv or npy", vm["format"].as<std::string>()));
     const std::string path = spec_path(vm);
-    LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
+    SpecOverrides overrides = spec_overrides(vm);
+    overrides.streamed_recording = true;  // the tables are written as the run goes
+    LoadedSpec spec = load_spec_file(path, overrides);
     if (!vm.count("quiet")) print_warnings(spec, path);
 
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
@@ -145,10 +142,14 @@ int cmd_run(const std::vector<std::string>& args) {
     // that cannot be written costs no simulated time.
     const fs::path out = vm["out"].as<std::string>();
     OutputSet files = open_output(out);
+    const std::string parent = files.folder().parent_path().string();
+    if (const double free_bytes = loader::free_disk_bytes(parent); free_bytes >= 0.0)
+        loader::check_disk(spec.spec, path, *format == OutputFormat::Npy, free_bytes, parent);
     auto t0 = std::chrono::steady_clock::now();
     const InterruptWatch interrupt;
     Simulation sim(spec.spec, threads);
-    if (!run_with_progress(sim, progress_mode(vm), interrupt)) {
+    RecordingWriter tables(files, sim, spec.spec, *format);
+    if (!run_with_progress(sim, tables, progress_mode(vm), interrupt)) {
         fmt::print(stderr, "\nspikeem run: interrupted by {} at t = {} ms of {} ms; nothing was written to {} "
                            "(a run cannot be resumed yet: run it again)\n",
                    interrupt.name(), sim.time().to_ms(sim.now()), sim.time().to_ms(sim.duration_ticks()),
@@ -157,7 +158,7 @@ int cmd_run(const std::vector<std::string>& args) {
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    write_run_outputs(files, sim, spec, RunInfo{path, wall, *format});
+    finish_run_outputs(files, tables, sim, spec, RunInfo{path, wall, *format});
     if (!vm.count("quiet")) print_run_summary(sim, spec, path, wall, out);
     return kExitOk;
 }
@@ -174,7 +175,9 @@ int cmd_validate(const std::vector<std::string>& args) {
             "a valid spec that is probably not what was meant (nothing recorded, a time constant below 0.1 ms,\n"
             "a Poisson rate above 10 kHz) go to stderr as \"warning: ...\" and leave the exit status 0.\n");
     const std::string path = spec_path(vm);
-    LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
+    SpecOverrides overrides = spec_overrides(vm);
+    overrides.streamed_recording = true;  // checked as `spikeem run` will run it
+    LoadedSpec spec = load_spec_file(path, overrides);
     print_warnings(spec, path);
     std::uint64_t neurons = 0;
     for (const auto& p : spec.spec.populations) neurons += p.size;

@@ -77,6 +77,17 @@ public:
     // now() (and by the probe's stop), in order of bin start, then probe (spec
     // order).  Sums of integer counts: the same for any partitioning.
     std::vector<PopulationRateSample> population_rates() const { return recorders_.population_rates(now_); }
+    // Takes the recorded rows that are final (recorders.hpp, Recorders::drain):
+    // the accessors above then hold only later rows.  For writers that stream
+    // a long run to files between run_until calls; the rows of successive
+    // drains, concatenated, are the tables the accessors would have held.
+    RecordedRows drain_recorded() { return recorders_.drain(now_, duration_ticks()); }
+    // Bytes of recorded rows held in memory (spikes and samples).
+    std::size_t recorded_bytes() const { return recorders_.held_bytes(); }
+    // Rows the probes of one kind will record in [from, to).
+    std::uint64_t sample_rows(SampleKind kind, Tick from, Tick to) const {
+        return recorders_.sample_rows(kind, from, to);
+    }
     // Current weights of every synapse of a projection, in storage order, with (pre, post).
     std::vector<WeightSample> weights_now(std::size_t projection) const { return weights_of(net_, projection, now_); }
 
