@@ -154,6 +154,10 @@ int pwrite_all(int fd, const char* p, std::size_t n, std::uint64_t at) {
 }
 }  // namespace
 
+void OutputFile::check() const {
+    if (buf_.error() != 0) throw_os_error("error writing", path_, buf_.error());
+}
+
 void OutputFile::write_at(std::uint64_t offset, std::string_view bytes) {
     flush();
     if (buf_.error() != 0) throw_os_error("error writing", path_, buf_.error());

@@ -53,6 +53,10 @@ public:
     // ("error writing PATH: No space left on device") on the first failure.
     void finish();
     const std::filesystem::path& path() const { return path_; }
+    // Throws std::runtime_error ("error writing PATH: reason") if a write has
+    // failed: a file written over a long run reports a full disk when it
+    // happens, not at finish().
+    void check() const;
     // After writing what is buffered: writes `bytes` at `offset` (a header
     // known only at the end), leaving later writes to append at the end.
     void write_at(std::uint64_t offset, std::string_view bytes);

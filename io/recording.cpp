@@ -137,6 +137,7 @@ private:
     // outgrown (or shrunk below) gets its room now: the rows move once.
     void write_buffer() {
         out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+        out_.check();
         bytes_ += buf_.size();
         buf_.clear();
         if (format_ != OutputFormat::Npy) return;
