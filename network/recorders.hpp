@@ -8,7 +8,7 @@
 // Rows that collect() has committed are final and in output order; drain()
 // takes them out (a writer streams them to files as the run goes) and the
 // accessors below then hold only what came after.  Drivers that never drain
-// keep every row in memory, as before.
+// keep every row in memory.
 //
 // Partitions.  Every partition q records what happens at the neurons it owns
 // (synapses: by target) into its own Share; collect() merges the shares into

@@ -59,8 +59,8 @@ public:
     std::size_t num_projections() const { return net_.num_projections(); }
     const Projection& projection(std::size_t i) const { return net_.projection(i); }
 
-    // Recorded spikes in the documented output order: time, then population
-    // (spec order), then neuron index.
+    // Recorded spikes (not drained, see drain_recorded) in the documented
+    // output order: time, then population (spec order), then neuron index.
     std::vector<SpikeRecord> sorted_spikes() const { return recorders_.sorted_spikes(); }
     // Voltage samples in order of time, then probe (spec order), then the
     // probe's neuron list order.
