@@ -1,8 +1,13 @@
 #include "io/checkpoint.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -20,13 +25,14 @@ namespace {
 // way the version string would not show (it does on every release).
 constexpr std::uint32_t kFormat = 1;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
+constexpr const char* kStateFile = "checkpoint";
 
 const char* byte_order() { return std::endian::native == std::endian::little ? "little" : "big"; }
 
 std::string state_hash(std::string_view state) { return fmt::format("fnv1a64:{:016x}", stable_hash(state)); }
 
 proto::Checkpoint header_of(const RunSettings& run, const LoadedSpec& spec, const Simulation& sim,
-                            double wall_time_s, const std::string& state) {
+                            double wall_time_s, const std::string& state, const std::vector<SavedTable>& tables) {
     proto::Checkpoint h;
     h.set_format(kFormat);
     h.set_spikeem_version(version());
@@ -45,6 +51,14 @@ proto::Checkpoint header_of(const RunSettings& run, const LoadedSpec& spec, cons
     h.set_tick(sim.now());
     h.set_state_bytes(state.size());
     h.set_state_hash(state_hash(state));
+    for (const SavedTable& t : tables) {
+        proto::Table* p = h.add_tables();
+        p->set_file(t.state.file);
+        p->set_copy(t.copy);
+        p->set_bytes(t.state.bytes);
+        p->set_rows(t.state.rows);
+        p->set_header_bytes(t.state.header_bytes);
+    }
     return h;
 }
 
@@ -64,6 +78,52 @@ std::uint64_t length_of(std::string_view b) {
     throw CheckpointRefused(fmt::format("{}: {}", file.string(), why));
 }
 
+[[noreturn]] void os_error(const std::string& what, const fs::path& path, int err = errno) {
+    throw std::runtime_error(fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
+}
+
+// A descriptor closed on every path out.
+struct Fd {
+    int fd;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// Bytes [from, to) of `src` into `dst` at offset `from`, `dst` cut to `from`
+// first (bytes a killed write left beyond it go), then synced.  In the
+// kernel (copy_file_range) where the file system allows, else read and write.
+void copy_range(const fs::path& src, const fs::path& dst, std::uint64_t from, std::uint64_t to) {
+    const Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (in.fd < 0) os_error("cannot open", src);
+    const Fd out{::open(dst.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)};
+    if (out.fd < 0) os_error("cannot create", dst);
+    if (::ftruncate(out.fd, static_cast<off_t>(from)) != 0) os_error("cannot truncate", dst);
+    auto off_in = static_cast<off_t>(from), off_out = static_cast<off_t>(from);
+    bool kernel = true;
+    std::vector<char> buf;
+    while (static_cast<std::uint64_t>(off_in) < to) {
+        const auto left = static_cast<std::size_t>(to - static_cast<std::uint64_t>(off_in));
+        ssize_t n;
+        if (kernel) {
+            n = ::copy_file_range(in.fd, &off_in, out.fd, &off_out, left, 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+                kernel = false;
+                continue;
+            }
+        } else {
+            buf.resize(std::min<std::size_t>(left, std::size_t{1} << 20));
+            n = ::pread(in.fd, buf.data(), buf.size(), off_in);
+            if (n > 0 && ::pwrite(out.fd, buf.data(), static_cast<std::size_t>(n), off_out) != n) os_error("cannot write", dst);
+            if (n > 0) off_in += n, off_out += n;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) os_error("cannot copy into", dst);
+        if (n == 0) throw std::runtime_error(fmt::format("{} ends before byte {}", src.string(), to));
+    }
+    if (::fsync(out.fd) != 0 && errno != EINVAL && errno != EROFS) os_error("cannot sync", dst);
+}
+
 Checkpoint from_header(const proto::Checkpoint& h, std::string state) {
     Checkpoint c;
     c.run.spec_path = h.spec_path();
@@ -79,6 +139,8 @@ Checkpoint from_header(const proto::Checkpoint& h, std::string state) {
     c.wall_time_s = h.wall_time_s();
     c.tick = h.tick();
     c.state = std::move(state);
+    for (const proto::Table& t : h.tables())
+        c.tables.push_back(SavedTable{TableState{t.file(), {}, t.bytes(), t.rows(), t.header_bytes()}, t.copy()});
     return c;
 }
 
@@ -90,34 +152,57 @@ fs::path checkpoint_path(const fs::path& out) {
     return p.parent_path() / (p.filename().string() + ".checkpoint");
 }
 
-void write_checkpoint(const fs::path& file, const RunSettings& run, const LoadedSpec& spec, const Simulation& sim,
-                      double wall_time_s) {
+std::vector<TableSource> Checkpoint::sources(const fs::path& folder) const {
+    std::vector<TableSource> out;
+    for (const SavedTable& t : tables) out.push_back(TableSource{t.state, folder / t.copy});
+    return out;
+}
+
+Checkpointer::Checkpointer(fs::path folder, const RunSettings& run, const LoadedSpec& spec,
+                           std::vector<SavedTable> known)
+    : folder_(std::move(folder)), run_(run), spec_(spec), copies_(std::move(known)) {}
+
+void Checkpointer::write(const Simulation& sim, RecordingWriter& tables, double wall_time_s) {
+    std::error_code ec;
+    fs::create_directories(folder_, ec);
+    if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", folder_.string(), ec.message()));
+    // The copies first: the file `checkpoint` names them only once they hold their bytes.
+    std::vector<SavedTable> now;
+    for (const TableState& s : tables.flush()) {
+        const std::string copy = fmt::format("{}.{}", s.file, s.header_bytes);  // a moved header: a new name
+        const auto old = std::find_if(copies_.begin(), copies_.end(),
+                                      [&](const SavedTable& t) { return t.copy == copy && t.state.bytes <= s.bytes; });
+        copy_range(s.path, folder_ / copy, old == copies_.end() ? 0 : old->state.bytes, s.bytes);
+        now.push_back(SavedTable{s, copy});
+    }
     const std::string state = sim.save_state();
-    const std::string header = header_of(run, spec, sim, wall_time_s, state).SerializeAsString();
-    // One writer per output folder (the run holds DIR's lock), so the
-    // temporary's name needs no pid; one a killed run left is overwritten.
-    const fs::path tmp = file.parent_path() / ("." + file.filename().string() + ".tmp");
+    const std::string header = header_of(run_, spec_, sim, wall_time_s, state, now).SerializeAsString();
+    const fs::path tmp = folder_ / (std::string(kStateFile) + ".tmp"), file = folder_ / kStateFile;
     {
         OutputFile out(tmp);
         out << kMagic << length_bytes(header.size()) << header;
         out.write(state.data(), static_cast<std::streamsize>(state.size()));
         out.finish();
     }
-    std::error_code ec;
     fs::rename(tmp, file, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), ec.message()));
+    if (ec) throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), ec.message()));
+    sync_folder(folder_);
+    // Copies of an earlier header size are named by no checkpoint any more.
+    for (const auto& e : fs::directory_iterator(folder_, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name != kStateFile && std::none_of(now.begin(), now.end(), [&](const SavedTable& t) { return t.copy == name; }))
+            fs::remove(e.path(), ec);
     }
-    sync_folder(file.parent_path().empty() ? fs::path(".") : file.parent_path());
+    copies_ = std::move(now);
 }
 
-Checkpoint read_checkpoint(const fs::path& file) {
+Checkpoint read_checkpoint(const fs::path& folder) {
+    const fs::path file = folder / kStateFile;
     std::ifstream in(file, std::ios::binary);
     if (!in)
-        refuse(file, fmt::format("cannot be read ({}); spikeem run writes it when a run with --out {} is "
-                                 "interrupted, or with --checkpoint-every-ms",
-                                 std::strerror(errno), (file.parent_path() / file.stem()).string()));
+        refuse(folder, fmt::format("cannot be read ({}); spikeem run writes it when a run with --out {} is "
+                                   "interrupted, or with --checkpoint-every-ms",
+                                   std::strerror(errno), (folder.parent_path() / folder.stem()).string()));
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) refuse(file, "read error");
     const std::string_view all(bytes);
@@ -143,6 +228,12 @@ Checkpoint read_checkpoint(const fs::path& file) {
         refuse(file, fmt::format("is truncated or damaged: its state has {} bytes, {} expected", state.size(),
                                  h.state_bytes()));
     if (state_hash(state) != h.state_hash()) refuse(file, "is damaged: its state does not match its hash");
+    for (const proto::Table& t : h.tables()) {
+        std::error_code ec;
+        const std::uintmax_t size = fs::file_size(folder / t.copy(), ec);
+        if (ec || size < t.bytes())
+            refuse(folder / t.copy(), fmt::format("holds {} bytes of the {} the checkpoint needs", ec ? 0 : size, t.bytes()));
+    }
     return from_header(h, std::string(state));
 }
 

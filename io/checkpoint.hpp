@@ -1,8 +1,10 @@
 #pragma once
-// Checkpoints of `spikeem run`: the file DIR.checkpoint next to the output
-// folder DIR holds how the run was asked for (spec, overrides, format) and
-// the engine's whole state at one simulated time (Simulation::save_state), so
-// that `spikeem resume DIR` continues the run as if it had never stopped.
+// Checkpoints of `spikeem run`: the folder DIR.checkpoint next to the output
+// folder DIR holds, in its file `checkpoint`, how the run was asked for
+// (spec, overrides, format) and the engine's whole state at one simulated
+// time (Simulation::save_state), and beside it a copy of each output table as
+// far as the run had written it then.  `spikeem resume DIR` continues the run
+// from there as if it had never stopped.
 //
 // A checkpoint is read only by the spikeem version that wrote it (the engine
 // state is that version's memory layout), and only for the spec it was
@@ -11,8 +13,10 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "io/outputs.hpp"
+#include "io/recording.hpp"
 #include "io/spec_loader.hpp"
 #include "network/simulation.hpp"
 
@@ -33,6 +37,13 @@ struct RunSettings {
     OutputFormat format = OutputFormat::Csv;
 };
 
+// An output table as a checkpoint holds it: its state then, and the name of
+// its copy in the checkpoint's folder.
+struct SavedTable {
+    TableState state;
+    std::string copy;
+};
+
 struct Checkpoint {
     RunSettings run;
     std::string spec_hash;   // of the effective spec (LoadedSpec::hash)
@@ -41,19 +52,37 @@ struct Checkpoint {
     double wall_time_s = 0.0;  // spent so far
     Tick tick = 0;             // simulated time reached
     std::string state;         // Simulation::save_state
+    std::vector<SavedTable> tables;
+    // The tables to start a resumed run's RecordingWriter from.
+    std::vector<TableSource> sources(const std::filesystem::path& folder) const;
 };
 
 // DIR.checkpoint, next to DIR.
 std::filesystem::path checkpoint_path(const std::filesystem::path& out);
 
-// Replaces `file` in one rename by a checkpoint of `sim` (written to a
-// temporary next to it and synced first): a kill at any moment leaves the
-// earlier checkpoint or the new one, never a mix.  Throws std::runtime_error
-// with the OS's reason.
-void write_checkpoint(const std::filesystem::path& file, const RunSettings& run, const LoadedSpec& spec,
-                      const Simulation& sim, double wall_time_s);
+// Writes the checkpoints of one run into its folder.  Each write first brings
+// the table copies up to what the run has written (appending what is new;
+// a table whose npy header moved is copied anew under another name), syncs
+// them, then replaces the file `checkpoint` in one rename and removes copies
+// no longer named: a kill at any moment leaves the earlier checkpoint or the
+// new one, whole.  Throws std::runtime_error with the OS's reason.
+class Checkpointer {
+public:
+    // `known`: the copies the folder holds already (a resumed run's checkpoint).
+    Checkpointer(std::filesystem::path folder, const RunSettings& run, const LoadedSpec& spec,
+                 std::vector<SavedTable> known = {});
+    void write(const Simulation& sim, RecordingWriter& tables, double wall_time_s);
+    const std::filesystem::path& folder() const { return folder_; }
 
-// Throws CheckpointRefused for a missing, damaged or foreign checkpoint.
-Checkpoint read_checkpoint(const std::filesystem::path& file);
+private:
+    std::filesystem::path folder_;
+    const RunSettings& run_;
+    const LoadedSpec& spec_;
+    std::vector<SavedTable> copies_;
+};
+
+// The checkpoint in `folder`; throws CheckpointRefused for a missing, damaged
+// or foreign one.
+Checkpoint read_checkpoint(const std::filesystem::path& folder);
 
 }  // namespace spikeem::io

@@ -14,6 +14,8 @@
 
 #include "io/checkpoint.hpp"
 #include "io/cli_common.hpp"
+#include "io/loader/resources.hpp"
+#include "io/recording.hpp"
 #include "io/outputs.hpp"
 #include "io/interrupt.hpp"
 #include "io/progress.hpp"
@@ -42,54 +44,57 @@ struct RunJob {
     fs::path checkpoint() const { return checkpoint_path(out); }
 };
 
-// The next multiple of `every` ticks after `now` (kNever for every == 0).
-Tick next_checkpoint(Tick now, Tick every) { return every == 0 ? kNever : (now / every + 1) * every; }
+// The run going on: the simulation, the tables it writes, its checkpoints.
+struct Running {
+    Simulation& sim;
+    RecordingWriter& tables;
+    Checkpointer& checkpoints;
+};
 
-// Runs sim to its duration in pieces of about 0.05 to 0.2 s of wall time (pieces
-// change no result), reporting the simulated time reached after each piece.
-// With checkpoint_every_ms, a piece ends at each multiple of it and the
-// checkpoint is written there.  Stops early, between pieces, when `interrupt`
-// has seen a signal; returns whether the run reached its end.
-bool run_with_progress(Simulation& sim, const RunJob& job, ProgressMode mode, const InterruptWatch& interrupt) {
-    const Tick end = sim.duration_ticks(), start = sim.now();
+// Runs sim to its duration (run_in_pieces, recording.hpp), appending each
+// piece's rows to the tables and reporting the simulated time reached.  With
+// checkpoint_every_ms, a piece ends at each multiple of it and the checkpoint
+// is written there.  Stops early, between pieces, when `interrupt` has seen a
+// signal; returns whether the run reached its end.
+bool run_with_progress(Running& r, const RunJob& job, ProgressMode mode, const InterruptWatch& interrupt) {
+    Simulation& sim = r.sim;
+    const Tick end = sim.duration_ticks();
     const Tick every = job.settings.checkpoint_every_ms > 0.0
                            ? std::max<Tick>(1, sim.time().round(job.settings.checkpoint_every_ms))
                            : 0;
-    Tick due = next_checkpoint(start, every);
     ProgressReporter progress("run", sim.time().to_ms(end), ProgressUnit::simulated_ms(), mode);
-    Tick step = std::max<Tick>(1, std::min<Tick>(end - start, sim.time().ticks_per_ms()));
-    while (sim.now() < end) {
-        if (interrupt.requested()) return false;
-        const auto before = clock::now();
-        sim.run_until(std::min({sim.now() + std::min(step, end - sim.now()), due}));
-        const double took = std::chrono::duration<double>(clock::now() - before).count();
-        if (took < 0.05) step = std::min(step, (end - start) / 2 + 1) * 2;
-        else if (took > 0.2) step = std::max<Tick>(1, step / 2);
-        if (sim.now() == due) {
-            if (due < end) write_checkpoint(job.checkpoint(), job.settings, job.spec, sim, job.wall_s());
-            due = next_checkpoint(due, every);
-        }
-        progress.update(sim.time().to_ms(sim.now()));
-    }
-    progress.finish();
-    return true;
+    const bool done = run_in_pieces(
+        sim, [&](const RecordedRows& rows) { r.tables.append(rows); }, [&] { return !interrupt.requested(); },
+        [&] {
+            // The state at the end is written by finish_run, after the last piece.
+            if (every > 0 && sim.now() % every == 0 && sim.now() < end)
+                r.checkpoints.write(sim, r.tables, job.wall_s());
+            progress.update(sim.time().to_ms(sim.now()));
+        },
+        kStreamedRowsBytes, every);
+    if (done) progress.finish();
+    return done;
 }
 
 constexpr const char* kCheckpointHelp =
     "Checkpoints.  A run stopped by Ctrl-C (SIGINT) or SIGTERM finishes the piece under way (at most about\n"
-    "0.2 s), saves its whole state in DIR.checkpoint next to DIR, leaves DIR as it was, and exits 130 or\n"
+    "0.2 s), saves its whole state in the folder DIR.checkpoint next to DIR, leaves DIR as it was, and\n"
+    "exits 130 or\n"
     "143; `spikeem resume DIR` continues it.  --checkpoint-every-ms T also saves the state at every\n"
     "multiple of T ms of simulated time, and at the end (kept: `spikeem resume DIR --duration-ms LONGER`\n"
     "extends the run).  A resumed run writes the same bytes as a run never stopped (run.json's\n"
     "wall_time_s sums the pieces).  Without --checkpoint-every-ms, DIR.checkpoint is removed when a run\n"
-    "into DIR completes.  The checkpoint holds what has been recorded so far: it grows with the outputs.\n";
+    "into DIR completes.  The checkpoint holds a copy of the tables written so far (each checkpoint adds\n"
+    "what is new): it takes about the outputs' size on disk again.\n";
 
 constexpr const char* kRunOutputsHelp =
     "Replaces DIR as a whole with a new folder holding only these files (do not keep other files in DIR;\n"
     "a non-empty DIR without run.json is refused).  The run writes into DIR.tmp-PID-RANDOM next to DIR,\n"
     "which takes DIR's place in one rename at the end: DIR is always wholly one run's outputs.  While it\n"
     "runs it holds the lock .DIR.lock next to DIR: a second run into DIR is refused (exit 2).  DIR's\n"
-    "parent (created if missing) must be a writable folder; this is checked before the simulation.\n"
+    "parent (created if missing) must be a writable folder; this is checked before the simulation, and so\n"
+    "is the disk: outputs estimated larger than the free space there are refused (exit 2), naming the\n"
+    "probes responsible.  The tables are written while the run goes (memory does not grow with its length).\n"
     "  spikes.csv            t_ms,population,neuron: every spike of record.spikes and record.spike_probe\n"
     "                        (always written; no rows when nothing is recorded)\n"
     "  voltages.csv          t_ms,population,neuron,v_mV: record.voltage probes\n"
@@ -153,15 +158,15 @@ void print_warnings(const LoadedSpec& spec, const std::string& path) {
 
 // The end of a run or a resumed run: run to the end (checkpointing as asked,
 // saving the state on a signal), write the outputs, report.
-int finish_run(Simulation& sim, RunJob& job, OutputSet& files, ProgressMode mode, bool quiet) {
+int finish_run(Running& r, const RunJob& job, OutputSet& files, ProgressMode mode, bool quiet) {
+    Simulation& sim = r.sim;
     const InterruptWatch interrupt;
-    if (!run_with_progress(sim, job, mode, interrupt)) {
-        const fs::path ckpt = job.checkpoint();
+    if (!run_with_progress(r, job, mode, interrupt)) {
         std::string saved;
         try {
-            write_checkpoint(ckpt, job.settings, job.spec, sim, job.wall_s());
-            saved = fmt::format("the state is saved in {}: continue with `spikeem resume {}`", ckpt.string(),
-                                job.out.string());
+            r.checkpoints.write(sim, r.tables, job.wall_s());
+            saved = fmt::format("the state is saved in {}: continue with `spikeem resume {}`",
+                                r.checkpoints.folder().string(), job.out.string());
         } catch (const std::exception& e) {
             saved = fmt::format("the state could not be saved ({})", e.what());
         }
@@ -170,18 +175,28 @@ int finish_run(Simulation& sim, RunJob& job, OutputSet& files, ProgressMode mode
                    job.out.string(), saved);  // `files` removes its folder on the way out
         return interrupt.exit_code();
     }
-    // The final state is kept for extending the run; without checkpoints an
-    // earlier run's (interrupted, then finished here or replaced) is obsolete.
-    if (job.settings.checkpoint_every_ms > 0.0)
-        write_checkpoint(job.checkpoint(), job.settings, job.spec, sim, job.wall_s());
+    // The final state is kept for extending the run (before the last rows,
+    // which a longer run would write later); without checkpoints an earlier
+    // run's (interrupted, then finished here or replaced) is obsolete.
+    if (job.settings.checkpoint_every_ms > 0.0) r.checkpoints.write(sim, r.tables, job.wall_s());
+    r.tables.append(sim.drain_recorded(sim.duration_ticks()));
     const double wall = job.wall_s();
-    write_run_outputs(files, sim, job.spec, RunInfo{job.settings.spec_path, wall, job.settings.format});
+    finish_run_outputs(files, r.tables, sim, job.spec, RunInfo{job.settings.spec_path, wall, job.settings.format});
     if (job.settings.checkpoint_every_ms == 0.0) {
         std::error_code ec;
-        fs::remove(job.checkpoint(), ec);
+        fs::remove_all(r.checkpoints.folder(), ec);
     }
     if (!quiet) print_run_summary(sim, job.spec, job.settings.spec_path, wall, job.out);
     return kExitOk;
+}
+
+// Outputs estimated larger than the free space where they go are refused
+// (exit 2) before anything is simulated (a resumed run: the whole outputs).
+void check_disk_for(const OutputSet& files, const RunJob& job) {
+    const std::string parent = files.folder().parent_path().string();
+    if (const double free_bytes = loader::free_disk_bytes(parent); free_bytes >= 0.0)
+        loader::check_disk(job.spec.spec, job.settings.spec_path, job.settings.format == OutputFormat::Npy,
+                           free_bytes, parent);
 }
 
 // The few spec errors only the built network shows (a weight probe on a pair
@@ -228,18 +243,24 @@ int cmd_run(const std::vector<std::string>& args) {
         throw UsageError(fmt::format("--format = \"{}\": expected csv or npy", vm["format"].as<std::string>()));
     const double every_ms = checkpoint_every(vm);
     const std::string path = spec_path(vm);
-    RunJob job{RunSettings{path, fs::absolute(path).lexically_normal().string(), spec_overrides(vm), every_ms, *format},
-               load_spec_file(path, spec_overrides(vm)), vm["out"].as<std::string>()};
+    SpecOverrides overrides = spec_overrides(vm);
+    overrides.streamed_recording = true;  // the tables are written as the run goes
+    RunJob job{RunSettings{path, fs::absolute(path).lexically_normal().string(), overrides, every_ms, *format},
+               load_spec_file(path, overrides), vm["out"].as<std::string>()};
     if (!vm.count("quiet")) print_warnings(job.spec, path);
 
     const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
     const unsigned threads = resolve_threads(vm["threads"].as<int>());
-    // The output folder is checked and locked before the simulation: a folder
-    // that cannot be written costs no simulated time.
+    // The output folder and the disk are checked, and the folder locked,
+    // before the simulation: a folder that cannot be written costs no simulated time.
     OutputSet files = open_output(job.out);
+    check_disk_for(files, job);
     job.started = clock::now();
     Simulation sim = build(job, threads);
-    return finish_run(sim, job, files, progress_mode(vm), vm.count("quiet") > 0);
+    RecordingWriter tables(files, sim, job.spec.spec, *format);
+    Checkpointer checkpoints(job.checkpoint(), job.settings, job.spec);
+    Running r{sim, tables, checkpoints};
+    return finish_run(r, job, files, progress_mode(vm), vm.count("quiet") > 0);
 }
 
 namespace {
@@ -248,13 +269,15 @@ namespace {
 // spec the checkpoint was written from.  `duration_ms` (resume --duration-ms)
 // then replaces the run's duration.
 LoadedSpec spec_of(const Checkpoint& c, const fs::path& ckpt, std::optional<double> duration_ms) {
-    LoadedSpec spec = load_spec_file(c.run.spec_file, c.run.overrides);
+    SpecOverrides overrides = c.run.overrides;
+    overrides.streamed_recording = true;
+    LoadedSpec spec = load_spec_file(c.run.spec_file, overrides);
     if (spec.hash != c.spec_hash)
         throw UsageError(fmt::format("{}: the spec {} has changed since the checkpoint was written (hash {} then, "
                                      "{} now); resume needs the spec, and the files it reads, as they were",
                                      ckpt.string(), c.run.spec_file, c.spec_hash, spec.hash));
     if (!duration_ms) return spec;
-    SpecOverrides longer = c.run.overrides;
+    SpecOverrides longer = overrides;
     longer.duration_ms = *duration_ms;
     return load_spec_file(c.run.spec_file, longer);
 }
@@ -306,8 +329,17 @@ int cmd_resume(const std::vector<std::string>& args) {
                                      e.what()));
     }
     std::string().swap(c.state);
+    check_disk_for(files, job);
+    std::optional<RecordingWriter> tables;
+    try {
+        tables.emplace(files, sim, job.spec.spec, job.settings.format, c.sources(ckpt));
+    } catch (const std::runtime_error& e) {
+        throw UsageError(fmt::format("{}: its tables cannot be used: {}", ckpt.string(), e.what()));
+    }
+    Checkpointer checkpoints(ckpt, job.settings, job.spec, c.tables);
+    Running r{sim, *tables, checkpoints};
     job.started = clock::now();
-    return finish_run(sim, job, files, progress_mode(vm), vm.count("quiet") > 0);
+    return finish_run(r, job, files, progress_mode(vm), vm.count("quiet") > 0);
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -322,7 +354,9 @@ int cmd_validate(const std::vector<std::string>& args) {
             "a valid spec that is probably not what was meant (nothing recorded, a time constant below 0.1 ms,\n"
             "a Poisson rate above 10 kHz) go to stderr as \"warning: ...\" and leave the exit status 0.\n");
     const std::string path = spec_path(vm);
-    LoadedSpec spec = load_spec_file(path, spec_overrides(vm));
+    SpecOverrides overrides = spec_overrides(vm);
+    overrides.streamed_recording = true;  // checked as `spikeem run` will run it
+    LoadedSpec spec = load_spec_file(path, overrides);
     print_warnings(spec, path);
     std::uint64_t neurons = 0;
     for (const auto& p : spec.spec.populations) neurons += p.size;

@@ -1,12 +1,14 @@
 #include "io/outputs.hpp"
 
+#include "io/recording.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bit>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -109,7 +111,7 @@ std::streamsize OutputFile::Buffer::xsputn(const char* s, std::streamsize n) {
 }
 
 OutputFile::OutputFile(fs::path path)
-    : path_(std::move(path)), buf_(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) {
+    : path_(std::move(path)), buf_(::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) {
     if (buf_.fd() < 0) throw_os_error("cannot create", path_);
     std::basic_ios<char>::rdbuf(&buf_);  // also clears the state the closed filebuf left
 }
@@ -127,6 +129,67 @@ void OutputFile::finish() {
     const int fd = buf_.fd();
     buf_.forget_fd();  // closed once, whatever close() says (Linux frees the descriptor even on error)
     if (::close(fd) != 0) throw_os_error("error closing", path_);
+}
+
+namespace {
+// pread/pwrite of exactly n bytes; the errno of a failure (0: done).
+int pread_all(int fd, char* p, std::size_t n, std::uint64_t at) {
+    while (n > 0) {
+        const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(at));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return r == 0 ? EIO : errno;  // the file ended early: not ours to read
+        p += r, at += static_cast<std::uint64_t>(r), n -= static_cast<std::size_t>(r);
+    }
+    return 0;
+}
+int pwrite_all(int fd, const char* p, std::size_t n, std::uint64_t at) {
+    while (n > 0) {
+        const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(at));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        p += w, at += static_cast<std::uint64_t>(w), n -= static_cast<std::size_t>(w);
+    }
+    return 0;
+}
+}  // namespace
+
+void OutputFile::check() const {
+    if (buf_.error() != 0) throw_os_error("error writing", path_, buf_.error());
+}
+
+void OutputFile::write_at(std::uint64_t offset, std::string_view bytes) {
+    flush();
+    if (buf_.error() != 0) throw_os_error("error writing", path_, buf_.error());
+    if (const int err = pwrite_all(buf_.fd(), bytes.data(), bytes.size(), offset)) throw_os_error("error writing", path_, err);
+}
+
+void OutputFile::move_tail(std::uint64_t from, std::uint64_t to) {
+    flush();
+    if (buf_.error() != 0) throw_os_error("error writing", path_, buf_.error());
+    const int fd = buf_.fd();
+    const off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end < 0) throw_os_error("cannot seek in", path_);
+    const auto size = static_cast<std::uint64_t>(end);
+    std::vector<char> chunk(std::size_t{1} << 20);
+    int err = 0;
+    if (to > from) {  // from the end backwards: no byte is overwritten before it is read
+        for (std::uint64_t pos = size; pos > from && err == 0;) {
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), pos - from));
+            pos -= n;
+            err = pread_all(fd, chunk.data(), n, pos);
+            if (err == 0) err = pwrite_all(fd, chunk.data(), n, pos + (to - from));
+        }
+    } else if (to < from) {
+        for (std::uint64_t pos = from; pos < size && err == 0;) {
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - pos));
+            err = pread_all(fd, chunk.data(), n, pos);
+            if (err == 0) err = pwrite_all(fd, chunk.data(), n, pos - (from - to));
+            pos += n;
+        }
+        if (err == 0 && ::ftruncate(fd, static_cast<off_t>(size - (from - to))) != 0) err = errno;
+    }
+    if (err != 0) throw_os_error("error moving the rows of", path_, err);
+    if (::lseek(fd, 0, SEEK_END) < 0) throw_os_error("cannot seek in", path_);
 }
 
 // The new folder and the lock while a replacing() set is open.
@@ -317,7 +380,7 @@ OutputSet::~OutputSet() {
     }
 }
 
-std::ofstream& OutputSet::add(const std::string& name) {
+OutputFile& OutputSet::add(const std::string& name) {
     Pending p;
     if (replacement_) {
         p.tmp = p.final = replacement_->staging / name;
@@ -424,154 +487,6 @@ std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
-// One column of an output table: its name (CSV header, npy field) and its npy
-// type code (f8, u8, u4, u1; the byte order is added).
-struct Column {
-    const char* name;
-    const char* npy_type;
-};
-using Columns = std::vector<Column>;
-
-// A table's rows as CSV text, formatted into a buffer written out every megabyte.
-// Cells: time (exact decimal ms), label (its text), integer, real (shortest
-// form that reads back exactly).
-class CsvSink {
-public:
-    CsvSink(std::ofstream& out, const Columns& cols, const TimeBase& tb) : out_(out), tb_(tb) {
-        for (std::size_t c = 0; c < cols.size(); ++c) out_ << (c ? "," : "") << cols[c].name;
-        out_ << '\n';
-    }
-    void time(Tick t) {
-        sep();
-        const std::string s = tb_.format_ms(t);
-        buf_.append(s.data(), s.data() + s.size());
-    }
-    void label(std::uint64_t, std::string_view text) {
-        sep();
-        buf_.append(text.data(), text.data() + text.size());
-    }
-    void integer(std::uint64_t x) {
-        sep();
-        fmt::format_to(std::back_inserter(buf_), "{}", x);
-    }
-    void real(double x) {
-        sep();
-        fmt::format_to(std::back_inserter(buf_), "{}", x);
-    }
-    void end_row() {
-        buf_.push_back('\n');
-        first_ = true;
-        if (buf_.size() > (1u << 20)) flush();
-    }
-    void finish() { flush(); }
-
-private:
-    void sep() {
-        if (!first_) buf_.push_back(',');
-        first_ = false;
-    }
-    void flush() {
-        out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-        buf_.clear();
-    }
-    std::ofstream& out_;
-    const TimeBase& tb_;
-    fmt::memory_buffer buf_;
-    bool first_ = true;
-};
-
-// A table as a NumPy .npy file (format 1.0): the header (magic, version, its
-// length, a Python dict literal with the structured dtype and the row count,
-// padded with spaces to a multiple of 64 bytes and ended by a newline), then
-// the rows packed in the machine's byte order.  The row count is known before
-// the first row and checked at finish().
-class NpySink {
-public:
-    NpySink(std::ofstream& out, const Columns& cols, std::size_t rows, const TimeBase& tb)
-        : out_(out), cols_(cols), rows_(rows), ticks_per_ms_(static_cast<double>(tb.ticks_per_ms())) {
-        const char order = std::endian::native == std::endian::little ? '<' : '>';
-        std::string descr;
-        for (const Column& c : cols) {
-            const char o = c.npy_type[1] == '1' ? '|' : order;  // one byte has no order
-            descr += fmt::format("{}('{}', '{}{}')", descr.empty() ? "" : ", ", c.name, o, c.npy_type);
-        }
-        std::string dict = fmt::format("{{'descr': [{}], 'fortran_order': False, 'shape': ({},), }}", descr, rows);
-        const std::size_t unpadded = 10 + dict.size() + 1;  // magic 6, version 2, length 2; newline 1
-        dict.append((64 - unpadded % 64) % 64, ' ');
-        dict += '\n';
-        if (dict.size() > 65535) throw std::logic_error("npy header too long for format 1.0");
-        const auto len = static_cast<std::uint16_t>(dict.size());
-        const char head[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(len & 0xff),
-                               static_cast<char>(len >> 8)};  // the length is little-endian in every byte order
-        out_.write(head, 10);
-        out_ << dict;
-    }
-    void time(Tick t) { put(static_cast<double>(t) / ticks_per_ms_); }  // correctly rounded: the nearest double
-    void label(std::uint64_t index, std::string_view) { integer(index); }
-    void integer(std::uint64_t x) {
-        switch (cols_[col_].npy_type[1]) {
-            case '1': put(static_cast<std::uint8_t>(x)); break;
-            case '4': put(static_cast<std::uint32_t>(x)); break;
-            default: put(x); break;
-        }
-    }
-    void real(double x) { put(x); }
-    void end_row() {
-        if (col_ != cols_.size()) throw std::logic_error("npy row with a wrong number of cells");
-        col_ = 0;
-        ++written_;
-        if (buf_.size() > (1u << 20)) flush();
-    }
-    void finish() {
-        flush();
-        if (written_ != rows_) throw std::logic_error(fmt::format("npy table: {} rows announced, {} written", rows_, written_));
-    }
-
-private:
-    template <class T>
-    void put(T x) {
-        // A cell of the wrong type would shift every later byte: a bug in a table's writer.
-        if (col_ >= cols_.size() || cols_[col_].npy_type[1] - '0' != static_cast<int>(sizeof(T)))
-            throw std::logic_error(fmt::format("npy cell {} does not match its column", col_));
-        char bytes[sizeof(T)];
-        std::memcpy(bytes, &x, sizeof(T));
-        buf_.append(bytes, bytes + sizeof(T));
-        ++col_;
-    }
-    void flush() {
-        out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-        buf_.clear();
-    }
-    std::ofstream& out_;
-    const Columns& cols_;
-    std::size_t rows_, written_ = 0, col_ = 0;
-    double ticks_per_ms_;
-    fmt::memory_buffer buf_;
-};
-
-// Table `stem` in the run's format: `rows(sink)` writes its `count` rows
-// through either sink; the other format's file of an earlier run goes.
-template <class Rows>
-void table(OutputSet& out, OutputFormat format, const TimeBase& tb, const std::string& stem, const Columns& cols,
-           std::size_t count, Rows&& rows) {
-    if (format == OutputFormat::Csv) {
-        out.obsolete(stem + ".npy");
-        CsvSink sink(out.add(stem + ".csv"), cols, tb);
-        rows(sink);
-        sink.finish();
-    } else {
-        out.obsolete(stem + ".csv");
-        NpySink sink(out.add(stem + ".npy"), cols, count, tb);
-        rows(sink);
-        sink.finish();
-    }
-}
-
-void no_table(OutputSet& out, const std::string& stem) {
-    out.obsolete(stem + ".csv");
-    out.obsolete(stem + ".npy");
-}
-
 std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{}", x) : "null"; }
 
 // The rule and its variant, e.g. "pair_stdp/nearest_symmetric" or "voltage_slope/forward".
@@ -653,92 +568,6 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     return j;
 }
 
-namespace {
-
-void write_spikes(OutputSet& out, OutputFormat f, const Simulation& sim) {
-    const std::vector<SpikeRecord> spikes = sim.sorted_spikes();
-    table(out, f, sim.time(), "spikes", {{"t_ms", "f8"}, {"population", "u4"}, {"neuron", "u4"}}, spikes.size(),
-          [&](auto& t) {
-              for (const SpikeRecord& s : spikes) {
-                  t.time(s.t);
-                  t.label(s.population, sim.population(s.population).name());
-                  t.integer(s.neuron);
-                  t.end_row();
-              }
-          });
-}
-
-void write_voltages(OutputSet& out, OutputFormat f, const Simulation& sim) {
-    const auto& samples = sim.voltages();
-    table(out, f, sim.time(), "voltages", {{"t_ms", "f8"}, {"population", "u4"}, {"neuron", "u4"}, {"v_mV", "f8"}},
-          samples.size(), [&](auto& t) {
-              for (const VoltageSample& v : samples) {
-                  t.time(v.t);
-                  t.label(v.population, sim.population(v.population).name());
-                  t.integer(v.neuron);
-                  t.real(v.v_mV);
-                  t.end_row();
-              }
-          });
-}
-
-void write_rates(OutputSet& out, OutputFormat f, const Simulation& sim) {
-    const auto& samples = sim.rate_samples();
-    const Columns cols{{"t_ms", "f8"}, {"population", "u4"}, {"neuron", "u4"}, {"readout", "u1"}, {"rate_hz", "f8"}};
-    table(out, f, sim.time(), "rates", cols, samples.size(), [&](auto& t) {
-        static constexpr const char* readout[] = {"count", "exp", "model"};  // RateReadout's order
-        for (const RateSample& r : samples) {
-            t.time(r.t);
-            t.label(r.population, sim.population(r.population).name());
-            t.integer(r.neuron);
-            t.label(static_cast<std::uint64_t>(r.readout), readout[static_cast<int>(r.readout)]);
-            t.real(r.rate_hz);
-            t.end_row();
-        }
-    });
-}
-
-// Probe samples, then the final weight of every synapse of every plastic projection.
-void write_weights(OutputSet& out, OutputFormat f, const Simulation& sim) {
-    std::vector<WeightSample> final_weights;
-    for (std::size_t j = 0; j < sim.num_projections(); ++j)
-        if (sim.projection(j).learns()) {
-            const std::vector<WeightSample> w = sim.weights_now(j);
-            final_weights.insert(final_weights.end(), w.begin(), w.end());
-        }
-    const std::vector<WeightSample>& samples = sim.weight_samples();
-    const std::vector<WeightSample>& final_weights_c = final_weights;
-    const Columns cols{{"t_ms", "f8"}, {"projection", "u4"}, {"pre", "u4"}, {"post", "u4"}, {"w", "f8"}};
-    table(out, f, sim.time(), "weights", cols, samples.size() + final_weights.size(), [&](auto& t) {
-        for (const std::vector<WeightSample>* list : {&samples, &final_weights_c})
-            for (const WeightSample& w : *list) {
-                t.time(w.t);
-                t.label(w.projection, sim.projection(w.projection).name());
-                t.integer(w.pre);
-                t.integer(w.post);
-                t.real(w.w);
-                t.end_row();
-            }
-    });
-}
-
-void write_population_rates(OutputSet& out, OutputFormat f, const Simulation& sim) {
-    const std::vector<PopulationRateSample> bins = sim.population_rates();
-    const Columns cols{{"t_ms", "f8"}, {"probe", "u4"}, {"population", "u4"}, {"spikes", "u8"}, {"rate_hz", "f8"}};
-    table(out, f, sim.time(), "population_rates", cols, bins.size(), [&](auto& t) {
-        for (const PopulationRateSample& b : bins) {
-            t.time(b.t);
-            t.integer(b.probe);
-            t.label(b.population, sim.population(b.population).name());
-            t.integer(b.spikes);
-            t.real(b.rate_hz);
-            t.end_row();
-        }
-    });
-}
-
-}  // namespace
-
 const char* format_name(OutputFormat f) { return f == OutputFormat::Csv ? "csv" : "npy"; }
 
 std::optional<OutputFormat> parse_output_format(const std::string& name) {
@@ -753,18 +582,18 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
 }
 
 void write_run_outputs(OutputSet& out, const Simulation& sim, const LoadedSpec& spec, const RunInfo& info) {
-    const RecordSpec& rec = spec.spec.record;
-    write_spikes(out, info.format, sim);
-    if (rec.voltages.empty()) no_table(out, "voltages");
-    else write_voltages(out, info.format, sim);
-    if (rec.rates.empty()) no_table(out, "rates");
-    else write_rates(out, info.format, sim);
-    bool any_plastic = false;
-    for (const auto& pj : spec.spec.projections) any_plastic = any_plastic || pj.plasticity.has_value();
-    if (rec.weights.empty() && !any_plastic) no_table(out, "weights");
-    else write_weights(out, info.format, sim);
-    if (rec.population_rates.empty()) no_table(out, "population_rates");
-    else write_population_rates(out, info.format, sim);
+    RecordingWriter w(out, sim, spec.spec, info.format);
+    w.spikes(sim.sorted_spikes());
+    w.voltages(sim.voltages());
+    w.rates(sim.rate_samples());
+    w.weights(sim.weight_samples());
+    w.population_rates(sim.population_rates());
+    finish_run_outputs(out, w, sim, spec, info);
+}
+
+void finish_run_outputs(OutputSet& out, RecordingWriter& tables, const Simulation& sim, const LoadedSpec& spec,
+                        const RunInfo& info) {
+    tables.finish();
     out.add("run.json") << run_json(sim, spec, info);
     out.commit();
 }

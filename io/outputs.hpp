@@ -14,6 +14,7 @@
 // Every write, fsync, close and rename is checked; failures name the path and
 // the OS's reason.
 #include <filesystem>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -52,6 +53,18 @@ public:
     // ("error writing PATH: No space left on device") on the first failure.
     void finish();
     const std::filesystem::path& path() const { return path_; }
+    // Throws std::runtime_error ("error writing PATH: reason") if a write has
+    // failed: a file written over a long run reports a full disk when it
+    // happens, not at finish().
+    void check() const;
+    // After writing what is buffered: writes `bytes` at `offset` (a header
+    // known only at the end), leaving later writes to append at the end.
+    void write_at(std::uint64_t offset, std::string_view bytes);
+    // After writing what is buffered: moves the bytes from offset `from` to
+    // the end so that they start at `to` (the file grows or shrinks by
+    // to - from; bytes before min(from, to) stay, the rest of the gap is left
+    // for write_at).  Throws std::runtime_error naming the file.
+    void move_tail(std::uint64_t from, std::uint64_t to);
 
 private:
     class Buffer : public std::streambuf {
@@ -100,7 +113,7 @@ public:
 
     // Stream for `name` (in the new folder, or a temporary until commit); files
     // are renamed in the order added.
-    std::ofstream& add(const std::string& name);
+    OutputFile& add(const std::string& name);
     // A file of an earlier run in the same folder that this set does not
     // write: removed at commit, so the folder never mixes two runs.  Nothing
     // to do when the whole folder is replaced.
@@ -170,6 +183,13 @@ struct RunInfo {
 // is the other format's file of one it writes.  All but run.json's
 // wall_time_s are a pure function of the spec, seed and format.
 void write_run_outputs(OutputSet& out, const Simulation& sim, const LoadedSpec& spec, const RunInfo& info);
+// The end of a run whose tables were streamed into `out` by `tables` (a
+// RecordingWriter, recording.hpp, that was given every row): completes the
+// tables, adds run.json and commits.  The files are those write_run_outputs
+// writes.
+class RecordingWriter;
+void finish_run_outputs(OutputSet& out, RecordingWriter& tables, const Simulation& sim, const LoadedSpec& spec,
+                        const RunInfo& info);
 // The same into OutputSet::replacing(dir): dir is replaced as a whole.
 void write_run_outputs(const std::filesystem::path& dir, const Simulation& sim, const LoadedSpec& spec,
                        const RunInfo& info);

@@ -113,7 +113,7 @@ LoadedSpec finish(proto::Spec& spec, const ParseInfoTree* tree, const std::strin
     loader::InputFiles files{base_dir, {}};
     NetworkSpec ns = validate_and_convert(spec, tree, o, v, files);
     if (!v.errors().empty()) throw SpecError(joined(v.errors()));
-    loader::check_memory(ns, origin);  // before anything is allocated for it
+    loader::check_memory(ns, origin, o.streamed_recording ? Recording::Streamed : Recording::InMemory);  // before anything is allocated for it
     std::string hash = hash_of(spec, files.read);
     return LoadedSpec{std::move(ns), o.set, std::move(hash), origin, std::move(files.read)};
 }

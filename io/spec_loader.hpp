@@ -24,6 +24,9 @@ struct SpecOverrides {
     std::optional<double> duration_ms;
     // FIELD.PATH=VALUE assignments (io/spec_set.hpp), applied in order before seed and duration_ms.
     std::vector<std::string> set;
+    // Recorded samples are written to files as the run goes (`spikeem run`),
+    // not kept: the memory check counts a bounded buffer of them instead.
+    bool streamed_recording = false;
 };
 
 // A file the spec names (spike_times.file, rate_table.file), as it was read.

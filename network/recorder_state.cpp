@@ -10,10 +10,12 @@ void Recorders::save_state(StateWriter& w) const {
     w.value(static_cast<std::uint64_t>(shares_.size()));
     for (const Share& sh : shares_) {
         // Rows move into the outputs at the end of every run_until (collect),
-        // so the shares hold only counts between calls.
+        // so the shares hold only counts between calls; bin counts start at
+        // the first bin not drained (bin_base_).
         w.values(sh.spike_count);
         w.nested(sh.bin_count);
     }
+    w.values(bin_base_);
     for (const RateProbe& probe : rate_probes_) {
         w.nested(probe.recent);
         w.values(probe.trace);
@@ -42,6 +44,7 @@ void Recorders::load_state(StateReader& r) {
         r.nested(sh.bin_count);
         if (sh.bin_count.size() != probes) throw StateMismatch("recorders: the population-rate probes differ");
     }
+    r.same_size(bin_base_, "drained bins");
     for (RateProbe& probe : rate_probes_) {
         const std::size_t slots = probe.recent.size();
         r.nested(probe.recent);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace spikeem {
 
@@ -186,6 +187,7 @@ void Recorders::add_population_rate_probes(const NetworkSpec& spec, const Networ
         population_rate_in_[p].push_back(static_cast<std::uint32_t>(k));
     }
     for (Share& sh : shares_) sh.bin_count.resize(population_rate_probes_.size());
+    bin_base_.assign(population_rate_probes_.size(), 0);
 }
 
 std::vector<Event> Recorders::first_samples(std::uint32_t q) const {
@@ -218,7 +220,8 @@ void Recorders::on_spike(std::uint32_t q, std::uint32_t p, std::uint32_t neuron,
     for (std::uint32_t k : population_rate_in_[p]) {
         const PopulationRateProbe& probe = population_rate_probes_[k];
         if (!probe.filter.wants(neuron, t)) continue;
-        const auto bin = static_cast<std::size_t>((t - probe.filter.start) / probe.bin);
+        // Bins before bin_base_ were drained: no spike of this run_until call falls in them.
+        const auto bin = static_cast<std::size_t>((t - probe.filter.start) / probe.bin) - bin_base_[k];
         std::vector<std::uint64_t>& count = sh.bin_count[k];
         if (bin >= count.size()) count.resize(std::max(bin + 1, 2 * count.size()), 0);
         ++count[bin];
@@ -363,35 +366,107 @@ void Recorders::collect() {
     }
 }
 
-std::vector<SpikeRecord> Recorders::sorted_spikes() const {
-    std::vector<SpikeRecord> out = spikes_;
-    std::stable_sort(out.begin(), out.end(), [](const SpikeRecord& a, const SpikeRecord& b) {
+namespace {
+void sort_spikes(std::vector<SpikeRecord>& spikes) {
+    std::stable_sort(spikes.begin(), spikes.end(), [](const SpikeRecord& a, const SpikeRecord& b) {
         if (a.t != b.t) return a.t < b.t;
         if (a.population != b.population) return a.population < b.population;
         return a.neuron < b.neuron;
     });
+}
+}  // namespace
+
+std::vector<SpikeRecord> Recorders::sorted_spikes() const {
+    std::vector<SpikeRecord> out = spikes_;
+    sort_spikes(out);
     return out;
 }
 
 std::vector<PopulationRateSample> Recorders::population_rates(Tick now) const {
+    std::vector<Tick> whole(population_rate_probes_.size());
+    for (std::uint32_t k = 0; k < population_rate_probes_.size(); ++k) whole[k] = whole_bins(k, now);
+    return bins_before(whole, kNever);
+}
+
+Tick Recorders::whole_bins(std::uint32_t k, Tick now) const {
+    const PopulationRateProbe& probe = population_rate_probes_[k];
+    const Tick end = std::min(now, probe.filter.stop);
+    return end > probe.filter.start ? (end - probe.filter.start) / probe.bin : 0;
+}
+
+std::vector<PopulationRateSample> Recorders::bins_before(const std::vector<Tick>& whole, Tick before) const {
     std::vector<PopulationRateSample> out;
     for (std::uint32_t k = 0; k < population_rate_probes_.size(); ++k) {
         const PopulationRateProbe& probe = population_rate_probes_[k];
-        const Tick end = std::min(now, probe.filter.stop);
-        const Tick bins = end > probe.filter.start ? (end - probe.filter.start) / probe.bin : 0;
         // Exact: the bin in ms is the double nearest the decimal number of ticks.
         const double bin_ms = static_cast<double>(probe.bin) / static_cast<double>(time_.ticks_per_ms());
-        for (Tick b = 0; b < bins; ++b) {
+        for (auto b = static_cast<Tick>(bin_base_[k]); b < whole[k]; ++b) {
+            const Tick start = probe.filter.start + b * probe.bin;
+            if (start >= before) break;
+            const auto i = static_cast<std::size_t>(b) - bin_base_[k];
             std::uint64_t spikes = 0;
             for (const Share& sh : shares_)
-                if (static_cast<std::size_t>(b) < sh.bin_count[k].size()) spikes += sh.bin_count[k][b];
-            out.push_back({probe.filter.start + b * probe.bin, k, probe.population, spikes,
+                if (i < sh.bin_count[k].size()) spikes += sh.bin_count[k][i];
+            out.push_back({start, k, probe.population, spikes,
                            static_cast<double>(spikes) * 1000.0 / (probe.neurons * bin_ms)});
         }
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const PopulationRateSample& a, const PopulationRateSample& b) { return a.t < b.t; });
     return out;
+}
+
+std::size_t RecordedRows::bytes() const {
+    return spikes.size() * sizeof(SpikeRecord) + voltages.size() * sizeof(VoltageSample) +
+           weight_samples.size() * sizeof(WeightSample) + rate_samples.size() * sizeof(RateSample) +
+           population_rates.size() * sizeof(PopulationRateSample);
+}
+
+std::size_t Recorders::held_bytes() const {
+    return spikes_.size() * sizeof(SpikeRecord) + voltages_.size() * sizeof(VoltageSample) +
+           weight_samples_.size() * sizeof(WeightSample) + rate_samples_.size() * sizeof(RateSample);
+}
+
+std::uint64_t Recorders::sample_rows(SampleKind kind, Tick from, Tick to) const {
+    std::uint64_t n = 0;
+    if (kind == SampleKind::Voltage)
+        for (const VoltageProbe& p : voltage_probes_) n += p.neurons.size() * p.grid.count(from, to);
+    if (kind == SampleKind::Weight)
+        for (const WeightProbe& p : weight_probes_) n += p.synapses.size() * p.grid.count(from, to);
+    if (kind == SampleKind::Rate)
+        for (const RateProbe& p : rate_probes_) n += p.neurons.size() * p.grid.count(from, to);
+    return n;
+}
+
+RecordedRows Recorders::drain(Tick now, Tick run_end) {
+    RecordedRows rows;
+    // Every spike and sample committed lies before `now`, every later one at or after it.
+    sort_spikes(spikes_);
+    rows.spikes = std::exchange(spikes_, {});
+    rows.voltages = std::exchange(voltages_, {});
+    rows.weight_samples = std::exchange(weight_samples_, {});
+    rows.rate_samples = std::exchange(rate_samples_, {});
+    // A bin is final in the output order once no bin still to come (a whole
+    // bin not yet ended, of any probe) starts before or with it.
+    std::vector<Tick> whole(population_rate_probes_.size());
+    Tick before = kNever;
+    for (std::uint32_t k = 0; k < population_rate_probes_.size(); ++k) {
+        const PopulationRateProbe& probe = population_rate_probes_[k];
+        whole[k] = whole_bins(k, now);
+        const Tick next = probe.filter.start + whole[k] * probe.bin;  // start of its next bin
+        if (next <= std::min(run_end, probe.filter.stop) - probe.bin) before = std::min(before, next);
+    }
+    rows.population_rates = bins_before(whole, before);
+    std::vector<std::size_t> taken(population_rate_probes_.size(), 0);
+    for (const PopulationRateSample& b : rows.population_rates) ++taken[b.probe];
+    for (std::uint32_t k = 0; k < population_rate_probes_.size(); ++k) {
+        for (Share& sh : shares_) {
+            std::vector<std::uint64_t>& count = sh.bin_count[k];
+            count.erase(count.begin(), count.begin() + static_cast<std::ptrdiff_t>(std::min(taken[k], count.size())));
+        }
+        bin_base_[k] += taken[k];
+    }
+    return rows;
 }
 
 PopulationSummary Recorders::summary(const Network& net, std::size_t p, Tick now) const {

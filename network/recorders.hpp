@@ -5,6 +5,11 @@
 // interface: a spike (on_spike), a sample event (sample), the end of a
 // run_until call (collect).
 //
+// Rows that collect() has committed are final and in output order; drain()
+// takes them out (a writer streams them to files as the run goes) and the
+// accessors below then hold only what came after.  Drivers that never drain
+// keep every row in memory.
+//
 // Partitions.  Every partition q records what happens at the neurons it owns
 // (synapses: by target) into its own Share; collect() merges the shares into
 // the outputs in the serial order, so that outputs do not depend on the
@@ -81,6 +86,22 @@ struct PopulationRateSample {
     double rate_hz;        // spikes * 1000 / (neurons watched * bin_ms)
 };
 
+// The committed rows (RecordedRows::bytes) that a writer streaming a run to
+// files lets the recorders hold before it drains them: the run goes in pieces
+// short enough for that, so memory does not grow with the run's length.
+inline constexpr std::size_t kStreamedRowsBytes = std::size_t{4} << 20;
+
+// Rows taken out of the recorders by drain(), each table in output order;
+// the rows of a later drain all come after these in that order.
+struct RecordedRows {
+    std::vector<SpikeRecord> spikes;  // time, then population, then neuron
+    std::vector<VoltageSample> voltages;
+    std::vector<WeightSample> weight_samples;
+    std::vector<RateSample> rate_samples;
+    std::vector<PopulationRateSample> population_rates;  // bin start, then probe
+    std::size_t bytes() const;  // what the rows take in memory
+};
+
 // What a Sample event samples (its aux; also the order of samples of one
 // probe index at one tick, after the event key).
 enum class SampleKind : std::uint32_t { Voltage = 0, Weight = 1, Rate = 2 };
@@ -112,12 +133,23 @@ public:
     // Move what the partitions recorded since the last call into the outputs, in serial order.
     void collect();
 
+    // Takes every committed row that no later row can precede: all spikes and
+    // samples, and the whole population-rate bins (by `now`) that start before
+    // the first bin still to come of any probe; no bin is to come past
+    // `run_end` (the run's end) or a probe's stop.  Drained bins' counts are
+    // released, so a long run keeps only the bins under way.
+    RecordedRows drain(Tick now, Tick run_end);
+    // Bytes of committed rows held (what drain() would take, but for bins).
+    std::size_t held_bytes() const;
+    // Sample rows of kind `kind` that the probes take in [from, to), summed over partitions.
+    std::uint64_t sample_rows(SampleKind kind, Tick from, Tick to) const;
+
     std::vector<SpikeRecord> sorted_spikes() const;
     const std::vector<VoltageSample>& voltages() const { return voltages_; }
     const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
     const std::vector<RateSample>& rate_samples() const { return rate_samples_; }
     // Every whole bin of every population-rate probe that ends by `now` (and by
-    // its stop), in order of bin start, then probe.
+    // its stop) and was not drained, in order of bin start, then probe.
     std::vector<PopulationRateSample> population_rates(Tick now) const;
     PopulationSummary summary(const Network& net, std::size_t p, Tick now) const;
     // Checkpoints (network/recorder_state.cpp), between run_until calls: what
@@ -212,6 +244,11 @@ private:
                 const Sample& s);
     void rate_spike(RateProbe& probe, std::uint32_t neuron, Tick t);
     double rate_read(RateProbe& probe, Network& net, std::uint32_t neuron, Tick t);
+    // Whole bins of population-rate probe k by `now` (and its stop), counted from its start.
+    Tick whole_bins(std::uint32_t k, Tick now) const;
+    // Undrained bins b < whole[k] of every probe k that start before `before`,
+    // in order of bin start, then probe.
+    std::vector<PopulationRateSample> bins_before(const std::vector<Tick>& whole, Tick before) const;
 
     TimeBase time_;
     std::vector<Share> shares_;  // per partition
@@ -220,6 +257,7 @@ private:
     std::vector<std::vector<SpikeFilter>> spike_probes_;  // per population: the spike probes watching it
     std::vector<PopulationRateProbe> population_rate_probes_;
     std::vector<std::vector<std::uint32_t>> population_rate_in_;  // per population: the probes its spikes feed
+    std::vector<std::size_t> bin_base_;  // per population-rate probe: bins drained (bin_count[k][i] is bin base + i)
     std::vector<VoltageProbe> voltage_probes_;
     std::vector<WeightProbe> weight_probes_;
     std::vector<RateProbe> rate_probes_;

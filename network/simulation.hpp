@@ -71,8 +71,8 @@ public:
     std::size_t num_projections() const { return net_.num_projections(); }
     const Projection& projection(std::size_t i) const { return net_.projection(i); }
 
-    // Recorded spikes in the documented output order: time, then population
-    // (spec order), then neuron index.
+    // Recorded spikes (not drained, see drain_recorded) in the documented
+    // output order: time, then population (spec order), then neuron index.
     std::vector<SpikeRecord> sorted_spikes() const { return recorders_.sorted_spikes(); }
     // Voltage samples in order of time, then probe (spec order), then the
     // probe's neuron list order.
@@ -89,6 +89,22 @@ public:
     // now() (and by the probe's stop), in order of bin start, then probe (spec
     // order).  Sums of integer counts: the same for any partitioning.
     std::vector<PopulationRateSample> population_rates() const { return recorders_.population_rates(now_); }
+    // Takes the recorded rows that are final (recorders.hpp, Recorders::drain):
+    // the accessors above then hold only later rows.  For writers that stream
+    // a long run to files between run_until calls; the rows of successive
+    // drains, concatenated, are the tables the accessors would have held.
+    // Population-rate bins wait while a bin of another probe that starts
+    // before them may still come; with `run_end` (the run's end: the last
+    // drain) a bin that would end past it is not waited for.  Drains in
+    // between pass none, so that a run continued past its end (a resumed
+    // checkpoint) keeps the order.
+    RecordedRows drain_recorded(Tick run_end = kNever) { return recorders_.drain(now_, run_end); }
+    // Bytes of recorded rows held in memory (spikes and samples).
+    std::size_t recorded_bytes() const { return recorders_.held_bytes(); }
+    // Rows the probes of one kind will record in [from, to).
+    std::uint64_t sample_rows(SampleKind kind, Tick from, Tick to) const {
+        return recorders_.sample_rows(kind, from, to);
+    }
     // Current weights of every synapse of a projection, in storage order, with (pre, post).
     std::vector<WeightSample> weights_now(std::size_t projection) const { return weights_of(net_, projection, now_); }
 

@@ -74,6 +74,7 @@ record {
   rate { population: "X" interval_ms: 7 readout: EXP tau_ms: 30 }
   rate { population: "S" neuron: [0, 4] interval_ms: 3 readout: MODEL }
   population_rate { population: "E" bin_ms: 10 }
+  population_rate { population: "X" bin_ms: 60 start_ms: 5 }
 }
 )";
 
@@ -221,9 +222,9 @@ TEST_CASE("run --checkpoint-every-ms and resume write the bytes of a plain run, 
 TEST_CASE("resume refuses a missing, damaged or foreign checkpoint and a changed spec, by name, with exit 2") {
     const Scratch s;
     REQUIRE(sh(s.run("a", "--duration-ms 200 --checkpoint-every-ms 100")).status == 0);
-    const std::string good = test::slurp(s.ckpt("a"));
+    const std::string good = test::slurp(s.ckpt("a") / "checkpoint");
     auto resume = [&](const std::string& args = "") { return sh("resume " + (s.dir / "a").string() + " " + args); };
-    auto write = [&](const std::string& bytes) { std::ofstream(s.ckpt("a"), std::ios::binary) << bytes; };
+    auto write = [&](const std::string& bytes) { std::ofstream(s.ckpt("a") / "checkpoint", std::ios::binary) << bytes; };
 
     CHECK(resume("--duration-ms 150").status == 2);  // before the checkpoint (200 ms)
     CHECK(resume("--duration-ms 150").out.find("cannot go back") != std::string::npos);
@@ -256,7 +257,13 @@ TEST_CASE("resume refuses a missing, damaged or foreign checkpoint and a changed
     CHECK(r.status == 2);
     CHECK(r.out.find("the spec " + s.spec.string() + " has changed since the checkpoint") != std::string::npos);
 
-    fs::remove(s.ckpt("a"));
+    write(good);
+    fs::remove(s.ckpt("a") / "spikes.csv.23");  // a table's copy
+    r = resume();
+    CHECK(r.status == 2);
+    CHECK(r.out.find("spikes.csv.23: holds 0 bytes of the") != std::string::npos);
+
+    fs::remove_all(s.ckpt("a"));
     r = resume();
     CHECK(r.status == 2);
     CHECK(r.out.find("a.checkpoint: cannot be read") != std::string::npos);

@@ -53,7 +53,7 @@ TEST_CASE("memory estimate: within a factor of 1.5 of the measured peak on specs
         "projection { name: \"plastic\" source: \"s\" target: \"t\" fixed_probability { p: 0.5 } "
         "weight_mV { constant: 0.01 } delay_ms { constant: 2 } plasticity { w_max_mV: 1 "
         "pair_stdp { a_plus_mV: 0.001 a_minus_mV: 0.001 tau_plus_ms: 20 tau_minus_ms: 20 } } }",
-        // voltage samples
+        // voltage samples, streamed
         "run { duration_ms: 2000 } population { name: \"a\" size: 150 lif_delta {} } "
         "record { voltage { population: \"a\" interval_ms: 0.1 } }",
     };
@@ -63,7 +63,8 @@ TEST_CASE("memory estimate: within a factor of 1.5 of the measured peak on specs
         {
             std::ofstream(spec) << text;
         }
-        const double estimate = estimate_memory(io::load_spec_text(text).spec).bytes;
+        // `spikeem run` streams its samples to the files.
+        const double estimate = estimate_memory(io::load_spec_text(text).spec, Recording::Streamed).bytes;
         const double measured = peak_bytes(spec, dir / "out");
         MESSAGE("estimate ", format_bytes(estimate), ", measured peak ", format_bytes(measured));
         CHECK(estimate < 1.5 * measured);
@@ -94,4 +95,22 @@ TEST_CASE("memory estimate: a spec that needs more than the machine is refused, 
         "population {{ name: \"s\" size: {0} poisson {{ rate_hz: 1 }} }} population {{ name: \"t\" size: {0} lif_delta {{}} }} "
         "projection {{ source: \"s\" target: \"t\" all_to_all {{}} weight_mV {{ constant: 0.1 }} delay_ms {{ constant: 1 }} }}",
         m)));
+}
+
+TEST_CASE("memory estimate: samples kept in memory count in full, streamed ones as one sample time and a buffer") {
+    io::SpecOverrides as_run;
+    as_run.streamed_recording = true;  // loaded as `spikeem run` loads it: kept, it would not fit
+    const NetworkSpec spec = io::load_spec_text(
+        "run { duration_ms: 100000 } population { name: \"a\" size: 1000 lif_delta {} } "
+        "record { voltage { population: \"a\" interval_ms: 0.1 } }", "<spec>", as_run).spec;
+    const MemoryEstimate kept = estimate_memory(spec), streamed = estimate_memory(spec, Recording::Streamed);
+    CHECK(kept.parts.at(0).what == "record.voltage[0] (1e+09 samples)");
+    CHECK(kept.bytes > 30e9);  // 32 bytes a sample
+    CHECK(streamed.bytes < 30e6);
+    bool buffer = false;
+    for (const auto& p : streamed.parts) {
+        if (p.what == "record.voltage[0] (1e+09 samples, streamed)") CHECK(p.bytes == 32.0 * 1000);
+        buffer = buffer || p.what == "the buffer of streamed samples";
+    }
+    CHECK(buffer);
 }

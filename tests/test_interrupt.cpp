@@ -109,7 +109,6 @@ TEST_CASE("run: SIGTERM exits 143, and two SIGINTs exit 130 without output") {
     CHECK(!fs::exists(out2 / "run.json"));
     for (const fs::path& p : {out, out2}) {
         fs::remove_all(p);
-        fs::remove(p.string() + ".checkpoint");
-        fs::remove(p.parent_path() / ("." + p.filename().string() + ".checkpoint.tmp"));
+        fs::remove_all(p.string() + ".checkpoint");
     }
 }

@@ -288,6 +288,31 @@ TEST_CASE("OutputFile: a failed write says which file and why") {
               .find("/nonexistent/x.csv: No such file or directory") != std::string::npos);
 }
 
+TEST_CASE("OutputFile: check reports a failed write when it happens, not at finish") {
+    OutputFile full("/dev/full");
+    CHECK_NOTHROW(full.check());
+    full << std::string(1 << 20, 'x');  // past the buffer: written at once
+    CHECK(error_of<std::runtime_error>([&] { full.check(); }).find("/dev/full: No space left on device") !=
+          std::string::npos);
+}
+
+TEST_CASE("OutputFile: move_tail moves the bytes after an offset forward and back, and writes go on at the end") {
+    TempDir t;
+    const fs::path p = t.path / "table";
+    std::string data(3 * (1 << 20) + 12345, '\0');  // several of move_tail's chunks
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + (i * 7919) % 26);
+    OutputFile f(p);
+    f << "HEAD" << data;
+    f.move_tail(4, 68);  // a header that grew by 64 bytes
+    f.write_at(0, std::string(68, 'h'));
+    f << "END";
+    f.move_tail(68, 10);  // and one that shrank
+    f.write_at(0, std::string(10, 's'));
+    f << "!";
+    f.finish();
+    CHECK(read(p) == std::string(10, 's') + data + "END!");
+}
+
 TEST_CASE("replacing: a failed fsync is reported with its reason and keeps the earlier run") {
     TempDir t;
     const fs::path dir = t.path / "out";
