@@ -56,7 +56,8 @@ rm -rf "$logs" && mkdir -p "$logs"
 supp="suppressions=$root/tests/tsan.supp"
 if [ -n "${SPIKEEM_TSAN_TBB:-}" ]; then
   [ -e "$SPIKEEM_TSAN_TBB/libtbb.so.12" ] || { echo "no libtbb.so.12 in $SPIKEEM_TSAN_TBB" >&2; exit 2; }
-  export LD_LIBRARY_PATH="$SPIKEEM_TSAN_TBB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  tbb=$(cd "$SPIKEEM_TSAN_TBB" && pwd)  # absolute: the tests run in another folder
+  export LD_LIBRARY_PATH="$tbb${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   supp=""
 fi
 export TSAN_OPTIONS="$supp halt_on_error=1 second_deadlock_stack=1 log_path=$logs/report ${TSAN_OPTIONS:-}"
