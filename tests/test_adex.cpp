@@ -481,7 +481,10 @@ projection { source: "S" target: "N" all_to_all {} weight_mV { constant: 1 } del
     // The examples hold Naud et al.'s parameters: each spec gives the test's spike train.
     const std::pair<const char*, const AdExParams*> examples[] = {
         {"tonic", &kTonic}, {"adapting", &kAdapting}, {"initial_burst", &kInitialBurst}, {"bursting", &kBursting}};
-    for (const auto& [name, params] : examples) {
+    for (const auto& example : examples) {
+        // Not a structured binding: CAPTURE's lambda cannot capture one before clang 16.
+        const char* const name = example.first;
+        const AdExParams* const params = example.second;
         CAPTURE(name);
         const io::LoadedSpec ex =
             io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/adex/" + name + ".pbtxt");

@@ -546,7 +546,10 @@ TEST_CASE("run: an unusable --out is refused with exit 2 before the simulation")
         {dir / "file" / "a" / "out", "Not a directory"},
         {"/proc/spikeem_out", "/proc/.spikeem_out.lock"},
         {dir / "mine", "holds files but no run.json"}};
-    for (const auto& [out, why] : cases) {
+    for (const auto& c : cases) {
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const fs::path& out = c.first;
+        const auto& why = c.second;
         CAPTURE(out);
         const auto t0 = std::chrono::steady_clock::now();
         const Result r = sh("run " + kExample + " --duration-ms 1000000 --out " + out.string());

@@ -211,7 +211,9 @@ TEST_CASE("current_input: OU samples follow the process's law (alpha = 0.001 per
         CHECK(std::abs(cov(x[slot], x[slot]) - sigma2) < kZ * sigma2 * std::sqrt(2.0 / (n - 1)));
     }
     // Correlation exp(-lag dt / tau) between samples 0 and 1, 0 and 10 (Fisher's z: std 1/sqrt(n - 3)).
-    for (const auto& [slot, lag] : std::vector<std::pair<int, int>>{{1, 1}, {2, 10}}) {
+    for (const auto& slot_lag : std::vector<std::pair<int, int>>{{1, 1}, {2, 10}}) {
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const int slot = slot_lag.first, lag = slot_lag.second;
         CAPTURE(lag);
         const double r = cov(x[0], x[slot]) / std::sqrt(cov(x[0], x[0]) * cov(x[slot], x[slot]));
         const double rho = std::exp(-lag * ou.dt_ms / ou.tau_ms);

@@ -78,7 +78,10 @@ TEST_CASE("Tied projections: the transpose reverses every pair and both directio
     std::map<Pair, int> from_fwd, from_back;
     for (const auto& u : sim.slope_log(fwd)) sum_dw[{wf[u.synapse].pre, wf[u.synapse].post}] += u.dw, from_fwd[{wf[u.synapse].pre, wf[u.synapse].post}]++;
     for (const auto& u : sim.slope_log(back)) sum_dw[{wb[u.synapse].post, wb[u.synapse].pre}] += u.dw, from_back[{wb[u.synapse].post, wb[u.synapse].pre}]++;
-    for (const auto& [pair, w] : w0) {
+    for (const auto& pw : w0) {
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const auto& pair = pw.first;
+        const auto& w = pw.second;
         CAPTURE(pair.first);
         CAPTURE(pair.second);
         CHECK(from_fwd[pair] > 50);   // both directions did update it
@@ -176,10 +179,13 @@ TEST_CASE("Energy objective: the spiking dW is an unbiased estimate of the mean-
     CHECK(r.expected_cosine > 0.99);  // the mean field's E[dW] is the gradient's direction
     const std::size_t n01 = 8 * 6, n12 = 6 * 3;
     REQUIRE(r.expected_plus.size() == n01 + n12);
-    for (auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, n01}, {n01, n01 + n12}}) {
+    for (auto range : {std::pair<std::size_t, std::size_t>{0, n01}, {n01, n01 + n12}}) {
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const std::size_t begin = range.first, end = range.second;
         std::vector<std::size_t> group;
         for (std::size_t q = begin; q < end; ++q) group.push_back(q);
-        const auto [mean, se] = test::unbiasedness(r, group);
+        const auto unbiased = test::unbiasedness(r, group);
+        const double mean = unbiased.mean, se = unbiased.se;
         CAPTURE(begin);
         CAPTURE(mean);
         CAPTURE(se);

@@ -63,7 +63,9 @@ TEST_CASE("gradcheck: the spiking dW is an unbiased estimate of eta lambda F dJ/
         for (std::size_t s = 0; s < o.seeds.size(); ++s)
             for (std::size_t q : onto_j)
                 REQUIRE(r.final_expected[s][q] == r.gain_per_cycle * 100.0 * r.gradients[s][q]);
-        const auto [mean, se] = test::unbiasedness(r, onto_j);
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const auto unbiased = test::unbiasedness(r, onto_j);
+        const double mean = unbiased.mean, se = unbiased.se;
         CAPTURE(j);
         CAPTURE(mean);
         CAPTURE(se);

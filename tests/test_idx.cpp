@@ -149,7 +149,10 @@ TEST_CASE("IDX: Debian's Fashion-MNIST files (dataset-fashion-mnist), when insta
         return;
     }
     // Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): 60,000 + 10,000 images of 28 x 28, 10 balanced classes.
-    for (auto [prefix, n] : {std::pair<const char*, std::uint32_t>{"t10k", 10000}, {"train", 60000}}) {
+    for (auto set : {std::pair<const char*, std::uint32_t>{"t10k", 10000}, {"train", 60000}}) {
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const char* const prefix = set.first;
+        const std::uint32_t n = set.second;
         CAPTURE(prefix);
         const IdxImages im = read_idx_images(dir / (std::string(prefix) + "-images-idx3-ubyte.gz"));
         const auto labels = read_idx_labels(dir / (std::string(prefix) + "-labels-idx1-ubyte.gz"));

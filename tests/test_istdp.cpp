@@ -341,8 +341,11 @@ TEST_CASE("inhibitory_stdp brings a balanced network's excitatory rate down to a
     REQUIRE(loaded.spec.projections.at(3).name == "I->E");
     NetworkSpec fixed = loaded.spec;
     std::get<InhibitoryStdpParams>(fixed.projections[3].plasticity->rule).eta_mV = 0.0;
-    const auto [static_hz, w_static] = rate_e(fixed, 4000.0);
-    const auto [learned_hz, w_learned] = rate_e(loaded.spec, 4000.0);
+    // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+    const auto static_run = rate_e(fixed, 4000.0);
+    const auto learned_run = rate_e(loaded.spec, 4000.0);
+    const double static_hz = static_run.first, learned_hz = learned_run.first;
+    const std::vector<double> &w_static = static_run.second, &w_learned = learned_run.second;
     CAPTURE(static_hz);
     CAPTURE(learned_hz);
     CHECK(static_hz > 15.0);

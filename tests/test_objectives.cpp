@@ -195,7 +195,10 @@ TEST_CASE("objectives SupervisedLayer: dJ/dW matches finite differences") {
 // --------------------------------------------------------------- EnergyNetwork
 
 TEST_CASE("objectives EnergyNetwork: dF/ds and dE/dW are the gradients of the stated energy") {
-    auto [net, w, y] = energy_problem({3, 4, 2}, 21);
+    // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+    EnergyProblem p = energy_problem({3, 4, 2}, 21);
+    EnergyNetwork& net = p.net;
+    const Vec& w = p.w;
     std::mt19937_64 rng(22);
     const Vec s = uniform(rng, net.num_free(), 0.1, 0.9);  // inside (0, 1): F is smooth here
     for (double beta : {0.0, 0.3}) {
@@ -251,7 +254,10 @@ TEST_CASE("objectives EnergyNetwork: the fixed point is stationary and plain rel
 
 TEST_CASE("objectives EnergyNetwork: exact dJ/dW matches finite differences") {
     for (const auto& sizes : {std::vector<std::size_t>{3, 4, 2}, std::vector<std::size_t>{3, 5, 4, 2}}) {
-        auto [net, w, y] = energy_problem(sizes, 41);
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        EnergyProblem p = energy_problem(sizes, 41);
+        EnergyNetwork& net = p.net;
+        const Vec &w = p.w, &y = p.y;
         const auto fp = net.fixed_point(w);
         REQUIRE(fp.converged);
         REQUIRE(fp.pinned == 0);

@@ -81,7 +81,10 @@ TEST_CASE("triplet presets: the short names of earlier versions are the full mod
     const std::vector<std::pair<const char*, std::size_t>> aliases = {
         {"visual_all_to_all", 0}, {"visual_nearest", 2}, {"hippocampal_all_to_all", 4}, {"hippocampal_nearest", 6}};
     REQUIRE(triplet_preset_aliases().size() == aliases.size());
-    for (const auto& [alias, row] : aliases) {
+    for (const auto& a : aliases) {
+        // Named, not a structured binding: CAPTURE and lambdas cannot capture one before clang 16 (sanitizer builds).
+        const char* const alias = a.first;
+        const std::size_t row = a.second;
         CAPTURE(alias);
         REQUIRE(find_triplet_preset(alias) != nullptr);
         CHECK(find_triplet_preset(alias)->name == kTables[row].name);

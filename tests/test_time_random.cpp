@@ -59,7 +59,11 @@ TEST_CASE("Event order is total: time then kind then source then projection then
 // removals, pops and peeks, with times near (same bucket), in the ring and far
 // beyond it, and with tiny rings and buckets so that every path is taken.
 TEST_CASE("Own events pop in exact key order whatever the bucket width") {
-    for (const auto& [bucket_ticks, buckets] : std::vector<std::pair<Tick, std::size_t>>{{1, 2}, {8, 4}, {64, 16}, {1 << 20, 1024}}) {
+    for (const auto& shape : std::vector<std::pair<Tick, std::size_t>>{{1, 2}, {8, 4}, {64, 16}, {1 << 20, 1024}}) {
+        // Named variables, not a structured binding: CAPTURE's lambda cannot
+        // capture a binding before clang 16 (the sanitizer builds use clang).
+        const Tick bucket_ticks = shape.first;
+        const std::size_t buckets = shape.second;
         CAPTURE(bucket_ticks);
         const std::uint32_t neurons = 50;
         OwnEvents own(neurons, bucket_ticks, buckets);

@@ -4,7 +4,9 @@
 #   tests/fuzz/run_fuzz.sh [--runs N | --seconds S] [BUILD_DIR]
 #
 # BUILD_DIR (default build-fuzz) is configured with `cmake --preset fuzz` (clang,
-# ASan + UBSan, libFuzzer) and the target is built here if it is not.  The
+# ASan + UBSan, libFuzzer, -O2 for long hunts) if it is not, and the target is
+# built here.  CI passes build-asan: the asan preset builds the target too, so
+# the tree that ran the test suite fuzzes without a second build.  The
 # seed corpus: every example spec and the malformed specs of tests/fuzz/seeds/,
 # each as text (first byte 0) and as binary (first byte 1, encoded by protoc).
 # --runs N (default 600000, about a minute) with a fixed seed gives the same inputs on every
