@@ -157,8 +157,12 @@ void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
 
 void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
-    // The one own event of a neuron is moved in place (OwnEvents), never left stale.
-    assert(n_[i].pending == e.t);
+    // The one own event of a neuron is moved in place (OwnEvents).  Only a
+    // population whose neurons cannot fire on their own leaves one behind when
+    // an input makes the neuron spike (spike() does not look again): V then
+    // only decays towards a rest level below threshold, and the look below
+    // finds no crossing.
+    assert(n_[i].pending == e.t || !self_crossing_);
     assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
     n_[i].pending = kNever;
     // The event was the crossing, or a lower bound of it if inhibition came
