@@ -79,10 +79,9 @@ bool run_with_progress(Running& r, const RunJob& job, ProgressMode mode, const I
 constexpr const char* kCheckpointHelp =
     "Checkpoints.  A run stopped by Ctrl-C (SIGINT) or SIGTERM finishes the piece under way (at most about\n"
     "0.2 s), saves its whole state in the folder DIR.checkpoint next to DIR, leaves DIR as it was, and\n"
-    "exits 130 or\n"
-    "143; `spikeem resume DIR` continues it.  --checkpoint-every-ms T also saves the state at every\n"
-    "multiple of T ms of simulated time, and at the end (kept: `spikeem resume DIR --duration-ms LONGER`\n"
-    "extends the run).  A resumed run writes the same bytes as a run never stopped (run.json's\n"
+    "exits 130 or 143; `spikeem resume DIR` continues it.  --checkpoint-every-ms T also saves the state\n"
+    "at every multiple of T ms of simulated time, and at the end (kept: `spikeem resume DIR --duration-ms\n"
+    "LONGER` extends the run).  A resumed run writes the same bytes as a run never stopped (run.json's\n"
     "wall_time_s sums the pieces).  Without --checkpoint-every-ms, DIR.checkpoint is removed when a run\n"
     "into DIR completes.  The checkpoint holds a copy of the tables written so far (each checkpoint adds\n"
     "what is new): it takes about the outputs' size on disk again.\n";

@@ -255,6 +255,10 @@ std::size_t projection_index(const Simulation& sim, const std::string& name) {
 }  // namespace
 
 Ranges ranges(const Model& m, const Matrix& x, const SpikingSettings& s) {
+    // Before f1(x) reads x: a wrong size would read past it.
+    if (x.rows() != m.n_x())
+        throw std::invalid_argument("vem spiking settings: x has " + std::to_string(x.rows()) + " pixels, the model " +
+                                    std::to_string(m.n_x()));
     double h1_max = s.h1_max;
     if (!(h1_max > 0)) {
         const double top = static_cast<double>(m.f1(x).maxCoeff());
