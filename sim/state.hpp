@@ -79,7 +79,7 @@ public:
         if (got != name)
             throw StateMismatch("expected the state of " + std::string(name) + ", found " +
                                 (printable(got) ? "that of " + std::string(got) : std::string("other bytes")));
-        where_ = name;
+        where_ = got;  // a view of the stream, which outlives the reader (`name` may be a temporary)
     }
     template <class T>
     T value() {

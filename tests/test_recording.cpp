@@ -164,7 +164,9 @@ TEST_CASE("streamed tables are byte-identical to the tables written from memory,
             CHECK(largest <= 2 * kBound);  // spikes are counted after a piece: the next one is shorter
             const auto a = contents(tmp.path / "kept"), b = contents(tmp.path / "streamed");
             CHECK(a.size() == 6);
-            for (const auto& [name, bytes] : a) {
+            for (const auto& file : a) {
+                const std::string& name = file.first;  // a named copy: clang 14 cannot capture a binding
+                const auto& bytes = file.second;
                 CAPTURE(name);
                 REQUIRE(b.count(name) == 1);
                 CHECK(b.at(name).size() == bytes.size());
