@@ -1,6 +1,7 @@
 #pragma once
 // Running the spikeem binary from a test: its exit status and output.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace spikeem::test {
 
@@ -83,6 +85,25 @@ inline std::map<std::string, std::string> folder_bytes(const fs::path& dir) {
         files[name] = name == "run.json" ? without_wall_time(slurp(e.path())) : slurp(e.path());
     }
     return files;
+}
+
+// Peak resident set (bytes) of `spikeem ARGS...`, from wait4 on that one process.
+inline double peak_rss_bytes(const std::vector<std::string>& args) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        std::vector<char*> argv{const_cast<char*>(SPIKEEM_BINARY)};
+        for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(SPIKEEM_BINARY, argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    struct rusage ru {};
+    REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    return static_cast<double>(ru.ru_maxrss) * 1024.0;
 }
 
 }  // namespace spikeem::test

@@ -4,9 +4,6 @@
 // probes together), and the refusal of specs that need more than the machine.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <string>
 
@@ -20,21 +17,9 @@ using namespace spikeem::test;
 
 namespace {
 
-// Peak resident set (bytes) of `spikeem run SPEC --out DIR -q`, from wait4 on that one process.
+// Peak resident set (bytes) of `spikeem run SPEC --out DIR -q`.
 double peak_bytes(const fs::path& spec, const fs::path& out) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::execl(SPIKEEM_BINARY, SPIKEEM_BINARY, "run", spec.c_str(), "--out", out.c_str(), "-q",
-                static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    int status = 0;
-    struct rusage ru {};
-    REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    return static_cast<double>(ru.ru_maxrss) * 1024.0;
+    return peak_rss_bytes({"run", spec.string(), "--out", out.string(), "-q"});
 }
 
 }  // namespace

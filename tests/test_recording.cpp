@@ -5,8 +5,6 @@
 // hold before it simulates.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +26,7 @@
 using namespace spikeem;
 using namespace spikeem::io;
 using spikeem::test::error_of;
+using spikeem::test::peak_rss_bytes;
 using spikeem::test::sh;
 using spikeem::test::slurp;
 using spikeem::test::TempDir;
@@ -74,24 +73,6 @@ std::map<std::string, std::string> contents(const fs::path& dir) {
     return m;
 }
 
-// Peak resident set (bytes) of `spikeem ARGS...`, from wait4 on that one process.
-double peak_bytes(const std::vector<std::string>& args) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        std::vector<char*> argv{const_cast<char*>(SPIKEEM_BINARY)};
-        for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(SPIKEEM_BINARY, argv.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    struct rusage ru {};
-    REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    return static_cast<double>(ru.ru_maxrss) * 1024.0;
-}
 
 // This process's peak resident set (VmHWM), bytes.
 double own_peak_bytes() {
@@ -116,9 +97,9 @@ TEST_CASE("run: the peak memory does not grow with the length of the run") {
         population { name: "in" size: 2000 poisson { rate_hz: 50 } }
         record { spikes: "in" voltage { population: "a" interval_ms: 0.1 } })");
     const std::string out = (tmp.path / "out").string();
-    const double short_run = peak_bytes({"run", spec.string(), "--out", out, "-q", "--format", "npy"});
+    const double short_run = peak_rss_bytes({"run", spec.string(), "--out", out, "-q", "--format", "npy"});
     const double long_run =
-        peak_bytes({"run", spec.string(), "--out", out, "-q", "--format", "npy", "--duration-ms", "5000"});
+        peak_rss_bytes({"run", spec.string(), "--out", out, "-q", "--format", "npy", "--duration-ms", "5000"});
     MESSAGE("peak resident set: 1 s ", format_bytes(short_run), ", 5 s ", format_bytes(long_run));
     CHECK(fs::file_size(tmp.path / "out" / "voltages.npy") == 192 + 24 * 100 * 50000);
     CHECK(long_run < short_run + 4e6);
