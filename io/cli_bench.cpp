@@ -162,19 +162,26 @@ void run_in_pieces(Simulation& sim, ProgressReporter& progress, double runs_befo
 }
 
 // `progress` counts the runs of every network; `done` before this one's.
-Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, unsigned threads,
+Row bench_one(const std::string& name, const SpecOverrides& overrides, int repeat, const ThreadRequest& threads,
               ProgressReporter& progress, std::size_t done) {
     Row row;
     row.spec_path = resolve_spec(name);
     LoadedSpec spec = load_spec_file(row.spec_path, overrides);
     row.network = spec.spec.name.empty() ? name : spec.spec.name;
     row.repeat = repeat;
-    row.threads = threads;
+    row.threads = threads.threads;
     std::vector<double> build, wall, cpu;
     for (int r = 0; r < repeat; ++r) {
         const std::uint64_t rss0 = current_rss_bytes();
         auto t0 = std::chrono::steady_clock::now();
-        auto sim = std::make_unique<Simulation>(spec.spec, threads);
+        auto sim = std::make_unique<Simulation>(spec.spec, threads.threads, threads.how);
+        if (r == 0) {
+            if (const std::string note = partition_note(*sim, threads.how, "spikeem bench " + row.network);
+                !note.empty()) {
+                progress.suspend();
+                fmt::print(stderr, "{}\n", note);
+            }
+        }
         auto t1 = std::chrono::steady_clock::now();
         const std::uint64_t rss1 = current_rss_bytes();
         const double c1 = process_cpu_s();
@@ -268,7 +275,10 @@ int cmd_bench(const std::vector<std::string>& args) {
     opts.add_options()("json", "print a JSON array instead of a table");
     add_duration_option(opts, "simulated time in ms for every network (replaces run.duration_ms)");
     opts.add_options()("repeat", po::value<int>()->default_value(3), "runs per network; wall time is their median");
-    add_threads_option(opts, 1, "threads (and partitions) per network, 0: all cores; results do not depend on it");
+    add_threads_option(opts, 1,
+                       "threads (and at most as many partitions) per network, 0: all cores; fewer partitions when "
+                       "a network is too small to gain (as spikeem run does); results do not depend on it");
+    add_partitions_option(opts);
     add_seed_option(opts, "random seed (replaces run.seed)");
     add_progress_options(opts);
     cmd.positional("name", po::value<std::vector<std::string>>(), "benchmark names", -1);
@@ -282,7 +292,7 @@ int cmd_bench(const std::vector<std::string>& args) {
             "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
             "= CPU time of the simulation, all threads (median; below wall when the machine is\n"
             "loaded, up to threads x wall when it is not), thr = partitions the network ran in\n"
-            "(--threads, or 1 when its lookahead is 0),\n"
+            "(--threads, or fewer, as spikeem run chooses them; --partitions P forces P),\n"
             "RTF = wall / simulated, spikes of all populations (sources included), synaptic events\n"
             "(one per synapse a spike reaches), peak RSS = getrusage ru_maxrss of this process so far\n"
             "(a per-process peak: run one NAME per process for that network's own), B/syn = synapse\n"
@@ -293,8 +303,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     const SpecOverrides o = spec_overrides(vm);
     const int repeat = vm["repeat"].as<int>();
     if (repeat < 1 || repeat > 1000) throw UsageError(fmt::format("--repeat = {}: expected 1 to 1000", repeat));
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-    const unsigned threads = resolve_threads(vm["threads"].as<int>());
+    const ThreadRequest threads = thread_request(vm);
+    const tbb::global_control limit = thread_limit(threads.workers);
     const bool json = vm.count("json") > 0;
     const std::vector<std::string> names =
         vm.count("name") ? vm["name"].as<std::vector<std::string>>() : kDefaultNetworks;

@@ -161,6 +161,55 @@ unsigned resolve_threads(int threads) {
         tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
 }
 
+void add_partitions_option(po::options_description& d) {
+    d.add_options()("partitions", po::value<int>(),
+                    "split the network into exactly P partitions, even when its epochs hold too little work to "
+                    "gain from it (see --threads); runs on --threads threads if given, else on P");
+}
+
+ThreadRequest thread_request(const po::variables_map& vm) {
+    const int threads = vm["threads"].as<int>();
+    check_threads(threads);
+    ThreadRequest r;
+    if (vm.count("partitions")) {
+        const int p = vm["partitions"].as<int>();
+        if (p < 1 || p > kMaxThreads)
+            throw UsageError(fmt::format("--partitions = {}: expected 1 to {}", p, kMaxThreads));
+        r.threads = static_cast<unsigned>(p);
+        r.how = Partitioning::Exact;
+        r.workers = vm["threads"].defaulted() ? p : threads;
+        return r;
+    }
+    r.threads = resolve_threads(threads);
+    r.workers = threads;
+    return r;
+}
+
+std::string partition_note(const Simulation& sim, Partitioning how, std::string_view prefix) {
+    const PartitionPlan& plan = sim.partition_plan();
+    const std::string epoch =
+        fmt::format("an epoch (the lookahead, {:g} ms) holds about {:.0f} events", sim.time().to_ms(plan.lookahead),
+                    plan.events_per_epoch);
+    if (plan.limit == "lookahead 0")
+        return fmt::format("note: {}: {} threads asked for, 1 partition used: some spike acts at its own tick (the "
+                           "smallest delay, less any central-difference window, is 0)", prefix, plan.threads);
+    if (plan.limit == "tied weights")
+        return fmt::format("note: {}: {} threads asked for, 1 partition used: a tied projection's weights are written "
+                           "from both directions", prefix, plan.threads);
+    if (plan.limit == "work")
+        return fmt::format("note: {}: {} threads asked for, {} partition{} used: {}, and a partition needs about {:.0f} "
+                           "to gain from a thread of its own (--partitions {} splits it anyway)",
+                           prefix, plan.threads, plan.partitions, plan.partitions == 1 ? "" : "s", epoch,
+                           PartitionPlan::kMinEventsPerPartition, plan.threads);
+    if (how == Partitioning::Exact && plan.partitions > plan.by_work)
+        return fmt::format("warning: {}: --partitions {}: {}, fewer than about {:.0f} per partition: the run is likely "
+                           "slower than in {} (--threads {} chooses)",
+                           prefix, plan.partitions, epoch, PartitionPlan::kMinEventsPerPartition,
+                           plan.by_work == 1 ? std::string("1 partition") : fmt::format("{} partitions", plan.by_work),
+                           plan.partitions);
+    return "";
+}
+
 int run_plot_script(const std::string& script, const std::filesystem::path& out) {
     return make_plot("spikeem", std::filesystem::path("examples") / script, out) ? kExitOk : kExitFailure;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "io/spec_loader.hpp"
+#include "network/simulation.hpp"
 
 namespace spikeem::io {
 
@@ -82,6 +83,24 @@ tbb::global_control thread_limit(int threads);
 // The partition count for `--threads N` of run and bench: N, or for 0 the
 // number of cores TBB may use; a count outside 0 to 256 is a UsageError.
 unsigned resolve_threads(int threads);
+
+// --partitions P of run and bench (no default): P partitions exactly, on
+// --threads threads if given, else on P.
+void add_partitions_option(boost::program_options::options_description& d);
+// What --threads and --partitions ask for: `threads` (the Simulation's
+// argument: partitions wanted, or at most) and how it becomes a partition
+// count; `workers` is the TBB limit (thread_limit).  Counts outside 1 to 256
+// (threads: 0 to 256) are a UsageError.
+struct ThreadRequest {
+    unsigned threads = 1;
+    Partitioning how = Partitioning::ByWork;
+    int workers = 1;
+};
+ThreadRequest thread_request(const boost::program_options::variables_map& vm);
+// A line for stderr when the network runs in fewer partitions than the
+// threads asked for (and why), or in more than its work per epoch pays for
+// (a forced --partitions); empty otherwise.  `prefix` starts it ("spikeem run").
+std::string partition_note(const Simulation& sim, Partitioning how, std::string_view prefix);
 
 // Runs `PYTHON examples/SCRIPT OUT_DIR` (make_plot, io/paths.hpp: the script
 // from spikeem's data folder, Python with matplotlib); on failure says the CSV

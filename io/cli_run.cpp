@@ -115,10 +115,14 @@ constexpr const char* kRunOutputsHelp =
     "  neuron, pre, post, probe  uint32;  spikes uint64;  readout uint8 (0 count, 1 exp, 2 model)\n"
     "  v_mV, w, rate_hz    float64, the CSV's numbers exactly\n"
     "A voltage row takes 24 bytes in npy.\n"
-    "--threads N splits every population into N contiguous chunks that advance in parallel\n"
-    "between exchanges of spikes (epochs of the network's minimum delay); every output is\n"
-    "byte-identical for any N except run.json's wall_time_s.  A network whose minimum delay\n"
-    "(less the window of central-difference voltage rules) is 0 runs on one thread.\n"
+    "--threads N splits every population into up to N contiguous chunks (partitions) that advance in\n"
+    "parallel between exchanges of spikes (epochs of the network's minimum delay); every output is\n"
+    "byte-identical for any N except run.json's wall_time_s, threads and partitions.  Each exchange costs\n"
+    "about a microsecond or two, so spikeem estimates the events of an epoch from the spec (synapses x\n"
+    "the sources' rates, 10 Hz for neurons, plus Poisson inputs, times the epoch) and uses one partition\n"
+    "per 2000 of them at most, saying so on stderr when that is fewer than N; --partitions P forces P.\n"
+    "A network whose minimum delay (less the window of central-difference voltage rules) is 0 runs in one\n"
+    "partition.\n"
     "-q also silences the spec's warnings (stderr) and the summary (stdout): nothing is printed on success.\n";
 
 // One line about the run, one row per population.
@@ -200,9 +204,9 @@ void check_disk_for(const OutputSet& files, const RunJob& job) {
 
 // The few spec errors only the built network shows (a weight probe on a pair
 // that a random connectivity did not draw) are the user's: exit 2, like any.
-Simulation build(const RunJob& job, unsigned partitions) {
+Simulation build(const RunJob& job, unsigned threads, Partitioning how) {
     try {
-        return Simulation(job.spec.spec, partitions);
+        return Simulation(job.spec.spec, threads, how);
     } catch (const std::invalid_argument& e) {
         throw UsageError(fmt::format("{}: {}", job.settings.spec_path, e.what()));
     }
@@ -227,8 +231,9 @@ int cmd_run(const std::vector<std::string>& args) {
     add_duration_option(o, "simulated time in ms (replaces run.duration_ms)");
     add_set_option(o);
     add_threads_option(o, 1,
-                       "run the network on N threads (N partitions of its neurons; 0: all cores); outputs do not "
-                       "depend on it");
+                       "run the network on up to N threads (N partitions of its neurons, fewer when it is too "
+                       "small to gain; 0: all cores); outputs do not depend on it");
+    add_partitions_option(o);
     o.add_options()("format", po::value<std::string>()->default_value("csv"),
                     "output tables as csv (text) or npy (NumPy arrays); see below");
     o.add_options()("checkpoint-every-ms", po::value<double>(),
@@ -248,14 +253,16 @@ int cmd_run(const std::vector<std::string>& args) {
                load_spec_file(path, overrides), vm["out"].as<std::string>()};
     if (!vm.count("quiet")) print_warnings(job.spec, path);
 
-    const tbb::global_control limit = thread_limit(vm["threads"].as<int>());
-    const unsigned threads = resolve_threads(vm["threads"].as<int>());
+    const ThreadRequest threads = thread_request(vm);
+    const tbb::global_control limit = thread_limit(threads.workers);
     // The output folder and the disk are checked, and the folder locked,
     // before the simulation: a folder that cannot be written costs no simulated time.
     OutputSet files = open_output(job.out);
     check_disk_for(files, job);
     job.started = clock::now();
-    Simulation sim = build(job, threads);
+    Simulation sim = build(job, threads.threads, threads.how);
+    if (const std::string note = partition_note(sim, threads.how, "spikeem run"); !note.empty() && !vm.count("quiet"))
+        fmt::print(stderr, "{}\n", note);
     RecordingWriter tables(files, sim, job.spec.spec, *format);
     Checkpointer checkpoints(job.checkpoint(), job.settings, job.spec);
     Running r{sim, tables, checkpoints};
@@ -317,7 +324,7 @@ int cmd_resume(const std::vector<std::string>& args) {
         throw UsageError(fmt::format("--duration-ms = {}: the checkpoint is at t = {} ms; a run cannot go back",
                                      job.spec.spec.run.duration_ms, time.format_ms(c.tick)));
     const tbb::global_control limit = thread_limit(static_cast<int>(c.partitions));
-    Simulation sim = build(job, c.partitions);
+    Simulation sim = build(job, c.partitions, Partitioning::Exact);
     if (sim.partitions() != c.partitions)
         throw UsageError(fmt::format("{}: written with {} partitions; the network now runs in {}", ckpt.string(),
                                      c.partitions, sim.partitions()));

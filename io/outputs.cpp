@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <tbb/global_control.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -563,6 +564,14 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     j += fmt::format("  \"synapses\": {},\n", total_syn);
     j += fmt::format("  \"events_processed\": {},\n", sim.events_processed());
     j += fmt::format("  \"synaptic_events\": {},\n", sim.synaptic_events());
+    // How it ran: the threads that ran its partitions (at most TBB's limit),
+    // the partitions, and the longest epoch between their exchanges (null: no
+    // spike ever reaches another neuron).  Outputs do not depend on them.
+    const std::size_t workers = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+    j += fmt::format("  \"threads\": {},\n", std::min<std::size_t>(sim.partitions(), std::max<std::size_t>(workers, 1)));
+    j += fmt::format("  \"partitions\": {},\n", sim.partitions());
+    j += fmt::format("  \"lookahead_ms\": {},\n",
+                     sim.lookahead() == kNever ? "null" : tb.format_ms(sim.lookahead()));
     j += fmt::format("  \"wall_time_s\": {}\n", json_number(info.wall_time_s));
     j += "}\n";
     return j;

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
+#include <limits>
 #include <stdexcept>
+#include <variant>
 
 #include "network/models/poisson.hpp"
 #include "network/models/stochastic.hpp"
@@ -34,14 +37,35 @@ private:
     const PartitionLayout& layout_;
     std::vector<std::unique_ptr<Partition>>& parts_;
 };
+// A population's spikes per second and neuron for the work estimate
+// (PartitionPlan): a source's own rate, neurons a nominal one.
+double nominal_rate_hz(const PopulationSpec& p, double duration_ms) {
+    if (const auto* poisson = std::get_if<PoissonParams>(&p.model)) {
+        if (!poisson->rate_table.rate_hz.empty())
+            return *std::max_element(poisson->rate_table.rate_hz.begin(), poisson->rate_table.rate_hz.end());
+        if (!poisson->rates_hz.empty()) {
+            double sum = 0.0;
+            for (const double r : poisson->rates_hz) sum += r;
+            return sum / static_cast<double>(poisson->rates_hz.size());
+        }
+        return std::max(poisson->rate_hz, 0.0);
+    }
+    if (const auto* times = std::get_if<SpikeTimesParams>(&p.model)) {
+        double spikes = 0.0;
+        for (const auto& train : times->times_ms) spikes += static_cast<double>(train.size());
+        return p.size == 0 || !(duration_ms > 0.0) ? 0.0 : spikes * 1000.0 / (duration_ms * p.size);
+    }
+    return PartitionPlan::kNominalNeuronRateHz;
+}
 }  // namespace
 
-Simulation::Simulation(NetworkSpec spec, unsigned threads)
+Simulation::Simulation(NetworkSpec spec, unsigned threads, Partitioning how)
     : spec_(std::move(spec)),
       time_(spec_.run.time_digits),
       net_(spec_, time_),
       lookahead_(net_.lookahead()),
-      layout_(net_, partition_count(threads)),
+      plan_(plan_partitions(threads, how)),
+      layout_(net_, plan_.partitions),
       recorders_(spec_, net_, time_, layout_.count,
                  [this](std::uint32_t p, std::uint32_t local) { return layout_.owner(p, local); }) {
     for (std::size_t j = 0; j < net_.num_projections(); ++j) net_.projection(j).use_partitions(layout_.count);
@@ -53,11 +77,41 @@ Simulation::Simulation(NetworkSpec spec, unsigned threads)
 
 Simulation::~Simulation() = default;
 
-std::uint32_t Simulation::partition_count(unsigned threads) const {
-    if (lookahead_ < 1) return 1;  // some effect is due at the very tick of its spike: no epoch fits
-    for (std::size_t j = 0; j < net_.num_projections(); ++j)
-        if (net_.projection(j).tied()) return 1;
-    return std::max(threads, 1u);
+PartitionPlan Simulation::plan_partitions(unsigned threads, Partitioning how) const {
+    PartitionPlan plan;
+    plan.threads = std::max(threads, 1u);
+    plan.lookahead = lookahead_;
+    // Events per ms of simulated time (the estimate of PartitionPlan).
+    std::vector<double> rate_hz(spec_.populations.size());
+    double per_ms = 0.0;
+    for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+        rate_hz[p] = nominal_rate_hz(spec_.populations[p], spec_.run.duration_ms);
+        per_ms += spec_.populations[p].size * rate_hz[p] / 1000.0;
+    }
+    for (std::size_t j = 0; j < net_.num_projections(); ++j) {
+        const Projection& pj = net_.projection(j);
+        per_ms += static_cast<double>(pj.num_synapses()) * rate_hz[pj.source_population()] / 1000.0;
+    }
+    for (std::size_t k = 0; k < net_.num_poisson_inputs(); ++k) {
+        const PoissonInputSpec& in = spec_.poisson_inputs[k];
+        const std::uint32_t size = spec_.populations[net_.find_population(in.target)].size;
+        const double neurons = in.target_range ? in.target_range->end - in.target_range->begin : size;
+        per_ms += neurons * in.sources * in.rate_hz / 1000.0;
+    }
+    plan.events_per_epoch = lookahead_ == kNever ? std::numeric_limits<double>::infinity()
+                                                 : per_ms * time_.to_ms(lookahead_);
+    const double fit = std::floor(plan.events_per_epoch / PartitionPlan::kMinEventsPerPartition);
+    plan.by_work = fit >= plan.threads ? plan.threads : static_cast<std::uint32_t>(std::max(fit, 1.0));
+    plan.partitions = how == Partitioning::ByWork ? plan.by_work : plan.threads;
+    if (plan.partitions < plan.threads) plan.limit = "work";
+    bool tied = false;
+    for (std::size_t j = 0; j < net_.num_projections(); ++j) tied = tied || net_.projection(j).tied();
+    // Some effect is due at the very tick of its spike: no epoch fits.
+    if (lookahead_ < 1 || tied) {
+        plan.partitions = plan.by_work = 1;
+        if (plan.threads > 1) plan.limit = lookahead_ < 1 ? "lookahead 0" : "tied weights";
+    }
+    return plan;
 }
 
 void Simulation::start() {

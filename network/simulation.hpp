@@ -29,14 +29,48 @@ namespace spikeem {
 // epoch ends.  Every neuron sees exactly the serial sequence of events (the
 // event key is total), so results are bit-identical for any thread count,
 // and recorded samples are merged by their serial order.  A network whose
-// lookahead is 0 runs in one partition (partitions() tells).  The partitions
+// lookahead is 0 runs in one partition (partitions() tells), and so, by
+// default, does a network whose epochs hold too little work to be worth
+// splitting (PartitionPlan below).  The partitions
 // run on at most `threads` threads (fewer if TBB allows fewer, e.g. under a
 // tbb::global_control); the thread count never changes a result.  Cost per
 // extra partition: a split delivery block per spike and delay group, one own-
 // event handle per neuron of the network (9 bytes), split points per delay group.
+// How `threads` becomes a partition count.  Exchanging spikes at every epoch
+// end costs about a microsecond or two per partition and epoch, whatever the
+// epoch holds, so splitting a network whose epochs hold little work makes it
+// slower, not faster.
+enum class Partitioning {
+    ByWork,  // at most `threads`, fewer when the estimated work per epoch is too small (PartitionPlan)
+    Exact,   // `threads` whenever the network can be split at all (resuming a checkpoint, tests, benchmarks)
+};
+
+// The partition count a network gets, and why.  The work estimate is a
+// function of the spec alone (so the same spec and threads always give the
+// same partitions, which a checkpoint records):
+//   events per ms = sum over populations of neurons x nominal rate (spikes)
+//                 + sum over projections of synapses x the source's nominal rate (synaptic events)
+//                 + sum over Poisson inputs of neurons x sources x rate_hz (arrivals)
+// with a Poisson source's own rate (the mean of rates_hz, the largest of a
+// rate table, rate_hz otherwise), a spike-times source's spikes over the run,
+// and kNominalNeuronRateHz for neurons; events per epoch = that x the
+// lookahead.  ByWork runs min(threads, events per epoch / kMinEventsPerPartition)
+// partitions, at least 1.
+struct PartitionPlan {
+    static constexpr double kNominalNeuronRateHz = 10.0;
+    static constexpr double kMinEventsPerPartition = 2000.0;
+    unsigned threads = 1;            // asked for
+    std::uint32_t partitions = 1;    // what the simulation runs in
+    std::uint32_t by_work = 1;       // what the work estimate allows (1..threads); ByWork runs this
+    double events_per_epoch = 0.0;   // the estimate (infinity: no spike ever crosses partitions)
+    Tick lookahead = 0;              // ticks; kNever without any projection
+    // Why partitions < threads: "" (it is not), "lookahead 0", "tied weights" or "work".
+    std::string limit;
+};
+
 class Simulation final {
 public:
-    explicit Simulation(NetworkSpec spec, unsigned threads = 1);
+    explicit Simulation(NetworkSpec spec, unsigned threads = 1, Partitioning how = Partitioning::ByWork);
     ~Simulation();
     Simulation(const Simulation&) = delete;
     Simulation& operator=(const Simulation&) = delete;
@@ -61,8 +95,10 @@ public:
     const TimeBase& time() const { return time_; }
     Tick duration_ticks() const { return time_.round(spec_.run.duration_ms); }
     Tick now() const { return now_; }
-    // Partitions the network runs in (the threads asked for, or 1, see above).
+    // Partitions the network runs in (the threads asked for, or fewer, see above).
     std::size_t partitions() const { return parts_.size(); }
+    // How that count was chosen (PartitionPlan).
+    const PartitionPlan& partition_plan() const { return plan_; }
     // Longest epoch between exchanges of spikes among partitions (ticks).
     Tick lookahead() const { return lookahead_; }
 
@@ -134,8 +170,8 @@ public:
 private:
     // The partition count for `threads`: 1 when some effect of a spike is due
     // at its own tick (lookahead 0) or a tied pair's weight is written from
-    // both directions' targets.
-    std::uint32_t partition_count(unsigned threads) const;
+    // both directions' targets; with ByWork also fewer when epochs hold little work.
+    PartitionPlan plan_partitions(unsigned threads, Partitioning how) const;
     void start();               // initial events of sweeps, recorders and populations
     void run_epochs(Tick end);  // several partitions: epochs from now_ to end
     void rebase_at(Tick t);     // every population due at t; all events before t are done
@@ -146,6 +182,7 @@ private:
     TimeBase time_;
     Network net_;
     Tick lookahead_;
+    PartitionPlan plan_;
     PartitionLayout layout_;
     Recorders recorders_;
     std::vector<std::unique_ptr<Partition>> parts_;

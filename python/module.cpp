@@ -61,8 +61,13 @@ py::dict columns(const std::vector<Row>& rows, std::pair<const char*, Getters>..
 // arena that caps its threads (no process-wide TBB setting).
 class PySimulation {
 public:
-    PySimulation(const io::LoadedSpec& spec, unsigned threads)
-        : spec_(spec), arena_(static_cast<int>(threads)), sim_(std::make_unique<Simulation>(spec.spec, threads)) {}
+    // exact: `threads` partitions whenever the network can be split; otherwise
+    // at most that many, fewer when its epochs hold little work (PartitionPlan).
+    PySimulation(const io::LoadedSpec& spec, unsigned threads, bool exact)
+        : spec_(spec),
+          arena_(static_cast<int>(threads)),
+          sim_(std::make_unique<Simulation>(spec.spec, threads,
+                                            exact ? Partitioning::Exact : Partitioning::ByWork)) {}
 
     void run_until_ms(double t_ms) {
         if (!(t_ms >= 0.0) || !std::isfinite(t_ms)) throw py::value_error("run_until: t_ms must be finite and >= 0");
@@ -250,7 +255,7 @@ void bind_controls(py::class_<PySimulation>& c) {
 
 void bind_simulation(py::module_& m) {
     py::class_<PySimulation> c(m, "Simulation");
-    c.def(py::init<const io::LoadedSpec&, unsigned>(), py::arg("spec"), py::arg("threads"))
+    c.def(py::init<const io::LoadedSpec&, unsigned, bool>(), py::arg("spec"), py::arg("threads"), py::arg("exact"))
         .def("run_until_ms", &PySimulation::run_until_ms)
         .def_property_readonly("now_ticks", [](const PySimulation& ps) { return ps.sim().now(); })
         .def_property_readonly("duration_ticks", [](const PySimulation& ps) { return ps.sim().duration_ticks(); })

@@ -68,21 +68,24 @@ inline Split run_split(const std::string& binary, const std::string& args) {
     return r;
 }
 
-// run.json without its one run-dependent line (wall time).
-inline std::string without_wall_time(const std::string& json) {
+// run.json without the lines that say how it ran rather than what it
+// computed: wall time, threads and partitions.
+inline std::string comparable_run_json(const std::string& json) {
     std::stringstream in(json);
     std::string line, out;
     while (std::getline(in, line))
-        if (line.find("\"wall_time_s\"") == std::string::npos) out += line + "\n";
+        if (line.find("\"wall_time_s\"") == std::string::npos && line.find("\"threads\"") == std::string::npos &&
+            line.find("\"partitions\"") == std::string::npos)
+            out += line + "\n";
     return out;
 }
 
-// Every file of folder `dir` by name, run.json without its wall time.
+// Every file of folder `dir` by name, run.json as comparable_run_json.
 inline std::map<std::string, std::string> folder_bytes(const fs::path& dir) {
     std::map<std::string, std::string> files;
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        files[name] = name == "run.json" ? without_wall_time(slurp(e.path())) : slurp(e.path());
+        files[name] = name == "run.json" ? comparable_run_json(slurp(e.path())) : slurp(e.path());
     }
     return files;
 }

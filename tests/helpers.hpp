@@ -43,7 +43,7 @@ inline Tick largest_spike_difference(const Simulation& sim, const std::vector<st
 // neuron, the bits of V); and the partitions it ran in.
 inline std::pair<std::vector<std::uint64_t>, std::size_t> spike_and_voltage_bits(const NetworkSpec& spec,
                                                                                  unsigned threads) {
-    Simulation sim(spec, threads);
+    Simulation sim(spec, threads, Partitioning::Exact);
     sim.run();
     std::vector<std::uint64_t> f;
     for (const SpikeRecord& sp : sim.sorted_spikes())

@@ -82,16 +82,16 @@ record {
 // the state is saved, a new Simulation is built from the spec, the state is
 // loaded into it and the run goes on in the new one.
 void check_splits(const NetworkSpec& spec, unsigned threads, const std::vector<double>& splits_ms) {
-    Simulation whole(spec, threads);
+    Simulation whole(spec, threads, Partitioning::Exact);
     whole.run();
     const Fingerprint want = finish(whole);
-    auto sim = std::make_unique<Simulation>(spec, threads);
+    auto sim = std::make_unique<Simulation>(spec, threads, Partitioning::Exact);
     std::size_t state_bytes = 0;
     for (double ms : splits_ms) {
         sim->run_until(sim->time().round(ms));
         const std::string state = sim->save_state();
         state_bytes = state.size();
-        sim = std::make_unique<Simulation>(spec, threads);
+        sim = std::make_unique<Simulation>(spec, threads, Partitioning::Exact);
         sim->load_state(state);
     }
     sim->run();
@@ -158,7 +158,7 @@ TEST_CASE("A saved state does not load into another network, a run simulation or
     Simulation other(smaller, 1);
     CHECK_THROWS_WITH_AS(other.load_state(state), doctest::Contains("lif_delta E"), StateMismatch);
 
-    Simulation two(spec, 2);
+    Simulation two(spec, 2, Partitioning::Exact);
     CHECK_THROWS_WITH_AS(two.load_state(state), doctest::Contains("partition count"), StateMismatch);
 
     Simulation cut(spec, 1);
@@ -195,13 +195,13 @@ struct Scratch {
 
 }  // namespace
 
-TEST_CASE("run --checkpoint-every-ms and resume write the bytes of a plain run, csv and npy, 1 and 2 threads") {
+TEST_CASE("run --checkpoint-every-ms and resume write the bytes of a plain run, csv and npy, 1 and 2 partitions") {
     const Scratch s;
     for (const std::string format : {"csv", "npy"}) {
         for (const std::string threads : {"1", "2"}) {
             CAPTURE(format);
             CAPTURE(threads);
-            const std::string common = "--format " + format + " --threads " + threads;
+            const std::string common = "--format " + format + " --partitions " + threads;
             REQUIRE(sh(s.run("plain", common)).status == 0);
             // Checkpoints at 70, 140, ... change nothing; the last state (400 ms) stays.
             REQUIRE(sh(s.run("every", common + " --checkpoint-every-ms 70")).status == 0);

@@ -28,7 +28,8 @@ using spikeem::test::sh;
 using spikeem::test::run_split;
 using spikeem::test::slurp;
 using spikeem::test::Split;
-using spikeem::test::without_wall_time;
+using spikeem::test::comparable_run_json;
+using spikeem::test::folder_bytes;
 
 namespace {
 
@@ -102,13 +103,13 @@ TEST_CASE("Same seed gives byte-identical outputs and another seed different spi
     REQUIRE(sh("run " + kExample + " -q --duration-ms 50 --seed 2 --out " + c.string()).status == 0);
     CHECK(slurp(a / "spikes.csv") == slurp(b / "spikes.csv"));
     CHECK(slurp(a / "voltages.csv") == slurp(b / "voltages.csv"));
-    CHECK(without_wall_time(slurp(a / "run.json")) == without_wall_time(slurp(b / "run.json")));
+    CHECK(comparable_run_json(slurp(a / "run.json")) == comparable_run_json(slurp(b / "run.json")));
     CHECK(slurp(a / "spikes.csv") != slurp(c / "spikes.csv"));
-    CHECK(without_wall_time(slurp(a / "run.json")) != without_wall_time(slurp(c / "run.json")));
+    CHECK(comparable_run_json(slurp(a / "run.json")) != comparable_run_json(slurp(c / "run.json")));
     for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
-TEST_CASE("spikeem run --threads 2 and 4 write the same bytes as --threads 1") {
+TEST_CASE("spikeem run --partitions 2 and 4 write the same bytes as --threads 1") {
     // A network that writes every kind of output: spikes, voltages, weights
     // (Eq. 1 with central differences, pair STDP) and rates of all three read-outs.
     const fs::path dir = fresh_dir("threads");
@@ -144,21 +145,57 @@ record {
     for (const std::string threads : {"2", "4"}) {
         CAPTURE(threads);
         const fs::path many = dir / ("t" + threads);
-        const Result r = sh("run " + spec.string() + " --out " + many.string() + " --threads " + threads);
+        const Result r = sh("run " + spec.string() + " --out " + many.string() + " --partitions " + threads);
         REQUIRE(r.status == 0);
         CHECK(r.out.find("(" + threads + " partitions on ") != std::string::npos);
+        CHECK(slurp(many / "run.json").find("\"partitions\": " + threads + ",") != std::string::npos);
+        // Its epochs hold far too little work for a split: said, and done as asked.
+        CHECK(r.out.find("warning: spikeem run: --partitions " + threads + ": an epoch") != std::string::npos);
         for (const auto& f : files) {
             CAPTURE(f);
             REQUIRE(fs::exists(one / f));
             CHECK(slurp(one / f) == slurp(many / f));
         }
-        CHECK(without_wall_time(slurp(one / "run.json")) == without_wall_time(slurp(many / "run.json")));
+        CHECK(comparable_run_json(slurp(one / "run.json")) == comparable_run_json(slurp(many / "run.json")));
     }
     CHECK(sh("run " + spec.string() + " --out " + (dir / "bad").string() + " --threads -1").status == 2);
+    const Result zero = sh("run " + spec.string() + " --out " + (dir / "bad").string() + " --partitions 0");
+    CHECK(zero.status == 2);
+    CHECK(zero.out.find("--partitions = 0: expected 1 to 256") != std::string::npos);
     const Result huge = sh("run " + spec.string() + " --out " + (dir / "bad").string() + " --threads 100000");
     CHECK(huge.status == 2);
     CHECK(huge.out.find("--threads = 100000: expected 0 (all cores) to 256") != std::string::npos);
     CHECK(!fs::exists(dir / "bad"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("spikeem run --threads uses fewer partitions when an epoch holds little work, and says so") {
+    const fs::path dir = fresh_dir("threads_by_work");
+    fs::create_directories(dir);
+    const fs::path spec = dir / "net.pbtxt";
+    // About 110 events per 2 ms epoch (PartitionPlan: 100 x 50 Hz sources onto 10 neurons).
+    std::ofstream(spec) << R"(
+run { duration_ms: 50 seed: 3 }
+population { name: "src" size: 100 poisson { rate_hz: 50 } }
+population { name: "lif" size: 10 lif_delta { tau_m_ms: 20 v_rest_mV: -65 v_th_mV: -50 v_reset_mV: -65 t_ref_ms: 2 } }
+projection { source: "src" target: "lif" all_to_all {} weight_mV { constant: 0.5 } delay_ms { constant: 2 } }
+record { spikes: "lif" }
+)";
+    const Result r = sh("run " + spec.string() + " --out " + (dir / "a").string() + " --threads 2");
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("note: spikeem run: 2 threads asked for, 1 partition used: an epoch (the lookahead, 2 ms) holds "
+                     "about 110 events") != std::string::npos);
+    const std::string json = slurp(dir / "a" / "run.json");
+    CHECK(json.find("\"threads\": 1,\n  \"partitions\": 1,\n  \"lookahead_ms\": 2.000000,") != std::string::npos);
+    const Result quiet = sh("run " + spec.string() + " --out " + (dir / "b").string() + " --threads 2 -q");
+    REQUIRE(quiet.status == 0);
+    CHECK(quiet.out.empty());
+    // --partitions 2 splits it, on 2 threads, with a warning; the outputs stay.
+    const Result forced = sh("run " + spec.string() + " --out " + (dir / "c").string() + " --partitions 2");
+    REQUIRE(forced.status == 0);
+    CHECK(forced.out.find("warning: spikeem run: --partitions 2: an epoch") != std::string::npos);
+    CHECK(slurp(dir / "c" / "run.json").find("\"threads\": 2,\n  \"partitions\": 2,") != std::string::npos);
+    CHECK(folder_bytes(dir / "a") == folder_bytes(dir / "c"));
     fs::remove_all(dir);
 }
 

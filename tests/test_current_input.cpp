@@ -234,7 +234,7 @@ TEST_CASE("per_neuron: each neuron fires as the closed form with its own drawn l
             "current_input { target: \"n\" dc { amplitude_mV { uniform { low: 10 high: 30 } } } start_ms: 10 }\n"
             "record { spikes: \"n\" }\n";
         const auto spec = io::load_spec_text(text).spec;
-        Simulation one(spec, 1), two(spec, 2);
+        Simulation one(spec, 1), two(spec, 2, Partitioning::Exact);
         one.run();
         two.run();
         const auto& pop = one.population(0);

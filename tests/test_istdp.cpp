@@ -368,7 +368,7 @@ TEST_CASE("inhibitory_stdp gives the same bits on 1 and 3 threads") {
     loaded.spec.run.duration_ms = 1500.0;
     loaded.spec.record.spike_populations = {"E", "I"};
     auto run = [&](unsigned threads) {
-        Simulation sim(loaded.spec, threads);
+        Simulation sim(loaded.spec, threads, Partitioning::Exact);
         CHECK(sim.partitions() == threads);
         sim.run();
         return std::pair{sim.sorted_spikes(), sim.weights_now(3)};

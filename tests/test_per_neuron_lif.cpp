@@ -78,7 +78,7 @@ void check_case(const Case& c) {
     }
     text += record + " }\n";
     const auto spec = io::load_spec_text(text).spec;
-    Simulation one(spec, 1), two(spec, 2);
+    Simulation one(spec, 1), two(spec, 2, Partitioning::Exact);
     one.run();
     two.run();
     std::size_t spikes = 0, silent = 0;

@@ -137,7 +137,7 @@ TEST_CASE("poisson_input: a recurrent network driven by it gives the same spikes
     s.poisson_inputs[1].name = "drive_I";
     s.record.spike_populations = {"E", "I"};
     auto spikes = [&](unsigned threads) {
-        Simulation sim(s, threads);
+        Simulation sim(s, threads, Partitioning::Exact);
         sim.run();
         std::vector<std::tuple<Tick, std::uint32_t, std::uint32_t>> out;
         for (const auto& r : sim.sorted_spikes()) out.emplace_back(r.t, r.population, r.neuron);

@@ -114,11 +114,11 @@ TEST_CASE("streamed tables are byte-identical to the tables written from memory,
             CAPTURE(format_name(format));
             CAPTURE(threads);
             const RunInfo info{"streamed", 0.0, format};
-            Simulation kept(spec.spec, threads);
+            Simulation kept(spec.spec, threads, Partitioning::Exact);
             kept.run();
             write_run_outputs(tmp.path / "kept", kept, spec, info);
 
-            Simulation streamed(spec.spec, threads);
+            Simulation streamed(spec.spec, threads, Partitioning::Exact);
             OutputSet out = OutputSet::replacing(tmp.path / "streamed");
             RecordingWriter tables(out, streamed, spec.spec, format);
             // A small bound (one weight-probe sample time is 100 kB): many

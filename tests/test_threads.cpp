@@ -25,7 +25,7 @@ NetworkSpec load(const std::string& text) { return io::load_spec_text(text).spec
 
 // A plain run in one call.
 Fingerprint run_whole(const NetworkSpec& spec, unsigned threads, std::size_t* partitions = nullptr) {
-    Simulation sim(spec, threads);
+    Simulation sim(spec, threads, Partitioning::Exact);
     if (partitions) *partitions = sim.partitions();
     sim.run();
     return finish(sim);
@@ -150,7 +150,7 @@ TEST_CASE("cuba_stdp gives identical spikes and weights on 1 2 4 and 8 threads")
 TEST_CASE("A network with tied projections runs in one partition") {
     const NetworkSpec spec =
         io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/energy.pbtxt").spec;
-    Simulation sim(spec, 4);
+    Simulation sim(spec, 4, Partitioning::Exact);
     CHECK(sim.partitions() == 1);
 }
 
@@ -161,7 +161,7 @@ TEST_CASE("Pair and triplet STDP with random delays give identical spikes and we
 TEST_CASE("Stochastic neurons with Eq. 1 give identical spikes and voltages and weights on 1 2 4 and 8 threads") {
     const NetworkSpec spec = load(kEq1);
     check_threads(spec, 300);
-    Simulation sim(spec, 4);
+    Simulation sim(spec, 4, Partitioning::Exact);
     // Central: the smallest delay drawn (>= 2 ms) less the window 1.5 ms.
     CHECK(sim.lookahead() >= sim.time().round(0.5));
     CHECK(sim.lookahead() < sim.time().round(1.0));
@@ -173,7 +173,7 @@ TEST_CASE("A driver running in chunks with set_drive set_rate and the plasticity
     const NetworkSpec spec = load(kEq1);
     std::vector<Fingerprint> runs;
     for (unsigned threads : {1u, 2u, 3u, 8u}) {
-        Simulation sim(spec, threads);
+        Simulation sim(spec, threads, Partitioning::Exact);
         for (std::size_t j = 0; j < sim.num_projections(); ++j) sim.enable_slope_log(j);
         Fingerprint between;
         const Tick step = sim.time().round(37.3);
@@ -200,7 +200,7 @@ TEST_CASE("A network whose lookahead is 0 runs in one partition") {
     // Central difference with the delay equal to the window: V(t - T) is read at the very tick of the spike.
     NetworkSpec spec = load(kEq1);
     spec.projections[0].delay_ms = 1.5;
-    Simulation sim(spec, 4);
+    Simulation sim(spec, 4, Partitioning::Exact);
     CHECK(sim.partitions() == 1);
     CHECK(sim.lookahead() == 0);
     const Fingerprint one = run_whole(spec, 1);
@@ -228,11 +228,69 @@ TEST_CASE("Runs in chunks that end at and around the LIF rebase instants equal w
     const Fingerprint whole = run_whole(spec, 1);
     for (unsigned threads : {1u, 3u}) {
         CAPTURE(threads);
-        Simulation sim(spec, threads);
+        Simulation sim(spec, threads, Partitioning::Exact);
         const Tick period = sim.time().round(800.0);
         for (Tick end : {period - 1, period, period + 1, 2 * period - 7, 2 * period, 2 * period + 3})
             sim.run_until(end);
         sim.run();
         CHECK(finish(sim) == whole);
     }
+}
+
+// The work estimate of PartitionPlan, by hand: 100 Poisson sources at 50 Hz,
+// 10 neurons (nominal 10 Hz), 1000 synapses from the sources, 10 neurons with
+// 3 Poisson inputs of 100 Hz each, an epoch of 2 ms:
+//   per ms = (100 x 50 + 10 x 10) / 1000 + 1000 x 50 / 1000 + 10 x 3 x 100 / 1000 = 58.1
+constexpr const char* kWork = R"(
+run { duration_ms: 50 seed: 3 }
+population { name: "src" size: 100 poisson { rate_hz: 50 } }
+population { name: "lif" size: 10 lif_delta { tau_m_ms: 20 v_rest_mV: -65 v_th_mV: -50 v_reset_mV: -65 t_ref_ms: 2 } }
+projection { source: "src" target: "lif" all_to_all {} weight_mV { constant: 0.5 } delay_ms { constant: 2 } }
+poisson_input { name: "drive" target: "lif" rate_hz: 100 sources: 3 weight_mV: 0.1 }
+)";
+
+TEST_CASE("Partitions by work: the estimate per epoch, and fewer partitions than threads when it is small") {
+    const NetworkSpec spec = load(kWork);
+    const Simulation exact(spec, 4, Partitioning::Exact), by_work(spec, 4);
+    const double expected = 58.1 * 2.0;
+    CHECK(by_work.partition_plan().events_per_epoch == doctest::Approx(expected).epsilon(1e-12));
+    // 116 events per epoch are far below a partition's 2000: one partition, and why.
+    CHECK(by_work.partitions() == 1);
+    CHECK(by_work.partition_plan().limit == "work");
+    CHECK(by_work.partition_plan().threads == 4);
+    // Exact splits anyway, and the plan still says what the work allows.
+    CHECK(exact.partitions() == 4);
+    CHECK(exact.partition_plan().by_work == 1);
+    CHECK(exact.partition_plan().limit.empty());
+    // 1000 times the sources' rate: 116 100 events per epoch, enough for
+    // 58 partitions, so every thread asked for gets one.
+    NetworkSpec busy = spec;
+    std::get<PoissonParams>(busy.populations[0].model).rate_hz = 50'000.0;
+    const Simulation split(busy, 4);
+    CHECK(split.partition_plan().events_per_epoch ==
+          doctest::Approx((100 * 50'000.0 + 100 + 1000 * 50'000.0 + 3000) / 1000 * 2).epsilon(1e-12));
+    CHECK(split.partitions() == 4);
+    CHECK(split.partition_plan().limit.empty());
+    // Between: 6100 events per epoch make 3 partitions of at least 2000.
+    std::get<PoissonParams>(busy.populations[0].model).rate_hz = (6100.0 / 2.0 - 0.1 - 3.0) * 1000.0 / 1100.0;
+    const Simulation three(busy, 4);
+    CHECK(three.partition_plan().events_per_epoch == doctest::Approx(6100.0).epsilon(1e-9));
+    CHECK(three.partitions() == 3);
+    // The choice changes nothing computed.
+    Simulation chosen(spec, 4);
+    chosen.run();
+    CHECK(finish(chosen) == run_whole(spec, 4));
+}
+
+TEST_CASE("Partitions by work: a network without projections gets every thread, one with lookahead 0 none") {
+    NetworkSpec spec = load(kWork);
+    spec.projections.clear();
+    const Simulation free_running(spec, 3);
+    CHECK(free_running.lookahead() == kNever);
+    CHECK(free_running.partitions() == 3);
+    NetworkSpec zero = load(kEq1);
+    zero.projections[0].delay_ms = 1.5;
+    const Simulation stuck(zero, 4);
+    CHECK(stuck.partitions() == 1);
+    CHECK(stuck.partition_plan().limit == "lookahead 0");
 }

@@ -134,12 +134,13 @@ TEST_CASE("vem spiking: the results do not depend on the thread count") {
     SpikingSettings s = settings(10.0);
     s.spiking_f1x = true;
     const Ranges r = ranges(m, x, s);
-    Simulation two(spiking_network(m, x.col(0), s, r, true), 2);
+    Simulation two(spiking_network(m, x.col(0), s, r, true), 2, Partitioning::Exact);
     REQUIRE(two.partitions() == 2);  // the network really runs split
     MStepSettings ms;
     s.threads = 1;
     const SpikingRun a = run_spiking(m, x.col(0), s, &ms);
     s.threads = 2;
+    s.partitioning = Partitioning::Exact;
     const SpikingRun b = run_spiking(m, x.col(0), s, &ms);
     REQUIRE(a.h1.size() == b.h1.size());
     for (std::size_t k = 0; k < a.h1.size(); ++k) {

@@ -433,7 +433,7 @@ SpikingRun run_spiking(const Model& m, const Vector& x, const SpikingSettings& s
     const Ranges r = ranges(m, Matrix(x), s);
     NetworkSpec spec = spiking_network(m, x, s, r, m_step != nullptr);
     if (m_step) set_rule(spec, *m_step);
-    Simulation sim(std::move(spec), s.threads);
+    Simulation sim(std::move(spec), s.threads, s.partitioning);
     for (std::size_t j = 0; j < sim.num_projections(); ++j)
         if (sim.projection(j).learns()) sim.set_plasticity_gain(j, 0.0);
     SpikingRun run;

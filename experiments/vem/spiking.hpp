@@ -56,6 +56,7 @@
 
 #include "experiments/vem/model.hpp"
 #include "network/spec.hpp"
+#include "network/simulation.hpp"
 
 namespace spikeem::vem {
 
@@ -82,6 +83,9 @@ struct SpikingSettings {
     bool spiking_f1x = false;
     std::uint64_t seed = 1;
     unsigned threads = 1;         // Simulation threads (results do not depend on it)
+    // How threads become partitions (simulation.hpp): by default fewer when the
+    // network is too small to gain; Exact splits it anyway (tests of the split).
+    Partitioning partitioning = Partitioning::ByWork;
 };
 
 struct MStepSettings {

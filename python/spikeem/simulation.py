@@ -82,10 +82,13 @@ def _as_loaded(spec, seed, duration_ms):
 class Simulation:
     """One network, built from a spec and run in as many pieces as you like.
 
-    ``Simulation(spec, seed=None, threads=1, duration_ms=None)``: spec is a
-    ``Spec`` or a file name; seed and duration_ms replace the spec's own
-    (as ``spikeem run --seed --duration-ms`` do).  ``threads`` partitions of
-    the network run in parallel (0: all cores); results never depend on it,
+    ``Simulation(spec, seed=None, threads=1, duration_ms=None, partitions=None)``:
+    spec is a ``Spec`` or a file name; seed and duration_ms replace the spec's
+    own (as ``spikeem run --seed --duration-ms`` do).  Up to ``threads``
+    partitions of the network run in parallel (0: all cores), fewer when its
+    epochs hold too little work to gain from a thread each, as with
+    ``spikeem run --threads``; ``partitions=P`` forces P (on P threads).  The
+    ``partitions`` property says what it got.  Results never depend on either,
     and the same seed gives the same bits as ``spikeem run``.
 
     Runs release the GIL and go in pieces of at most ~0.2 s wall time, so
@@ -94,11 +97,16 @@ class Simulation:
     set_plasticity_gain change the network from ``t_ms`` on.
     """
 
-    def __init__(self, spec, seed=None, threads=1, duration_ms=None):
+    def __init__(self, spec, seed=None, threads=1, duration_ms=None, partitions=None):
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0 or threads > 256:
             raise ValueError(f"threads = {threads!r}: expected 0 (all cores) to 256")
+        exact = partitions is not None
+        if exact and (isinstance(partitions, bool) or not isinstance(partitions, int)
+                      or partitions < 1 or partitions > 256):
+            raise ValueError(f"partitions = {partitions!r}: expected 1 to 256")
         self._loaded = _as_loaded(spec, seed, duration_ms)
-        self._sim = _core.Simulation(self._loaded, threads or _core.default_threads())
+        self._sim = _core.Simulation(self._loaded, partitions if exact else threads or _core.default_threads(),
+                                     exact)
         self._pops = {self._sim.population_info(p)["name"]: p for p in range(self._sim.num_populations)}
         self._projs = {self._sim.projection_info(j)["name"]: j for j in range(self._sim.num_projections)}
         # What each probe watches: population names (voltages, rates), projection names (weights).
@@ -211,7 +219,7 @@ class Simulation:
 
     def load_state(self, state):
         """Continue from bytes of ``save_state``: this simulation must be new (not
-        run yet) and built from the same spec, seed and threads as the one that
+        run yet) and built from the same spec, seed and partitions as the one that
         saved them; it then runs on exactly as that one would have.  Raises
         ValueError for a state of another network (the simulation is then
         unusable)."""

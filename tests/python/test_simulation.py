@@ -49,7 +49,10 @@ def test_spikes_are_the_command_lines_bytes(tmp):
     expected = (tmp / "cli" / "spikes.csv").read_text()
     one = spikeem.Simulation(CUBA, seed=7, duration_ms=300).run()
     assert spikes_csv(one) == expected
-    two = spikeem.Simulation(spikeem.Spec.from_file(CUBA), seed=7, duration_ms=300, threads=2)
+    # cuba_delta's epochs are too small for a thread each: threads=2 keeps one
+    # partition, partitions=2 splits it anyway.
+    assert spikeem.Simulation(CUBA, threads=2).partitions == 1
+    two = spikeem.Simulation(spikeem.Spec.from_file(CUBA), seed=7, duration_ms=300, partitions=2)
     assert two.partitions == 2
     for _ in range(6):  # in pieces of 50 ms, with another thread count
         two.run(50)
@@ -151,6 +154,8 @@ def test_controls_refuse_what_they_cannot_do():
         sim.state("out", "w")
     with pytest.raises(ValueError, match="threads"):
         spikeem.Simulation(small_network(), threads=-1)
+    with pytest.raises(ValueError, match="partitions"):
+        spikeem.Simulation(small_network(), partitions=0)
     with pytest.raises(ValueError, match="duration_ms"):
         sim.run(-1)
     with pytest.raises(IndexError, match="1 voltage probe"):
@@ -270,10 +275,10 @@ def test_currents_and_per_neuron_levels_from_python(tmp):
 
 def test_save_state_and_load_state_continue_exactly():
     spec = example("benchmarks/cuba_stdp.pbtxt")
-    whole = spikeem.Simulation(spec, duration_ms=300, threads=2).run()
-    first = spikeem.Simulation(spec, duration_ms=300, threads=2).run_until(117.3)
+    whole = spikeem.Simulation(spec, duration_ms=300, partitions=2).run()
+    first = spikeem.Simulation(spec, duration_ms=300, partitions=2).run_until(117.3)
     state = first.save_state()
-    second = spikeem.Simulation(spec, duration_ms=300, threads=2).load_state(state)
+    second = spikeem.Simulation(spec, duration_ms=300, partitions=2).load_state(state)
     assert second.t_ms == pytest.approx(117.3)
     second.run()
     a, b = whole.spikes("E"), second.spikes("E")
