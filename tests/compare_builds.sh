@@ -8,7 +8,9 @@
 # Each build dir holds `spikeem` and `learn_regression`.  Both run the same spec
 # files (this checkout's examples/), at 1 and 4 threads, with durations
 # shortened to keep the whole check at a few minutes.  JSON files are compared
-# without their wall-time fields and printed summaries without timing lines;
+# without their wall-time fields and the lines that say how a run was split
+# (threads, partitions, lookahead), printed summaries without timing lines and
+# the partition notes;
 # PNGs are skipped.  Prints ALL IDENTICAL and exits 0, or lists what differs
 # and exits 1.
 set -u
@@ -53,8 +55,8 @@ capture() {  # BIN_DIR OUT_DIR
 
 normalise() {  # FILE: timing lines out, the output folder's own path replaced
     case "$1" in
-        *.json) grep -v -E 'wall|elapsed' "$1" | sed "s#$work/[a-z]*/#OUT/#g" ;;
-        *.stdout) grep -v -E 'wall|[0-9.]+ s\b|/s\b|RTF|elapsed' "$1" | sed "s#$work/[a-z]*/#OUT/#g" ;;
+        *.json) grep -v -E 'wall|elapsed|"threads"|"partitions"|"lookahead_ms"' "$1" | sed "s#$work/[a-z]*/#OUT/#g" ;;
+        *.stdout) grep -v -E 'wall|[0-9.]+ s\b|/s\b|RTF|elapsed|partitions? used' "$1" | sed "s#$work/[a-z]*/#OUT/#g" ;;
         *) cat "$1" ;;
     esac
 }
