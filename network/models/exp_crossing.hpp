@@ -23,7 +23,20 @@
 namespace spikeem {
 
 // x^n for n >= 0 by repeated squaring (exact-ratio powers without exp/log).
+// The small exponents of common time-constant ratios take a branch each, with
+// the loop's own products in the loop's order, so the result is the same bits.
 inline double ipow(double x, int n) {
+    switch (n) {
+        case 0: return 1.0;
+        case 1: return x;
+        case 2: return x * x;
+        case 3: return x * (x * x);
+        case 4: {
+            const double x2 = x * x;
+            return x2 * x2;
+        }
+        default: break;
+    }
     double r = 1.0;
     while (n > 0) {
         if (n & 1) r *= x;
