@@ -69,8 +69,10 @@ public:
     // exponent ratio is 2 and the other term's coefficient is <= 0 (CUBA: the
     // excitatory term, tau_m/tau_e = 4), dropping that term leaves a quadratic
     // q >= f whose first root is in closed form: once the fast term has decayed
-    // it is close to the crossing.  Otherwise, or when q >= 0 at x = 1, it is
-    // first_crossing.  Same contract: f(0) < 0.
+    // it is close to the crossing.  When q >= 0 at x = 1 and the other ratio is
+    // >= 1, that term's tangents (at x = 1, then at the root this gives) make
+    // quadratics above f instead.  Otherwise it is first_crossing.  Same
+    // contract: f(0) < 0.
     Result early_crossing(double c0, double a, double e, double i) const;
 
     // f at s >= 0 (ms), by exponentials: for tests and for voltage read-outs.
