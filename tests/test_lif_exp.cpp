@@ -194,6 +194,27 @@ TEST_CASE("lif_exp early crossing with a strong fast term: tangent quadratics st
     }
 }
 
+TEST_CASE("neg_log_below is never above -ln x and close to it") {
+    // Lazy event times use it in place of -ln x: it must not exceed it (or an event
+    // could come after the level it guards), and should be close (or events come early).
+    std::mt19937_64 rng(20261203);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    double worst = 0.0;  // largest relative shortfall for x >= 1/4
+    for (int n = 0; n < 1000000; ++n) {
+        // Uniform in x, uniform in log x down to 1e-100, and points next to 1 and 1/4.
+        double x = n % 3 == 0 ? u(rng) : n % 3 == 1 ? std::exp(-230.0 * u(rng)) : 0.25 + 1e-6 * u(rng);
+        if (n % 1000 == 0) x = std::nextafter(1.0, 0.0);
+        if (!(x > 0.0)) continue;
+        const double nl = neg_log_below(x), exact = -std::log(x);
+        CHECK(nl <= exact);
+        CHECK(nl >= 0.0);
+        if (x >= 0.25 && exact > 0.0) worst = std::max(worst, 1.0 - nl / exact);
+    }
+    CHECK(neg_log_below(1.0) == 0.0);
+    MESSAGE("largest relative shortfall for x >= 1/4: ", worst);
+    CHECK(worst < 1e-3);
+}
+
 TEST_CASE("lif_exp membrane and currents match an RK4 integration to 1e-9 mV") {
     NetworkSpec s;
     s.run.duration_ms = 80.0;
