@@ -147,6 +147,74 @@ TEST_CASE("lif_exp early crossing is never after the first crossing and equals i
     }
 }
 
+TEST_CASE("lif_exp early crossing with a strong fast term: tangent quadratics stay above f") {
+    // States where dropping the fast term d x^n (d < 0) would leave a bound that is
+    // already >= 0 now (c0 + a + k >= 0): early_crossing then bounds d x^n by its
+    // tangents.  Its time must never be after the first crossing, and f must stay
+    // below 0 up to it (sampled densely); it should mostly be a root of a tangent
+    // quadratic, not first_crossing's answer.  CUBA's ratios (4 dropped, 2 kept) and
+    // the other way round (5 dropped, 2 kept).
+    const Taus sets[] = {{20.0, 5.0, 10.0}, {20.0, 10.0, 4.0}};
+    std::mt19937_64 rng(20261202);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    for (const Taus& tau : sets) {
+        const ExpCrossing ec(tau.m, tau.e, tau.i);
+        const bool drops_e = ec.integer_ri() == 2;
+        int tangent = 0, states = 0, crossing = 0;
+        double closest = INFINITY;  // smallest s_first - s_early (ms)
+        for (int n = 0; n < 4000; ++n) {
+            const double c0 = 3.0 * u(rng), kept = 10.0 * u(rng);  // c0 < 0: may never cross
+            const double f0 = -0.001 - 3.0 * std::abs(u(rng));
+            // d < -f0 at least: c0 + a + kept = f0 - d >= 0.
+            const double d = f0 - 0.01 - 8.0 * std::abs(u(rng));
+            const double e = drops_e ? d : kept, i = drops_e ? kept : d;
+            const double a = f0 - c0 - e - i;
+            REQUIRE(c0 + a + kept >= 0.0);
+            ++states;
+            const ExpCrossing::Result first = ec.first_crossing(c0, a, e, i);
+            const ExpCrossing::Result early = ec.early_crossing(c0, a, e, i);
+            if (early.x <= 0.0) {
+                CHECK(first.x == 0.0);
+                continue;
+            }
+            const double s_early = -tau.m * std::log(early.x);
+            for (int k = 0; k <= 200; ++k) CHECK(ec.value(c0, a, e, i, s_early * k / 200.0) < 0.0);
+            if (first.x > 0.0) {
+                const double s_first = -tau.m * std::log(first.x);
+                CHECK(s_early <= s_first + 1e-12);
+                closest = std::min(closest, s_first - s_early);
+                ++crossing;
+                if (early.x != first.x) ++tangent;
+            }
+        }
+        MESSAGE("taus ", tau.m, "/", tau.e, "/", tau.i, ": ", crossing, " of ", states, " cross, ", tangent,
+                " of them bounded by a tangent quadratic; closest to the crossing ", closest, " ms");
+        CHECK(crossing < states);
+        CHECK(tangent > crossing / 2);
+    }
+}
+
+TEST_CASE("neg_log_below is never above -ln x and close to it") {
+    // Lazy event times use it in place of -ln x: it must not exceed it (or an event
+    // could come after the level it guards), and should be close (or events come early).
+    std::mt19937_64 rng(20261203);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    double worst = 0.0;  // largest relative shortfall for x >= 1/4
+    for (int n = 0; n < 1000000; ++n) {
+        // Uniform in x, uniform in log x down to 1e-100, and points next to 1 and 1/4.
+        double x = n % 3 == 0 ? u(rng) : n % 3 == 1 ? std::exp(-230.0 * u(rng)) : 0.25 + 1e-6 * u(rng);
+        if (n % 1000 == 0) x = std::nextafter(1.0, 0.0);
+        if (!(x > 0.0)) continue;
+        const double nl = neg_log_below(x), exact = -std::log(x);
+        CHECK(nl <= exact);
+        CHECK(nl >= 0.0);
+        if (x >= 0.25 && exact > 0.0) worst = std::max(worst, 1.0 - nl / exact);
+    }
+    CHECK(neg_log_below(1.0) == 0.0);
+    MESSAGE("largest relative shortfall for x >= 1/4: ", worst);
+    CHECK(worst < 1e-3);
+}
+
 TEST_CASE("lif_exp membrane and currents match an RK4 integration to 1e-9 mV") {
     NetworkSpec s;
     s.run.duration_ms = 80.0;

@@ -164,27 +164,52 @@ ExpCrossing::Result ExpCrossing::first_crossing(double c0, double a, double e, d
     return {0.0, sup, c0 >= 0.0};
 }
 
+namespace {
+
+// The largest root below 1 of c + b x + k x^2, given that it is < 0 at x = 1 and that
+// c > 0 or k != 0 keeps a root there; 0 when it has none (then it is < 0 on all of (0, 1]).
+inline double largest_root_below_1(double c, double b, double k) {
+    if (k == 0.0) return b < 0.0 ? -c / b : 0.0;
+    const double disc = b * b - 4.0 * k * c;
+    if (!(disc >= 0.0)) return 0.0;  // < 0 for every x: no root
+    const double t = -0.5 * (b + std::copysign(std::sqrt(disc), b));  // no cancellation
+    const double r1 = t / k, r2 = t != 0.0 ? c / t : 0.0;
+    return std::max(r1 < 1.0 ? r1 : 0.0, r2 < 1.0 ? r2 : 0.0);
+}
+
+}  // namespace
+
 ExpCrossing::Result ExpCrossing::early_crossing(double c0, double a, double e, double i) const {
     assert(c0 + a + e + i < 0.0);
-    // f <= q = c0 + a x + k x^2 on (0, 1] when the other term is <= 0 there.
-    double k;
-    if (ni_ == 2 && ne_ != 2 && e <= 0.0) k = i;
-    else if (ne_ == 2 && ni_ != 2 && i <= 0.0) k = e;
+    // f = q + d x^n: q = c0 + a x + k x^2 keeps the term of exponent ratio 2, d x^n is the
+    // other term, with d <= 0 (nd: n as an integer, 0 if it is none).
+    double k, d, n;
+    int nd;
+    if (ni_ == 2 && ne_ != 2 && e <= 0.0) k = i, d = e, n = re_, nd = ne_;
+    else if (ne_ == 2 && ni_ != 2 && i <= 0.0) k = e, d = i, n = ri_, nd = ni_;
     else return first_crossing(c0, a, e, i);
-    if (!(c0 + a + k < 0.0)) return first_crossing(c0, a, e, i);
-    // q < 0 at x = 1: its largest root below 1 is where q, and so f, may first reach 0.
-    double x = 0.0;
-    if (k == 0.0) {
-        x = a < 0.0 ? -c0 / a : 0.0;
-    } else {
-        const double disc = a * a - 4.0 * k * c0;
-        if (disc >= 0.0) {  // else q < 0 for every x: no root
-            const double t = -0.5 * (a + std::copysign(std::sqrt(disc), a));  // no cancellation
-            const double r1 = t / k, r2 = t != 0.0 ? c0 / t : 0.0;
-            x = std::max(r1 < 1.0 ? r1 : 0.0, r2 < 1.0 ? r2 : 0.0);
+    // A quadratic above f that is < 0 at x = 1 has its largest root below 1 where it, and
+    // so f, may first reach 0.  First q itself (d x^n <= 0): close to f once the fast
+    // term has decayed.  When q >= 0 at x = 1 (a strong fast term still to come), d x^n,
+    // concave for n >= 1, is replaced by its tangent at x0, d (1 - n) x0^n + n d x0^(n-1) x,
+    // which lies above it and touches it at x0: at x0 = 1 (where the quadratic is f(1) < 0),
+    // then once at that quadratic's root, closer to f's crossing (either root bounds it,
+    // so the smaller x, later, is kept).
+    double x = -1.0;  // none yet
+    if (c0 + a + k < 0.0) {
+        x = largest_root_below_1(c0, a, k);
+    } else if (n >= 1.0) {
+        const double c1 = c0 + d * (1.0 - n), b1 = a + n * d;
+        if (c1 + b1 + k < 0.0) {
+            x = largest_root_below_1(c1, b1, k);
+            if (x > kXMin && nd) {
+                const double x0n1 = ipow(x, nd - 1);  // x0^(n-1)
+                const double c2 = c0 + d * (1.0 - n) * x0n1 * x, b2 = a + n * d * x0n1;
+                if (c2 + b2 + k < 0.0) x = std::min(x, largest_root_below_1(c2, b2, k));
+            }
         }
     }
-    // Without a root of q within the horizon, f's own search (its sup is needed then).
+    // Without a root of a bound within the horizon, f's own search (its sup is needed then).
     if (!(x > kXMin)) return first_crossing(c0, a, e, i);
     // A hair earlier, so that rounding in the root never puts it past f's crossing.
     return {std::min(x * (1.0 + 1e-12), 1.0), 0.0, false};

@@ -18,12 +18,26 @@
 // one root, refined by safeguarded Newton (bisection whenever Newton leaves
 // the bracket) to full double precision.  A cheap upper bound first rejects
 // states that can never reach the level.
+#include <cmath>
 #include <cstdint>
 
 namespace spikeem {
 
 // x^n for n >= 0 by repeated squaring (exact-ratio powers without exp/log).
+// The small exponents of common time-constant ratios take a branch each, with
+// the loop's own products in the loop's order, so the result is the same bits.
 inline double ipow(double x, int n) {
+    switch (n) {
+        case 0: return 1.0;
+        case 1: return x;
+        case 2: return x * x;
+        case 3: return x * (x * x);
+        case 4: {
+            const double x2 = x * x;
+            return x2 * x2;
+        }
+        default: break;
+    }
     double r = 1.0;
     while (n > 0) {
         if (n & 1) r *= x;
@@ -31,6 +45,18 @@ inline double ipow(double x, int n) {
         n >>= 1;
     }
     return r;
+}
+
+// A value no larger than -ln x for x in (0, 1], for times that only have to come no
+// later than a crossing (lazy events): a few multiplications instead of libm's log.
+// -ln x = 2 atanh(u), u = (1 - x)/(1 + x), a series of positive terms: up to u^9 it is
+// below -ln x, and within 0.07 % of it for x >= 1/4 (times within 1.38 tau); smaller x
+// takes log.  The factor keeps rounding (a few ulp) from lifting it past -ln x.
+inline double neg_log_below(double x) {
+    if (x < 0.25) return -std::log(x);
+    const double u = (1.0 - x) / (1.0 + x), u2 = u * u;
+    const double s = u * (2.0 + u2 * (2.0 / 3.0 + u2 * (2.0 / 5.0 + u2 * (2.0 / 7.0 + u2 * (2.0 / 9.0)))));
+    return s * (1.0 - 1e-14);
 }
 
 class ExpCrossing {
@@ -56,8 +82,10 @@ public:
     // exponent ratio is 2 and the other term's coefficient is <= 0 (CUBA: the
     // excitatory term, tau_m/tau_e = 4), dropping that term leaves a quadratic
     // q >= f whose first root is in closed form: once the fast term has decayed
-    // it is close to the crossing.  Otherwise, or when q >= 0 at x = 1, it is
-    // first_crossing.  Same contract: f(0) < 0.
+    // it is close to the crossing.  When q >= 0 at x = 1 and the other ratio is
+    // >= 1, that term's tangents (at x = 1, then at the root this gives) make
+    // quadratics above f instead.  Otherwise it is first_crossing.  Same
+    // contract: f(0) < 0.
     Result early_crossing(double c0, double a, double e, double i) const;
 
     // f at s >= 0 (ms), by exponentials: for tests and for voltage read-outs.

@@ -140,7 +140,7 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         x.mode = kLazy;
         const ExpCrossing::Result r = k.roots.early_crossing(v_rest - level, A, E, I);
         if (r.x > 0.0) {
-            const double ticks = std::floor(-k.tau_m_ms * std::log(r.x) * ticks_per_ms);
+            const double ticks = std::floor(k.tau_m_ms * neg_log_below(r.x) * ticks_per_ms);
             if (ticks >= 1.0) {
                 x.margin = v_th - level;
                 schedule(ticks >= 9.0e18 ? kNever : later(static_cast<Tick>(ticks)));
