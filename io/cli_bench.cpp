@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <tbb/global_control.h>
+
 #include "io/cli_common.hpp"
 #include "io/progress.hpp"
 #include "io/paths.hpp"
@@ -169,7 +171,6 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
     LoadedSpec spec = load_spec_file(row.spec_path, overrides);
     row.network = spec.spec.name.empty() ? name : spec.spec.name;
     row.repeat = repeat;
-    row.threads = threads.threads;
     std::vector<double> build, wall, cpu;
     for (int r = 0; r < repeat; ++r) {
         const std::uint64_t rss0 = current_rss_bytes();
@@ -209,6 +210,10 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
             row.synaptic_events = sim->synaptic_events();
             row.events = sim->events_processed();
             row.partitions = static_cast<unsigned>(sim->partitions());
+            // As in run.json: the threads that ran the partitions.
+            const std::size_t workers =
+                tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+            row.threads = static_cast<unsigned>(std::min<std::size_t>(row.partitions, std::max<std::size_t>(workers, 1)));
         } else if (spikes != row.spikes || sim->synaptic_events() != row.synaptic_events) {
             throw std::runtime_error(fmt::format("{}: repeat {} gave {} spikes and {} synaptic events, repeat 1 {} and {}",
                                                  row.network, r + 1, spikes, sim->synaptic_events(), row.spikes,

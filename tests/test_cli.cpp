@@ -196,6 +196,14 @@ record { spikes: "lif" }
     CHECK(forced.out.find("warning: spikeem run: --partitions 2: an epoch") != std::string::npos);
     CHECK(slurp(dir / "c" / "run.json").find("\"threads\": 2,\n  \"partitions\": 2,") != std::string::npos);
     CHECK(folder_bytes(dir / "a") == folder_bytes(dir / "c"));
+    // bench chooses as run does, and its JSON says threads as run.json does: those that ran.
+    const Result bench = sh("bench " + spec.string() + " --threads 2 --repeat 1 --json");
+    REQUIRE(bench.status == 0);
+    CHECK(bench.out.find("note: spikeem bench") != std::string::npos);
+    CHECK(bench.out.find("\"threads\": 1, \"partitions\": 1,") != std::string::npos);
+    const Result bench_forced = sh("bench " + spec.string() + " --partitions 2 --threads 1 --repeat 1 --json -q");
+    REQUIRE(bench_forced.status == 0);
+    CHECK(bench_forced.out.find("\"threads\": 1, \"partitions\": 2,") != std::string::npos);
     fs::remove_all(dir);
 }
 
