@@ -188,8 +188,10 @@ ThreadRequest thread_request(const po::variables_map& vm) {
 std::string partition_note(const Simulation& sim, Partitioning how, std::string_view prefix) {
     const PartitionPlan& plan = sim.partition_plan();
     const std::string epoch =
-        fmt::format("an epoch (the lookahead, {:g} ms) holds about {:.0f} events", sim.time().to_ms(plan.lookahead),
-                    plan.events_per_epoch);
+        fmt::format("an epoch (the lookahead, {:g} ms) holds about {} events", sim.time().to_ms(plan.lookahead),
+                    // Two significant figures below 10 ("0.031", not "0"), whole numbers above.
+                    plan.events_per_epoch < 10.0 ? fmt::format("{:.2g}", plan.events_per_epoch)
+                                                 : fmt::format("{:.0f}", plan.events_per_epoch));
     if (plan.limit == "lookahead 0")
         return fmt::format("note: {}: {} threads asked for, 1 partition used: some spike acts at its own tick (the "
                            "smallest delay, less any central-difference window, is 0)", prefix, plan.threads);
