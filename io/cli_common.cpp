@@ -189,7 +189,7 @@ std::string partition_note(const Simulation& sim, Partitioning how, std::string_
     const PartitionPlan& plan = sim.partition_plan();
     const std::string epoch =
         fmt::format("an epoch (the lookahead, {:g} ms) holds about {} events", sim.time().to_ms(plan.lookahead),
-                    // Two significant figures below 10 ("0.031", not "0"), whole numbers above.
+                    // Two significant figures below 10 ("0.0064", not "0"), whole numbers above.
                     plan.events_per_epoch < 10.0 ? fmt::format("{:.2g}", plan.events_per_epoch)
                                                  : fmt::format("{:.0f}", plan.events_per_epoch));
     if (plan.limit == "lookahead 0")

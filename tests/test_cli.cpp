@@ -204,6 +204,11 @@ record { spikes: "lif" }
     const Result bench_forced = sh("bench " + spec.string() + " --partitions 2 --threads 1 --repeat 1 --json -q");
     REQUIRE(bench_forced.status == 0);
     CHECK(bench_forced.out.find("\"threads\": 1, \"partitions\": 2,") != std::string::npos);
+    // An epoch of a few nanoseconds holds a fraction of an event: said to two figures, not "0".
+    const Result tiny = sh("bench " + std::string(SPIKEEM_SOURCE_DIR) +
+                           "/examples/benchmarks/short_lookahead.pbtxt --threads 2 --duration-ms 1 --repeat 1");
+    REQUIRE(tiny.status == 0);
+    CHECK(tiny.out.find("an epoch (the lookahead, 6.2e-05 ms) holds about 0.0064 events") != std::string::npos);
     fs::remove_all(dir);
 }
 
