@@ -18,9 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include <tbb/global_control.h>
-
 #include "io/cli_common.hpp"
+#include "io/outputs.hpp"
 #include "io/progress.hpp"
 #include "io/paths.hpp"
 #include "io/spec_loader.hpp"
@@ -210,10 +209,7 @@ Row bench_one(const std::string& name, const SpecOverrides& overrides, int repea
             row.synaptic_events = sim->synaptic_events();
             row.events = sim->events_processed();
             row.partitions = static_cast<unsigned>(sim->partitions());
-            // As in run.json: the threads that ran the partitions.
-            const std::size_t workers =
-                tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
-            row.threads = static_cast<unsigned>(std::min<std::size_t>(row.partitions, std::max<std::size_t>(workers, 1)));
+            row.threads = static_cast<unsigned>(threads_running(*sim));
         } else if (spikes != row.spikes || sim->synaptic_events() != row.synaptic_events) {
             throw std::runtime_error(fmt::format("{}: repeat {} gave {} spikes and {} synaptic events, repeat 1 {} and {}",
                                                  row.network, r + 1, spikes, sim->synaptic_events(), row.spikes,

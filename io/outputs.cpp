@@ -513,6 +513,11 @@ std::string plasticity_name(const std::optional<PlasticitySpec>& p) {
 
 }  // namespace
 
+std::size_t threads_running(const Simulation& sim) {
+    const std::size_t workers = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+    return std::min<std::size_t>(sim.partitions(), std::max<std::size_t>(workers, 1));
+}
+
 std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInfo& info) {
     const TimeBase& tb = sim.time();
     std::string j = "{\n";
@@ -567,8 +572,7 @@ std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInf
     // How it ran: the threads that ran its partitions (at most TBB's limit),
     // the partitions, and the longest epoch between their exchanges (null: no
     // spike ever reaches another neuron).  Outputs do not depend on them.
-    const std::size_t workers = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
-    j += fmt::format("  \"threads\": {},\n", std::min<std::size_t>(sim.partitions(), std::max<std::size_t>(workers, 1)));
+    j += fmt::format("  \"threads\": {},\n", threads_running(sim));
     j += fmt::format("  \"partitions\": {},\n", sim.partitions());
     j += fmt::format("  \"lookahead_ms\": {},\n",
                      sim.lookahead() == kNever ? "null" : tb.format_ms(sim.lookahead()));

@@ -14,6 +14,7 @@
 // Every write, fsync, close and rename is checked; failures name the path and
 // the OS's reason.
 #include <filesystem>
+#include <cstddef>
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -195,6 +196,9 @@ void write_run_outputs(const std::filesystem::path& dir, const Simulation& sim, 
                        const RunInfo& info);
 
 std::string run_json(const Simulation& sim, const LoadedSpec& spec, const RunInfo& info);
+// The threads that run `sim`'s partitions under the TBB limit in force (at
+// most one per partition): run.json's and bench's "threads".
+std::size_t threads_running(const Simulation& sim);
 
 std::string version();
 
