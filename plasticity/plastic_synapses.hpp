@@ -105,8 +105,14 @@ public:
 
     void on_post(Tick t, std::uint32_t post, double* w) override {
         const auto now = rule_.post_at(post_[post], t);
+        // A column of the synapse matrix: every w[k] is a cache miss of its
+        // own, so start loading kAhead synapses in advance.
+        constexpr std::uint32_t kAhead = 16;
+        const std::uint32_t begin = in_row_[post], end = in_row_[post + 1];
+        for (std::uint32_t i = begin; i < std::min(begin + kAhead, end); ++i) __builtin_prefetch(&w[in_syn_[i]], 1);
         if (shared_) {
-            for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+            for (std::uint32_t i = begin; i < end; ++i) {
+                if (i + kAhead < end) __builtin_prefetch(&w[in_syn_[i + kAhead]], 1);
                 const std::uint32_t k = in_syn_[i];
                 std::uint32_t g = bucket_[k >> shift_];
                 while (groups_[g].end <= k) ++g;
@@ -115,7 +121,11 @@ public:
                 if (p != 0.0) w[k] = potentiate(w[k], p);
             }
         } else {
-            for (std::uint32_t i = in_row_[post]; i < in_row_[post + 1]; ++i) {
+            for (std::uint32_t i = begin; i < end; ++i) {
+                if (i + kAhead < end) {
+                    __builtin_prefetch(&w[in_syn_[i + kAhead]], 1);
+                    __builtin_prefetch(&pre_[in_syn_[i + kAhead]]);
+                }
                 const std::uint32_t k = in_syn_[i];
                 const double p = rule_.potentiation(pre_[k], now, t);
                 if (p != 0.0) w[k] = potentiate(w[k], p);
