@@ -32,6 +32,7 @@ public:
     // The Poisson inputs (NetworkSpec::poisson_inputs), in spec order.
     std::size_t num_poisson_inputs() const { return inputs_.size(); }
     PoissonInput& poisson_input(std::size_t k) { return inputs_[k]; }
+    const PoissonInput& poisson_input(std::size_t k) const { return inputs_[k]; }
     // The injected currents (NetworkSpec::current_inputs), in spec order.
     std::size_t num_current_inputs() const { return currents_.size(); }
     CurrentInput& current_input(std::size_t k) { return currents_[k]; }

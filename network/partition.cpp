@@ -42,13 +42,25 @@ std::uint32_t PartitionLayout::owner(std::uint32_t population, std::uint32_t loc
 static Tick own_bucket_ticks(const TimeBase& time) { return std::max<Tick>(time.round(0.1), 1); }
 constexpr std::size_t kOwnBuckets = 1024;
 
+// The drive calendar: buckets of about kDrivePerBucket expected events, a
+// ring of kDriveBuckets.  Any width gives the same results, only the cost
+// changes (examples/benchmarks/README.md).
+constexpr double kDrivePerBucket = 8.0;
+constexpr std::size_t kDriveBuckets = 4096;
+static Tick drive_bucket_ticks(const TimeBase& time, double drive_per_ms) {
+    if (!(drive_per_ms > 0.0)) return own_bucket_ticks(time);
+    const double ticks = kDrivePerBucket / drive_per_ms * static_cast<double>(time.ticks_per_ms());
+    return ticks >= 1e15 ? Tick{1} << 50 : std::max<Tick>(static_cast<Tick>(ticks), 1);
+}
+
 Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& recorders, std::uint32_t index,
-                     const TimeBase& time)
+                     const TimeBase& time, double drive_per_ms)
     : net_(net),
       layout_(layout),
       recorders_(recorders),
       index_(index),
       count_(layout.count),
+      drive_(drive_bucket_ticks(time, drive_per_ms), kDriveBuckets),
       own_(net.num_neurons(), own_bucket_ticks(time), kOwnBuckets) {
     for (auto& o : out_) o.resize(count_);
 }
@@ -57,10 +69,20 @@ void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_
     parity_ = parity;
     for (const auto& from : all) {
         std::vector<Event>& in = from->out_[parity ^ 1u][index_];
-        for (const Event& e : in) queue_.push(e);
+        for (const Event& e : in) schedule(e);
         in.clear();  // keeps the capacity: no allocation per epoch once warm
     }
     run(stop);
+}
+
+void Partition::prefetch(const Event& e) const {
+    if (e.kind == EventKind::Input) {
+        const PoissonInput& in = net_.poisson_input(e.aux);
+        in.prefetch(e, net_.population(in.target()));
+    } else {
+        const std::uint32_t p = net_.population_of(e.src);
+        net_.population(p).prefetch(e.src - net_.offset(p));
+    }
 }
 
 void Partition::handle(const Event& e) {
@@ -177,7 +199,8 @@ void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick 
 
 void Partition::save_state(StateWriter& w) const {
     w.section("partition " + std::to_string(index_));
-    std::vector<Event> queued(queue_.begin(), queue_.end());
+    std::vector<Event> queued = drive_.events();
+    queued.insert(queued.end(), queue_.begin(), queue_.end());
     std::sort(queued.begin(), queued.end(), [](const Event& a, const Event& b) { return EventLater()(b, a); });
     w.values(queued);
     w.values(own_.times());
@@ -193,7 +216,8 @@ void Partition::load_state(StateReader& r) {
     std::vector<Event> queued;
     r.values(queued);
     queue_.clear();
-    for (const Event& e : queued) queue_.push(e);
+    drive_.clear();
+    for (const Event& e : queued) schedule(e);
     std::vector<Tick> own(own_.times().size());
     r.same_size(own, "own events");
     for (std::uint32_t i = 0; i < own.size(); ++i) own_.set(i, own[i]);

@@ -30,6 +30,13 @@ public:
     // Input event e (for the neuron e.src) reaches `pop`: one PSP of weight_mV,
     // then the neuron's next input is scheduled.
     void fire(EngineHooks& engine, const Event& e, Population& pop);
+    // Event e is next: start loading what fire() will touch (no other effect).
+    void prefetch(const Event& e, const Population& pop) const {
+        const std::uint32_t local = e.src - offset_;
+        __builtin_prefetch(&rng_[local - begin_], 1);
+        __builtin_prefetch(&next_ms_[local - begin_], 1);
+        pop.prefetch(local);
+    }
     // Checkpoints (see Population::save_state).
     void save_state(StateWriter& w) const;
     void load_state(StateReader& r);

@@ -69,6 +69,9 @@ public:
     virtual void start(EngineHooks& engine) = 0;
     // A SourceFire or Crossing event for neuron `local`.
     virtual void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) = 0;
+    // A hint: an event for neuron `local` (an input or its own) is next.  May
+    // start loading its state into the cache; never changes anything else.
+    virtual void prefetch(std::uint32_t local) const { (void)local; }
     // A block of synapses of one spike arrives at time t: targets[k] gets weight[k].
     virtual void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                          std::size_t n) {

@@ -70,7 +70,8 @@ Simulation::Simulation(NetworkSpec spec, unsigned threads, Partitioning how)
                  [this](std::uint32_t p, std::uint32_t local) { return layout_.owner(p, local); }) {
     for (std::size_t j = 0; j < net_.num_projections(); ++j) net_.projection(j).use_partitions(layout_.count);
     for (std::uint32_t q = 0; q < layout_.count; ++q)
-        parts_.push_back(std::make_unique<Partition>(net_, layout_, recorders_, q, time_));
+        parts_.push_back(std::make_unique<Partition>(net_, layout_, recorders_, q, time_,
+                                                     plan_.drive_per_ms / layout_.count));
     slope_logs_.resize(net_.num_projections());
     start();
 }
@@ -87,6 +88,9 @@ PartitionPlan Simulation::plan_partitions(unsigned threads, Partitioning how) co
     for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
         rate_hz[p] = nominal_rate_hz(spec_.populations[p], spec_.run.duration_ms);
         per_ms += spec_.populations[p].size * rate_hz[p] / 1000.0;
+        if (std::holds_alternative<PoissonParams>(spec_.populations[p].model) ||
+            std::holds_alternative<SpikeTimesParams>(spec_.populations[p].model))
+            plan.drive_per_ms += spec_.populations[p].size * rate_hz[p] / 1000.0;
     }
     for (std::size_t j = 0; j < net_.num_projections(); ++j) {
         const Projection& pj = net_.projection(j);
@@ -97,6 +101,7 @@ PartitionPlan Simulation::plan_partitions(unsigned threads, Partitioning how) co
         const std::uint32_t size = spec_.populations[net_.find_population(in.target)].size;
         const double neurons = in.target_range ? in.target_range->end - in.target_range->begin : size;
         per_ms += neurons * in.sources * in.rate_hz / 1000.0;
+        plan.drive_per_ms += neurons * in.sources * in.rate_hz / 1000.0;
     }
     plan.events_per_epoch = lookahead_ == kNever ? std::numeric_limits<double>::infinity()
                                                  : per_ms * time_.to_ms(lookahead_);

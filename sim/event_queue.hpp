@@ -188,21 +188,139 @@ private:
     std::vector<OwnEvent> far_;                   // binary heap: the rest
 };
 
-// The run loop: take the earliest event of the two queues, let the handler
+// The external drive: SourceFire and Input events.  They come in large
+// numbers (Brunel's drive is three quarters of all events), spread evenly in
+// time, and are never moved or withdrawn once queued, so a calendar beats the
+// heap: push appends to the bucket of its time, O(1); the bucket under way is
+// a small binary heap (`active_`) that pops in exact key order (EventLater),
+// so the sequence of pops is the same as the heap's and results do not depend
+// on the bucket width, which only sets the cost.  A ring of buckets covers
+// the near future, later events wait in a heap (`far_`).
+class DriveCalendar {
+public:
+    // `bucket_ticks` and `buckets` are rounded up to powers of two.
+    explicit DriveCalendar(Tick bucket_ticks = Tick{1} << 17, std::size_t buckets = 4096) {
+        while ((Tick{1} << shift_) < bucket_ticks && shift_ < 62) ++shift_;
+        std::size_t b = 1;
+        while (b < buckets) b <<= 1;
+        ring_.resize(b);
+        mask_ = b - 1;
+    }
+    void push(const Event& e) {
+        ++size_;
+        const Tick b = bucket(e.t);
+        if (b <= current_) {
+            active_.push_back(e);
+            std::push_heap(active_.begin(), active_.end(), later_);
+        } else if (b - current_ < static_cast<Tick>(ring_.size())) {
+            ring_[static_cast<std::size_t>(b) & mask_].push_back(e);
+            ++in_ring_;
+        } else {
+            far_.push_back(e);
+            std::push_heap(far_.begin(), far_.end(), later_);
+        }
+    }
+    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return size_; }
+    // The earliest event; requires !empty().
+    const Event& top() {
+        while (active_.empty()) advance();
+        return active_.front();
+    }
+    // Remove the earliest event; requires !empty().
+    void pop() {
+        while (active_.empty()) advance();
+        std::pop_heap(active_.begin(), active_.end(), later_);
+        active_.pop_back();
+        --size_;
+    }
+    // The earliest event if it is already in the bucket under way, else null
+    // (cheap: for prefetching).
+    const Event* peek() const { return active_.empty() ? nullptr : &active_.front(); }
+    // Every queued event, in no particular order (checkpoints).
+    std::vector<Event> events() const {
+        std::vector<Event> all(active_.begin(), active_.end());
+        for (const auto& slot : ring_) all.insert(all.end(), slot.begin(), slot.end());
+        all.insert(all.end(), far_.begin(), far_.end());
+        return all;
+    }
+    void clear() {
+        active_.clear();
+        for (auto& slot : ring_) slot.clear();
+        far_.clear();
+        size_ = in_ring_ = 0;
+    }
+
+private:
+    Tick bucket(Tick t) const { return t >> shift_; }
+    // active_ is empty and size_ > 0: move on to the next bucket with events.
+    void advance() {
+        if (in_ring_ == 0) current_ = std::max(current_, bucket(far_.front().t) - 1);  // skip empty buckets
+        ++current_;
+        const Tick horizon = current_ + static_cast<Tick>(ring_.size());
+        while (!far_.empty() && bucket(far_.front().t) < horizon) {
+            const Event e = far_.front();
+            std::pop_heap(far_.begin(), far_.end(), later_);
+            far_.pop_back();
+            --size_;
+            push(e);
+        }
+        std::vector<Event>& slot = ring_[static_cast<std::size_t>(current_) & mask_];
+        in_ring_ -= slot.size();
+        // active_ holds at most events just pulled from far_ (bucket current_).
+        if (active_.empty()) active_.swap(slot);  // the slot keeps the old buffer for later
+        else active_.insert(active_.end(), slot.begin(), slot.end());
+        slot.clear();
+        std::make_heap(active_.begin(), active_.end(), later_);
+        // The next bucket is taken soon: start loading it (a cache hint).
+        const std::vector<Event>& next = ring_[static_cast<std::size_t>(current_ + 1) & mask_];
+        for (std::size_t i = 0; i < next.size(); i += 64 / sizeof(Event)) __builtin_prefetch(&next[i]);
+        __builtin_prefetch(&ring_[static_cast<std::size_t>(current_ + 2) & mask_]);
+    }
+
+    EventLater later_;
+    std::size_t size_ = 0;
+    int shift_ = 0;
+    std::size_t mask_ = 0;
+    Tick current_ = 0;  // the bucket under way: events of buckets <= current_ are in active_
+    std::vector<Event> active_;             // binary heap (later_)
+    std::vector<std::vector<Event>> ring_;  // buckets current_ + 1 ... current_ + size - 1
+    std::size_t in_ring_ = 0;               // events in ring_
+    std::vector<Event> far_;                // binary heap: the rest
+};
+
+// The run loop: take the earliest event of the three queues, let the handler
 // apply it and schedule what follows.  Processes every event with t < end;
 // later events stay queued so that a run can be continued.  Returns the
 // number of events processed.
 template <class Handler>
-std::uint64_t run_until(EventQueue& queue, OwnEvents& own, Handler& handler, Tick end) {
+std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, OwnEvents& own, Handler& handler, Tick end) {
     const EventLater later;
     std::uint64_t processed = 0;
     while (true) {
-        const bool use_own = !own.empty() && (queue.empty() || later(queue.top(), own.top()));
-        if (!use_own && queue.empty()) break;
-        const Event e = use_own ? own.top() : queue.top();
-        if (e.t >= end) break;
-        if (use_own) own.pop();
-        else queue.pop();
+        // 0: the heap, 1: the drive, 2: own events (the earliest present).
+        int from = queue.empty() ? -1 : 0;
+        Event e{};
+        if (from == 0) e = queue.top();
+        if (!drive.empty() && (from < 0 || later(e, drive.top()))) {
+            from = 1;
+            e = drive.top();
+        }
+        if (!own.empty()) {
+            const Event o = own.top();
+            if (from < 0 || later(e, o)) {
+                from = 2;
+                e = o;
+            }
+        }
+        if (from < 0 || e.t >= end) break;
+        if (from == 0) queue.pop();
+        else if (from == 1) {
+            drive.pop();
+            // Drive events touch neurons all over memory: start loading the
+            // next one's state while this one is handled.
+            if (const Event* next = drive.peek()) handler.prefetch(*next);
+        } else own.pop();
         handler.handle(e);
         ++processed;
     }

@@ -35,6 +35,7 @@ public:
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
     void save_state(StateWriter& w) const override;
     void load_state(StateReader& r) override;
+    void prefetch(std::uint32_t local) const override { __builtin_prefetch(&n_[local], 1); }
     void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                  std::size_t n) override;
     double voltage_mV(std::uint32_t local, Tick t) const override;

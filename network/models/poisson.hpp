@@ -17,6 +17,11 @@ public:
                       const TimeBase& time, std::uint64_t seed);
     const char* model() const override { return ModelTraits<PoissonParams>::name; }
     bool is_neuron() const override { return ModelTraits<PoissonParams>::neuron; }
+    void prefetch(std::uint32_t local) const override {
+        __builtin_prefetch(&rng_[local], 1);
+        __builtin_prefetch(&next_ms_[local], 1);
+        __builtin_prefetch(&pending_[local], 1);
+    }
     void start(EngineHooks& engine) override;
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
     void save_state(StateWriter& w) const override;
