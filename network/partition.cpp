@@ -63,6 +63,8 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
       drive_(drive_bucket_ticks(time, drive_per_ms), kDriveBuckets),
       own_(net.num_neurons(), own_bucket_ticks(time), kOwnBuckets) {
     for (auto& o : out_) o.resize(count_);
+    for (std::size_t j = 0; j < net.num_projections(); ++j)
+        from_source_.push_back(!net.population(net.projection(j).source_population()).is_neuron());
 }
 
 void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_ptr<Partition>>& all) {
@@ -79,7 +81,7 @@ void Partition::prefetch(const Event& e) const {
     if (e.kind == EventKind::Input) {
         const PoissonInput& in = net_.poisson_input(e.aux);
         in.prefetch(e, net_.population(in.target()));
-    } else {
+    } else if (e.kind == EventKind::SourceFire) {  // (a delivery's targets are further away)
         const std::uint32_t p = net_.population_of(e.src);
         net_.population(p).prefetch(e.src - net_.offset(p));
     }
@@ -180,7 +182,7 @@ void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick 
             // Validation guarantees delays >= the rule's lead, so this is not in the past.
             const Event read{deliver.t - (before ? rule->lead() : 0), global, j, g, EventKind::ProbeBefore};
             if (count_ == 1) {
-                queue_.push(deliver);
+                schedule(deliver);
                 if (before) queue_.push(read);
                 continue;
             }

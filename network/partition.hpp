@@ -36,10 +36,14 @@ public:
     Partition(Network& net, const PartitionLayout& layout, Recorders& recorders, std::uint32_t index,
               const TimeBase& time, double drive_per_ms);
 
-    // The external drive goes to its calendar, the rest to the heap.
+    // The external drive (source spikes, their deliveries, Poisson inputs)
+    // goes to its calendar, the rest to the heap.
     void schedule(const Event& e) override {
-        if (e.kind == EventKind::Input || e.kind == EventKind::SourceFire) drive_.push(e);
-        else queue_.push(e);
+        if (e.kind == EventKind::Input || e.kind == EventKind::SourceFire ||
+            (e.kind == EventKind::Deliver && from_source_[e.aux]))
+            drive_.push(e);
+        else
+            queue_.push(e);
     }
     void schedule_own(std::uint32_t global, Tick t) override { own_.set(global, t); }
     void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) override;
@@ -70,7 +74,7 @@ private:
     void rule_event(const Event& e);
     void sweep(const Event& e);
     void send(std::uint32_t q, const Event& e) {
-        if (q == index_) queue_.push(e);
+        if (q == index_) schedule(e);
         else out_[parity_][q].push_back(e);
     }
     // This partition's part [begin, begin + n) of delay group g of projection j
@@ -88,6 +92,7 @@ private:
     const std::uint32_t index_, count_;
     EventQueue queue_;
     DriveCalendar drive_;
+    std::vector<char> from_source_;  // per projection: its source population is a spike source
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition

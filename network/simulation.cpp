@@ -95,6 +95,8 @@ PartitionPlan Simulation::plan_partitions(unsigned threads, Partitioning how) co
     for (std::size_t j = 0; j < net_.num_projections(); ++j) {
         const Projection& pj = net_.projection(j);
         per_ms += static_cast<double>(pj.num_synapses()) * rate_hz[pj.source_population()] / 1000.0;
+        if (!net_.population(pj.source_population()).is_neuron())  // about one delivery per source spike
+            plan.drive_per_ms += spec_.populations[pj.source_population()].size * rate_hz[pj.source_population()] / 1000.0;
     }
     for (std::size_t k = 0; k < net_.num_poisson_inputs(); ++k) {
         const PoissonInputSpec& in = spec_.poisson_inputs[k];

@@ -188,7 +188,8 @@ private:
     std::vector<OwnEvent> far_;                   // binary heap: the rest
 };
 
-// The external drive: SourceFire and Input events.  They come in large
+// The external drive: SourceFire and Input events, and the deliveries of
+// spike sources' spikes (the engine decides which go here).  They come in large
 // numbers (Brunel's drive is three quarters of all events), spread evenly in
 // time, and are never moved or withdrawn once queued, so a calendar beats the
 // heap: push appends to the bucket of its time, O(1); the bucket under way is
