@@ -75,29 +75,63 @@ struct OwnLater {
     }
 };
 
-// A calendar queue with lazy deletion.  Own events are moved about as often
-// as they are popped (inputs move a neuron's predicted crossing), so a move
-// must be cheap: set() writes the
-// neuron's new time and appends an entry to the bucket of that time, O(1);
-// the entry it replaces stays behind and is dropped when met (an entry is
-// live iff its time is still its neuron's time).  Buckets are 2^shift ticks
-// wide; a ring of them covers the near future, later entries wait in a heap
-// (`far_`) until the ring reaches them.  The bucket under way and everything
-// before it is a small binary heap (`active_`), so pops come in exact key
-// order (t, neuron): the key is unique, so the sequence of pops is the same
-// as with any correct priority queue and results do not depend on the
-// bucket width, which only sets the cost.
-class OwnEvents {
-public:
+// The skeleton of spikeem's calendar queues: buckets of 2^shift ticks; the
+// bucket under way and everything before it is a small binary heap
+// (`active_`), so pops come in exact key order; a ring of buckets covers the
+// near future; later entries wait in a heap (`far_`) until the ring reaches
+// them.  The bucket width and ring size set only the cost, never the order.
+template <class T, class Later>
+class CalendarRing {
+protected:
     // `bucket_ticks` and `buckets` are rounded up to powers of two.
-    explicit OwnEvents(std::size_t neurons, Tick bucket_ticks = Tick{1} << 17, std::size_t buckets = 1024)
-        : when_(neurons, kNever) {
+    CalendarRing(Tick bucket_ticks, std::size_t buckets) {
         while ((Tick{1} << shift_) < bucket_ticks && shift_ < 62) ++shift_;
         std::size_t b = 1;
         while (b < buckets) b <<= 1;
         ring_.resize(b);
         mask_ = b - 1;
     }
+    Tick bucket(Tick t) const { return t >> shift_; }
+    // Files e by its time; returns true if it went to far_.
+    bool place(const T& e) {
+        const Tick b = bucket(e.t);
+        if (b <= current_) {
+            active_.push_back(e);
+            std::push_heap(active_.begin(), active_.end(), later_);
+        } else if (b - current_ < static_cast<Tick>(ring_.size())) {
+            ring_[static_cast<std::size_t>(b) & mask_].push_back(e);
+            ++in_ring_;
+        } else {
+            far_.push_back(e);
+            std::push_heap(far_.begin(), far_.end(), later_);
+            return true;
+        }
+        return false;
+    }
+
+    Later later_;
+    int shift_ = 0;
+    std::size_t mask_ = 0;
+    Tick current_ = 0;  // the bucket under way: entries of buckets <= current_ are in active_
+    std::vector<T> active_;                // binary heap (later_)
+    std::vector<std::vector<T>> ring_;     // buckets current_ + 1 ... current_ + size - 1
+    std::size_t in_ring_ = 0;              // entries in ring_
+    std::vector<T> far_;                   // binary heap: the rest
+};
+
+// A calendar queue with lazy deletion.  Own events are moved about as often
+// as they are popped (inputs move a neuron's predicted crossing), so a move
+// must be cheap: set() writes the
+// neuron's new time and appends an entry to the bucket of that time, O(1);
+// the entry it replaces stays behind and is dropped when met (an entry is
+// live iff its time is still its neuron's time).  Pops come in exact key
+// order (t, neuron) (CalendarRing): the key is unique, so the sequence of
+// pops is the same as with any correct priority queue.
+class OwnEvents : private CalendarRing<OwnEvent, OwnLater> {
+public:
+    // `bucket_ticks` and `buckets` are rounded up to powers of two.
+    explicit OwnEvents(std::size_t neurons, Tick bucket_ticks = Tick{1} << 17, std::size_t buckets = 1024)
+        : CalendarRing(bucket_ticks, buckets), when_(neurons, kNever) {}
     // Set (or move) the one own event of a neuron; kNever removes it.
     void set(std::uint32_t neuron, Tick t) {
         Tick& w = when_[neuron];
@@ -125,19 +159,9 @@ public:
     }
 
 private:
-    Tick bucket(Tick t) const { return t >> shift_; }
     bool live(const OwnEvent& e) const { return when_[e.neuron] == e.t; }
     void insert(const OwnEvent& e) {
-        const Tick b = bucket(e.t);
-        if (b <= current_) {
-            active_.push_back(e);
-            std::push_heap(active_.begin(), active_.end(), later_);
-        } else if (b - current_ < static_cast<Tick>(ring_.size())) {
-            ring_[static_cast<std::size_t>(b) & mask_].push_back(e);
-            ++in_ring_;
-        } else {
-            far_.push_back(e);
-            std::push_heap(far_.begin(), far_.end(), later_);
+        if (place(e)) {
             // Far events moved again and again would pile up stale entries
             // until the ring reaches their time: drop them now and then.
             if (far_.size() > 2 * live_ + 1024) {
@@ -176,50 +200,24 @@ private:
         std::make_heap(active_.begin(), active_.end(), later_);
     }
 
-    OwnLater later_;
     std::vector<Tick> when_;  // per neuron: the time of its own event, kNever if none
-    std::size_t live_ = 0;    // neurons with an own event
-    int shift_ = 0;
-    std::size_t mask_ = 0;
-    Tick current_ = 0;  // the bucket under way: entries of buckets <= current_ are in active_
-    std::vector<OwnEvent> active_;                // binary heap (later_)
-    std::vector<std::vector<OwnEvent>> ring_;     // buckets current_ + 1 ... current_ + size - 1
-    std::size_t in_ring_ = 0;                     // entries in ring_, live or not
-    std::vector<OwnEvent> far_;                   // binary heap: the rest
+    std::size_t live_ = 0;    // neurons with an own event (ring_ and far_ may hold stale entries too)
 };
 
 // The external drive: SourceFire and Input events, and the deliveries of
 // spike sources' spikes (the engine decides which go here).  They come in large
 // numbers (Brunel's drive is three quarters of all events), spread evenly in
 // time, and are never moved or withdrawn once queued, so a calendar beats the
-// heap: push appends to the bucket of its time, O(1); the bucket under way is
-// a small binary heap (`active_`) that pops in exact key order (EventLater),
-// so the sequence of pops is the same as the heap's and results do not depend
-// on the bucket width, which only sets the cost.  A ring of buckets covers
-// the near future, later events wait in a heap (`far_`).
-class DriveCalendar {
+// heap: push appends to the bucket of its time, O(1), and pops come in exact
+// key order (EventLater, CalendarRing), so the sequence of pops is the heap's.
+class DriveCalendar : private CalendarRing<Event, EventLater> {
 public:
     // `bucket_ticks` and `buckets` are rounded up to powers of two.
-    explicit DriveCalendar(Tick bucket_ticks = Tick{1} << 17, std::size_t buckets = 4096) {
-        while ((Tick{1} << shift_) < bucket_ticks && shift_ < 62) ++shift_;
-        std::size_t b = 1;
-        while (b < buckets) b <<= 1;
-        ring_.resize(b);
-        mask_ = b - 1;
-    }
+    explicit DriveCalendar(Tick bucket_ticks = Tick{1} << 17, std::size_t buckets = 4096)
+        : CalendarRing(bucket_ticks, buckets) {}
     void push(const Event& e) {
         ++size_;
-        const Tick b = bucket(e.t);
-        if (b <= current_) {
-            active_.push_back(e);
-            std::push_heap(active_.begin(), active_.end(), later_);
-        } else if (b - current_ < static_cast<Tick>(ring_.size())) {
-            ring_[static_cast<std::size_t>(b) & mask_].push_back(e);
-            ++in_ring_;
-        } else {
-            far_.push_back(e);
-            std::push_heap(far_.begin(), far_.end(), later_);
-        }
+        place(e);
     }
     bool empty() const { return size_ == 0; }
     std::size_t size() const { return size_; }
@@ -253,7 +251,6 @@ public:
     }
 
 private:
-    Tick bucket(Tick t) const { return t >> shift_; }
     // active_ is empty and size_ > 0: move on to the next bucket with events.
     void advance() {
         if (in_ring_ == 0) current_ = std::max(current_, bucket(far_.front().t) - 1);  // skip empty buckets
@@ -263,8 +260,7 @@ private:
             const Event e = far_.front();
             std::pop_heap(far_.begin(), far_.end(), later_);
             far_.pop_back();
-            --size_;
-            push(e);
+            place(e);
         }
         std::vector<Event>& slot = ring_[static_cast<std::size_t>(current_) & mask_];
         in_ring_ -= slot.size();
@@ -279,15 +275,7 @@ private:
         __builtin_prefetch(&ring_[static_cast<std::size_t>(current_ + 2) & mask_]);
     }
 
-    EventLater later_;
-    std::size_t size_ = 0;
-    int shift_ = 0;
-    std::size_t mask_ = 0;
-    Tick current_ = 0;  // the bucket under way: events of buckets <= current_ are in active_
-    std::vector<Event> active_;             // binary heap (later_)
-    std::vector<std::vector<Event>> ring_;  // buckets current_ + 1 ... current_ + size - 1
-    std::size_t in_ring_ = 0;               // events in ring_
-    std::vector<Event> far_;                // binary heap: the rest
+    std::size_t size_ = 0;  // events queued
 };
 
 // The run loop: take the earliest event of the three queues, let the handler
