@@ -88,8 +88,7 @@ PartitionPlan Simulation::plan_partitions(unsigned threads, Partitioning how) co
     for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
         rate_hz[p] = nominal_rate_hz(spec_.populations[p], spec_.run.duration_ms);
         per_ms += spec_.populations[p].size * rate_hz[p] / 1000.0;
-        if (std::holds_alternative<PoissonParams>(spec_.populations[p].model) ||
-            std::holds_alternative<SpikeTimesParams>(spec_.populations[p].model))
+        if (!net_.population(p).is_neuron())  // a spike source
             plan.drive_per_ms += spec_.populations[p].size * rate_hz[p] / 1000.0;
     }
     for (std::size_t j = 0; j < net_.num_projections(); ++j) {
