@@ -98,7 +98,7 @@ void Partition::handle(const Event& e) {
             break;
         case EventKind::PostArrive: {
             Projection& pj = net_.projection(e.aux);
-            pj.post_arrival(e.t, e.src - net_.offset(pj.target_population()));
+            pj.post_arrival(index_, e.t, e.src - net_.offset(pj.target_population()));
             break;
         }
         case EventKind::SourceFire:

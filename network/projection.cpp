@@ -170,12 +170,8 @@ void Projection::make_rule(const ProjectionSpec& spec, const TimeBase& time, std
 }
 
 void Projection::use_partitions(std::uint32_t partitions) {
-    if (rules_.empty() || partitions <= 1) return;
-    if (rules_[0]->per_partition()) {
-        while (rules_.size() < partitions) rules_.push_back(rules_[0]->clone());
-    } else {
-        rules_[0]->state_per_synapse();
-    }
+    if (rules_.empty() || partitions <= 1 || !rules_[0]->per_partition()) return;
+    while (rules_.size() < partitions) rules_.push_back(rules_[0]->clone());
 }
 
 Projection::Projection(const ProjectionSpec& spec, std::uint32_t index, std::uint32_t source_pop,

@@ -89,19 +89,23 @@ public:
     const SynapseRule& rule_copy(std::size_t q) const { return *rules_[q]; }
     SynapseRule& rule_copy(std::size_t q) { return *rules_[q]; }
     // Run in `partitions` partitions from now on: a per-partition rule gets
-    // one copy each, any other rule keeps its presynaptic state per synapse
-    // (a delay group's targets may span partitions).  Call once, before running.
+    // one copy each, any other rule stays one object.  Call once, before running.
     void use_partitions(std::uint32_t partitions);
     // What a rule hook gets for the arrival of delay group `group`'s synapses
     // [begin, begin + n) at event time t.
     Arrival arrival(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, Membrane& post) {
         return Arrival{t, t - dendritic_, group, begin, n, weights_.data(), targets_.data(), post};
     }
-    void post_arrival(Tick event_t, std::uint32_t post) {
-        rules_[0]->on_post(event_t - dendritic_, post, weights_.data());
+    // Partition q's postsynaptic neuron `post` spiked (its rule copy).
+    void post_arrival(std::uint32_t q, Tick event_t, std::uint32_t post) {
+        rule(q)->on_post(event_t - dendritic_, post, weights_.data());
     }
-    // Bytes of rule state (0 if none), for the benchmarks.
-    std::size_t plasticity_bytes() const { return learns() ? rules_[0]->storage_bytes() : 0; }
+    // Bytes of rule state, all copies (0 if none), for the benchmarks.
+    std::size_t plasticity_bytes() const {
+        std::size_t n = 0;
+        for (const auto& rule : rules_) n += rule->storage_bytes();
+        return n;
+    }
     // When a postsynaptic spike at t must be handed to post_arrival.
     Tick post_arrival_time(Tick spike_t) const { return spike_t + 2 * dendritic_; }
     // Weights for the rules that change them (the owner of each synapse's target writes it).

@@ -44,6 +44,17 @@ namespace spikeem {
 // synapse (2^shift <= the mean group size, so at most ~4/mean B per synapse)
 // and a short forward scan.  With groups of one or two synapses sharing saves
 // nothing, and the state stays per synapse.
+//
+// Partitions.  Per-synapse state is written only by the partition owning the
+// synapse's target, so one object serves them all.  A group's state is written
+// at every arrival of the group, and a group's targets may lie in several
+// partitions: with shared state each partition gets its own copy (clone():
+// its group states and postsynaptic traces; the incoming-synapse index, which
+// never changes, is shared).  A partition receives every arrival of each group
+// with a target in it, and the state after an arrival does not depend on which
+// of the group's synapses took part, so its copy of such a group holds the same
+// bits as the single copy of one partition; the groups without a target in it
+// are never read there.
 template <class Rule>
 class PlasticSynapses final : public SynapseRule {
 public:
@@ -58,26 +69,30 @@ public:
           mu_minus_(spec.dependence.mu_minus),
           shared_(rule_.pre_shared() && n_groups > 0 && n_synapses >= 3 * n_groups),
           pre_(shared_ ? 0 : n_synapses),
-          post_(target_size),
-          in_row_(std::size_t{target_size} + 1, 0),
-          in_syn_(n_synapses) {
+          post_(target_size) {
+        auto index = std::make_shared<Index>();
         if (shared_) {
             groups_.resize(n_groups);
             for (std::size_t g = 0; g < n_groups; ++g) groups_[g].end = group_begin[g + 1];
-            while (shift_ < 20 && (std::size_t{2} << shift_) * n_groups <= n_synapses) ++shift_;
-            bucket_.resize((n_synapses >> shift_) + 1);
+            while (index->shift < 20 && (std::size_t{2} << index->shift) * n_groups <= n_synapses) ++index->shift;
+            index->bucket.resize((n_synapses >> index->shift) + 1);
             std::uint32_t g = 0;
-            for (std::size_t b = 0; b < bucket_.size(); ++b) {
-                const std::size_t k = b << shift_;
+            for (std::size_t b = 0; b < index->bucket.size(); ++b) {
+                const std::size_t k = b << index->shift;
                 while (g + 1 < n_groups && groups_[g].end <= k) ++g;
-                bucket_[b] = g;
+                index->bucket[b] = g;
             }
         }
         // Incoming synapses per postsynaptic neuron (CSC), in storage order.
-        for (std::size_t k = 0; k < n_synapses; ++k) ++in_row_[targets[k] + 1];
-        for (std::uint32_t j = 0; j < target_size; ++j) in_row_[j + 1] += in_row_[j];
-        std::vector<std::uint32_t> fill(in_row_.begin(), in_row_.end() - 1);
-        for (std::size_t k = 0; k < n_synapses; ++k) in_syn_[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
+        std::vector<std::uint32_t>& in_row = index->in_row;
+        std::vector<std::uint32_t>& in_syn = index->in_syn;
+        in_row.assign(std::size_t{target_size} + 1, 0);
+        in_syn.resize(n_synapses);
+        for (std::size_t k = 0; k < n_synapses; ++k) ++in_row[targets[k] + 1];
+        for (std::uint32_t j = 0; j < target_size; ++j) in_row[j + 1] += in_row[j];
+        std::vector<std::uint32_t> fill(in_row.begin(), in_row.end() - 1);
+        for (std::size_t k = 0; k < n_synapses; ++k) in_syn[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
+        index_ = std::move(index);
     }
 
     // Presynaptic arrival: learn after the PSP went out, at synapse time.
@@ -108,13 +123,16 @@ public:
         // A column of the synapse matrix: every w[k] is a cache miss of its
         // own, so start loading kAhead synapses in advance.
         constexpr std::uint32_t kAhead = 16;
-        const std::uint32_t begin = in_row_[post], end = in_row_[post + 1];
-        for (std::uint32_t i = begin; i < std::min(begin + kAhead, end); ++i) __builtin_prefetch(&w[in_syn_[i]], 1);
+        const std::uint32_t* in_syn = index_->in_syn.data();
+        const std::uint32_t begin = index_->in_row[post], end = index_->in_row[post + 1];
+        for (std::uint32_t i = begin; i < std::min(begin + kAhead, end); ++i) __builtin_prefetch(&w[in_syn[i]], 1);
         if (shared_) {
+            const std::uint32_t* bucket = index_->bucket.data();
+            const unsigned shift = index_->shift;
             for (std::uint32_t i = begin; i < end; ++i) {
-                if (i + kAhead < end) __builtin_prefetch(&w[in_syn_[i + kAhead]], 1);
-                const std::uint32_t k = in_syn_[i];
-                std::uint32_t g = bucket_[k >> shift_];
+                if (i + kAhead < end) __builtin_prefetch(&w[in_syn[i + kAhead]], 1);
+                const std::uint32_t k = in_syn[i];
+                std::uint32_t g = bucket[k >> shift];
                 while (groups_[g].end <= k) ++g;
                 typename Rule::Pre pre = groups_[g].pre;  // potentiation leaves a shared state unchanged
                 const double p = rule_.potentiation(pre, now, t);
@@ -123,10 +141,10 @@ public:
         } else {
             for (std::uint32_t i = begin; i < end; ++i) {
                 if (i + kAhead < end) {
-                    __builtin_prefetch(&w[in_syn_[i + kAhead]], 1);
-                    __builtin_prefetch(&pre_[in_syn_[i + kAhead]]);
+                    __builtin_prefetch(&w[in_syn[i + kAhead]], 1);
+                    __builtin_prefetch(&pre_[in_syn[i + kAhead]]);
                 }
-                const std::uint32_t k = in_syn_[i];
+                const std::uint32_t k = in_syn[i];
                 const double p = rule_.potentiation(pre_[k], now, t);
                 if (p != 0.0) w[k] = potentiate(w[k], p);
             }
@@ -134,15 +152,11 @@ public:
         rule_.post_spike(post_[post], t);
     }
 
-    void state_per_synapse() override {
-        if (!shared_) return;
-        pre_.resize(in_syn_.size());
-        std::size_t k = 0;
-        for (const Group& g : groups_)
-            for (; k < g.end; ++k) pre_[k] = g.pre;
-        shared_ = false;
-        std::vector<Group>().swap(groups_);
-        std::vector<std::uint32_t>().swap(bucket_);
+    bool per_partition() const override { return shared_; }
+    std::unique_ptr<SynapseRule> clone() const override {
+        auto copy = std::make_unique<PlasticSynapses>(*this);
+        copy->first_copy_ = false;
+        return copy;
     }
 
     void save_state(StateWriter& w) const override {
@@ -170,10 +184,13 @@ public:
         r.same_size(post_, "postsynaptic traces");
     }
 
+    // The shared incoming-synapse index is counted with the first copy only.
     std::size_t storage_bytes() const override {
+        const std::size_t index =
+            first_copy_ ? (index_->in_row.size() + index_->in_syn.size() + index_->bucket.size()) * sizeof(std::uint32_t)
+                        : 0;
         return pre_.size() * sizeof(typename Rule::Pre) + groups_.size() * sizeof(Group) +
-               post_.size() * sizeof(typename Rule::Post) +
-               (in_row_.size() + in_syn_.size() + bucket_.size()) * sizeof(std::uint32_t);
+               post_.size() * sizeof(typename Rule::Post) + index;
     }
 
 private:
@@ -223,13 +240,19 @@ private:
     double sign_;         // efficacy_sign: +1, or -1 on an inhibitory projection
     double s_lo_, s_hi_;  // bounds on the strength sign_ * w
     double mu_plus_, mu_minus_;
+    // What never changes after building, shared by the copies of the partitions.
+    struct Index {
+        std::vector<std::uint32_t> in_row, in_syn;  // incoming synapses per postsynaptic neuron (CSC)
+        std::vector<std::uint32_t> bucket;          // when shared_: group of synapse b << shift
+        unsigned shift = 0;
+    };
+
     bool shared_;                              // presynaptic state per delay group (else per synapse)
     std::vector<typename Rule::Pre> pre_;      // per synapse, when not shared_
     std::vector<typename Rule::Post> post_;
-    std::vector<std::uint32_t> in_row_, in_syn_;
     std::vector<Group> groups_;                // when shared_
-    std::vector<std::uint32_t> bucket_;        // when shared_: group of synapse b << shift_
-    unsigned shift_ = 0;
+    std::shared_ptr<const Index> index_;
+    bool first_copy_ = true;                   // clone()s are not
 };
 
 }  // namespace spikeem

@@ -18,11 +18,11 @@
 // synapse; spike-pair rules use synapse times, voltage rules read the soma.
 //
 // Partitions.  A rule whose state follows the arrivals at one partition's
-// targets in order (per_partition(): FIFOs of pending probes) is cloned, one
-// copy per partition.  Any other rule is one object whose per-synapse state
-// is written only by the partition owning the synapse's target; it keeps
-// presynaptic state per synapse (state_per_synapse()) once several partitions
-// share its delay groups.  Either way results are the same bits.
+// targets in order (per_partition(): FIFOs of pending probes, or presynaptic
+// traces kept per delay group, whose targets may span partitions) is cloned,
+// one copy per partition.  Any other rule is one object whose per-synapse
+// state is written only by the partition owning the synapse's target.  Either
+// way results are the same bits.
 //
 // Adding a rule: its parameters in plasticity/params.hpp (an alternative of
 // PlasticitySpec::rule), its class implementing these hooks (a spike-pair
@@ -84,7 +84,6 @@ public:
     virtual std::unique_ptr<SynapseRule> clone() const {
         throw std::logic_error("this plasticity rule cannot be copied per partition");
     }
-    virtual void state_per_synapse() {}
     // Bytes of rule state held (per-synapse and per-neuron), for the benchmarks.
     virtual std::size_t storage_bytes() const { return 0; }
 
