@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "cli_helpers.hpp"
@@ -52,9 +53,17 @@ fs::path write_digit_set() {
     return dir;
 }
 
+// Written once per test process, removed when the process ends.
 const fs::path& digit_set() {
-    static const fs::path dir = write_digit_set();
-    return dir;
+    struct Removed {
+        fs::path path;
+        ~Removed() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    };
+    static const Removed dir{write_digit_set()};
+    return dir.path;
 }
 
 // train.csv's rows as {epoch, layer, reconstruction, prediction}.
