@@ -69,11 +69,6 @@ std::uint32_t Network::find_projection(const std::string& name) const {
     throw std::invalid_argument("unknown projection \"" + name + "\"");
 }
 
-std::uint32_t Network::population_of(std::uint32_t global) const {
-    auto it = std::upper_bound(offsets_.begin(), offsets_.end(), global);
-    return static_cast<std::uint32_t>(it - offsets_.begin() - 1);
-}
-
 Tick Network::lookahead() const {
     Tick lookahead = kNever;
     for (const Projection& pj : projections_) {

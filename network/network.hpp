@@ -2,6 +2,7 @@
 // The network a spec describes: its populations and projections, built once,
 // with the lookups the engine needs at every spike.  Deterministic in (spec,
 // seed); no run state (queues, partitions, recordings: see simulation.hpp).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,7 +44,15 @@ public:
     // Neurons are numbered globally, population by population in spec order.
     std::uint32_t offset(std::size_t p) const { return offsets_[p]; }
     std::uint32_t num_neurons() const { return offsets_.back(); }
-    std::uint32_t population_of(std::uint32_t global) const;
+    // Called for every own event and source spike: inline, and for the few
+    // populations of most networks a forward scan rather than a binary search.
+    std::uint32_t population_of(std::uint32_t global) const {
+        if (offsets_.size() > 9)
+            return static_cast<std::uint32_t>(std::upper_bound(offsets_.begin(), offsets_.end(), global) - offsets_.begin() - 1);
+        std::uint32_t p = 0;
+        while (offsets_[p + 1] <= global) ++p;
+        return p;
+    }
 
     // Projections leaving population p (spec order).
     const std::vector<std::uint32_t>& outgoing(std::size_t p) const { return outgoing_[p]; }
