@@ -11,6 +11,7 @@ their variance over their mean (1 for independent Poisson neurons, larger when t
 together); the spectral peak is the frequency of the largest periodogram value above 0 Hz.
 """
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -20,11 +21,15 @@ import numpy as np
 
 
 def run_stats(folder, from_ms, bin_ms):
+    if not os.path.exists(os.path.join(folder, "run.json")):
+        sys.exit(f"population_stats.py: {folder}: no run.json (not the output folder of a finished spikeem run)")
     with open(os.path.join(folder, "run.json")) as f:
         run = json.load(f)
-    spikes = np.genfromtxt(os.path.join(folder, "spikes.csv"), delimiter=",", names=True, dtype=None,
-                           encoding=None)
-    t = np.atleast_1d(np.asarray(spikes["t_ms"], dtype=float))
+    path = os.path.join(folder, "spikes.csv")
+    if not os.path.exists(path):
+        sys.exit(f"population_stats.py: {path} not found (a run with spikes recorded, in the csv format)")
+    with open(path) as f:
+        t = np.array([float(row["t_ms"]) for row in csv.DictReader(f)], dtype=float)
     end_ms = run["duration_ms"]
     if end_ms - from_ms < 2 * bin_ms:
         sys.exit(f"population_stats.py: {folder}: the run ({end_ms} ms) is too short for --from-ms {from_ms}")
@@ -33,7 +38,7 @@ def run_stats(folder, from_ms, bin_ms):
     fano = counts.var() / mean if mean > 0 else float("nan")
     power = np.abs(np.fft.rfft(counts - mean)) ** 2
     freq_hz = np.fft.rfftfreq(len(counts), bin_ms / 1000.0)
-    peak_hz = freq_hz[1 + np.argmax(power[1:])] if len(power) > 1 else float("nan")
+    peak_hz = freq_hz[1 + np.argmax(power[1:])] if mean > 0 else float("nan")
     row = {}
     for p in run["populations"]:
         row[p["name"] + " rate (Hz)"] = p["mean_rate_hz"]
