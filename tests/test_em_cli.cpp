@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "cli_helpers.hpp"
+#include "file_helpers.hpp"
 #include "io/idx.hpp"
 #include "io/vem_model_io.hpp"
 #include "sim/random.hpp"
@@ -22,14 +22,13 @@ using spikeem::test::Result;
 using spikeem::test::sh;
 using spikeem::test::slurp;
 using spikeem::test::Split;
+using spikeem::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 // 300 images of one to three strokes; digits 0..239 train, 240..269 validation, 270..299 test.
-fs::path write_digit_set() {
-    const fs::path dir = fresh_dir("em_data");
-    fs::create_directories(dir);
+void write_digit_set(const fs::path& dir) {
     io::IdxImages im;
     im.count = 300;
     im.rows = im.cols = 28;
@@ -50,19 +49,13 @@ fs::path write_digit_set() {
     }
     std::ofstream(dir / "images-idx3-ubyte", std::ios::binary) << io::idx_bytes(io::images_array(im));
     std::ofstream(dir / "labels-idx1-ubyte", std::ios::binary) << io::idx_bytes(io::labels_array(labels));
-    return dir;
 }
 
 // Written once per test process, removed when the process ends.
 const fs::path& digit_set() {
-    struct Removed {
-        fs::path path;
-        ~Removed() {
-            std::error_code ec;
-            fs::remove_all(path, ec);
-        }
-    };
-    static const Removed dir{write_digit_set()};
+    static const TempDir dir("spikeem_test_em_data_");
+    static const bool written = (write_digit_set(dir.path), true);
+    (void)written;
     return dir.path;
 }
 
