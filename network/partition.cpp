@@ -87,6 +87,25 @@ void Partition::prefetch(const Event& e) const {
     }
 }
 
+void Partition::prefetch_queued(const Event& e) const {
+    if (e.kind != EventKind::Deliver) return;
+    const Projection& pj = net_.projection(e.aux);
+    std::uint32_t begin = pj.group(e.aux2).begin, n = pj.group_size(e.aux2);
+    if (count_ > 1) {  // this partition's part of the group
+        const std::uint32_t* s = split(e.aux, e.aux2);
+        begin = s[0];
+        n = s[1] - s[0];
+    }
+    // The first lines of the row (the hardware prefetcher follows a longer one).
+    const std::uint32_t m = std::min<std::uint32_t>(n, 128);
+    const std::uint32_t* t = pj.targets() + begin;
+    for (std::uint32_t k = 0; k < m; k += 16) __builtin_prefetch(t + k);
+    if (!pj.shared_weight()) {
+        const double* w = pj.block_weights(begin);
+        for (std::uint32_t k = 0; k < m; k += 8) __builtin_prefetch(w + k);
+    }
+}
+
 void Partition::handle(const Event& e) {
     switch (e.kind) {
         case EventKind::Deliver:

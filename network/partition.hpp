@@ -50,6 +50,9 @@ public:
     void handle(const Event& e);  // for the run loop
     // For the run loop: drive event e comes soon (a cache hint, no effect).
     void prefetch(const Event& e) const;
+    // The next event of the heap, at the pop before it: a delivery starts
+    // loading its synapse row (targets, and weights when per synapse).
+    void prefetch_queued(const Event& e) const;
 
     // Every event before `end` (one partition: the whole run loop).
     void run(Tick end) { processed_ += spikeem::run_until(queue_, drive_, own_, *this, end); }
@@ -77,10 +80,14 @@ private:
         if (q == index_) schedule(e);
         else out_[parity_][q].push_back(e);
     }
+    // Where this partition's part of delay group g of projection j begins and ends.
+    const std::uint32_t* split(std::uint32_t j, std::uint32_t g) const {
+        return &layout_.split[j][std::size_t{g} * (count_ + 1) + index_];
+    }
     // This partition's part [begin, begin + n) of delay group g of projection j
     // (several partitions); the lowest partition with a part counts the event.
     void block(std::uint32_t j, std::uint32_t g, std::uint32_t& begin, std::uint32_t& n) {
-        const std::uint32_t* s = &layout_.split[j][std::size_t{g} * (count_ + 1) + index_];
+        const std::uint32_t* s = split(j, g);
         if (s[0] != begin) ++uncounted_;
         begin = s[0];
         n = s[1] - s[0];

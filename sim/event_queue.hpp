@@ -303,8 +303,12 @@ std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, OwnEvents& own,
             }
         }
         if (from < 0 || e.t >= end) break;
-        if (from == 0) queue.pop();
-        else if (from == 1) {
+        if (from == 0) {
+            queue.pop();
+            // The next delivery's synapse row is somewhere in a large array:
+            // start loading it while this event is handled.
+            if (!queue.empty()) handler.prefetch_queued(queue.top());
+        } else if (from == 1) {
             drive.pop();
             // Drive events touch neurons all over memory: start loading the
             // next one's state while this one is handled.
