@@ -11,6 +11,7 @@
 
 #include "network/spec.hpp"
 #include "plasticity/synapse_rule.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -135,10 +136,11 @@ private:
 
     std::string name_;
     std::uint32_t index_, source_pop_, target_pop_;
-    std::vector<std::uint32_t> row_;    // per source neuron + 1: first delay group
-    std::vector<DelayGroup> groups_;    // + a sentinel whose begin = number of synapses
-    std::vector<std::uint32_t> targets_;
-    std::vector<double> weights_;
+    // Read at random rows as spikes come: on huge pages when large.
+    BigVector<std::uint32_t> row_;    // per source neuron + 1: first delay group
+    BigVector<DelayGroup> groups_;    // + a sentinel whose begin = number of synapses
+    BigVector<std::uint32_t> targets_;
+    BigVector<double> weights_;
     Tick dendritic_ = 0;
     std::vector<std::unique_ptr<SynapseRule>> rules_;  // none, one, or one per partition
     std::vector<std::uint32_t> twin_;  // tied: the index of each synapse's twin in the partner

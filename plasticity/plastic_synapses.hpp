@@ -29,6 +29,7 @@
 #include "plasticity/params.hpp"
 #include "plasticity/rules.hpp"
 #include "plasticity/synapse_rule.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -84,8 +85,8 @@ public:
             }
         }
         // Incoming synapses per postsynaptic neuron (CSC), in storage order.
-        std::vector<std::uint32_t>& in_row = index->in_row;
-        std::vector<std::uint32_t>& in_syn = index->in_syn;
+        BigVector<std::uint32_t>& in_row = index->in_row;
+        BigVector<std::uint32_t>& in_syn = index->in_syn;
         in_row.assign(std::size_t{target_size} + 1, 0);
         in_syn.resize(n_synapses);
         for (std::size_t k = 0; k < n_synapses; ++k) ++in_row[targets[k] + 1];
@@ -242,15 +243,16 @@ private:
     double mu_plus_, mu_minus_;
     // What never changes after building, shared by the copies of the partitions.
     struct Index {
-        std::vector<std::uint32_t> in_row, in_syn;  // incoming synapses per postsynaptic neuron (CSC)
+        BigVector<std::uint32_t> in_row, in_syn;    // incoming synapses per postsynaptic neuron (CSC)
         std::vector<std::uint32_t> bucket;          // when shared_: group of synapse b << shift
         unsigned shift = 0;
     };
 
     bool shared_;                              // presynaptic state per delay group (else per synapse)
-    std::vector<typename Rule::Pre> pre_;      // per synapse, when not shared_
-    std::vector<typename Rule::Post> post_;
-    std::vector<Group> groups_;                // when shared_
+    // Read at random places as spikes come: on huge pages when large.
+    BigVector<typename Rule::Pre> pre_;        // per synapse, when not shared_
+    BigVector<typename Rule::Post> post_;
+    BigVector<Group> groups_;                  // when shared_
     std::shared_ptr<const Index> index_;
     bool first_copy_ = true;                   // clone()s are not
 };

@@ -42,8 +42,8 @@ public:
         static_assert(std::is_trivially_copyable_v<T>);
         bytes_.append(reinterpret_cast<const char*>(&v), sizeof(T));
     }
-    template <class T>
-    void values(const std::vector<T>& v) {
+    template <class T, class A>
+    void values(const std::vector<T, A>& v) {
         static_assert(std::is_trivially_copyable_v<T>);
         value(static_cast<std::uint64_t>(v.size()));
         bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
@@ -99,8 +99,8 @@ public:
             throw StateMismatch(std::string(where_) + ": " + std::string(what) + " differs from the network built");
     }
     // Any length (a vector whose size changes as the network runs).
-    template <class T>
-    void values(std::vector<T>& v) {
+    template <class T, class A>
+    void values(std::vector<T, A>& v) {
         static_assert(std::is_trivially_copyable_v<T>);
         const std::size_t n = count(sizeof(T));
         v.resize(n);
@@ -124,8 +124,8 @@ public:
         for (auto& x : v) values(x);
     }
     // A vector whose size the spec fixes: the stream must hold the same count.
-    template <class T>
-    void same_size(std::vector<T>& v, std::string_view what) {
+    template <class T, class A>
+    void same_size(std::vector<T, A>& v, std::string_view what) {
         const std::size_t before = v.size();
         values(v);
         if (v.size() != before)

@@ -2,11 +2,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <set>
 #include <vector>
 
 #include "sim/event_queue.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/random.hpp"
 #include "sim/time.hpp"
 #include "stats.hpp"
@@ -256,4 +258,35 @@ TEST_CASE("Uniform and exponential and bounded integers have the right moments (
     double chi2 = 0;
     for (int c : counts) chi2 += (c - 10000.0) * (c - 10000.0) / 10000.0;
     CHECK(chi2 < 22.46);
+}
+
+TEST_CASE("Big vectors: large storage starts on a 2 MiB boundary, small storage is ordinary, contents survive growth") {
+    auto offset = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kHugePageBytes; };
+    BigVector<std::uint32_t> v;
+    const std::size_t threshold = kHugePageBytes / sizeof(std::uint32_t);
+    // Grown one element at a time across the threshold: every reallocation copies.
+    std::size_t large = 0, aligned = 0;  // reallocations to large storage, and those on a boundary
+    const std::uint32_t* before = nullptr;
+    for (std::uint32_t k = 0; k < 3 * threshold; ++k) {
+        v.push_back(k * 2654435761u);
+        if (v.data() == before) continue;
+        before = v.data();
+        if (v.capacity() < threshold) continue;
+        ++large;
+        aligned += offset(v.data()) == 0;
+    }
+    CHECK(large >= 2);
+    CHECK(aligned == large);
+    bool same = true;
+    for (std::uint32_t k = 0; k < v.size(); ++k) same = same && v[k] == k * 2654435761u;
+    CHECK(same);
+    // Shrunk below the threshold: ordinary storage again, the same contents.
+    v.resize(100);
+    v.shrink_to_fit();
+    CHECK(v.capacity() < threshold);
+    CHECK(v[99] == 99u * 2654435761u);
+    // Elements larger than a byte and a size that is no multiple of the page.
+    BigVector<double> w(threshold / 2 + 12345, 1.5);
+    CHECK(offset(w.data()) == 0);
+    CHECK(w.back() == 1.5);
 }

@@ -5,6 +5,7 @@
 #include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
 #include "network/population.hpp"
+#include "sim/huge_pages.hpp"
 
 namespace spikeem {
 
@@ -105,7 +106,7 @@ private:
     // Reference time of the u's: the last multiple of the rebase period that
     // the engine has reached (rebase()), so events see t - t0 < 40 tau_m.
     Tick t0_ = 0;
-    std::vector<State> n_;
+    BigVector<State> n_;  // on huge pages when large: inputs reach it at random
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 

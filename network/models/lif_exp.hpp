@@ -6,6 +6,7 @@
 #include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
 #include "network/population.hpp"
+#include "sim/huge_pages.hpp"
 
 namespace spikeem {
 
@@ -108,7 +109,7 @@ private:
         Tick pending;      // tick of the own event, kNever if none
         Mode mode;
     };
-    std::vector<State> n_;
+    BigVector<State> n_;  // on huge pages when large: inputs reach it at random
     std::vector<Tick> clamp_, last_spike_;  // end of the last refractory period; last spike (-1: none)
 };
 
