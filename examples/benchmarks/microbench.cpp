@@ -3,7 +3,8 @@
 //
 // What one synaptic event costs at least, with spikeem's data layout
 // (Projection: CSR blocks of uint32 targets and double weights;
-// LifDeltaPopulation: one 24 B State per neuron, the rescaled membrane u):
+// LifDeltaPopulation: one 24 B State per neuron, the rescaled membrane u;
+// arrays of 2 MiB or more on huge pages):
 // read the target and the weight, touch the target's state, skip it if
 // refractory, add w * g (g = exp((t - t0)/tau_m), one exp per block), compare
 // with the threshold line, and on a crossing reset the neuron.  Nothing else:
@@ -25,6 +26,8 @@
 #include <random>
 #include <vector>
 
+#include "sim/huge_pages.hpp"
+
 namespace {
 
 using Tick = std::int64_t;
@@ -37,10 +40,11 @@ struct State {
 };
 
 struct Network {
-    std::vector<std::uint32_t> row;  // per source + 1: first synapse
-    std::vector<std::uint32_t> targets;
-    std::vector<double> weights;
-    std::vector<State> state;
+    // As in spikeem, on 2 MiB pages when large (sim/huge_pages.hpp).
+    spikeem::BigVector<std::uint32_t> row;  // per source + 1: first synapse
+    spikeem::BigVector<std::uint32_t> targets;
+    spikeem::BigVector<double> weights;
+    spikeem::BigVector<State> state;
     std::vector<std::uint32_t> spike_order;  // random sources, walked cyclically
 };
 
