@@ -90,8 +90,11 @@ void Partition::prefetch(const Event& e) const {
 void Partition::prefetch_queued(const Event& e) const {
     if (e.kind != EventKind::Deliver) return;
     const Projection& pj = net_.projection(e.aux);
-    std::uint32_t begin = pj.group(e.aux2).begin, n = pj.group_size(e.aux2);
-    if (count_ > 1) {  // this partition's part of the group
+    std::uint32_t begin, n;
+    if (count_ == 1) {
+        begin = pj.group(e.aux2).begin;
+        n = pj.group_size(e.aux2);
+    } else {  // this partition's part of the group
         const std::uint32_t* s = split(e.aux, e.aux2);
         begin = s[0];
         n = s[1] - s[0];

@@ -6,10 +6,10 @@
 // also misses the TLB, and the page walk is one more dependent memory access
 // before the data.  Debian's kernel gives huge pages only to memory that asks
 // for them (transparent_hugepage=madvise), so an array of at least
-// kHugePageBytes is allocated 2 MiB-aligned and marked MADV_HUGEPAGE before it
-// is first touched (posix_memalign, free).  A hint only: where the kernel has no huge page to give,
-// or on another system, the pages are ordinary ones.  Smaller arrays come from
-// operator new as usual.
+// kHugePageBytes is allocated 2 MiB-aligned (posix_memalign) and marked
+// MADV_HUGEPAGE before it is first touched.  A hint only: where the kernel has
+// no huge page to give, or on another system, the pages are ordinary ones.
+// Smaller arrays come from std::allocator as usual.
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
