@@ -76,11 +76,13 @@ struct OwnLater {
 };
 
 // The skeleton of spikeem's calendar queues: buckets of 2^shift ticks; the
-// bucket under way and everything before it is a small binary heap
-// (`active_`), so pops come in exact key order; a ring of buckets covers the
-// near future; later entries wait in a heap (`far_`) until the ring reaches
-// them.  The bucket width and ring size set only the cost, never the order.
-template <class T, class Later>
+// bucket under way and everything before it is `active_`, kept so that pops
+// come in exact key order: a small binary heap, or (Sorted) a vector sorted
+// latest first, whose pop is a pop_back (for a queue whose entries are never
+// moved, where entries seldom land in the bucket under way); a ring of buckets
+// covers the near future; later entries wait in a heap (`far_`) until the ring
+// reaches them.  The bucket width and ring size set only the cost, never the order.
+template <class T, class Later, bool Sorted = false>
 class CalendarRing {
 protected:
     // `bucket_ticks` and `buckets` are rounded up to powers of two.
@@ -96,8 +98,13 @@ protected:
     bool place(const T& e) {
         const Tick b = bucket(e.t);
         if (b <= current_) {
-            active_.push_back(e);
-            std::push_heap(active_.begin(), active_.end(), later_);
+            if constexpr (Sorted) {
+                // After every entry that comes later, before the earlier ones.
+                active_.insert(std::upper_bound(active_.begin(), active_.end(), e, later_), e);
+            } else {
+                active_.push_back(e);
+                std::push_heap(active_.begin(), active_.end(), later_);
+            }
         } else if (b - current_ < static_cast<Tick>(ring_.size())) {
             ring_[static_cast<std::size_t>(b) & mask_].push_back(e);
             ++in_ring_;
@@ -109,11 +116,17 @@ protected:
         return false;
     }
 
+    // active_ from scratch, after entries were appended to it.
+    void order_active() {
+        if constexpr (Sorted) std::sort(active_.begin(), active_.end(), later_);
+        else std::make_heap(active_.begin(), active_.end(), later_);
+    }
+
     Later later_;
     int shift_ = 0;
     std::size_t mask_ = 0;
     Tick current_ = 0;  // the bucket under way: entries of buckets <= current_ are in active_
-    std::vector<T> active_;                // binary heap (later_)
+    std::vector<T> active_;                // binary heap (later_), or sorted latest first (Sorted)
     std::vector<std::vector<T>> ring_;     // buckets current_ + 1 ... current_ + size - 1
     std::size_t in_ring_ = 0;              // entries in ring_
     std::vector<T> far_;                   // binary heap: the rest
@@ -210,7 +223,7 @@ private:
 // time, and are never moved or withdrawn once queued, so a calendar beats the
 // heap: push appends to the bucket of its time, O(1), and pops come in exact
 // key order (EventLater, CalendarRing), so the sequence of pops is the heap's.
-class DriveCalendar : private CalendarRing<Event, EventLater> {
+class DriveCalendar : private CalendarRing<Event, EventLater, true> {
 public:
     // `bucket_ticks` and `buckets` are rounded up to powers of two.
     explicit DriveCalendar(Tick bucket_ticks = Tick{1} << 17, std::size_t buckets = 4096)
@@ -224,18 +237,17 @@ public:
     // The earliest event; requires !empty().
     const Event& top() {
         while (active_.empty()) advance();
-        return active_.front();
+        return active_.back();
     }
     // Remove the earliest event; requires !empty().
     void pop() {
         while (active_.empty()) advance();
-        std::pop_heap(active_.begin(), active_.end(), later_);
         active_.pop_back();
         --size_;
     }
     // The earliest event if it is already in the bucket under way, else null
     // (cheap: for prefetching).
-    const Event* peek() const { return active_.empty() ? nullptr : &active_.front(); }
+    const Event* peek() const { return active_.empty() ? nullptr : &active_.back(); }
     // Every queued event, in no particular order (checkpoints).
     std::vector<Event> events() const {
         std::vector<Event> all(active_.begin(), active_.end());
@@ -268,7 +280,7 @@ private:
         if (active_.empty()) active_.swap(slot);  // the slot keeps the old buffer for later
         else active_.insert(active_.end(), slot.begin(), slot.end());
         slot.clear();
-        std::make_heap(active_.begin(), active_.end(), later_);
+        order_active();
         // The next bucket is taken soon: start loading it (a cache hint).
         const std::vector<Event>& next = ring_[static_cast<std::size_t>(current_ + 1) & mask_];
         for (std::size_t i = 0; i < next.size(); i += 64 / sizeof(Event)) __builtin_prefetch(&next[i]);
