@@ -63,8 +63,12 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
       drive_(drive_bucket_ticks(time, drive_per_ms), kDriveBuckets),
       own_(net.num_neurons(), own_bucket_ticks(time), kOwnBuckets) {
     for (auto& o : out_) o.resize(count_);
-    for (std::size_t j = 0; j < net.num_projections(); ++j)
-        from_source_.push_back(!net.population(net.projection(j).source_population()).is_neuron());
+    for (std::size_t j = 0; j < net.num_projections(); ++j) {
+        const Projection& pj = net.projection(j);
+        from_source_.push_back(!net.population(pj.source_population()).is_neuron());
+        const std::size_t bytes = pj.num_synapses() * sizeof(std::uint32_t) + pj.weight_bytes();
+        prefetch_rows_.push_back(bytes >= kPrefetchRowBytes);
+    }
 }
 
 void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_ptr<Partition>>& all) {
@@ -82,13 +86,19 @@ void Partition::prefetch(const Event& e) const {
         const PoissonInput& in = net_.poisson_input(e.aux);
         in.prefetch(e, net_.population(in.target()));
     } else if (e.kind == EventKind::SourceFire) {  // (a delivery's targets are further away)
-        const std::uint32_t p = net_.population_of(e.src);
-        net_.population(p).prefetch(e.src - net_.offset(p));
+        const std::uint32_t p = net_.population_of(e.src), local = e.src - net_.offset(p);
+        net_.population(p).prefetch(local);
+        // What emit_spike reads: the source's interval statistics and its delay groups.
+        recorders_.prefetch_spike(e.src);
+        for (std::uint32_t j : net_.outgoing(p)) {
+            const Projection& pj = net_.projection(j);
+            __builtin_prefetch(&pj.group(pj.group_begin(local)));
+        }
     }
 }
 
 void Partition::prefetch_queued(const Event& e) const {
-    if (e.kind != EventKind::Deliver) return;
+    if (e.kind != EventKind::Deliver || !prefetch_rows_[e.aux]) return;
     const Projection& pj = net_.projection(e.aux);
     std::uint32_t begin, n;
     if (count_ == 1) {

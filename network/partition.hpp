@@ -100,6 +100,12 @@ private:
     EventQueue queue_;
     DriveCalendar drive_;
     std::vector<char> from_source_;  // per projection: its source population is a spike source
+    // Per projection: its rows are worth prefetching (prefetch_queued).  Below
+    // kPrefetchRowBytes of targets and weights the rows stay in the caches and
+    // the look-up of the row would cost more than it saves (cuba_delta: 5 % of
+    // its time); the threshold is where BigVector turns to huge pages.
+    static constexpr std::size_t kPrefetchRowBytes = std::size_t{2} << 20;
+    std::vector<char> prefetch_rows_;
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition

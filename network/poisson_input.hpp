@@ -33,7 +33,8 @@ public:
     // Event e is next: start loading what fire() will touch (no other effect).
     void prefetch(const Event& e, const Population& pop) const {
         const std::uint32_t local = e.src - offset_;
-        __builtin_prefetch(&rng_[local - begin_], 1);
+        __builtin_prefetch(&rng_[local - begin_], 1);  // both cache lines of the stream
+        __builtin_prefetch(reinterpret_cast<const char*>(&rng_[local - begin_] + 1) - 1, 1);
         __builtin_prefetch(&next_ms_[local - begin_], 1);
         pop.prefetch(local);
     }

@@ -18,9 +18,12 @@ public:
     const char* model() const override { return ModelTraits<PoissonParams>::name; }
     bool is_neuron() const override { return ModelTraits<PoissonParams>::neuron; }
     void prefetch(std::uint32_t local) const override {
+        // A stream spans two cache lines: its key and counter, then its buffered output.
         __builtin_prefetch(&rng_[local], 1);
+        __builtin_prefetch(reinterpret_cast<const char*>(&rng_[local] + 1) - 1, 1);
         __builtin_prefetch(&next_ms_[local], 1);
         __builtin_prefetch(&pending_[local], 1);
+        __builtin_prefetch(&mean_isi_ms_[local]);
     }
     void start(EngineHooks& engine) override;
     void on_event(EngineHooks& engine, const Event& e, std::uint32_t local) override;
