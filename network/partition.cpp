@@ -68,6 +68,11 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
         from_source_.push_back(!net.population(pj.source_population()).is_neuron());
         const std::size_t bytes = pj.num_synapses() * sizeof(std::uint32_t) + pj.weight_bytes();
         prefetch_rows_.push_back(bytes >= kPrefetchRowBytes);
+        const std::uint32_t groups = pj.group_begin(net.population(pj.source_population()).size());
+        Tick delay = groups > 0 ? pj.group(0).delay : kNever;
+        for (std::uint32_t g = 1; g < groups && delay != kNever; ++g)
+            if (pj.group(g).delay != delay) delay = kNever;
+        single_delay_.push_back(delay);
     }
 }
 
@@ -90,9 +95,11 @@ void Partition::prefetch(const Event& e) const {
         net_.population(p).prefetch(local);
         // What emit_spike reads: the source's interval statistics and its delay groups.
         recorders_.prefetch_spike(e.src);
+        // Its deliveries go to the calendar at e.t + delay: with one delay per projection, that bucket's header too.
         for (std::uint32_t j : net_.outgoing(p)) {
             const Projection& pj = net_.projection(j);
             __builtin_prefetch(&pj.group(pj.group_begin(local)));
+            if (single_delay_[j] != kNever) drive_.prefetch_slot(e.t + single_delay_[j]);
         }
     }
 }

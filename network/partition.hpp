@@ -106,6 +106,7 @@ private:
     // its time); the threshold is where BigVector turns to huge pages.
     static constexpr std::size_t kPrefetchRowBytes = std::size_t{2} << 20;
     std::vector<char> prefetch_rows_;
+    std::vector<Tick> single_delay_;  // per projection: the delay of all its groups, kNever if they differ
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition
