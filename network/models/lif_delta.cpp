@@ -4,6 +4,9 @@
 #include <cassert>
 #include <cmath>
 #include <stdexcept>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "network/models/per_neuron.hpp"
 
@@ -126,14 +129,17 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
     const Tick w_end = t + window_ticks_;
     // One loop per kind of line, so that the common one (shared levels and tau_m:
     // one line for all, a comparison per neuron) stays as tight as it can be.
+    // Each neuron at or above the line (or NaN) is looked at, in ascending order.
+    auto look = [&](std::uint32_t i) {
+        const State& x = n_[i];
+        // A pending event is no later than the crossing: it looks again when it pops.
+        if (x.clamp >= w_end || x.pending != kNever) return;
+        const Tick when = predict_crossing(i, t);
+        if (when < w_end) set_pending(engine, i, when);
+    };
     auto scan = [&](auto line_of) {
-        for (std::uint32_t i = begin; i < end; ++i) {
-            const State& x = n_[i];
-            // A pending event is no later than the crossing: it looks again when it pops.
-            if (x.u < line_of(i) || x.clamp >= w_end || x.pending != kNever) continue;
-            const Tick when = predict_crossing(i, t);
-            if (when < w_end) set_pending(engine, i, when);
-        }
+        for (std::uint32_t i = begin; i < end; ++i)
+            if (!(n_[i].u < line_of(i))) look(i);
     };
     if (!inv_tau_i_.empty()) {
         scan([&](std::uint32_t i) { return reach(i, w_end); });
@@ -142,7 +148,28 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
         scan([&](std::uint32_t i) { return gap(i) * g_end * (1.0 + 1e-9); });
     } else {
         const double u_reach = reach(0, w_end);
-        scan([&](std::uint32_t) { return u_reach; });
+        std::uint32_t i = begin;
+#if defined(__SSE2__)
+        // Almost every neuron is below the line: four neurons per test (two SSE2
+        // compares and one branch instead of four), and only a group with one at
+        // or above it neuron by neuron.  "Not less than" as below: true for NaN too.
+        const __m128d line = _mm_set1_pd(u_reach);
+        // A pointer walks the states (look() does not move them): no index arithmetic per group.
+        const State* const base = n_.data();
+        const State* const stop = base + end;
+        const State* x = base + begin;
+        for (; stop - x >= 4; x += 4) {
+            const __m128d lo = _mm_loadh_pd(_mm_load_sd(&x[0].u), &x[1].u);
+            const __m128d hi = _mm_loadh_pd(_mm_load_sd(&x[2].u), &x[3].u);
+            if (_mm_movemask_pd(_mm_or_pd(_mm_cmpnlt_pd(lo, line), _mm_cmpnlt_pd(hi, line))) == 0) continue;
+            const auto at = static_cast<std::uint32_t>(x - base);
+            for (std::uint32_t d = 0; d < 4; ++d)
+                if (!(x[d].u < u_reach)) look(at + d);
+        }
+        i = static_cast<std::uint32_t>(x - base);
+#endif
+        for (; i < end; ++i)
+            if (!(n_[i].u < u_reach)) look(i);
     }
 }
 
