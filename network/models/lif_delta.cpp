@@ -137,15 +137,15 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
         const Tick when = predict_crossing(i, t);
         if (when < w_end) set_pending(engine, i, when);
     };
-    auto scan = [&](auto line_of) {
-        for (std::uint32_t i = begin; i < end; ++i)
+    auto scan = [&](std::uint32_t from, auto line_of) {
+        for (std::uint32_t i = from; i < end; ++i)
             if (!(n_[i].u < line_of(i))) look(i);
     };
     if (!inv_tau_i_.empty()) {
-        scan([&](std::uint32_t i) { return reach(i, w_end); });
+        scan(begin, [&](std::uint32_t i) { return reach(i, w_end); });
     } else if (lv_.varied()) {
         const double g_end = growth(0, w_end);  // reach(i, w_end), one exp for all
-        scan([&](std::uint32_t i) { return gap(i) * g_end * (1.0 + 1e-9); });
+        scan(begin, [&](std::uint32_t i) { return gap(i) * g_end * (1.0 + 1e-9); });
     } else {
         const double u_reach = reach(0, w_end);
         std::uint32_t i = begin;
@@ -168,8 +168,7 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
         }
         i = static_cast<std::uint32_t>(x - base);
 #endif
-        for (; i < end; ++i)
-            if (!(n_[i].u < u_reach)) look(i);
+        scan(i, [&](std::uint32_t) { return u_reach; });  // the rest (or all, without SSE2)
     }
 }
 
