@@ -199,7 +199,8 @@ TEST_CASE("neg_log_below is never above -ln x and close to it") {
     // could come after the level it guards), and should be close (or events come early).
     std::mt19937_64 rng(20261203);
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    double worst = 0.0;  // largest relative shortfall for x >= 1/4
+    double worst = 0.0;        // largest relative shortfall for x >= 1/4
+    double worst_small = 0.0;  // and below (range-reduced)
     for (int n = 0; n < 1000000; ++n) {
         // Uniform in x, uniform in log x down to 1e-100, and points next to 1 and 1/4.
         double x = n % 3 == 0 ? u(rng) : n % 3 == 1 ? std::exp(-230.0 * u(rng)) : 0.25 + 1e-6 * u(rng);
@@ -209,10 +210,21 @@ TEST_CASE("neg_log_below is never above -ln x and close to it") {
         CHECK(nl <= exact);
         CHECK(nl >= 0.0);
         if (x >= 0.25 && exact > 0.0) worst = std::max(worst, 1.0 - nl / exact);
+        if (x < 0.25) worst_small = std::max(worst_small, 1.0 - nl / exact);
+    }
+    // Either side of every power of two below 1/4 (where the split's exponent steps).
+    for (int k = -3; k >= -332; --k) {
+        for (double x : {std::ldexp(1.0, k), std::nextafter(std::ldexp(1.0, k), 0.0),
+                         std::nextafter(std::ldexp(1.0, k), 1.0), std::ldexp(1.999999, k)}) {
+            const double nl = neg_log_below(x), exact = -std::log(x);
+            CHECK(nl <= exact);
+            worst_small = std::max(worst_small, 1.0 - nl / exact);
+        }
     }
     CHECK(neg_log_below(1.0) == 0.0);
-    MESSAGE("largest relative shortfall for x >= 1/4: ", worst);
+    MESSAGE("largest relative shortfall for x >= 1/4: ", worst, ", below: ", worst_small);
     CHECK(worst < 1e-3);
+    CHECK(worst_small < 1e-5);
 }
 
 TEST_CASE("lif_exp membrane and currents match an RK4 integration to 1e-9 mV") {

@@ -7,6 +7,10 @@
 
 #include "network/models/per_neuron.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace spikeem {
 
 //
@@ -35,7 +39,8 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
       time_(time),
       n_(spec.size, State{0.0, 0.0, 0.0, 0.0, kNever, kLazy}),
       clamp_(spec.size, 0),
-      last_spike_(spec.size, -1) {
+      last_spike_(spec.size, -1),
+      due_(spec.size, kNever) {
     double tau_min_ms = std::min({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms});
     if (!find_spread(spec, "tau_m_ms") && !find_spread(spec, "tau_e_ms") && !find_spread(spec, "tau_i_ms")) {
         k_.push_back(kinetics(p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms));
@@ -49,6 +54,9 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
         }
     }
     rebase_ticks_ = std::max<Tick>(time.round(30.0 * tau_min_ms), 1);
+    // At most 20 of the shortest time constant, so that the decay factors at a
+    // window's end stay well inside double range after rebasing.
+    window_ticks_ = std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * tau_min_ms)), 1);
     // Closer than this to threshold the exact crossing is predicted; farther, a lazy
     // check part of the way there.  A speed trade-off only (examples/benchmarks/README.md
     // says how it was tuned): spikes do not depend on it.
@@ -125,8 +133,24 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         return;
     }
     const double ticks_per_ms = static_cast<double>(time_.ticks_per_ms());
+    // Whether the own event at x.pending is in the queue (kSwept's is not).
+    const bool queued = x.mode != kSwept && x.pending != kNever;
+    due_[i] = kNever;
     auto schedule = [&](Tick when) {
-        if (when == kNever) return;  // an older own event, if any, pops and predicts again: harmless
+        if (when == kNever) {
+            // A queued older own event pops and predicts again: harmless.  Without
+            // one, nothing is due: the margin holds for good.
+            if (!queued) x.pending = kNever;
+            return;
+        }
+        if (x.mode == kLazy && when >= window_end(t)) {
+            // A lazy check in a later window: the sweep of that window sees it in due_.
+            if (queued) engine.schedule_own(global_offset() + i, kNever);
+            x.mode = kSwept;
+            x.pending = when;
+            due_[i] = when;
+            return;
+        }
         x.pending = when;
         engine.schedule_own(global_offset() + i, when);
     };
@@ -191,6 +215,8 @@ bool LifExpPopulation::revalidate(std::uint32_t i, const Kinetics& k, State& x, 
 
 void LifExpPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     State& x = n_[i];
+    if (x.mode == kSwept) x.pending = kNever;  // nothing queued for it
+    due_[i] = kNever;
     last_spike_[i] = t;
     clamp_[i] = t + lv_.t_ref(i);
     engine.emit_spike(index(), i, t);
@@ -208,6 +234,38 @@ void LifExpPopulation::start(EngineHooks& engine) {
     for (std::uint32_t i = 0; i < size(); ++i) predict(engine, i, 0, decay(kin(i), 0));
 }
 
+void LifExpPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
+    assert(t % window_ticks_ == 0 && t - t0_ < rebase_ticks_);
+    const Tick w_end = t + window_ticks_;
+    const bool shared = k_.size() == 1;
+    const Decay d0 = decay(k_[0], t);
+    // The lazy checks due in this window happen now, at its start: earlier than
+    // their time, which a lazy check may always be.  They cannot spike here: V
+    // stays below v_th - margin until `pending`.
+    // Nearly every neuron has nothing due.  With SSE2, four neurons per test:
+    // due - w_end is negative exactly when due < w_end (both are ticks >= 0, so
+    // the difference cannot overflow), and movmskpd reads the sign bits.
+    // predict() writes due_ but never resizes it, so the pointer stays valid.
+    const Tick* due = due_.data();
+    auto look = [&](std::size_t i) {
+        if (due[i] >= w_end) return;
+        assert(n_[i].mode == kSwept);
+        predict(engine, static_cast<std::uint32_t>(i), t, shared ? d0 : decay(kin(static_cast<std::uint32_t>(i)), t));
+    };
+    std::size_t i = begin;
+#if defined(__SSE2__)
+    const __m128i line = _mm_set1_epi64x(w_end);
+    for (; i + 4 <= end; i += 4) {
+        const __m128i lo = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(due + i)), line);
+        const __m128i hi = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(due + i + 2)), line);
+        if (_mm_movemask_pd(_mm_castsi128_pd(_mm_or_si128(lo, hi))) != 0) {
+            for (std::size_t j = i; j < i + 4; ++j) look(j);
+        }
+    }
+#endif
+    for (; i < end; ++i) look(i);
+}
+
 void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
     State& x = n_[i];
@@ -215,6 +273,9 @@ void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32
     assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of rebase_period()
     x.pending = kNever;
     switch (x.mode) {
+        case kSwept:  // never queued
+            assert(false);
+            break;
         case kRefractory:
             unclamp(i, e.t);
             predict(engine, i, e.t, decay(kin(i), e.t));
@@ -257,7 +318,8 @@ void LifExpPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uin
             // K_e(h) <= min(h / tau_m, kmax_e) (K_e' <= K_e'(0) = 1/tau_m): the pending
             // event stays valid while margin is left.
             x.margin -= w * std::min(static_cast<double>(x.pending - t) * k.inv_m_slope, k.kmax_e);
-            if (x.margin < 0.0 && !(x.mode == kLazy && revalidate(i, k, x, f.now, t))) predict(engine, i, t, f.now);
+            if (x.margin < 0.0 && !((x.mode == kLazy || x.mode == kSwept) && revalidate(i, k, x, f.now, t)))
+                predict(engine, i, t, f.now);
         } else {
             x.bi += w * f.fi;
             if (x.mode == kRefractory) return;
@@ -334,6 +396,7 @@ void LifExpPopulation::load_state(StateReader& r) {
     r.same_size(n_, "neuron state");
     r.same_size(clamp_, "refractory ends");
     r.same_size(last_spike_, "last spikes");
+    for (std::size_t i = 0; i < n_.size(); ++i) due_[i] = n_[i].mode == kSwept ? n_[i].pending : kNever;
 }
 
 }  // namespace spikeem

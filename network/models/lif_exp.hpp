@@ -28,13 +28,21 @@ namespace spikeem {
 // to renew it; only when that fails, or the lazy event comes due, is the
 // crossing looked at again.  Inhibition lowers V at all later times, so the
 // pending event stays a valid lower bound (an exact one becomes lazy).
-// Refractoriness ends with an own event too.  The spikes do not depend on the
-// laziness: it decides only when the exact crossing is computed.
+// Refractoriness ends with an own event too.  A lazy check due after the
+// current window (kWindow_ms) does not go into the event queue: the window
+// sweep at the start of the window it falls in looks again, a little early
+// (which is always allowed), from a compact array of due times.  Most lazy
+// checks are of that kind, so most of them cost no queue operation.  The
+// spikes do not depend on the laziness or the window: they decide only when
+// the exact crossing is computed.
 class LifExpPopulation final : public Population {
 public:
     // The rescaled state's reference time moves at multiples of rebase_period(), by the engine.
     Tick rebase_period() const override { return rebase_ticks_; }
     void rebase(Tick t) override;
+    // The windows of the lazy checks that are not in the event queue (kSwept).
+    Tick sweep_period() const override { return window_ticks_; }
+    void sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) override;
     LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
                      const TimeBase& time, std::uint64_t seed);
     const char* model() const override { return ModelTraits<LifExpParams>::name; }
@@ -61,8 +69,15 @@ public:
     double g_i_mV(std::uint32_t local, Tick t) const;
 
 private:
-    enum Mode : std::uint8_t { kLazy = 0, kExact = 1, kRefractory = 2 };
+    // kLazy, kExact, kRefractory: the own event is in the event queue at `pending`
+    // (kLazy: unless pending is kNever).  kSwept: lazy, with no event in the queue;
+    // the sweep of the window holding `pending` looks again.
+    enum Mode : std::uint8_t { kLazy = 0, kExact = 1, kRefractory = 2, kSwept = 3 };
     static constexpr double kLazyFraction = 0.35;  // of the distance to threshold, kept as margin
+    // Window width: a cost trade-off only (a sweep of due_ per window against a
+    // queue operation per lazy check); spikes do not depend on it.
+    static constexpr double kWindow_ms = 1.0;
+    Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
     struct Decay {
         double m, e, i;  // e^{-(t - t0)/tau} for tau_m, tau_e, tau_i
     };
@@ -101,6 +116,7 @@ private:
     std::vector<Kinetics> k_;   // one for all neurons, or one per neuron (kin())
     double m_exact_;            // below this distance to threshold, predict the exact crossing
     Tick rebase_ticks_;         // 30 times the shortest time constant
+    Tick window_ticks_;         // kWindow_ms, at most 20 times the shortest time constant
     Tick t0_ = 0;
     // Per neuron, together (one cache line for a delivery).
     struct State {
@@ -111,6 +127,9 @@ private:
     };
     BigVector<State> n_;  // on huge pages when large: inputs reach it at random
     std::vector<Tick> clamp_, last_spike_;  // end of the last refractory period; last spike (-1: none)
+    // `pending` of the kSwept neurons, kNever for the others: what a sweep reads
+    // (8 bytes per neuron instead of a State), derived from n_.
+    std::vector<Tick> due_;
 };
 
 }  // namespace spikeem
