@@ -40,7 +40,8 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
       n_(spec.size, State{0.0, 0.0, 0.0, 0.0, kNever, kLazy}),
       clamp_(spec.size, 0),
       last_spike_(spec.size, -1),
-      due_(spec.size, kNever) {
+      due_(spec.size, kNever),
+      swept_in_chunk_((spec.size + kChunk - 1) / kChunk) {
     double tau_min_ms = std::min({p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms});
     if (!find_spread(spec, "tau_m_ms") && !find_spread(spec, "tau_e_ms") && !find_spread(spec, "tau_i_ms")) {
         k_.push_back(kinetics(p_.tau_m_ms, p_.tau_e_ms, p_.tau_i_ms));
@@ -132,6 +133,13 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         spike(engine, i, t);
         return;
     }
+    // Whatever path this takes, the chunk's count of kSwept neurons follows the change.
+    struct Recount {
+        LifExpPopulation& pop;
+        std::uint32_t i;
+        bool was;
+        ~Recount() { pop.count_swept(i, was, pop.n_[i].mode == kSwept); }
+    } recount{*this, i, x.mode == kSwept};
     const double ticks_per_ms = static_cast<double>(time_.ticks_per_ms());
     // Whether the own event at x.pending is in the queue (kSwept's is not).
     const bool queued = x.mode != kSwept && x.pending != kNever;
@@ -215,7 +223,10 @@ bool LifExpPopulation::revalidate(std::uint32_t i, const Kinetics& k, State& x, 
 
 void LifExpPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     State& x = n_[i];
-    if (x.mode == kSwept) x.pending = kNever;  // nothing queued for it
+    if (x.mode == kSwept) {
+        x.pending = kNever;  // nothing queued for it
+        count_swept(i, true, false);
+    }
     due_[i] = kNever;
     last_spike_[i] = t;
     clamp_[i] = t + lv_.t_ref(i);
@@ -252,18 +263,24 @@ void LifExpPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, s
         assert(n_[i].mode == kSwept);
         predict(engine, static_cast<std::uint32_t>(i), t, shared ? d0 : decay(kin(static_cast<std::uint32_t>(i)), t));
     };
-    std::size_t i = begin;
 #if defined(__SSE2__)
     const __m128i line = _mm_set1_epi64x(w_end);
-    for (; i + 4 <= end; i += 4) {
-        const __m128i lo = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(due + i)), line);
-        const __m128i hi = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(due + i + 2)), line);
-        if (_mm_movemask_pd(_mm_castsi128_pd(_mm_or_si128(lo, hi))) != 0) {
-            for (std::size_t j = i; j < i + 4; ++j) look(j);
-        }
-    }
 #endif
-    for (; i < end; ++i) look(i);
+    for (std::size_t c = begin / kChunk; c * kChunk < end; ++c) {
+        if (swept_in_chunk_[c].load(std::memory_order_relaxed) == 0) continue;
+        std::size_t i = std::max<std::size_t>(begin, c * kChunk);
+        const std::size_t stop = std::min<std::size_t>(end, (c + 1) * kChunk);
+#if defined(__SSE2__)
+        for (; i + 4 <= stop; i += 4) {
+            const __m128i lo = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(due + i)), line);
+            const __m128i hi = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(due + i + 2)), line);
+            if (_mm_movemask_pd(_mm_castsi128_pd(_mm_or_si128(lo, hi))) != 0) {
+                for (std::size_t j = i; j < i + 4; ++j) look(j);
+            }
+        }
+#endif
+        for (; i < stop; ++i) look(i);
+    }
 }
 
 void LifExpPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
@@ -396,7 +413,11 @@ void LifExpPopulation::load_state(StateReader& r) {
     r.same_size(n_, "neuron state");
     r.same_size(clamp_, "refractory ends");
     r.same_size(last_spike_, "last spikes");
-    for (std::size_t i = 0; i < n_.size(); ++i) due_[i] = n_[i].mode == kSwept ? n_[i].pending : kNever;
+    for (auto& c : swept_in_chunk_) c.store(0, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < n_.size(); ++i) {
+        due_[i] = n_[i].mode == kSwept ? n_[i].pending : kNever;
+        count_swept(i, false, n_[i].mode == kSwept);
+    }
 }
 
 }  // namespace spikeem

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -130,6 +131,19 @@ private:
     // `pending` of the kSwept neurons, kNever for the others: what a sweep reads
     // (8 bytes per neuron instead of a State), derived from n_.
     std::vector<Tick> due_;
+    // kSwept neurons per chunk of kChunk neurons: the sweep skips chunks without any
+    // (a silent population costs one test per chunk, not per neuron).  Atomic because
+    // a chunk may straddle two partitions; each partition's own changes are counted
+    // before its sweep reads the count, so a chunk it has a kSwept neuron in is never
+    // skipped, and skipping or not changes nothing else.
+    static constexpr std::uint32_t kChunk = 64;
+    std::vector<std::atomic<std::uint32_t>> swept_in_chunk_;
+    void count_swept(std::uint32_t i, bool was, bool now) {
+        if (was != now) {
+            if (now) swept_in_chunk_[i / kChunk].fetch_add(1, std::memory_order_relaxed);
+            else swept_in_chunk_[i / kChunk].fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
 };
 
 }  // namespace spikeem
