@@ -130,8 +130,16 @@ public:
         if (shared_) {
             const std::uint32_t* bucket = index_->bucket.data();
             const unsigned shift = index_->shift;
+            // The group lookup is a chain of two scattered loads (bucket, then the group):
+            // start the bucket kAhead synapses early and the group half as early.
+            for (std::uint32_t i = begin; i < std::min(begin + kAhead, end); ++i)
+                __builtin_prefetch(&bucket[in_syn[i] >> shift]);
             for (std::uint32_t i = begin; i < end; ++i) {
-                if (i + kAhead < end) __builtin_prefetch(&w[in_syn[i + kAhead]], 1);
+                if (i + kAhead < end) {
+                    __builtin_prefetch(&w[in_syn[i + kAhead]], 1);
+                    __builtin_prefetch(&bucket[in_syn[i + kAhead] >> shift]);
+                }
+                if (i + kAhead / 2 < end) __builtin_prefetch(&groups_[bucket[in_syn[i + kAhead / 2] >> shift]]);
                 const std::uint32_t k = in_syn[i];
                 std::uint32_t g = bucket[k >> shift];
                 while (groups_[g].end <= k) ++g;
