@@ -23,7 +23,7 @@ namespace {
 
 // Bumped whenever the message or the layout of the engine state changes in a
 // way the version string would not show (it does on every release).
-constexpr std::uint32_t kFormat = 1;
+constexpr std::uint32_t kFormat = 2;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
 constexpr const char* kStateFile = "checkpoint";
 

@@ -53,6 +53,13 @@ static Tick drive_bucket_ticks(const TimeBase& time, double drive_per_ms) {
     return ticks >= 1e15 ? Tick{1} << 50 : std::max<Tick>(static_cast<Tick>(ticks), 1);
 }
 
+// Poisson inputs are drawn in windows of about kInputsPerNeuron expected
+// arrivals per target neuron: drawing a window passes over every target
+// neuron once, so narrower windows cost more passes and wider ones a batch
+// that leaves the caches.  Any width gives the same results
+// (examples/benchmarks/README.md says how this one was chosen).
+constexpr double kInputsPerNeuron = 4.0;
+
 Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& recorders, std::uint32_t index,
                      const TimeBase& time, double drive_per_ms)
     : net_(net),
@@ -74,6 +81,36 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
             if (pj.group(g).delay != delay) delay = kNever;
         single_delay_.push_back(delay);
     }
+    double targets = 0.0, per_ms = 0.0;
+    for (std::uint32_t k = 0; k < net.num_poisson_inputs(); ++k) {
+        const PoissonInput& in = net.poisson_input(k);
+        const std::uint32_t* b = &layout.bounds[in.target()][index];
+        const std::uint32_t n = in.targets_in(b[0], b[1]);
+        if (n == 0 || in.rate_per_ms() == 0.0) continue;
+        input_ids_.push_back(k);
+        targets += n;
+        per_ms += n * in.rate_per_ms();
+    }
+    if (input_ids_.empty()) {
+        inputs_.finish_inputs();
+        return;
+    }
+    const double ticks = kInputsPerNeuron * targets / per_ms * static_cast<double>(time.ticks_per_ms());
+    input_window_ = ticks >= 1e12 ? Tick{1} << 40 : std::max<Tick>(static_cast<Tick>(ticks), 1);
+}
+
+void Partition::fill_inputs() {
+    const Tick from = inputs_.filled_to();
+    const Tick to = from + input_window_;
+    std::vector<InputArrival>& batch = inputs_.start_fill();
+    bool more = false;
+    for (std::uint32_t k : input_ids_) {
+        PoissonInput& in = net_.poisson_input(k);
+        const std::uint32_t* b = &layout_.bounds[in.target()][index_];
+        more = in.fill(from, to, b[0], b[1], batch) || more;
+    }
+    inputs_.finish_fill(to);
+    if (!more) inputs_.finish_inputs();
 }
 
 void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_ptr<Partition>>& all) {
@@ -87,7 +124,7 @@ void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_
 }
 
 void Partition::prefetch(const Event& e) const {
-    if (e.kind == EventKind::Input) {
+    if (e.kind == EventKind::Input) {  // (from the input batch)
         const PoissonInput& in = net_.poisson_input(e.aux);
         in.prefetch(e, net_.population(in.target()));
     } else if (e.kind == EventKind::SourceFire) {  // (a delivery's targets are further away)
@@ -242,8 +279,11 @@ void Partition::save_state(StateWriter& w) const {
     w.section("partition " + std::to_string(index_));
     std::vector<Event> queued = drive_.events();
     queued.insert(queued.end(), queue_.begin(), queue_.end());
+    const std::vector<Event> inputs = inputs_.pending();
+    queued.insert(queued.end(), inputs.begin(), inputs.end());
     std::sort(queued.begin(), queued.end(), [](const Event& a, const Event& b) { return EventLater()(b, a); });
     w.values(queued);
+    w.value(inputs_.filled_to());
     w.values(own_.times());
     w.value(parity_);
     for (const auto& parity : out_) w.nested(parity);
@@ -256,9 +296,16 @@ void Partition::load_state(StateReader& r) {
     r.section("partition " + std::to_string(index_));
     std::vector<Event> queued;
     r.values(queued);
+    Tick filled_to = 0;
+    r.value(filled_to);
     queue_.clear();
     drive_.clear();
-    for (const Event& e : queued) schedule(e);
+    std::vector<Event> inputs;  // (in key order, as saved)
+    for (const Event& e : queued) {
+        if (e.kind == EventKind::Input) inputs.push_back(e);
+        else schedule(e);
+    }
+    inputs_.restore(inputs, filled_to);
     std::vector<Tick> own(own_.times().size());
     r.same_size(own, "own events");
     for (std::uint32_t i = 0; i < own.size(); ++i) own_.set(i, own[i]);

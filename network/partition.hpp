@@ -36,11 +36,11 @@ public:
     Partition(Network& net, const PartitionLayout& layout, Recorders& recorders, std::uint32_t index,
               const TimeBase& time, double drive_per_ms);
 
-    // The external drive (source spikes, their deliveries, Poisson inputs)
-    // goes to its calendar, the rest to the heap.
+    // The external drive (source spikes and their deliveries) goes to its
+    // calendar, the rest to the heap.  (Poisson inputs are drawn into their
+    // batch, fill_inputs(), never scheduled.)
     void schedule(const Event& e) override {
-        if (e.kind == EventKind::Input || e.kind == EventKind::SourceFire ||
-            (e.kind == EventKind::Deliver && from_source_[e.aux]))
+        if (e.kind == EventKind::SourceFire || (e.kind == EventKind::Deliver && from_source_[e.aux]))
             drive_.push(e);
         else
             queue_.push(e);
@@ -48,14 +48,16 @@ public:
     void schedule_own(std::uint32_t global, Tick t) override { own_.set(global, t); }
     void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) override;
     void handle(const Event& e);  // for the run loop
-    // For the run loop: drive event e comes soon (a cache hint, no effect).
+    // For the run loop: the next window of Poisson inputs into its batch.
+    void fill_inputs();
+    // For the run loop: drive or input event e comes soon (a cache hint, no effect).
     void prefetch(const Event& e) const;
     // The next event of the heap, at the pop before it: a delivery starts
     // loading its synapse row (targets, and weights when per synapse).
     void prefetch_queued(const Event& e) const;
 
     // Every event before `end` (one partition: the whole run loop).
-    void run(Tick end) { processed_ += spikeem::run_until(queue_, drive_, own_, *this, end); }
+    void run(Tick end) { processed_ += spikeem::run_until(queue_, drive_, inputs_, own_, *this, end); }
     // One epoch of a partitioned run: first take what the other partitions sent
     // in the previous epoch (outboxes of the other parity), then run to `stop`.
     // Contract: stop - (start of the epoch) <= the lookahead, so nothing sent in
@@ -99,6 +101,9 @@ private:
     const std::uint32_t index_, count_;
     EventQueue queue_;
     DriveCalendar drive_;
+    InputBatch inputs_;
+    std::vector<std::uint32_t> input_ids_;  // the Poisson inputs with target neurons here
+    Tick input_window_ = 1;                 // the width of their windows (ticks)
     std::vector<char> from_source_;  // per projection: its source population is a spike source
     // Per projection: its rows are worth prefetching (prefetch_queued).  Below
     // kPrefetchRowBytes of targets and weights the rows stay in the caches and

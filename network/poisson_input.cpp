@@ -1,5 +1,7 @@
 #include "network/poisson_input.hpp"
 
+#include <algorithm>
+
 namespace spikeem {
 
 PoissonInput::PoissonInput(const PoissonInputSpec& spec, std::uint32_t index, std::uint32_t target,
@@ -8,37 +10,55 @@ PoissonInput::PoissonInput(const PoissonInputSpec& spec, std::uint32_t index, st
     : index_(index),
       target_(target),
       begin_(spec.target_range ? spec.target_range->begin : 0),
+      end_(spec.target_range ? spec.target_range->end : target_size),
       offset_(target_offset),
       mean_isi_ms_(spec.rate_hz > 0.0 && spec.sources > 0 ? 1000.0 / (spec.rate_hz * spec.sources) : 0.0),
       weight_mV_(spec.weight_mV),
+      start_ms_(spec.start_ms),
       stop_ms_(spec.stop_ms),
       time_(time) {
-    const std::uint32_t end = spec.target_range ? spec.target_range->end : target_size;
     const std::uint64_t key = stable_hash(spec.name);
-    rng_.reserve(end - begin_);
+    rng_.reserve(end_ - begin_);
     // Streams by the target neuron's index in its population: the same neuron
     // gets the same train whatever the range or the partitioning.
-    for (std::uint32_t i = begin_; i < end; ++i) rng_.emplace_back(seed, rng_domain::kPoissonInput, key, i);
-    next_ms_.assign(end - begin_, spec.start_ms);
+    for (std::uint32_t i = begin_; i < end_; ++i) rng_.emplace_back(seed, rng_domain::kPoissonInput, key, i);
+    next_ms_.assign(end_ - begin_, spec.start_ms);
 }
 
-void PoissonInput::schedule_next(EngineHooks& engine, std::uint32_t k) {
-    // Intervals are drawn in double ms and only the arrival is rounded to the
-    // tick, so rounding never accumulates.
-    next_ms_[k] += rng_[k].exponential(mean_isi_ms_);
-    if (next_ms_[k] < stop_ms_)
-        engine.schedule(Event{time_.round(next_ms_[k]), offset_ + begin_ + k, index_, 0, EventKind::Input});
+std::uint32_t PoissonInput::targets_in(std::uint32_t lo, std::uint32_t hi) const {
+    lo = std::max(lo, begin_);
+    hi = std::min(hi, end_);
+    return lo < hi ? hi - lo : 0;
 }
 
-void PoissonInput::start(EngineHooks& engine) {
+// Intervals are drawn in double ms and only the arrival is rounded to the
+// tick, so rounding never accumulates.
+void PoissonInput::start() {
     if (mean_isi_ms_ == 0.0) return;
-    for (std::uint32_t k = 0; k < next_ms_.size(); ++k) schedule_next(engine, k);
+    for (std::size_t k = 0; k < next_ms_.size(); ++k) next_ms_[k] += rng_[k].exponential(mean_isi_ms_);
 }
 
-void PoissonInput::fire(EngineHooks& engine, const Event& e, Population& pop) {
-    const std::uint32_t local = e.src - offset_;
-    pop.deliver(engine, e.t, &local, &weight_mV_, 1);
-    schedule_next(engine, local - begin_);
+bool PoissonInput::fill(Tick from, Tick to, std::uint32_t lo, std::uint32_t hi, std::vector<InputArrival>& out) {
+    // Arrivals are in [start_ms, stop_ms) before rounding, so within half a
+    // tick of it after: a tick's margin on either side.
+    const double tick_ms = time_.to_ms(1);
+    if (mean_isi_ms_ == 0.0 || time_.to_ms(from) > stop_ms_ + tick_ms) return false;
+    if (time_.to_ms(to) + tick_ms < start_ms_) return true;
+    lo = std::max(lo, begin_);
+    hi = std::min(hi, end_);
+    if (lo >= hi) return true;
+    const double stop_ms = stop_ms_;
+    for (std::uint32_t k = lo - begin_; k < hi - begin_; ++k) {
+        double next = next_ms_[k];
+        Tick t;
+        // (round() is monotone, so an arrival rounded into [from, to) is one of these.)
+        while (next < stop_ms && (t = time_.round_nonneg(next)) < to) {
+            out.push_back(InputArrival{t, offset_ + begin_ + k, index_});
+            next += rng_[k].exponential(mean_isi_ms_);
+        }
+        next_ms_[k] = next;
+    }
+    return true;
 }
 
 void PoissonInput::save_state(StateWriter& w) const {

@@ -3,14 +3,16 @@
 // of Brunel-style networks without a source population or a projection.
 // Each target neuron has its own train of rate sources * rate_hz (the sum of
 // `sources` independent Poisson trains is one Poisson train) drawn exactly
-// from its own random stream, and at most one pending Input event in the
-// queue of the partition that owns it: an input costs one event and one
-// single-target deliver(), and never crosses partitions.
+// from its own random stream.  The partition that owns a neuron draws its
+// arrivals a window of time at a time (fill(), into the partition's
+// InputBatch): an input costs one single-target deliver(), never a queue
+// insertion, and never crosses partitions.
 #include <cstdint>
 #include <vector>
 
 #include "network/population.hpp"
 #include "network/spec.hpp"
+#include "sim/event_queue.hpp"
 #include "sim/random.hpp"
 #include "sim/time.hpp"
 
@@ -25,30 +27,35 @@ public:
                  std::uint32_t target_size, std::uint32_t target_offset, const TimeBase& time, std::uint64_t seed);
 
     std::uint32_t target() const { return target_; }
-    // The first input of every target neuron (through hooks that route by neuron).
-    void start(EngineHooks& engine);
-    // Input event e (for the neuron e.src) reaches `pop`: one PSP of weight_mV,
-    // then the neuron's next input is scheduled.
-    void fire(EngineHooks& engine, const Event& e, Population& pop);
-    // Event e is next: start loading what fire() will touch (no other effect).
-    void prefetch(const Event& e, const Population& pop) const {
+    // Inputs per ms into one target neuron (0: none).
+    double rate_per_ms() const { return mean_isi_ms_ > 0.0 ? 1.0 / mean_isi_ms_ : 0.0; }
+    // The number of target neurons among the population's [lo, hi).
+    std::uint32_t targets_in(std::uint32_t lo, std::uint32_t hi) const;
+    // The first arrival of every target neuron is drawn.
+    void start();
+    // Appends an arrival (an Input event: src the neuron, aux this input) for every
+    // arrival in [from, to) at the target neurons among the population's
+    // [lo, hi), and draws on; the arrivals before `from` are already taken.
+    // Returns false if no arrival can come at or after `to` (the input stopped).
+    bool fill(Tick from, Tick to, std::uint32_t lo, std::uint32_t hi, std::vector<InputArrival>& out);
+    // Input event e (for the neuron e.src) reaches `pop`: one PSP of weight_mV.
+    void fire(EngineHooks& engine, const Event& e, Population& pop) {
         const std::uint32_t local = e.src - offset_;
-        __builtin_prefetch(&rng_[local - begin_], 1);  // both cache lines of the stream
-        __builtin_prefetch(reinterpret_cast<const char*>(&rng_[local - begin_] + 1) - 1, 1);
-        __builtin_prefetch(&next_ms_[local - begin_], 1);
-        pop.prefetch(local);
+        pop.deliver(engine, e.t, &local, &weight_mV_, 1);
     }
+    // Event e comes soon: start loading what fire() will touch (no other effect).
+    void prefetch(const Event& e, const Population& pop) const { pop.prefetch(e.src - offset_); }
     // Checkpoints (see Population::save_state).
     void save_state(StateWriter& w) const;
     void load_state(StateReader& r);
 
 private:
-    void schedule_next(EngineHooks& engine, std::uint32_t k);  // k: index within the range
-
-    std::uint32_t index_, target_, begin_, offset_;
-    double mean_isi_ms_, weight_mV_, stop_ms_;
+    std::uint32_t index_, target_, begin_, end_, offset_;
+    double mean_isi_ms_, weight_mV_, start_ms_, stop_ms_;
     TimeBase time_;
     std::vector<RandomStream> rng_;
+    // Per target neuron: its next arrival (ms, not yet rounded) once start()
+    // has drawn the first; at or past stop_ms when its train has ended.
     std::vector<double> next_ms_;
 };
 

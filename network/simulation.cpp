@@ -101,8 +101,7 @@ PartitionPlan Simulation::plan_partitions(unsigned threads, Partitioning how) co
         const PoissonInputSpec& in = spec_.poisson_inputs[k];
         const std::uint32_t size = spec_.populations[net_.find_population(in.target)].size;
         const double neurons = in.target_range ? in.target_range->end - in.target_range->begin : size;
-        per_ms += neurons * in.sources * in.rate_hz / 1000.0;
-        plan.drive_per_ms += neurons * in.sources * in.rate_hz / 1000.0;
+        per_ms += neurons * in.sources * in.rate_hz / 1000.0;  // (drawn in batches, not in the drive calendar)
     }
     plan.events_per_epoch = lookahead_ == kNever ? std::numeric_limits<double>::infinity()
                                                  : per_ms * time_.to_ms(lookahead_);
@@ -134,7 +133,7 @@ void Simulation::start() {
     for (std::size_t p = 0; p < net_.num_populations(); ++p) next_rebase_.push_back(net_.population(p).rebase_period());
     StartRouter router(net_, layout_, parts_);
     for (std::size_t p = 0; p < net_.num_populations(); ++p) net_.population(p).start(router);
-    for (std::size_t k = 0; k < net_.num_poisson_inputs(); ++k) net_.poisson_input(k).start(router);
+    for (std::size_t k = 0; k < net_.num_poisson_inputs(); ++k) net_.poisson_input(k).start();
     for (std::size_t k = 0; k < net_.num_current_inputs(); ++k) net_.current_input(k).start(router);
 }
 

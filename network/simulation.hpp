@@ -64,7 +64,7 @@ struct PartitionPlan {
     std::uint32_t by_work = 1;       // what the work estimate allows (1..threads); ByWork runs this
     double events_per_epoch = 0.0;   // the estimate (infinity: no spike ever crosses partitions)
     Tick lookahead = 0;              // ticks; kNever without any projection
-    double drive_per_ms = 0.0;       // the estimate's external drive per ms (source spikes, their deliveries, Poisson inputs)
+    double drive_per_ms = 0.0;       // the estimate's external drive per ms (source spikes and their deliveries; Poisson inputs have their own batches)
     // Why partitions < threads: "" (it is not), "lookahead 0", "tied weights" or "work".
     std::string limit;
 };

@@ -18,6 +18,7 @@
 #include <boost/heap/d_ary_heap.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -297,16 +298,130 @@ private:
     std::size_t size_ = 0;  // events queued
 };
 
-// The run loop: take the earliest event of the three queues, let the handler
+// One Poisson input arriving at one neuron: an Input event, compactly (the
+// batches below move every arrival a few times).
+struct InputArrival {
+    Tick t;
+    std::uint32_t neuron;  // global index (the event's src)
+    std::uint32_t input;   // the input's index (the event's aux)
+    Event event() const { return Event{t, neuron, input, 0, EventKind::Input}; }
+};
+
+// Poisson inputs a window of time at a time.  The inputs' trains are drawn per
+// neuron, so the handler can draw every arrival of a window [from, to) in one
+// pass over its neurons (their random streams read in order, not at random
+// one arrival after another) and hand them over here; finish_fill() puts them
+// in key order (EventLater) and the run loop takes them from the front.  The
+// window width sets only the cost: the arrivals and their order are the same
+// as if each had been queued alone.
+class InputBatch {
+public:
+    // How far ahead the run loop prefetches the neurons of inputs.
+    static constexpr std::size_t kInputLookahead = 4;
+
+    bool empty() const { return next_ == arrivals_.size(); }
+    Event top() const { return arrivals_[next_].event(); }
+    void pop() { ++next_; }
+    // The arrival k places after the earliest, or null (cache hints).
+    const InputArrival* ahead(std::size_t k) const {
+        return next_ + k < arrivals_.size() ? &arrivals_[next_ + k] : nullptr;
+    }
+    // The end of the windows drawn so far: the next window starts here
+    // (kNever: no input will arrive again).
+    Tick filled_to() const { return filled_to_; }
+
+    // Drawing the window [filled_to(), to): the (empty) buffer for its
+    // arrivals, in any order; then finish_fill(to).  Only when empty().
+    std::vector<InputArrival>& start_fill() {
+        arrivals_.clear();
+        next_ = 0;
+        return arrivals_;
+    }
+    void finish_fill(Tick to);
+    // No input will arrive from filled_to() on.
+    void finish_inputs() { filled_to_ = kNever; }
+
+    // Checkpoints: the Input events not yet taken (in key order) and
+    // filled_to(); restore() takes them back.
+    std::vector<Event> pending() const {
+        std::vector<Event> out;
+        for (std::size_t i = next_; i < arrivals_.size(); ++i) out.push_back(arrivals_[i].event());
+        return out;
+    }
+    void restore(const std::vector<Event>& pending, Tick filled_to) {
+        arrivals_.clear();
+        for (const Event& e : pending) arrivals_.push_back(InputArrival{e.t, e.src, e.aux});
+        next_ = 0;
+        filled_to_ = filled_to;
+    }
+
+private:
+    std::vector<InputArrival> arrivals_, scratch_;
+    std::size_t next_ = 0;  // arrivals_[next_] is the earliest not yet taken
+    Tick filled_to_ = 0;
+};
+
+// Stable LSD radix sort by the time within the window (11 bits a pass), then
+// insertion sort by the whole key: after the radix passes only events at the
+// same tick can be out of order, and they are rare (two inputs of one neuron,
+// or arrivals of different inputs at one tick), so that last pass is one
+// comparison per event.
+inline void InputBatch::finish_fill(Tick to) {
+    const Tick from = filled_to_;
+    filled_to_ = to;
+    const std::size_t n = arrivals_.size();
+    if (n < 2) return;
+    constexpr unsigned kBits = 11;
+    constexpr std::size_t kBins = std::size_t{1} << kBits;
+    const auto bin = [from](const InputArrival& a, unsigned shift) {
+        return (static_cast<std::uint64_t>(a.t - from) >> shift) & (kBins - 1);
+    };
+    const unsigned width = static_cast<unsigned>(std::bit_width(static_cast<std::uint64_t>(to - from - 1)));
+    scratch_.resize(n);
+    std::size_t count[kBins];
+    for (unsigned shift = 0; shift < width; shift += kBits) {
+        std::fill(count, count + kBins, std::size_t{0});
+        for (const InputArrival& a : arrivals_) ++count[bin(a, shift)];
+        std::size_t sum = 0;
+        for (std::size_t& c : count) {
+            const std::size_t k = c;
+            c = sum;
+            sum += k;
+        }
+        for (const InputArrival& a : arrivals_) scratch_[count[bin(a, shift)]++] = a;
+        arrivals_.swap(scratch_);
+    }
+    // The key of Input events at one tick: (src, aux).
+    const auto later = [](const InputArrival& a, const InputArrival& b) {
+        if (a.t != b.t) return a.t > b.t;
+        return a.neuron != b.neuron ? a.neuron > b.neuron : a.input > b.input;
+    };
+    for (std::size_t i = 1; i < n; ++i) {
+        if (!later(arrivals_[i - 1], arrivals_[i])) continue;
+        const InputArrival a = arrivals_[i];
+        std::size_t j = i;
+        for (; j > 0 && later(arrivals_[j - 1], a); --j) arrivals_[j] = arrivals_[j - 1];
+        arrivals_[j] = a;
+    }
+}
+
+// The run loop: take the earliest event of the four queues, let the handler
 // apply it and schedule what follows.  Processes every event with t < end;
 // later events stay queued so that a run can be continued.  Returns the
-// number of events processed.
+// number of events processed.  When the Poisson inputs drawn so far are all
+// taken, the handler draws the next window (fill_inputs()) if it starts
+// before `end`.
 template <class Handler>
-std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, OwnEvents& own, Handler& handler, Tick end) {
+std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, InputBatch& inputs, OwnEvents& own, Handler& handler,
+                        Tick end) {
     const EventLater later;
     std::uint64_t processed = 0;
     while (true) {
-        // 0: the heap, 1: the drive, 2: own events (the earliest present).
+        if (inputs.empty() && inputs.filled_to() < end) {
+            handler.fill_inputs();
+            continue;
+        }
+        // 0: the heap, 1: the drive, 2: own events, 3: inputs (the earliest present).
         int from = queue.empty() ? -1 : 0;
         Event e{};
         if (from == 0) e = queue.top();
@@ -321,6 +436,10 @@ std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, OwnEvents& own,
                 e = o;
             }
         }
+        if (!inputs.empty() && (from < 0 || later(e, inputs.top()))) {
+            from = 3;
+            e = inputs.top();
+        }
         if (from < 0 || e.t >= end) break;
         if (from == 0) {
             queue.pop();
@@ -332,7 +451,14 @@ std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, OwnEvents& own,
             // Drive events touch neurons all over memory: start loading the
             // next one's state while this one is handled.
             if (const Event* next = drive.peek()) handler.prefetch(*next);
-        } else own.pop();
+        } else if (from == 2) {
+            own.pop();
+        } else {
+            inputs.pop();
+            // Inputs reach neurons all over memory: start loading the state of
+            // the neuron a few inputs ahead while this one is handled.
+            if (const InputArrival* next = inputs.ahead(InputBatch::kInputLookahead)) handler.prefetch(next->event());
+        }
         handler.handle(e);
         ++processed;
     }

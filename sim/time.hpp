@@ -33,6 +33,14 @@ public:
     double to_ms(Tick t) const { return static_cast<double>(t) * ms_per_tick_; }
     // Nearest tick; used for delays and externally given times.
     Tick round(double ms) const { return static_cast<Tick>(std::llround(ms * static_cast<double>(ticks_per_ms_))); }
+    // round() for 0 <= ms < max_ms(), inline (no library call): the same
+    // tick, since x - trunc(x) is exact for such x and halves go up as with
+    // llround.  For the inner loops that round every Poisson arrival.
+    Tick round_nonneg(double ms) const {
+        const double x = ms * static_cast<double>(ticks_per_ms_);
+        const auto t = static_cast<Tick>(x);  // truncates
+        return x - static_cast<double>(t) >= 0.5 ? t + 1 : t;
+    }
     // First tick at or after ms; used for predicted threshold crossings so
     // that the state at the returned tick is past the threshold.
     Tick ceil(double ms) const {

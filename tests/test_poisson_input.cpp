@@ -11,6 +11,7 @@
 #include "file_helpers.hpp"
 #include "helpers.hpp"
 #include "io/spec_loader.hpp"
+#include "network/poisson_input.hpp"
 #include "sim/random.hpp"
 #include "stats.hpp"
 
@@ -119,6 +120,52 @@ TEST_CASE("poisson_input: only the target range receives input, and a neuron's t
         CAPTURE(i);
         if (i >= 3 && i < 6) CHECK(ranged.observe_voltage(0, i) == whole.observe_voltage(0, i));
         else CHECK(ranged.observe_voltage(0, i) == -70.0);
+    }
+}
+
+TEST_CASE("poisson_input: drawn window by window, each arrival comes once, in the window of its tick") {
+    // Ticks of 1 ms and 3 kHz: most ticks hold arrivals, so many fall on the
+    // edges of the windows.  Neurons 2..9 of a population of 12 are targets;
+    // a partition owning neurons 4..10 draws them.
+    PoissonInputSpec in = input("n", 1000.0, 3, 1.0);
+    in.start_ms = 5.0;
+    in.stop_ms = 60.0;
+    in.target_range = NeuronRange{2, 10};
+    for (const Tick width : {Tick{1}, Tick{2}, Tick{3}, Tick{50}}) {
+        CAPTURE(width);
+        const TimeBase tb(0);
+        PoissonInput drive(in, 7, 0, 12, 100, tb, 23);
+        CHECK(drive.targets_in(4, 11) == 6);
+        CHECK(drive.targets_in(10, 12) == 0);
+        drive.start();
+        std::vector<std::vector<Tick>> got(12);
+        Tick from = 0;
+        bool more = true;
+        for (; more && from < 1000; from += width) {
+            std::vector<InputArrival> out;
+            more = drive.fill(from, from + width, 4, 11, out);
+            for (const InputArrival& a : out) {
+                REQUIRE(a.t >= from);
+                REQUIRE(a.t < from + width);
+                REQUIRE(a.neuron >= 104);
+                REQUIRE(a.neuron < 110);
+                CHECK(a.input == 7);
+                got[a.neuron - 100].push_back(a.t);
+            }
+        }
+        CHECK(!more);          // it says when its trains have ended ...
+        CHECK(from < 62 + 2 * width);  // ... at most a window after the first that starts past stop_ms
+        for (std::uint32_t i = 0; i < 12; ++i) {
+            CAPTURE(i);
+            std::vector<Tick> want;
+            if (i >= 4 && i < 10) {
+                RandomStream rng(23, rng_domain::kPoissonInput, stable_hash(in.name), i);
+                for (double t = in.start_ms + rng.exponential(1.0 / 3.0); t < in.stop_ms; t += rng.exponential(1.0 / 3.0))
+                    want.push_back(tb.round(t));
+                CHECK(want.size() > 100);
+            }
+            CHECK(got[i] == want);
+        }
     }
 }
 

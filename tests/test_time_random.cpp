@@ -221,6 +221,83 @@ TEST_CASE("The drive calendar pops the same events as the heap whatever the buck
     }
 }
 
+TEST_CASE("round_nonneg is llround, without the library call") {
+    RandomStream rng(5, 6, 7, 8);
+    for (int digits : {0, 3, 6, 9}) {
+        const TimeBase tb(digits);
+        CAPTURE(digits);
+        const double tpm = static_cast<double>(tb.ticks_per_ms());
+        std::vector<double> ms = {0.0, 1e-300, 0.5 / tpm, std::nextafter(0.5 / tpm, 0.0), 2.5 / tpm, 1e6, tb.max_ms() / 4};
+        // Halves and their neighbours: where truncating then comparing could go wrong.
+        for (int k = 0; k < 2000; ++k) {
+            const double half = (std::floor(rng.uniform(0.0, 1e7)) + 0.5) / tpm;
+            ms.push_back(half);
+            ms.push_back(std::nextafter(half, 0.0));
+            ms.push_back(std::nextafter(half, 1e300));
+            ms.push_back(rng.uniform(0.0, 1e4));
+            ms.push_back(rng.exponential(1e9));
+        }
+        for (double x : ms) {
+            CAPTURE(x);
+            REQUIRE(tb.round_nonneg(x) == tb.round(x));
+        }
+    }
+}
+
+TEST_CASE("An input batch gives its arrivals in the heap's order, whatever the window") {
+    // Windows from one tick to 2^40 ticks: none, one, two and four radix passes.
+    for (const Tick width : {Tick{1}, Tick{7}, Tick{2048}, Tick{2049}, Tick{1} << 22, (Tick{1} << 40) + 3}) {
+        CAPTURE(width);
+        InputBatch batch;
+        RandomStream rng(9, 10, 11, static_cast<std::uint64_t>(width));
+        std::vector<Event> all;
+        for (int window = 0; window < 4; ++window) {
+            const Tick from = batch.filled_to();
+            std::vector<InputArrival>& buf = batch.start_fill();
+            // Few neurons and inputs, and clustered times: many events share a tick and a neuron.
+            const int n = window == 2 ? 1 : 3000;
+            for (int k = 0; k < n; ++k) {
+                const Tick t = from + static_cast<Tick>(rng.below(static_cast<std::uint64_t>(width)) /
+                                                        (k % 3 == 0 ? std::max<Tick>(width / 4, 1) : 1));
+                buf.push_back(InputArrival{t, static_cast<std::uint32_t>(rng.below(40)),
+                                           static_cast<std::uint32_t>(rng.below(3))});
+                all.push_back(buf.back().event());
+            }
+            batch.finish_fill(from + width);
+            CHECK(batch.filled_to() == from + width);
+            // Drawn in key order: the heap holding the same events pops them alike.
+            EventQueue ref;
+            for (const Event& e : all) ref.push(e);
+            all.clear();
+            std::size_t taken = 0;
+            while (!batch.empty()) {
+                const Event a = batch.top(), b = ref.top();
+                REQUIRE(a.t == b.t);
+                REQUIRE(a.src == b.src);
+                REQUIRE(a.aux == b.aux);
+                REQUIRE(a.kind == EventKind::Input);
+                REQUIRE(a.t >= from);
+                REQUIRE(a.t < from + width);
+                if (taken == 100) {  // a checkpoint halfway through a window
+                    const std::vector<Event> left = batch.pending();
+                    InputBatch copy;
+                    copy.restore(left, batch.filled_to());
+                    REQUIRE(copy.pending().size() == left.size());
+                    CHECK(copy.top().t == a.t);
+                    CHECK(copy.filled_to() == batch.filled_to());
+                }
+                batch.pop();
+                ref.pop();
+                ++taken;
+            }
+            CHECK(ref.empty());
+            CHECK(taken == static_cast<std::size_t>(n));
+        }
+        batch.finish_inputs();
+        CHECK(batch.filled_to() == kNever);
+    }
+}
+
 TEST_CASE("Random streams are pure functions of their key") {
     RandomStream a(7, 1, 2, 3), b(7, 1, 2, 3), c(7, 1, 2, 4), d(8, 1, 2, 3);
     std::vector<std::uint64_t> va, vb, vc, vd;
