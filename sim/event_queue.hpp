@@ -317,7 +317,7 @@ struct InputArrival {
 class InputBatch {
 public:
     // How far ahead the run loop prefetches the neurons of inputs.
-    static constexpr std::size_t kInputLookahead = 4;
+    static constexpr std::size_t kInputLookahead = 8;
 
     bool empty() const { return next_ == arrivals_.size(); }
     Event top() const { return arrivals_[next_].event(); }
