@@ -44,6 +44,7 @@ constexpr double kBaselineBytes = 10e6;       // the program with an empty netwo
 constexpr double kStaticSynapseBytes = 10;
 constexpr double kBuildSynapseBytes = 26;
 constexpr double kPlasticSynapseBytes = 56;
+constexpr double kPoissonInputBytes = 232;    // per target neuron (estimate_memory says why)
 constexpr double kSampleBytes = 32;           // one voltage, rate or weight sample, kept and written
 constexpr double kWriterBytes = 6e6;          // a streaming writer's buffers: a megabyte per table
 
@@ -139,6 +140,15 @@ MemoryEstimate estimate_memory(const NetworkSpec& spec, Recording recording) {
             // Each time is held twice: in the spec (ms) and in the population (ticks).
             for (const auto& train : st->times_ms) b += 16.0 * static_cast<double>(train.size());
         add(fmt::format("population \"{}\" ({} {} neurons)", p.name, p.size, model_name(p.model)), b);
+    }
+    // A Poisson input keeps per target neuron its random stream (96 B) and next
+    // arrival (8 B), and its partition a batch of about 4 arrivals per neuron
+    // (16 B each) and the batch's sorting buffer: 232 B.
+    for (const auto& in : spec.poisson_inputs) {
+        double targets = 0.0;
+        for (const auto& p : spec.populations)
+            if (p.name == in.target) targets = in.target_range ? in.target_range->end - in.target_range->begin : p.size;
+        add(fmt::format("poisson_input \"{}\" ({:.3g} target neurons)", in.name, targets), kPoissonInputBytes * targets);
     }
     double largest = 0.0, plastic = 0.0;  // synapses of the largest projection; plastic bytes in all
     std::string largest_name;

@@ -38,6 +38,9 @@ TEST_CASE("memory estimate: within a factor of 1.5 of the measured peak on specs
         "projection { name: \"plastic\" source: \"s\" target: \"t\" fixed_probability { p: 0.5 } "
         "weight_mV { constant: 0.01 } delay_ms { constant: 2 } plasticity { w_max_mV: 1 "
         "pair_stdp { a_plus_mV: 0.001 a_minus_mV: 0.001 tau_plus_ms: 20 tau_minus_ms: 20 } } }",
+        // Poisson input into every neuron (its streams and batches outweigh the neurons)
+        "run { duration_ms: 2 } population { name: \"a\" size: 400000 lif_delta {} } "
+        "poisson_input { target: \"a\" rate_hz: 10 sources: 800 weight_mV: 0.01 }",
         // voltage samples, streamed
         "run { duration_ms: 2000 } population { name: \"a\" size: 150 lif_delta {} } "
         "record { voltage { population: \"a\" interval_ms: 0.1 } }",
