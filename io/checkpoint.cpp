@@ -22,8 +22,9 @@ namespace spikeem::io {
 namespace {
 
 // Bumped whenever the message or the layout of the engine state changes in a
-// way the version string would not show (it does on every release).
-constexpr std::uint32_t kFormat = 2;
+// way the version string would not show (it does on every release).  3:
+// spike-pair traces stored scaled to their epoch, not as (value, time).
+constexpr std::uint32_t kFormat = 3;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
 constexpr const char* kStateFile = "checkpoint";
 

@@ -105,22 +105,24 @@ public:
 
     void on_pre(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
                 const std::uint32_t* targets) {
-        if constexpr (requires(const Rule& r, const typename Rule::Pre& s) { r.pre_at(s, t); }) {
+        const typename Rule::Now at = rule_.now(t);
+        if constexpr (requires(const Rule& r, const typename Rule::Pre& s) { r.pre_at(s, at); }) {
             if (shared_) {
-                on_pre_shared(t, group, begin, n, w, targets);
+                on_pre_shared(at, group, begin, n, w, targets);
                 return;
             }
         }
         assert(!shared_);  // a rule that shares Pre provides pre_at
         for (std::uint32_t k = begin; k < begin + n; ++k) {
-            const auto now = rule_.post_at(post_[targets[k]], t);
-            const double d = rule_.depression(pre_[k], now, t);
+            const auto now = rule_.post_at(post_[targets[k]], at);
+            const double d = rule_.depression(pre_[k], now, at);
             if (d != 0.0) w[k] = depress(w[k], d);
         }
     }
 
     void on_post(Tick t, std::uint32_t post, double* w) override {
-        const auto now = rule_.post_at(post_[post], t);
+        const typename Rule::Now at = rule_.now(t);
+        const auto now = rule_.post_at(post_[post], at);
         // A column of the synapse matrix: every w[k] is a cache miss of its
         // own, so start loading kAhead synapses in advance.
         constexpr std::uint32_t kAhead = 16;
@@ -144,7 +146,7 @@ public:
                 std::uint32_t g = bucket[k >> shift];
                 while (groups_[g].end <= k) ++g;
                 typename Rule::Pre pre = groups_[g].pre;  // potentiation leaves a shared state unchanged
-                const double p = rule_.potentiation(pre, now, t);
+                const double p = rule_.potentiation(pre, now, at);
                 if (p != 0.0) w[k] = potentiate(w[k], p);
             }
         } else {
@@ -154,11 +156,11 @@ public:
                     __builtin_prefetch(&pre_[in_syn[i + kAhead]]);
                 }
                 const std::uint32_t k = in_syn[i];
-                const double p = rule_.potentiation(pre_[k], now, t);
+                const double p = rule_.potentiation(pre_[k], now, at);
                 if (p != 0.0) w[k] = potentiate(w[k], p);
             }
         }
-        rule_.post_spike(post_[post], t);
+        rule_.post_spike(post_[post], at);
     }
 
     bool per_partition() const override { return shared_; }
@@ -205,16 +207,16 @@ public:
 private:
     // on_pre with one Pre per delay group.  Each synapse updates a copy of the
     // group's state exactly as it updated its own state before; all copies end
-    // equal.  The copy starts from the state decayed to t (pre_at, once for the
-    // group): the same bits as decaying it in every synapse's depression.
-    void on_pre_shared(Tick t, std::uint32_t group, std::uint32_t begin, std::uint32_t n, double* w,
-                       const std::uint32_t* targets) {
-        const typename Rule::Pre before = rule_.pre_at(groups_[group].pre, t);
+    // equal.  The copy starts from the state as of now (pre_at, once for the
+    // group): the same bits as moving it in every synapse's depression.
+    void on_pre_shared(const typename Rule::Now& at, std::uint32_t group, std::uint32_t begin, std::uint32_t n,
+                       double* w, const std::uint32_t* targets) {
+        const typename Rule::Pre before = rule_.pre_at(groups_[group].pre, at);
         typename Rule::Pre after = before;
         for (std::uint32_t k = begin; k < begin + n; ++k) {
-            const auto now = rule_.post_at(post_[targets[k]], t);
+            const auto now = rule_.post_at(post_[targets[k]], at);
             after = before;
-            const double d = rule_.depression(after, now, t);
+            const double d = rule_.depression(after, now, at);
             if (d != 0.0) w[k] = depress(w[k], d);
         }
         groups_[group].pre = after;

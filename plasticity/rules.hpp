@@ -6,19 +6,36 @@
 // A rule R provides
 //   struct Pre;    per synapse (presynaptic traces)
 //   struct Post;   per postsynaptic neuron and projection (postsynaptic traces)
-//   struct PostNow; Post's values decayed to the current time (read once per event)
-//   PostNow post_at(const Post&, Tick t) const;
-//   double depression(Pre&, const PostNow&, Tick t) const;   at a pre arrival: -dw / f_minus(w), then updates Pre
-//   double potentiation(Pre&, const PostNow&, Tick t) const; at a post arrival: dw / f_plus(w), then updates Pre
-//   void post_spike(Post&, Tick t) const;                     after all synapses saw the post arrival
+//   struct Now;    what every hook of one event needs of its time t (the
+//                  traces' decay factors at t): computed once per presynaptic
+//                  arrival or postsynaptic spike, not once per synapse
+//   struct PostNow; Post's values at the current time (read once per synapse)
+//   Now now(Tick t) const;
+//   PostNow post_at(const Post&, const Now&) const;
+//   double depression(Pre&, const PostNow&, const Now&) const;   at a pre arrival: -dw / f_minus(w), then updates Pre
+//   double potentiation(Pre&, const PostNow&, const Now&) const; at a post arrival: dw / f_plus(w), then updates Pre
+//   void post_spike(Post&, const Now&) const;                     after all synapses saw the post arrival
 //   bool pre_shared() const;  true if Pre changes only in depression and the same way for every
 //                             synapse of a delay group (not depending on PostNow): then
 //                             PlasticSynapses keeps one Pre per delay group, not per synapse
-//   Pre pre_at(const Pre&, Tick t) const;  (rules that can share Pre) the state with its traces
-//                             decayed to t: depression from it gives the same bits as from the
-//                             state it came from (decay(0) is exactly 1), so a delay group's
-//                             traces decay once per spike, not once per synapse
-// Traces are (value, time of value) pairs decayed in closed form when read.
+//   Pre pre_at(const Pre&, const Now&) const;  (rules that can share Pre) the state as of the
+//                             current epoch: depression from it gives the same bits as from the
+//                             state it came from, so a delay group's state moves once per spike
+//
+// Traces.  A trace x decays as exp(-t/tau) between jumps.  Reading it at
+// every synapse with an exp of its own cost two library calls per synaptic
+// event, most of a plastic network's time.  So each trace is stored as its
+// value at the start of an epoch (ScaledTrace): x(t) = X exp(-(t - t_m)/tau)
+// for t in epoch m, [t_m, t_m + period).  The factor exp(-(t - t_m)/tau) is
+// the same for every trace of that time constant, so one event computes it
+// once (Now) and each synapse multiplies.  A jump of a at t adds
+// a exp(+(t - t_m)/tau) to X.  The epoch (kEpochTaus shortest time constants
+// of the rule) keeps exp(+(t - t_m)/tau) far from overflow; a trace last
+// changed in an earlier epoch is carried into the current one with an exp of
+// its own, at most once per epoch.  Every operation on a trace depends on its
+// own history and on the times only, never on which event computed Now, so
+// the results are the same bits on any partitioning.
+#include <algorithm>
 #include <cmath>
 
 #include "plasticity/params.hpp"
@@ -26,129 +43,186 @@
 
 namespace spikeem {
 
-// exp(-dt / tau) for dt in ticks, with 1/tau precomputed in 1/ticks.
-inline double decay(Tick dt, double inv_tau_ticks) {
-    return dt == 0 ? 1.0 : std::exp(-static_cast<double>(dt) * inv_tau_ticks);
+// Epochs of a rule's scaled traces: kEpochTaus of its shortest time constant
+// (tau_min_ms), in ticks.  exp(kEpochTaus) = 3.9e55, so a scaled trace stays
+// far from overflow whatever its time constant (the longer ones grow less).
+constexpr double kEpochTaus = 128.0;
+inline Tick epoch_period(double tau_min_ms, const TimeBase& time) {
+    const double ticks = std::floor(kEpochTaus * tau_min_ms / time.resolution_ms());
+    return static_cast<Tick>(std::clamp(ticks, 1.0, 0x1p52));
 }
+
+// One time constant's scaled traces (see the top of this file).  Times are >= 0.
+class ScaledTrace {
+public:
+    ScaledTrace(double tau_ms, Tick period, const TimeBase& time)
+        : inv_tau_(time.resolution_ms() / tau_ms), period_(period) {}
+
+    // At time t in epoch m: shrink = exp(-(t - t_m)/tau) turns a scaled value into
+    // the trace's value, grow = exp(+(t - t_m)/tau) a jump into its scaled size.
+    struct At {
+        double shrink, grow;
+    };
+    At at(Tick t, Tick epoch) const {
+        const double d = static_cast<double>(t - epoch * period_) * inv_tau_;
+        return {std::exp(-d), std::exp(d)};
+    }
+    Tick epoch(Tick t) const { return t / period_; }
+
+    // X, scaled in epoch e, scaled in epoch m >= e instead.
+    double carry(double x, Tick e, Tick m) const {
+        return e == m ? x : x * std::exp(-static_cast<double>((m - e) * period_) * inv_tau_);
+    }
+
+private:
+    double inv_tau_;
+    Tick period_;
+};
 
 class PairStdp {
 public:
+    // x scaled in `epoch` (ScaledTrace); {0, 0} is a trace that never jumped.
     struct Pre {
         double x = 0.0;
-        Tick t = 0;
+        Tick epoch = 0;
     };
     struct Post {
         double y = 0.0;
-        Tick t = 0;
+        Tick epoch = 0;
     };
     struct PostNow {
         double y;
     };
+    struct Now {
+        Tick epoch;
+        ScaledTrace::At plus, minus;
+    };
 
     PairStdp(const PairStdpParams& p, const TimeBase& time)
         : p_(p),
-          inv_tau_plus_(time.resolution_ms() / p.tau_plus_ms),
-          inv_tau_minus_(time.resolution_ms() / p.tau_minus_ms) {}
+          period_(epoch_period(std::min(p.tau_plus_ms, p.tau_minus_ms), time)),
+          plus_(p.tau_plus_ms, period_, time),
+          minus_(p.tau_minus_ms, period_, time) {}
 
-    PostNow post_at(const Post& s, Tick t) const { return {s.y * decay(t - s.t, inv_tau_minus_)}; }
-    Pre pre_at(const Pre& s, Tick t) const { return {s.x * decay(t - s.t, inv_tau_plus_), t}; }
+    Now now(Tick t) const {
+        const Tick e = plus_.epoch(t);
+        return {e, plus_.at(t, e), minus_.at(t, e)};
+    }
+    PostNow post_at(const Post& s, const Now& n) const {
+        return {minus_.carry(s.y, s.epoch, n.epoch) * n.minus.shrink};
+    }
+    Pre pre_at(const Pre& s, const Now& n) const { return {plus_.carry(s.x, s.epoch, n.epoch), n.epoch}; }
 
     // Presynaptic-centred pairing consumes the trace at a post spike, synapse by synapse.
     bool pre_shared() const { return p_.pairing != Pairing::NearestPresynapticCentred; }
 
-    double depression(Pre& pre, const PostNow& post, Tick t) const {
+    double depression(Pre& pre, const PostNow& post, const Now& n) const {
         const double dw = p_.a_minus_mV * post.y;
-        const double x = pre.x * decay(t - pre.t, inv_tau_plus_);
+        const double x = plus_.carry(pre.x, pre.epoch, n.epoch);
         // All-to-all and presynaptic-centred accumulate pre spikes; symmetric nearest keeps the last.
-        pre.x = p_.pairing == Pairing::NearestSymmetric ? 1.0 : x + 1.0;
-        pre.t = t;
+        pre.x = p_.pairing == Pairing::NearestSymmetric ? n.plus.grow : x + n.plus.grow;
+        pre.epoch = n.epoch;
         return dw;
     }
 
-    double potentiation(Pre& pre, const PostNow&, Tick t) const {
-        const double x = pre.x * decay(t - pre.t, inv_tau_plus_);
+    double potentiation(Pre& pre, const PostNow&, const Now& n) const {
+        const double x = plus_.carry(pre.x, pre.epoch, n.epoch) * n.plus.shrink;
         if (p_.pairing == Pairing::NearestPresynapticCentred) {
             // Each pre spike pairs with the first post spike after it only: consumed.
             pre.x = 0.0;
-            pre.t = t;
+            pre.epoch = n.epoch;
         }
         return p_.a_plus_mV * x;
     }
 
-    void post_spike(Post& s, Tick t) const {
-        const double y = s.y * decay(t - s.t, inv_tau_minus_);
+    void post_spike(Post& s, const Now& n) const {
+        const double y = minus_.carry(s.y, s.epoch, n.epoch);
         // Depression pairs a pre spike with the last post spike only, except all-to-all.
-        s.y = p_.pairing == Pairing::AllToAll ? y + 1.0 : 1.0;
-        s.t = t;
+        s.y = p_.pairing == Pairing::AllToAll ? y + n.minus.grow : n.minus.grow;
+        s.epoch = n.epoch;
     }
 
 private:
     PairStdpParams p_;
-    double inv_tau_plus_, inv_tau_minus_;
+    Tick period_;
+    ScaledTrace plus_, minus_;
 };
 
 class TripletStdp {
 public:
+    // r1 (tau_plus), r2 (tau_x), o1 (tau_minus), o2 (tau_y) scaled in `epoch` (ScaledTrace).
     struct Pre {
         double r1 = 0.0, r2 = 0.0;
-        Tick t = 0;
+        Tick epoch = 0;
     };
     struct Post {
         double o1 = 0.0, o2 = 0.0;
-        Tick t = 0;
+        Tick epoch = 0;
     };
     struct PostNow {
         double o1, o2;
     };
+    struct Now {
+        Tick epoch;
+        ScaledTrace::At plus, x, minus, y;
+    };
 
     TripletStdp(const TripletStdpParams& p, const TimeBase& time)
         : p_(p),
-          inv_tau_plus_(time.resolution_ms() / p.tau_plus_ms),
-          inv_tau_minus_(time.resolution_ms() / p.tau_minus_ms),
-          inv_tau_x_(time.resolution_ms() / p.tau_x_ms),
-          inv_tau_y_(time.resolution_ms() / p.tau_y_ms) {}
+          period_(epoch_period(std::min({p.tau_plus_ms, p.tau_minus_ms, p.tau_x_ms, p.tau_y_ms}), time)),
+          plus_(p.tau_plus_ms, period_, time),
+          minus_(p.tau_minus_ms, period_, time),
+          x_(p.tau_x_ms, period_, time),
+          y_(p.tau_y_ms, period_, time) {}
 
-    PostNow post_at(const Post& s, Tick t) const {
-        return {s.o1 * decay(t - s.t, inv_tau_minus_), s.o2 * decay(t - s.t, inv_tau_y_)};
+    Now now(Tick t) const {
+        const Tick e = plus_.epoch(t);
+        return {e, plus_.at(t, e), x_.at(t, e), minus_.at(t, e), y_.at(t, e)};
+    }
+    PostNow post_at(const Post& s, const Now& n) const {
+        return {minus_.carry(s.o1, s.epoch, n.epoch) * n.minus.shrink, y_.carry(s.o2, s.epoch, n.epoch) * n.y.shrink};
     }
 
     bool pre_shared() const { return true; }  // r1, r2 change at pre spikes only
-    Pre pre_at(const Pre& s, Tick t) const {
-        return {s.r1 * decay(t - s.t, inv_tau_plus_), s.r2 * decay(t - s.t, inv_tau_x_), t};
+    Pre pre_at(const Pre& s, const Now& n) const {
+        return {plus_.carry(s.r1, s.epoch, n.epoch), x_.carry(s.r2, s.epoch, n.epoch), n.epoch};
     }
 
-    double depression(Pre& pre, const PostNow& post, Tick t) const {
-        const double r1 = pre.r1 * decay(t - pre.t, inv_tau_plus_);
-        const double r2 = pre.r2 * decay(t - pre.t, inv_tau_x_);
-        const double dw = post.o1 * (p_.a2_minus_mV + p_.a3_minus_mV * r2);  // r2 before this spike
-        pre.r1 = p_.nearest_spike ? 1.0 : r1 + 1.0;
-        pre.r2 = p_.nearest_spike ? 1.0 : r2 + 1.0;
-        pre.t = t;
+    double depression(Pre& pre, const PostNow& post, const Now& n) const {
+        const double r1 = plus_.carry(pre.r1, pre.epoch, n.epoch);
+        const double r2 = x_.carry(pre.r2, pre.epoch, n.epoch);
+        const double dw = post.o1 * (p_.a2_minus_mV + p_.a3_minus_mV * (r2 * n.x.shrink));  // r2 before this spike
+        pre.r1 = p_.nearest_spike ? n.plus.grow : r1 + n.plus.grow;
+        pre.r2 = p_.nearest_spike ? n.x.grow : r2 + n.x.grow;
+        pre.epoch = n.epoch;
         return dw;
     }
 
-    double potentiation(Pre& pre, const PostNow& post, Tick t) const {
-        const double r1 = pre.r1 * decay(t - pre.t, inv_tau_plus_);
+    double potentiation(Pre& pre, const PostNow& post, const Now& n) const {
+        const double r1 = plus_.carry(pre.r1, pre.epoch, n.epoch) * n.plus.shrink;
         return r1 * (p_.a2_plus_mV + p_.a3_plus_mV * post.o2);  // o2 before this spike
     }
 
-    void post_spike(Post& s, Tick t) const {
-        PostNow now = post_at(s, t);
-        s.o1 = p_.nearest_spike ? 1.0 : now.o1 + 1.0;
-        s.o2 = p_.nearest_spike ? 1.0 : now.o2 + 1.0;
-        s.t = t;
+    void post_spike(Post& s, const Now& n) const {
+        const double o1 = minus_.carry(s.o1, s.epoch, n.epoch);
+        const double o2 = y_.carry(s.o2, s.epoch, n.epoch);
+        s.o1 = p_.nearest_spike ? n.minus.grow : o1 + n.minus.grow;
+        s.o2 = p_.nearest_spike ? n.y.grow : o2 + n.y.grow;
+        s.epoch = n.epoch;
     }
 
 private:
     TripletStdpParams p_;
-    double inv_tau_plus_, inv_tau_minus_, inv_tau_x_, inv_tau_y_;
+    Tick period_;
+    ScaledTrace plus_, minus_, x_, y_;
 };
 
 // Rate form of Eq. 1 (RateSlopeParams).  Both read-outs are traces with
 // unit jumps; the pre trace x is per synapse, the post trace y per neuron.
 // Every hook first integrates -c2 * integral(x y) from the synapse's last touch
 // to now (no post spike can lie in between: post spikes touch every synapse of
-// their neuron), then applies its own part.
+// their neuron), then applies its own part.  Its traces are (value, time)
+// pairs, decayed with an exp each when read.
 class RateSlope {
 public:
     struct Pre {
@@ -160,6 +234,9 @@ public:
         Tick t = 0;      // time of the last post spike
     };
     using PostNow = Post;
+    using Now = Tick;  // its traces keep (value, time) pairs: settle() needs each pair's own times
+
+    Now now(Tick t) const { return t; }
 
     RateSlope(const RateSlopeParams& p, const TimeBase& time)
         : res_ms_(time.resolution_ms()),
@@ -214,31 +291,40 @@ public:
     using Pre = PairStdp::Pre;
     using Post = PairStdp::Post;
     using PostNow = PairStdp::PostNow;
+    struct Now {
+        Tick epoch;
+        ScaledTrace::At at;
+    };
 
     InhibitoryStdp(const InhibitoryStdpParams& p, const TimeBase& time)
-        : eta_(p.eta_mV), alpha_(p.alpha()), inv_tau_(time.resolution_ms() / p.tau_ms) {}
+        : eta_(p.eta_mV), alpha_(p.alpha()), trace_(p.tau_ms, epoch_period(p.tau_ms, time), time) {}
 
-    PostNow post_at(const Post& s, Tick t) const { return {s.y * decay(t - s.t, inv_tau_)}; }
+    Now now(Tick t) const {
+        const Tick e = trace_.epoch(t);
+        return {e, trace_.at(t, e)};
+    }
+    PostNow post_at(const Post& s, const Now& n) const { return {trace_.carry(s.y, s.epoch, n.epoch) * n.at.shrink}; }
     bool pre_shared() const { return true; }
-    Pre pre_at(const Pre& s, Tick t) const { return {s.x * decay(t - s.t, inv_tau_), t}; }
+    Pre pre_at(const Pre& s, const Now& n) const { return {trace_.carry(s.x, s.epoch, n.epoch), n.epoch}; }
 
     // eta (alpha - x_post), x_post without a post spike at this tick (pre comes first).
-    double depression(Pre& pre, const PostNow& post, Tick t) const {
-        pre.x = pre.x * decay(t - pre.t, inv_tau_) + 1.0;
-        pre.t = t;
+    double depression(Pre& pre, const PostNow& post, const Now& n) const {
+        pre.x = trace_.carry(pre.x, pre.epoch, n.epoch) + n.at.grow;
+        pre.epoch = n.epoch;
         return eta_ * (alpha_ - post.y);
     }
     // eta x_pre, x_pre including a pre arrival at this tick.
-    double potentiation(Pre& pre, const PostNow&, Tick t) const {
-        return eta_ * (pre.x * decay(t - pre.t, inv_tau_));
+    double potentiation(Pre& pre, const PostNow&, const Now& n) const {
+        return eta_ * (trace_.carry(pre.x, pre.epoch, n.epoch) * n.at.shrink);
     }
-    void post_spike(Post& s, Tick t) const {
-        s.y = s.y * decay(t - s.t, inv_tau_) + 1.0;
-        s.t = t;
+    void post_spike(Post& s, const Now& n) const {
+        s.y = trace_.carry(s.y, s.epoch, n.epoch) + n.at.grow;
+        s.epoch = n.epoch;
     }
 
 private:
-    double eta_, alpha_, inv_tau_;
+    double eta_, alpha_;
+    ScaledTrace trace_;
 };
 
 }  // namespace spikeem

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "plasticity/rules.hpp"
 
 using namespace spikeem;
 using namespace spikeem::test;
@@ -244,10 +245,14 @@ struct Outcome {
     int ref_clips = 0;
     double worst = 0.0;
     double total_change = 0.0;  // sum |w_final - w0|, to see that learning happened
+    // Pre and post arrivals at one synapse less than `near` apart on either side
+    // of an epoch boundary (run_and_compare's epoch arguments): pairs whose trace
+    // had to be carried from one epoch into the next.
+    std::size_t straddling = 0;
 };
 
 // Run a scenario with the given plasticity and compare every synapse with the reference.
-Outcome run_and_compare(const Scenario& sc, const PlasticitySpec& ps) {
+Outcome run_and_compare(const Scenario& sc, const PlasticitySpec& ps, Tick epoch = 0, Tick near = 0) {
     const NetworkSpec spec = build(sc, ps);
     Simulation sim(spec);
     const TimeBase& tb = sim.time();
@@ -314,6 +319,10 @@ Outcome run_and_compare(const Scenario& sc, const PlasticitySpec& ps) {
                 for (Tick t : pre_spikes[s])
                     if (t + d_ax + d_den < end) a.push_back(t + d_ax);
                 const RefResult ref = reference(a, b_of[post], ps, w_init[k].w);
+                if (epoch > 0)
+                    for (Tick ta : a)
+                        for (Tick tb_ : b_of[post])
+                            if (std::abs(ta - tb_) < near && ta / epoch != tb_ / epoch) ++o.straddling;
                 const double diff = std::abs(w_end[k].w - ref.w);
                 o.worst = std::max(o.worst, diff);
                 if (diff >= kTol) {
@@ -437,6 +446,42 @@ TEST_CASE("Triplet STDP equals the all-pairs reference for all-to-all and neares
         }
     }
     CHECK(soft_at_bound > 0);  // and some soft-bounded weights end at a bound too
+}
+
+TEST_CASE("Traces carried over many epochs still equal the all-pairs reference") {
+    // Traces are stored scaled to the start of an epoch of 128 shortest time
+    // constants (rules.hpp); with time constants of a fraction of a ms the
+    // epochs last 51.2 ms and the scenarios cross up to 19 of them, so many
+    // pairs straddle a boundary and their traces go through ScaledTrace::carry.
+    const auto scs = scenarios();
+    const TimeBase tb;
+    const double tau_min = 0.4;
+    const Tick epoch = epoch_period(tau_min, tb);
+    CHECK(epoch == tb.round(128 * tau_min));
+    const Tick near = tb.round(5 * 3.0);  // where the longest trace (3 ms) still counts
+    std::size_t straddling = 0;
+    for (const Scenario& sc : scs) {
+        for (Pairing pairing : {Pairing::AllToAll, Pairing::NearestSymmetric, Pairing::NearestPresynapticCentred}) {
+            PlasticitySpec ps;
+            ps.rule = PairStdpParams{0.3, 0.35, tau_min, 0.7, pairing};
+            ps.w_min_mV = -1e9;
+            INFO(pairing_name(pairing) << " / " << sc.name);
+            const Outcome o = run_and_compare(sc, ps, epoch, near);
+            CHECK(o.worst < kTol);
+            CHECK(o.total_change > 0.1);
+            straddling += o.straddling;
+        }
+        for (bool nearest : {false, true}) {
+            PlasticitySpec ps;
+            ps.rule = TripletStdpParams{0.3, 0.2, 0.35, 0.1, tau_min, 0.7, 2.0, 3.0, nearest};
+            ps.w_min_mV = -1e9;
+            INFO(std::string(nearest ? "triplet nearest" : "triplet all-to-all") << " / " << sc.name);
+            const Outcome o = run_and_compare(sc, ps, epoch, near);
+            CHECK(o.worst < kTol);
+            CHECK(o.total_change > 0.1);
+        }
+    }
+    CHECK(straddling >= 20);
 }
 
 TEST_CASE("A single pair changes the weight by exactly the STDP window") {
