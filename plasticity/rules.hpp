@@ -19,20 +19,20 @@
 //                             synapse of a delay group (not depending on PostNow): then
 //                             PlasticSynapses keeps one Pre per delay group, not per synapse
 //   Pre pre_at(const Pre&, const Now&) const;  (rules that can share Pre) the state as of the
-//                             current epoch: depression from it gives the same bits as from the
+//                             current era: depression from it gives the same bits as from the
 //                             state it came from, so a delay group's state moves once per spike
 //
 // Traces.  A trace x decays as exp(-t/tau) between jumps.  Reading it at
 // every synapse with an exp of its own cost two library calls per synaptic
 // event, most of a plastic network's time.  So each trace is stored as its
-// value at the start of an epoch (ScaledTrace): x(t) = X exp(-(t - t_m)/tau)
-// for t in epoch m, [t_m, t_m + period).  The factor exp(-(t - t_m)/tau) is
+// value at the start of an era (ScaledTrace): x(t) = X exp(-(t - t_m)/tau)
+// for t in era m, [t_m, t_m + period).  The factor exp(-(t - t_m)/tau) is
 // the same for every trace of that time constant, so one event computes it
 // once (Now) and each synapse multiplies.  A jump of a at t adds
-// a exp(+(t - t_m)/tau) to X.  The epoch (kEpochTaus shortest time constants
+// a exp(+(t - t_m)/tau) to X.  The era (kEraTaus shortest time constants
 // of the rule) keeps exp(+(t - t_m)/tau) far from overflow; a trace last
-// changed in an earlier epoch is carried into the current one with an exp of
-// its own, at most once per epoch.  Every operation on a trace depends on its
+// changed in an earlier era is carried into the current one with an exp of
+// its own, at most once per era.  Every operation on a trace depends on its
 // own history and on the times only, never on which event computed Now, so
 // the results are the same bits on any partitioning.
 #include <algorithm>
@@ -43,12 +43,12 @@
 
 namespace spikeem {
 
-// Epochs of a rule's scaled traces: kEpochTaus of its shortest time constant
-// (tau_min_ms), in ticks.  exp(kEpochTaus) = 3.9e55, so a scaled trace stays
+// The length of the eras of a rule's scaled traces: kEraTaus of its shortest time constant
+// (tau_min_ms), in ticks.  exp(kEraTaus) = 3.9e55, so a scaled trace stays
 // far from overflow whatever its time constant (the longer ones grow less).
-constexpr double kEpochTaus = 128.0;
-inline Tick epoch_period(double tau_min_ms, const TimeBase& time) {
-    const double ticks = std::floor(kEpochTaus * tau_min_ms / time.resolution_ms());
+constexpr double kEraTaus = 128.0;
+inline Tick era_length(double tau_min_ms, const TimeBase& time) {
+    const double ticks = std::floor(kEraTaus * tau_min_ms / time.resolution_ms());
     return static_cast<Tick>(std::clamp(ticks, 1.0, 0x1p52));
 }
 
@@ -58,18 +58,18 @@ public:
     ScaledTrace(double tau_ms, Tick period, const TimeBase& time)
         : inv_tau_(time.resolution_ms() / tau_ms), period_(period) {}
 
-    // At time t in epoch m: shrink = exp(-(t - t_m)/tau) turns a scaled value into
+    // At time t in era m: shrink = exp(-(t - t_m)/tau) turns a scaled value into
     // the trace's value, grow = exp(+(t - t_m)/tau) a jump into its scaled size.
     struct At {
         double shrink, grow;
     };
-    At at(Tick t, Tick epoch) const {
-        const double d = static_cast<double>(t - epoch * period_) * inv_tau_;
+    At at(Tick t, Tick era) const {
+        const double d = static_cast<double>(t - era * period_) * inv_tau_;
         return {std::exp(-d), std::exp(d)};
     }
-    Tick epoch(Tick t) const { return t / period_; }
+    Tick era(Tick t) const { return t / period_; }
 
-    // X, scaled in epoch e, scaled in epoch m >= e instead.
+    // X, scaled in era e, scaled in era m >= e instead.
     double carry(double x, Tick e, Tick m) const {
         return e == m ? x : x * std::exp(-static_cast<double>((m - e) * period_) * inv_tau_);
     }
@@ -81,65 +81,65 @@ private:
 
 class PairStdp {
 public:
-    // x scaled in `epoch` (ScaledTrace); {0, 0} is a trace that never jumped.
+    // x scaled in `era` (ScaledTrace); {0, 0} is a trace that never jumped.
     struct Pre {
         double x = 0.0;
-        Tick epoch = 0;
+        Tick era = 0;
     };
     struct Post {
         double y = 0.0;
-        Tick epoch = 0;
+        Tick era = 0;
     };
     struct PostNow {
         double y;
     };
     struct Now {
-        Tick epoch;
+        Tick era;
         ScaledTrace::At plus, minus;
     };
 
     PairStdp(const PairStdpParams& p, const TimeBase& time)
         : p_(p),
-          period_(epoch_period(std::min(p.tau_plus_ms, p.tau_minus_ms), time)),
+          period_(era_length(std::min(p.tau_plus_ms, p.tau_minus_ms), time)),
           plus_(p.tau_plus_ms, period_, time),
           minus_(p.tau_minus_ms, period_, time) {}
 
     Now now(Tick t) const {
-        const Tick e = plus_.epoch(t);
+        const Tick e = plus_.era(t);
         return {e, plus_.at(t, e), minus_.at(t, e)};
     }
     PostNow post_at(const Post& s, const Now& n) const {
-        return {minus_.carry(s.y, s.epoch, n.epoch) * n.minus.shrink};
+        return {minus_.carry(s.y, s.era, n.era) * n.minus.shrink};
     }
-    Pre pre_at(const Pre& s, const Now& n) const { return {plus_.carry(s.x, s.epoch, n.epoch), n.epoch}; }
+    Pre pre_at(const Pre& s, const Now& n) const { return {plus_.carry(s.x, s.era, n.era), n.era}; }
 
     // Presynaptic-centred pairing consumes the trace at a post spike, synapse by synapse.
     bool pre_shared() const { return p_.pairing != Pairing::NearestPresynapticCentred; }
 
     double depression(Pre& pre, const PostNow& post, const Now& n) const {
         const double dw = p_.a_minus_mV * post.y;
-        const double x = plus_.carry(pre.x, pre.epoch, n.epoch);
+        const double x = plus_.carry(pre.x, pre.era, n.era);
         // All-to-all and presynaptic-centred accumulate pre spikes; symmetric nearest keeps the last.
         pre.x = p_.pairing == Pairing::NearestSymmetric ? n.plus.grow : x + n.plus.grow;
-        pre.epoch = n.epoch;
+        pre.era = n.era;
         return dw;
     }
 
     double potentiation(Pre& pre, const PostNow&, const Now& n) const {
-        const double x = plus_.carry(pre.x, pre.epoch, n.epoch) * n.plus.shrink;
+        const double x = plus_.carry(pre.x, pre.era, n.era) * n.plus.shrink;
         if (p_.pairing == Pairing::NearestPresynapticCentred) {
             // Each pre spike pairs with the first post spike after it only: consumed.
             pre.x = 0.0;
-            pre.epoch = n.epoch;
+            pre.era = n.era;
         }
         return p_.a_plus_mV * x;
     }
 
     void post_spike(Post& s, const Now& n) const {
-        const double y = minus_.carry(s.y, s.epoch, n.epoch);
+        const double y = minus_.carry(s.y, s.era, n.era);
         // Depression pairs a pre spike with the last post spike only, except all-to-all.
         s.y = p_.pairing == Pairing::AllToAll ? y + n.minus.grow : n.minus.grow;
-        s.epoch = n.epoch;
+        s.era = n.era;
     }
 
 private:
@@ -150,65 +150,65 @@ private:
 
 class TripletStdp {
 public:
-    // r1 (tau_plus), r2 (tau_x), o1 (tau_minus), o2 (tau_y) scaled in `epoch` (ScaledTrace).
+    // r1 (tau_plus), r2 (tau_x), o1 (tau_minus), o2 (tau_y) scaled in `era` (ScaledTrace).
     struct Pre {
         double r1 = 0.0, r2 = 0.0;
-        Tick epoch = 0;
+        Tick era = 0;
     };
     struct Post {
         double o1 = 0.0, o2 = 0.0;
-        Tick epoch = 0;
+        Tick era = 0;
     };
     struct PostNow {
         double o1, o2;
     };
     struct Now {
-        Tick epoch;
+        Tick era;
         ScaledTrace::At plus, x, minus, y;
     };
 
     TripletStdp(const TripletStdpParams& p, const TimeBase& time)
         : p_(p),
-          period_(epoch_period(std::min({p.tau_plus_ms, p.tau_minus_ms, p.tau_x_ms, p.tau_y_ms}), time)),
+          period_(era_length(std::min({p.tau_plus_ms, p.tau_minus_ms, p.tau_x_ms, p.tau_y_ms}), time)),
           plus_(p.tau_plus_ms, period_, time),
           minus_(p.tau_minus_ms, period_, time),
           x_(p.tau_x_ms, period_, time),
           y_(p.tau_y_ms, period_, time) {}
 
     Now now(Tick t) const {
-        const Tick e = plus_.epoch(t);
+        const Tick e = plus_.era(t);
         return {e, plus_.at(t, e), x_.at(t, e), minus_.at(t, e), y_.at(t, e)};
     }
     PostNow post_at(const Post& s, const Now& n) const {
-        return {minus_.carry(s.o1, s.epoch, n.epoch) * n.minus.shrink, y_.carry(s.o2, s.epoch, n.epoch) * n.y.shrink};
+        return {minus_.carry(s.o1, s.era, n.era) * n.minus.shrink, y_.carry(s.o2, s.era, n.era) * n.y.shrink};
     }
 
     bool pre_shared() const { return true; }  // r1, r2 change at pre spikes only
     Pre pre_at(const Pre& s, const Now& n) const {
-        return {plus_.carry(s.r1, s.epoch, n.epoch), x_.carry(s.r2, s.epoch, n.epoch), n.epoch};
+        return {plus_.carry(s.r1, s.era, n.era), x_.carry(s.r2, s.era, n.era), n.era};
     }
 
     double depression(Pre& pre, const PostNow& post, const Now& n) const {
-        const double r1 = plus_.carry(pre.r1, pre.epoch, n.epoch);
-        const double r2 = x_.carry(pre.r2, pre.epoch, n.epoch);
+        const double r1 = plus_.carry(pre.r1, pre.era, n.era);
+        const double r2 = x_.carry(pre.r2, pre.era, n.era);
         const double dw = post.o1 * (p_.a2_minus_mV + p_.a3_minus_mV * (r2 * n.x.shrink));  // r2 before this spike
         pre.r1 = p_.nearest_spike ? n.plus.grow : r1 + n.plus.grow;
         pre.r2 = p_.nearest_spike ? n.x.grow : r2 + n.x.grow;
-        pre.epoch = n.epoch;
+        pre.era = n.era;
         return dw;
     }
 
     double potentiation(Pre& pre, const PostNow& post, const Now& n) const {
-        const double r1 = plus_.carry(pre.r1, pre.epoch, n.epoch) * n.plus.shrink;
+        const double r1 = plus_.carry(pre.r1, pre.era, n.era) * n.plus.shrink;
         return r1 * (p_.a2_plus_mV + p_.a3_plus_mV * post.o2);  // o2 before this spike
     }
 
     void post_spike(Post& s, const Now& n) const {
-        const double o1 = minus_.carry(s.o1, s.epoch, n.epoch);
-        const double o2 = y_.carry(s.o2, s.epoch, n.epoch);
+        const double o1 = minus_.carry(s.o1, s.era, n.era);
+        const double o2 = y_.carry(s.o2, s.era, n.era);
         s.o1 = p_.nearest_spike ? n.minus.grow : o1 + n.minus.grow;
         s.o2 = p_.nearest_spike ? n.y.grow : o2 + n.y.grow;
-        s.epoch = n.epoch;
+        s.era = n.era;
     }
 
 private:
@@ -292,34 +292,34 @@ public:
     using Post = PairStdp::Post;
     using PostNow = PairStdp::PostNow;
     struct Now {
-        Tick epoch;
+        Tick era;
         ScaledTrace::At at;
     };
 
     InhibitoryStdp(const InhibitoryStdpParams& p, const TimeBase& time)
-        : eta_(p.eta_mV), alpha_(p.alpha()), trace_(p.tau_ms, epoch_period(p.tau_ms, time), time) {}
+        : eta_(p.eta_mV), alpha_(p.alpha()), trace_(p.tau_ms, era_length(p.tau_ms, time), time) {}
 
     Now now(Tick t) const {
-        const Tick e = trace_.epoch(t);
+        const Tick e = trace_.era(t);
         return {e, trace_.at(t, e)};
     }
-    PostNow post_at(const Post& s, const Now& n) const { return {trace_.carry(s.y, s.epoch, n.epoch) * n.at.shrink}; }
+    PostNow post_at(const Post& s, const Now& n) const { return {trace_.carry(s.y, s.era, n.era) * n.at.shrink}; }
     bool pre_shared() const { return true; }
-    Pre pre_at(const Pre& s, const Now& n) const { return {trace_.carry(s.x, s.epoch, n.epoch), n.epoch}; }
+    Pre pre_at(const Pre& s, const Now& n) const { return {trace_.carry(s.x, s.era, n.era), n.era}; }
 
     // eta (alpha - x_post), x_post without a post spike at this tick (pre comes first).
     double depression(Pre& pre, const PostNow& post, const Now& n) const {
-        pre.x = trace_.carry(pre.x, pre.epoch, n.epoch) + n.at.grow;
-        pre.epoch = n.epoch;
+        pre.x = trace_.carry(pre.x, pre.era, n.era) + n.at.grow;
+        pre.era = n.era;
         return eta_ * (alpha_ - post.y);
     }
     // eta x_pre, x_pre including a pre arrival at this tick.
     double potentiation(Pre& pre, const PostNow&, const Now& n) const {
-        return eta_ * (trace_.carry(pre.x, pre.epoch, n.epoch) * n.at.shrink);
+        return eta_ * (trace_.carry(pre.x, pre.era, n.era) * n.at.shrink);
     }
     void post_spike(Post& s, const Now& n) const {
-        s.y = trace_.carry(s.y, s.epoch, n.epoch) + n.at.grow;
-        s.epoch = n.epoch;
+        s.y = trace_.carry(s.y, s.era, n.era) + n.at.grow;
+        s.era = n.era;
     }
 
 private:

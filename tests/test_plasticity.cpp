@@ -246,13 +246,13 @@ struct Outcome {
     double worst = 0.0;
     double total_change = 0.0;  // sum |w_final - w0|, to see that learning happened
     // Pre and post arrivals at one synapse less than `near` apart on either side
-    // of an epoch boundary (run_and_compare's epoch arguments): pairs whose trace
-    // had to be carried from one epoch into the next.
+    // of the boundary of two eras (run_and_compare's era arguments): pairs whose trace
+    // had to be carried from one era into the next.
     std::size_t straddling = 0;
 };
 
 // Run a scenario with the given plasticity and compare every synapse with the reference.
-Outcome run_and_compare(const Scenario& sc, const PlasticitySpec& ps, Tick epoch = 0, Tick near = 0) {
+Outcome run_and_compare(const Scenario& sc, const PlasticitySpec& ps, Tick era_ticks = 0, Tick near = 0) {
     const NetworkSpec spec = build(sc, ps);
     Simulation sim(spec);
     const TimeBase& tb = sim.time();
@@ -319,10 +319,10 @@ Outcome run_and_compare(const Scenario& sc, const PlasticitySpec& ps, Tick epoch
                 for (Tick t : pre_spikes[s])
                     if (t + d_ax + d_den < end) a.push_back(t + d_ax);
                 const RefResult ref = reference(a, b_of[post], ps, w_init[k].w);
-                if (epoch > 0)
+                if (era_ticks > 0)
                     for (Tick ta : a)
                         for (Tick tb_ : b_of[post])
-                            if (std::abs(ta - tb_) < near && ta / epoch != tb_ / epoch) ++o.straddling;
+                            if (std::abs(ta - tb_) < near && ta / era_ticks != tb_ / era_ticks) ++o.straddling;
                 const double diff = std::abs(w_end[k].w - ref.w);
                 o.worst = std::max(o.worst, diff);
                 if (diff >= kTol) {
@@ -448,16 +448,16 @@ TEST_CASE("Triplet STDP equals the all-pairs reference for all-to-all and neares
     CHECK(soft_at_bound > 0);  // and some soft-bounded weights end at a bound too
 }
 
-TEST_CASE("Traces carried over many epochs still equal the all-pairs reference") {
-    // Traces are stored scaled to the start of an epoch of 128 shortest time
+TEST_CASE("Traces carried over many eras still equal the all-pairs reference") {
+    // Traces are stored scaled to the start of an era of 128 shortest time
     // constants (rules.hpp); with time constants of a fraction of a ms the
-    // epochs last 51.2 ms and the scenarios cross up to 19 of them, so many
+    // eras last 51.2 ms and the scenarios cross up to 19 of them, so many
     // pairs straddle a boundary and their traces go through ScaledTrace::carry.
     const auto scs = scenarios();
     const TimeBase tb;
     const double tau_min = 0.4;
-    const Tick epoch = epoch_period(tau_min, tb);
-    CHECK(epoch == tb.round(128 * tau_min));
+    const Tick era_ticks = era_length(tau_min, tb);
+    CHECK(era_ticks == tb.round(128 * tau_min));
     const Tick near = tb.round(5 * 3.0);  // where the longest trace (3 ms) still counts
     std::size_t straddling = 0;
     for (const Scenario& sc : scs) {
@@ -466,7 +466,7 @@ TEST_CASE("Traces carried over many epochs still equal the all-pairs reference")
             ps.rule = PairStdpParams{0.3, 0.35, tau_min, 0.7, pairing};
             ps.w_min_mV = -1e9;
             INFO(pairing_name(pairing) << " / " << sc.name);
-            const Outcome o = run_and_compare(sc, ps, epoch, near);
+            const Outcome o = run_and_compare(sc, ps, era_ticks, near);
             CHECK(o.worst < kTol);
             CHECK(o.total_change > 0.1);
             straddling += o.straddling;
@@ -476,7 +476,7 @@ TEST_CASE("Traces carried over many epochs still equal the all-pairs reference")
             ps.rule = TripletStdpParams{0.3, 0.2, 0.35, 0.1, tau_min, 0.7, 2.0, 3.0, nearest};
             ps.w_min_mV = -1e9;
             INFO(std::string(nearest ? "triplet nearest" : "triplet all-to-all") << " / " << sc.name);
-            const Outcome o = run_and_compare(sc, ps, epoch, near);
+            const Outcome o = run_and_compare(sc, ps, era_ticks, near);
             CHECK(o.worst < kTol);
             CHECK(o.total_change > 0.1);
         }
