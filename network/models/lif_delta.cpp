@@ -62,6 +62,17 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
         const double v0 = spec.v_init_at_rest ? lv_.rest_start(i) : draw(p_.v_init_mV, rng);
         n_[i].u = v0 - lv_.rest(i);  // t0 = 0
     }
+    build_end_growth();
+}
+
+void LifDeltaPopulation::build_end_growth() {
+    constexpr Tick kMaxEntries = 4096;
+    end_growth_.clear();
+    end_base_ = t0_ / window_ticks_ + 1;
+    if (!self_crossing_ || !inv_tau_i_.empty() || rebase_ticks_ / window_ticks_ + 2 > kMaxEntries) return;
+    // Events come at t0 <= t < t0 + rebase period: window ends up to the one after it.
+    const Tick last = (t0_ + rebase_ticks_) / window_ticks_ + 1;
+    for (Tick k = end_base_; k <= last; ++k) end_growth_.push_back(growth(0, k * window_ticks_));
 }
 
 double LifDeltaPopulation::decay(std::uint32_t i, Tick dt) const {
@@ -86,6 +97,7 @@ void LifDeltaPopulation::rebase(Tick t) {
         for (std::uint32_t i = 0; i < size(); ++i) n_[i].u *= decay(i, t - t0_);
     }
     t0_ = t;
+    build_end_growth();
 }
 
 Tick LifDeltaPopulation::predict_crossing(std::uint32_t i, Tick now) const {
@@ -213,7 +225,7 @@ void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::u
     const double u_th = Varied ? 0.0 : gap(0) * g;
     // Excitation taking u to u_reach may bring the crossing before the window's end.
     const Tick w_end = window_end(t);
-    const double g_end = self_crossing_ ? growth(0, w_end) : 0.0;
+    const double g_end = self_crossing_ ? end_growth(w_end) : 0.0;
     // Spread tau_m: the factors are neuron i's own (gi: at t).
     const bool taus = Varied && !inv_tau_i_.empty();
     // A neuron resting above threshold (gap < 0) may cross later in the window
@@ -289,6 +301,7 @@ void LifDeltaPopulation::load_state(StateReader& r) {
     r.value(t0_);
     r.same_size(n_, "neuron state");
     r.same_size(last_spike_, "last spikes");
+    build_end_growth();
 }
 
 }  // namespace spikeem

@@ -97,6 +97,20 @@ private:
     // are per neuron, one exp per input instead of one per delivery block.
     std::vector<double> tau_i_ms_, inv_tau_i_;
     Tick rebase_ticks_, window_ticks_;  // from the shortest tau_m
+    // growth(0, end) for the ends of the windows from t0 to t0 + the rebase
+    // period: every delivery block of a self-crossing population needs its
+    // window end's, and a table read is cheaper than an exp with the same bits.
+    // Entry k is window end (end_base_ + k) * window_ticks_.  Built where t0
+    // changes (construction, rebase, load_state), never while partitions run,
+    // so threads only read it.  Empty when tau_m is spread or the table would
+    // be large (a long tau_m against the window): then growth() is called.
+    std::vector<double> end_growth_;
+    Tick end_base_ = 0;
+    void build_end_growth();
+    double end_growth(Tick w_end) const {
+        const auto k = static_cast<std::size_t>(w_end / window_ticks_ - end_base_);
+        return k < end_growth_.size() ? end_growth_[k] : growth(0, w_end);
+    }
     // Per neuron, together: a delivery touches all of it (one cache line).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
