@@ -96,6 +96,7 @@ struct Case {
     bool explicit_delays;  // per-pair delays (state per synapse) or one delay (shared per delay group)
     double dendritic_ms;
     double eta_mV;      // strong enough to reach a bound, or not
+    double tau_ms = 15.0;
 };
 
 // Spike sources "pre" (6) -> "post" (4) with the rule, post a spike source
@@ -135,7 +136,7 @@ std::pair<std::size_t, int> compare(const Case& c) {
         connect("pre", "post", conn, c.inhibitory ? Distribution{UniformDist{-0.8, -0.2}} : UniformDist{0.2, 0.8}, 1.0);
     pj.dendritic_delay_ms = c.dendritic_ms;
     PlasticitySpec ps;
-    const InhibitoryStdpParams q{c.eta_mV, 15.0, 8.0};
+    const InhibitoryStdpParams q{c.eta_mV, c.tau_ms, 8.0};
     ps.rule = q;
     ps.w_min_mV = c.inhibitory ? -3.0 : 0.0;
     ps.w_max_mV = c.inhibitory ? 0.0 : 3.0;
@@ -191,6 +192,20 @@ TEST_CASE("inhibitory_stdp equals the all-pairs reference, excitatory and inhibi
                     if (clips > 0) ++clipped_runs;
                 }
     CHECK(clipped_runs == 8);  // every strong run reached a bound, so clipping was compared too
+}
+
+TEST_CASE("inhibitory_stdp traces carried over many eras equal the all-pairs reference") {
+    // Traces are stored scaled to the start of an era of 128 time constants
+    // (plasticity/rules.hpp): with tau 0.5 ms an era lasts 64 ms, and the
+    // 1.5 s run crosses 23 of them, so traces are carried from era to era.
+    for (bool inhibitory : {true, false})
+        for (bool explicit_delays : {false, true}) {
+            CAPTURE(inhibitory);
+            CAPTURE(explicit_delays);
+            const auto [n, clips] = compare({inhibitory, explicit_delays, 0.7, 0.002, 0.5});
+            CHECK(n == 24);
+            CHECK(clips == 0);
+        }
 }
 
 namespace {
