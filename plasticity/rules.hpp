@@ -24,7 +24,7 @@
 //
 // Traces.  A trace x decays as exp(-t/tau) between jumps.  Reading it at
 // every synapse with an exp of its own cost two library calls per synaptic
-// event, most of a plastic network's time.  So each trace is stored as its
+// event (a fifth of the time of a network with pair STDP).  So each trace is stored as its
 // value at the start of an era (ScaledTrace): x(t) = X exp(-(t - t_m)/tau)
 // for t in era m, [t_m, t_m + period).  The factor exp(-(t - t_m)/tau) is
 // the same for every trace of that time constant, so one event computes it
