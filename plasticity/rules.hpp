@@ -68,6 +68,7 @@ public:
         return {std::exp(-d), std::exp(d)};
     }
     Tick era(Tick t) const { return t / period_; }
+    Tick era_ticks() const { return period_; }
 
     // X, scaled in era e, scaled in era m >= e instead.
     double carry(double x, Tick e, Tick m) const {
@@ -100,9 +101,8 @@ public:
 
     PairStdp(const PairStdpParams& p, const TimeBase& time)
         : p_(p),
-          period_(era_length(std::min(p.tau_plus_ms, p.tau_minus_ms), time)),
-          plus_(p.tau_plus_ms, period_, time),
-          minus_(p.tau_minus_ms, period_, time) {}
+          plus_(p.tau_plus_ms, era_length(std::min(p.tau_plus_ms, p.tau_minus_ms), time), time),
+          minus_(p.tau_minus_ms, plus_.era_ticks(), time) {}
 
     Now now(Tick t) const {
         const Tick e = plus_.era(t);
@@ -144,8 +144,7 @@ public:
 
 private:
     PairStdpParams p_;
-    Tick period_;
-    ScaledTrace plus_, minus_;
+    ScaledTrace plus_, minus_;  // plus_ first: the others take its era length
 };
 
 class TripletStdp {
@@ -169,11 +168,11 @@ public:
 
     TripletStdp(const TripletStdpParams& p, const TimeBase& time)
         : p_(p),
-          period_(era_length(std::min({p.tau_plus_ms, p.tau_minus_ms, p.tau_x_ms, p.tau_y_ms}), time)),
-          plus_(p.tau_plus_ms, period_, time),
-          minus_(p.tau_minus_ms, period_, time),
-          x_(p.tau_x_ms, period_, time),
-          y_(p.tau_y_ms, period_, time) {}
+          plus_(p.tau_plus_ms, era_length(std::min({p.tau_plus_ms, p.tau_minus_ms, p.tau_x_ms, p.tau_y_ms}), time),
+                time),
+          minus_(p.tau_minus_ms, plus_.era_ticks(), time),
+          x_(p.tau_x_ms, plus_.era_ticks(), time),
+          y_(p.tau_y_ms, plus_.era_ticks(), time) {}
 
     Now now(Tick t) const {
         const Tick e = plus_.era(t);
@@ -213,8 +212,7 @@ public:
 
 private:
     TripletStdpParams p_;
-    Tick period_;
-    ScaledTrace plus_, minus_, x_, y_;
+    ScaledTrace plus_, minus_, x_, y_;  // plus_ first: the others take its era length
 };
 
 // Rate form of Eq. 1 (RateSlopeParams).  Both read-outs are traces with
