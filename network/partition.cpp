@@ -81,6 +81,18 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
             if (pj.group(g).delay != delay) delay = kNever;
         single_delay_.push_back(delay);
     }
+    std::vector<Tick> lane_delays;
+    for (std::size_t j = 0; j < net.num_projections(); ++j) {
+        const Tick d = single_delay_[j];
+        if (from_source_[j] || d == kNever || d <= 0) {
+            lane_.push_back(kNoLane);
+            continue;
+        }
+        auto at = std::find(lane_delays.begin(), lane_delays.end(), d);
+        if (at == lane_delays.end()) at = lane_delays.insert(lane_delays.end(), d);
+        lane_.push_back(static_cast<std::uint32_t>(at - lane_delays.begin()));
+    }
+    lanes_ = DelayLanes(lane_delays.size());
     double targets = 0.0, per_ms = 0.0;
     for (std::uint32_t k = 0; k < net.num_poisson_inputs(); ++k) {
         const PoissonInput& in = net.poisson_input(k);
@@ -117,8 +129,15 @@ void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_
     parity_ = parity;
     for (const auto& from : all) {
         std::vector<Event>& in = from->out_[parity ^ 1u][index_];
-        for (const Event& e : in) schedule(e);
+        for (const Event& e : in) {
+            // Another partition's deliveries, in its order: merged into the lanes below.
+            if (e.kind == EventKind::Deliver && lane_[e.aux] != kNoLane)
+                lanes_.stage(lane_[e.aux], e);
+            else
+                schedule(e);
+        }
         in.clear();  // keeps the capacity: no allocation per epoch once warm
+        lanes_.merge_staged();  // one sender at a time: its deliveries come in time order
     }
     run(stop);
 }
@@ -279,6 +298,8 @@ void Partition::save_state(StateWriter& w) const {
     w.section("partition " + std::to_string(index_));
     std::vector<Event> queued = drive_.events();
     queued.insert(queued.end(), queue_.begin(), queue_.end());
+    const std::vector<Event> laned = lanes_.events();
+    queued.insert(queued.end(), laned.begin(), laned.end());
     const std::vector<Event> inputs = inputs_.pending();
     queued.insert(queued.end(), inputs.begin(), inputs.end());
     std::sort(queued.begin(), queued.end(), [](const Event& a, const Event& b) { return EventLater()(b, a); });
@@ -299,6 +320,7 @@ void Partition::load_state(StateReader& r) {
     Tick filled_to = 0;
     r.value(filled_to);
     queue_.clear();
+    lanes_.clear();
     drive_.clear();
     std::vector<Event> inputs;  // (in key order, as saved)
     for (const Event& e : queued) {

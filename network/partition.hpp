@@ -37,11 +37,14 @@ public:
               const TimeBase& time, double drive_per_ms);
 
     // The external drive (source spikes and their deliveries) goes to its
-    // calendar, the rest to the heap.  (Poisson inputs are drawn into their
-    // batch, fill_inputs(), never scheduled.)
+    // calendar, neurons' deliveries through projections of one delay to
+    // the lane of that delay, the rest to the heap.  (Poisson inputs are drawn
+    // into their batch, fill_inputs(), never scheduled.)
     void schedule(const Event& e) override {
         if (e.kind == EventKind::SourceFire || (e.kind == EventKind::Deliver && from_source_[e.aux]))
             drive_.push(e);
+        else if (e.kind == EventKind::Deliver && lane_[e.aux] != kNoLane)
+            lanes_.push(lane_[e.aux], e);
         else
             queue_.push(e);
     }
@@ -57,7 +60,7 @@ public:
     void prefetch_queued(const Event& e) const;
 
     // Every event before `end` (one partition: the whole run loop).
-    void run(Tick end) { processed_ += spikeem::run_until(queue_, drive_, inputs_, own_, *this, end); }
+    void run(Tick end) { processed_ += spikeem::run_until(queue_, lanes_, drive_, inputs_, own_, *this, end); }
     // One epoch of a partitioned run: first take what the other partitions sent
     // in the previous epoch (outboxes of the other parity), then run to `stop`.
     // Contract: stop - (start of the epoch) <= the lookahead, so nothing sent in
@@ -100,6 +103,7 @@ private:
     Recorders& recorders_;
     const std::uint32_t index_, count_;
     EventQueue queue_;
+    DelayLanes lanes_;
     DriveCalendar drive_;
     InputBatch inputs_;
     std::vector<std::uint32_t> input_ids_;  // the Poisson inputs with target neurons here
@@ -112,6 +116,10 @@ private:
     static constexpr std::size_t kPrefetchRowBytes = std::size_t{2} << 20;
     std::vector<char> prefetch_rows_;
     std::vector<Tick> single_delay_;  // per projection: the delay of all its groups, kNever if they differ
+    // Per projection: the lane of its deliveries (neurons' projections of one
+    // delay > 0; the deliveries of one delay share a lane), or kNoLane.
+    static constexpr std::uint32_t kNoLane = ~std::uint32_t{0};
+    std::vector<std::uint32_t> lane_;
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition

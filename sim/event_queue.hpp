@@ -298,6 +298,124 @@ private:
     std::size_t size_ = 0;  // events queued
 };
 
+// Deliveries of projections whose synapses all have one delay d > 0, one
+// lane per distinct d.  A partition handles its events in time order, so the
+// deliveries it queues into one lane come in time order too: a push goes to
+// the back of its lane, past the few entries at the same tick that the rest
+// of the key puts after it, and a pop takes the front, O(1) both, where the
+// heap needs O(log n) comparisons of the whole key.  Deliveries that other
+// partitions sent are staged and merged into the lanes in one pass each
+// (merge_staged()).  Each lane is in exact key order (EventLater), and top()
+// is the earliest of their fronts, so the sequence of pops is the heap's.
+class DelayLanes {
+public:
+    explicit DelayLanes(std::size_t lanes = 0) : lanes_(lanes), staged_(lanes) {}
+    std::size_t lanes() const { return lanes_.size(); }
+    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return size_; }
+
+    // Queue e in lane `lane`.  Contract: e comes after every event already
+    // popped from that lane (true of anything queued at or after the time of
+    // the last pop with a delay > 0).
+    void push(std::size_t lane, const Event& e) {
+        Lane& l = lanes_[lane];
+        l.buf.push_back(e);
+        std::size_t i = l.buf.size() - 1;
+        for (; i > l.head && later_(l.buf[i - 1], e); --i) l.buf[i] = l.buf[i - 1];
+        l.buf[i] = e;
+        ++size_;
+        best_ = kUnknown;
+    }
+    // Queue e in lane `lane` once merge_staged() is called (the same
+    // contract as push).  Any order is correct; the cost is linear when the
+    // events of each lane come in time order, as one partition sends them.
+    void stage(std::size_t lane, const Event& e) { staged_[lane].push_back(e); }
+    void merge_staged() {
+        const auto earlier = [this](const Event& a, const Event& b) { return later_(b, a); };
+        for (std::size_t k = 0; k < lanes_.size(); ++k) {
+            std::vector<Event>& s = staged_[k];
+            if (s.empty()) continue;
+            // Insertion sort: in time order already, only ties at a tick may need moving.
+            for (std::size_t i = 1; i < s.size(); ++i) {
+                const Event e = s[i];
+                std::size_t j = i;
+                for (; j > 0 && later_(s[j - 1], e); --j) s[j] = s[j - 1];
+                s[j] = e;
+            }
+            Lane& l = lanes_[k];
+            const std::size_t mid = l.buf.size();
+            l.buf.insert(l.buf.end(), s.begin(), s.end());
+            const auto middle = l.buf.begin() + static_cast<std::ptrdiff_t>(mid);
+            // (the queued events before the first staged one stay where they are)
+            const auto first = std::upper_bound(l.buf.begin() + static_cast<std::ptrdiff_t>(l.head), middle, *middle, earlier);
+            std::inplace_merge(first, middle, l.buf.end(), earlier);
+            size_ += s.size();
+            s.clear();
+            best_ = kUnknown;
+        }
+    }
+    // The earliest event; requires !empty().
+    const Event& top() {
+        if (best_ == kUnknown) find_best();
+        const Lane& l = lanes_[best_];
+        return l.buf[l.head];
+    }
+    // Remove the earliest event; requires !empty().
+    void pop() {
+        if (best_ == kUnknown) find_best();
+        Lane& l = lanes_[best_];
+        if (++l.head == l.buf.size()) {
+            l.buf.clear();  // keeps the capacity
+            l.head = 0;
+        } else if (l.head >= kCompactAt && 2 * l.head >= l.buf.size()) {
+            l.buf.erase(l.buf.begin(), l.buf.begin() + static_cast<std::ptrdiff_t>(l.head));
+            l.head = 0;
+        }
+        --size_;
+        best_ = lanes_.size() == 1 && size_ > 0 ? 0 : kUnknown;
+    }
+    // Every queued event (staged ones included), in no particular order (checkpoints).
+    std::vector<Event> events() const {
+        std::vector<Event> all;
+        for (std::size_t k = 0; k < lanes_.size(); ++k) {
+            const Lane& l = lanes_[k];
+            all.insert(all.end(), l.buf.begin() + static_cast<std::ptrdiff_t>(l.head), l.buf.end());
+            all.insert(all.end(), staged_[k].begin(), staged_[k].end());
+        }
+        return all;
+    }
+    void clear() {
+        for (Lane& l : lanes_) {
+            l.buf.clear();
+            l.head = 0;
+        }
+        for (auto& s : staged_) s.clear();
+        size_ = 0;
+        best_ = kUnknown;
+    }
+
+private:
+    static constexpr std::size_t kUnknown = ~std::size_t{0};
+    static constexpr std::size_t kCompactAt = 4096;  // popped entries worth moving the rest for
+    struct Lane {
+        std::vector<Event> buf;  // [head, size): queued, in key order
+        std::size_t head = 0;
+    };
+    void find_best() {
+        for (std::size_t k = 0; k < lanes_.size(); ++k) {
+            const Lane& l = lanes_[k];
+            if (l.head == l.buf.size()) continue;
+            if (best_ == kUnknown || later_(lanes_[best_].buf[lanes_[best_].head], l.buf[l.head])) best_ = k;
+        }
+    }
+
+    EventLater later_;
+    std::vector<Lane> lanes_;
+    std::vector<std::vector<Event>> staged_;  // per lane: merged in by merge_staged()
+    std::size_t size_ = 0;                    // events in the lanes (not counting staged ones)
+    std::size_t best_ = kUnknown;             // the lane holding the earliest event, when known
+};
+
 // One Poisson input arriving at one neuron: an Input event, compactly (the
 // batches below move every arrival a few times).
 struct InputArrival {
@@ -405,15 +523,15 @@ inline void InputBatch::finish_fill(Tick to) {
     }
 }
 
-// The run loop: take the earliest event of the four queues, let the handler
+// The run loop: take the earliest event of the five queues, let the handler
 // apply it and schedule what follows.  Processes every event with t < end;
 // later events stay queued so that a run can be continued.  Returns the
 // number of events processed.  When the Poisson inputs drawn so far are all
 // taken, the handler draws the next window (fill_inputs()) if it starts
 // before `end`.
 template <class Handler>
-std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, InputBatch& inputs, OwnEvents& own, Handler& handler,
-                        Tick end) {
+std::uint64_t run_until(EventQueue& queue, DelayLanes& lanes, DriveCalendar& drive, InputBatch& inputs, OwnEvents& own,
+                        Handler& handler, Tick end) {
     const EventLater later;
     std::uint64_t processed = 0;
     while (true) {
@@ -421,10 +539,14 @@ std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, InputBatch& inp
             handler.fill_inputs();
             continue;
         }
-        // 0: the heap, 1: the drive, 2: own events, 3: inputs (the earliest present).
+        // 0: the heap, 1: the drive, 2: own events, 3: inputs, 4: the lanes (the earliest present).
         int from = queue.empty() ? -1 : 0;
         Event e{};
         if (from == 0) e = queue.top();
+        if (!lanes.empty() && (from < 0 || later(e, lanes.top()))) {
+            from = 4;
+            e = lanes.top();
+        }
         if (!drive.empty() && (from < 0 || later(e, drive.top()))) {
             from = 1;
             e = drive.top();
@@ -451,6 +573,9 @@ std::uint64_t run_until(EventQueue& queue, DriveCalendar& drive, InputBatch& inp
             // Drive events touch neurons all over memory: start loading the
             // next one's state while this one is handled.
             if (const Event* next = drive.peek()) handler.prefetch(*next);
+        } else if (from == 4) {
+            lanes.pop();
+            if (!lanes.empty()) handler.prefetch_queued(lanes.top());
         } else if (from == 2) {
             own.pop();
         } else {
