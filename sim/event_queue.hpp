@@ -311,7 +311,7 @@ class DelayLanes {
 public:
     explicit DelayLanes(std::size_t lanes = 0) : lanes_(lanes), staged_(lanes) {}
     std::size_t lanes() const { return lanes_.size(); }
-    bool empty() const { return size_ == 0; }
+    bool empty() const { return front_ == nullptr; }
     std::size_t size() const { return size_; }
 
     // Queue e in lane `lane`.  Contract: e comes after every event already
@@ -324,7 +324,7 @@ public:
         for (; i > l.head && later_(l.buf[i - 1], e); --i) l.buf[i] = l.buf[i - 1];
         l.buf[i] = e;
         ++size_;
-        best_ = kUnknown;
+        find_front();
     }
     // Queue e in lane `lane` once merge_staged() is called (the same
     // contract as push).  Any order is correct; the cost is linear when the
@@ -351,18 +351,13 @@ public:
             std::inplace_merge(first, middle, l.buf.end(), earlier);
             size_ += s.size();
             s.clear();
-            best_ = kUnknown;
         }
+        find_front();
     }
     // The earliest event; requires !empty().
-    const Event& top() {
-        if (best_ == kUnknown) find_best();
-        const Lane& l = lanes_[best_];
-        return l.buf[l.head];
-    }
+    const Event& top() const { return *front_; }
     // Remove the earliest event; requires !empty().
     void pop() {
-        if (best_ == kUnknown) find_best();
         Lane& l = lanes_[best_];
         if (++l.head == l.buf.size()) {
             l.buf.clear();  // keeps the capacity
@@ -372,7 +367,7 @@ public:
             l.head = 0;
         }
         --size_;
-        best_ = lanes_.size() == 1 && size_ > 0 ? 0 : kUnknown;
+        find_front();
     }
     // Every queued event (staged ones included), in no particular order (checkpoints).
     std::vector<Event> events() const {
@@ -391,21 +386,26 @@ public:
         }
         for (auto& s : staged_) s.clear();
         size_ = 0;
-        best_ = kUnknown;
+        find_front();
     }
 
 private:
-    static constexpr std::size_t kUnknown = ~std::size_t{0};
     static constexpr std::size_t kCompactAt = 4096;  // popped entries worth moving the rest for
     struct Lane {
         std::vector<Event> buf;  // [head, size): queued, in key order
         std::size_t head = 0;
     };
-    void find_best() {
+    // After every change: the earliest front and its lane (the run loop
+    // reads top() at every event, so it is kept at hand).
+    void find_front() {
+        front_ = nullptr;
         for (std::size_t k = 0; k < lanes_.size(); ++k) {
             const Lane& l = lanes_[k];
             if (l.head == l.buf.size()) continue;
-            if (best_ == kUnknown || later_(lanes_[best_].buf[lanes_[best_].head], l.buf[l.head])) best_ = k;
+            if (front_ == nullptr || later_(*front_, l.buf[l.head])) {
+                front_ = &l.buf[l.head];
+                best_ = k;
+            }
         }
     }
 
@@ -413,7 +413,8 @@ private:
     std::vector<Lane> lanes_;
     std::vector<std::vector<Event>> staged_;  // per lane: merged in by merge_staged()
     std::size_t size_ = 0;                    // events in the lanes (not counting staged ones)
-    std::size_t best_ = kUnknown;             // the lane holding the earliest event, when known
+    const Event* front_ = nullptr;            // the earliest event, null when empty
+    std::size_t best_ = 0;                    // its lane
 };
 
 // One Poisson input arriving at one neuron: an Input event, compactly (the
