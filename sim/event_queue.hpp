@@ -310,6 +310,11 @@ private:
 class DelayLanes {
 public:
     explicit DelayLanes(std::size_t lanes = 0) : lanes_(lanes), staged_(lanes) {}
+    // (top() points into a lane: a copy would point into the original; a move keeps the buffers)
+    DelayLanes(const DelayLanes&) = delete;
+    DelayLanes& operator=(const DelayLanes&) = delete;
+    DelayLanes(DelayLanes&&) = default;
+    DelayLanes& operator=(DelayLanes&&) = default;
     std::size_t lanes() const { return lanes_.size(); }
     bool empty() const { return front_ == nullptr; }
     std::size_t size() const { return size_; }
