@@ -155,6 +155,38 @@ TEST_CASE("Own events moved far ahead many times keep their exact order") {
     CHECK(pops == 5000);
 }
 
+// The same event: every field of the key.
+static void require_same(const Event& a, const Event& b) {
+    REQUIRE(a.t == b.t);
+    REQUIRE(a.kind == b.kind);
+    REQUIRE(a.src == b.src);
+    REQUIRE(a.aux == b.aux);
+    REQUIRE(a.aux2 == b.aux2);
+}
+
+// A queue's checkpoint view (`held`, any order) holds exactly the events of the heap `ref`.
+static void require_holds(std::vector<Event> held, const EventQueue& ref) {
+    std::vector<Event> want(ref.begin(), ref.end());
+    const auto by_key = [](const Event& x, const Event& y) { return EventLater()(y, x); };
+    std::sort(held.begin(), held.end(), by_key);
+    std::sort(want.begin(), want.end(), by_key);
+    REQUIRE(held.size() == want.size());
+    for (std::size_t i = 0; i < held.size(); ++i) require_same(held[i], want[i]);
+}
+
+// Pops what is left of `queue` and `ref` side by side: the same events in the same order.
+template <class Queue>
+static void require_drains_as(Queue& queue, EventQueue& ref) {
+    CHECK(queue.size() == ref.size());
+    while (!ref.empty()) {
+        REQUIRE(!queue.empty());
+        require_same(queue.top(), ref.top());
+        queue.pop();
+        ref.pop();
+    }
+    CHECK(queue.empty());
+}
+
 // The drive calendar against Boost's heap (the queue everything else uses):
 // the same random pushes (never before the last pop, the engine's contract;
 // same-tick ties that only the rest of the key orders; times in the bucket
@@ -182,11 +214,8 @@ TEST_CASE("The drive calendar pops the same events as the heap whatever the buck
                 ref.push(e);
             } else if (!ref.empty()) {
                 REQUIRE(!drive.empty());
-                const Event a = drive.top(), b = ref.top();
-                REQUIRE(a.t == b.t);
-                REQUIRE(a.kind == b.kind);
-                REQUIRE(a.src == b.src);
-                REQUIRE(a.aux == b.aux);
+                const Event b = ref.top();
+                require_same(drive.top(), b);
                 if (r < 0.95) {  // pop and move time on (else only peek, as the run loop does)
                     drive.pop();
                     ref.pop();
@@ -197,27 +226,10 @@ TEST_CASE("The drive calendar pops the same events as the heap whatever the buck
             } else {
                 CHECK(drive.empty());
             }
-            if (step % 20000 == 0) {
-                std::vector<Event> held = drive.events(), want(ref.begin(), ref.end());
-                const auto by_key = [](const Event& x, const Event& y) { return EventLater()(y, x); };
-                std::sort(held.begin(), held.end(), by_key);
-                std::sort(want.begin(), want.end(), by_key);
-                REQUIRE(held.size() == want.size());
-                for (std::size_t i = 0; i < held.size(); ++i) {
-                    REQUIRE(held[i].t == want[i].t);
-                    REQUIRE(held[i].src == want[i].src);
-                }
-            }
+            if (step % 20000 == 0) require_holds(drive.events(), ref);
         }
         CHECK(pops > 50000);
-        CHECK(drive.size() == ref.size());
-        while (!ref.empty()) {
-            REQUIRE(drive.top().t == ref.top().t);
-            REQUIRE(drive.top().src == ref.top().src);
-            drive.pop();
-            ref.pop();
-        }
-        CHECK(drive.empty());
+        require_drains_as(drive, ref);
     }
 }
 
@@ -240,18 +252,6 @@ TEST_CASE("Delay lanes pop the same deliveries as the heap") {
         std::size_t pops = 0, merges = 0, ties = 0;
         std::vector<Tick> last_push(lanes, -1);
         std::vector<std::pair<std::size_t, Event>> remote;  // sent during the current "epoch"
-        const auto check_view = [&] {
-            std::vector<Event> held = fifo.events(), want(ref.begin(), ref.end());
-            const auto by_key = [](const Event& x, const Event& y) { return EventLater()(y, x); };
-            std::sort(held.begin(), held.end(), by_key);
-            std::sort(want.begin(), want.end(), by_key);
-            REQUIRE(held.size() == want.size());
-            for (std::size_t i = 0; i < held.size(); ++i) {
-                REQUIRE(held[i].t == want[i].t);
-                REQUIRE(held[i].src == want[i].src);
-                REQUIRE(held[i].aux2 == want[i].aux2);
-            }
-        };
         for (int step = 0; step < 200000; ++step) {
             const double r = rng.uniform(0.0, 1.0);
             if (r < 0.45) {  // a spike now: deliveries in lanes of its projections, at now + delay
@@ -278,11 +278,8 @@ TEST_CASE("Delay lanes pop the same deliveries as the heap") {
                 fifo.merge_staged();
             } else if (!ref.empty()) {
                 REQUIRE(!fifo.empty());
-                const Event a = fifo.top(), b = ref.top();
-                REQUIRE(a.t == b.t);
-                REQUIRE(a.src == b.src);
-                REQUIRE(a.aux == b.aux);
-                REQUIRE(a.aux2 == b.aux2);
+                const Event b = ref.top();
+                require_same(fifo.top(), b);
                 fifo.pop();
                 ref.pop();
                 now = b.t;
@@ -290,20 +287,13 @@ TEST_CASE("Delay lanes pop the same deliveries as the heap") {
             } else {
                 CHECK(fifo.empty());
             }
-            if (step % 20000 == 0) check_view();
+            if (step % 20000 == 0) require_holds(fifo.events(), ref);
         }
-        check_view();
+        require_holds(fifo.events(), ref);
         CHECK(pops > 50000);
         CHECK(merges > 1000);
         CHECK(ties > 1000);
-        CHECK(fifo.size() == ref.size());
-        while (!ref.empty()) {
-            REQUIRE(fifo.top().t == ref.top().t);
-            REQUIRE(fifo.top().src == ref.top().src);
-            fifo.pop();
-            ref.pop();
-        }
-        CHECK(fifo.empty());
+        require_drains_as(fifo, ref);
     }
 }
 
