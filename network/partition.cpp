@@ -131,8 +131,8 @@ void Partition::epoch(Tick stop, unsigned parity, const std::vector<std::unique_
         std::vector<Event>& in = from->out_[parity ^ 1u][index_];
         for (const Event& e : in) {
             // Another partition's deliveries, in its order: merged into the lanes below.
-            if (e.kind == EventKind::Deliver && lane_[e.aux] != kNoLane)
-                lanes_.stage(lane_[e.aux], e);
+            if (const std::uint32_t lane = lane_of(e); lane != kNoLane)
+                lanes_.stage(lane, e);
             else
                 schedule(e);
         }

@@ -43,8 +43,8 @@ public:
     void schedule(const Event& e) override {
         if (e.kind == EventKind::SourceFire || (e.kind == EventKind::Deliver && from_source_[e.aux]))
             drive_.push(e);
-        else if (e.kind == EventKind::Deliver && lane_[e.aux] != kNoLane)
-            lanes_.push(lane_[e.aux], e);
+        else if (const std::uint32_t lane = lane_of(e); lane != kNoLane)
+            lanes_.push(lane, e);
         else
             queue_.push(e);
     }
@@ -120,6 +120,7 @@ private:
     // delay > 0; the deliveries of one delay share a lane), or kNoLane.
     static constexpr std::uint32_t kNoLane = ~std::uint32_t{0};
     std::vector<std::uint32_t> lane_;
+    std::uint32_t lane_of(const Event& e) const { return e.kind == EventKind::Deliver ? lane_[e.aux] : kNoLane; }
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition
