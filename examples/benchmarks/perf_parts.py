@@ -29,7 +29,8 @@ for f in sys.argv[1:]:
         if re.match(r'(__ieee754_)?(exp|log|log1p)(_fma)?(@@GLIBC.*|@plt)?$', n) or n in ('@plt', '__llround'):
             return 'libm exp, log (+ plt stubs)'
         if 'schedule_own' in n or 'OwnEvents' in n: return 'own-event queue (calendar)'
-        if 'run_until' in n: return 'main queue pop + merge'
+        if 'DelayLanes' in n: return 'delay lanes (push, merge)'
+        if 'run_until' in n: return 'run loop (pops of the heap and lanes, merge)'
         if n in ('spikeem::Simulation::schedule', 'spikeem::Partition::schedule'): return 'queue push (schedule)'
         if 'DriveCalendar' in n: return 'drive calendar (advance)'
         if 'PoissonInput' in n or n == 'spikeem::Partition::prefetch': return 'Poisson inputs (fire, prefetch)'
