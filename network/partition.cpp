@@ -70,6 +70,7 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
       drive_(drive_bucket_ticks(time, drive_per_ms), kDriveBuckets),
       own_(net.num_neurons(), own_bucket_ticks(time), kOwnBuckets) {
     for (auto& o : out_) o.resize(count_);
+    std::vector<Tick> lane_delays;  // the delay of each lane
     for (std::size_t j = 0; j < net.num_projections(); ++j) {
         const Projection& pj = net.projection(j);
         from_source_.push_back(!net.population(pj.source_population()).is_neuron());
@@ -80,16 +81,12 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
         for (std::uint32_t g = 1; g < groups && delay != kNever; ++g)
             if (pj.group(g).delay != delay) delay = kNever;
         single_delay_.push_back(delay);
-    }
-    std::vector<Tick> lane_delays;
-    for (std::size_t j = 0; j < net.num_projections(); ++j) {
-        const Tick d = single_delay_[j];
-        if (from_source_[j] || d == kNever || d <= 0) {
+        if (from_source_.back() || delay == kNever || delay <= 0) {
             lane_.push_back(kNoLane);
             continue;
         }
-        auto at = std::find(lane_delays.begin(), lane_delays.end(), d);
-        if (at == lane_delays.end()) at = lane_delays.insert(lane_delays.end(), d);
+        auto at = std::find(lane_delays.begin(), lane_delays.end(), delay);
+        if (at == lane_delays.end()) at = lane_delays.insert(lane_delays.end(), delay);
         lane_.push_back(static_cast<std::uint32_t>(at - lane_delays.begin()));
     }
     lanes_ = DelayLanes(lane_delays.size());

@@ -315,9 +315,13 @@ public:
     DelayLanes& operator=(const DelayLanes&) = delete;
     DelayLanes(DelayLanes&&) = default;
     DelayLanes& operator=(DelayLanes&&) = default;
-    std::size_t lanes() const { return lanes_.size(); }
     bool empty() const { return front_ == nullptr; }
-    std::size_t size() const { return size_; }
+    // Events queued (not counting staged ones); counts, for tests.
+    std::size_t size() const {
+        std::size_t n = 0;
+        for (const Lane& l : lanes_) n += l.buf.size() - l.head;
+        return n;
+    }
 
     // Queue e in lane `lane`.  Contract: e comes after every event already
     // popped from that lane (true of anything queued at or after the time of
@@ -328,8 +332,11 @@ public:
         std::size_t i = l.buf.size() - 1;
         for (; i > l.head && later_(l.buf[i - 1], e); --i) l.buf[i] = l.buf[i - 1];
         l.buf[i] = e;
-        ++size_;
-        find_front();
+        // Only this lane's front can have changed (and moved, if its buffer grew).
+        if (front_ == nullptr || lane == best_ || later_(*front_, l.buf[l.head])) {
+            front_ = &l.buf[l.head];
+            best_ = lane;
+        }
     }
     // Queue e in lane `lane` once merge_staged() is called (the same
     // contract as push).  Any order is correct; the cost is linear when the
@@ -354,7 +361,6 @@ public:
             // (the queued events before the first staged one stay where they are)
             const auto first = std::upper_bound(l.buf.begin() + static_cast<std::ptrdiff_t>(l.head), middle, *middle, earlier);
             std::inplace_merge(first, middle, l.buf.end(), earlier);
-            size_ += s.size();
             s.clear();
         }
         find_front();
@@ -371,7 +377,6 @@ public:
             l.buf.erase(l.buf.begin(), l.buf.begin() + static_cast<std::ptrdiff_t>(l.head));
             l.head = 0;
         }
-        --size_;
         find_front();
     }
     // Every queued event (staged ones included), in no particular order (checkpoints).
@@ -390,7 +395,6 @@ public:
             l.head = 0;
         }
         for (auto& s : staged_) s.clear();
-        size_ = 0;
         find_front();
     }
 
@@ -417,7 +421,6 @@ private:
     EventLater later_;
     std::vector<Lane> lanes_;
     std::vector<std::vector<Event>> staged_;  // per lane: merged in by merge_staged()
-    std::size_t size_ = 0;                    // events in the lanes (not counting staged ones)
     const Event* front_ = nullptr;            // the earliest event, null when empty
     std::size_t best_ = 0;                    // its lane
 };
