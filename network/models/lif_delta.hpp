@@ -67,7 +67,8 @@ private:
     // neuron i does not (its threshold line at `end`, a hair lower for rounding).
     double reach(std::uint32_t i, Tick end) const;
     double gap(std::uint32_t i) const { return lv_.th(i) - lv_.rest(i); }  // v_th - v_rest
-    template <bool Varied>
+    // Prefetch: load the targets' states a few synapses ahead (large populations).
+    template <bool Varied, bool Prefetch>
     void deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                        std::size_t n);
     // The tick of the neuron's crossing from `now` on if nothing arrives: `now`
@@ -120,6 +121,8 @@ private:
     // Reference time of the u's: the last multiple of the rebase period that
     // the engine has reached (rebase()), so events see t - t0 < 40 tau_m.
     Tick t0_ = 0;
+    // Above this much neuron state a delivery prefetches its targets' (see deliver()).
+    static constexpr std::size_t kPrefetchBytes = std::size_t{512} << 10;
     BigVector<State> n_;  // on huge pages when large: inputs reach it at random
     std::vector<Tick> last_spike_;   // -1 before the first
 };
