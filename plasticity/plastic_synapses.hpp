@@ -59,9 +59,18 @@ namespace spikeem {
 template <class Rule>
 class PlasticSynapses final : public SynapseRule {
 public:
+    // Up to this many synapses a shared-state projection keeps in_group: 4 MB at
+    // most.  Above it the memory matters more than the lookup (brunel_plastic's
+    // 6.4 M plastic synapses would take 16 B -> 20 B each, and it ran no faster).
+    static constexpr std::size_t kDirectGroupSynapses = std::size_t{1} << 20;
+
     // group_begin: first synapse of each delay group, plus a sentinel = n_synapses.
+    // direct_group_synapses: up to this many synapses, a postsynaptic spike finds
+    // each incoming synapse's group from a per-synapse index (in_group) rather than
+    // the bucket table; the same groups either way (tests compare the two).
     PlasticSynapses(Rule rule, const PlasticitySpec& spec, const std::uint32_t* targets, std::size_t n_synapses,
-                    std::uint32_t target_size, const std::uint32_t* group_begin, std::size_t n_groups)
+                    std::uint32_t target_size, const std::uint32_t* group_begin, std::size_t n_groups,
+                    std::size_t direct_group_synapses = kDirectGroupSynapses)
         : rule_(std::move(rule)),
           sign_(efficacy_sign(spec)),
           s_lo_(sign_ > 0 ? spec.w_min_mV : -spec.w_max_mV),
@@ -93,6 +102,17 @@ public:
         for (std::uint32_t j = 0; j < target_size; ++j) in_row[j + 1] += in_row[j];
         std::vector<std::uint32_t> fill(in_row.begin(), in_row.end() - 1);
         for (std::size_t k = 0; k < n_synapses; ++k) in_syn[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
+        if (shared_ && n_synapses <= direct_group_synapses) {
+            // Each incoming synapse's group, read in order beside it: no dependent
+            // bucket-then-group loads and no scan at a postsynaptic spike.
+            std::vector<std::uint32_t>& in_group = index->in_group;
+            in_group.resize(n_synapses);
+            for (std::size_t i = 0; i < n_synapses; ++i) {
+                const std::uint32_t k = in_syn[i];
+                in_group[i] = static_cast<std::uint32_t>(
+                    std::upper_bound(group_begin + 1, group_begin + n_groups + 1, k) - (group_begin + 1));
+            }
+        }
         index_ = std::move(index);
     }
 
@@ -129,7 +149,20 @@ public:
         const std::uint32_t* in_syn = index_->in_syn.data();
         const std::uint32_t begin = index_->in_row[post], end = index_->in_row[post + 1];
         for (std::uint32_t i = begin; i < std::min(begin + kAhead, end); ++i) __builtin_prefetch(&w[in_syn[i]], 1);
-        if (shared_) {
+        if (shared_ && !index_->in_group.empty()) {
+            const std::uint32_t* in_group = index_->in_group.data();
+            for (std::uint32_t i = begin; i < std::min(begin + kAhead, end); ++i) __builtin_prefetch(&groups_[in_group[i]]);
+            for (std::uint32_t i = begin; i < end; ++i) {
+                if (i + kAhead < end) {
+                    __builtin_prefetch(&w[in_syn[i + kAhead]], 1);
+                    __builtin_prefetch(&groups_[in_group[i + kAhead]]);
+                }
+                const std::uint32_t k = in_syn[i];
+                typename Rule::Pre pre = groups_[in_group[i]].pre;  // potentiation leaves a shared state unchanged
+                const double p = rule_.potentiation(pre, now, at);
+                if (p != 0.0) w[k] = potentiate(w[k], p);
+            }
+        } else if (shared_) {
             const std::uint32_t* bucket = index_->bucket.data();
             const unsigned shift = index_->shift;
             // The group lookup is a chain of two scattered loads (bucket, then the group):
@@ -198,7 +231,8 @@ public:
     // The shared incoming-synapse index is counted with the first copy only.
     std::size_t storage_bytes() const override {
         const std::size_t index =
-            first_copy_ ? (index_->in_row.size() + index_->in_syn.size() + index_->bucket.size()) * sizeof(std::uint32_t)
+            first_copy_ ? (index_->in_row.size() + index_->in_syn.size() + index_->bucket.size() + index_->in_group.size()) *
+                              sizeof(std::uint32_t)
                         : 0;
         return pre_.size() * sizeof(typename Rule::Pre) + groups_.size() * sizeof(Group) +
                post_.size() * sizeof(typename Rule::Post) + index;
@@ -256,6 +290,9 @@ private:
         BigVector<std::uint32_t> in_row, in_syn;    // incoming synapses per postsynaptic neuron (CSC)
         std::vector<std::uint32_t> bucket;          // when shared_: group of synapse b << shift
         unsigned shift = 0;
+        // When shared_ and the projection is small: the group of each in_syn entry
+        // (4 B per synapse; a large projection finds it through bucket instead).
+        std::vector<std::uint32_t> in_group;
     };
 
     bool shared_;                              // presynaptic state per delay group (else per synapse)

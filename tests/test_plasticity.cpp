@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "plasticity/plastic_synapses.hpp"
 #include "plasticity/rules.hpp"
 
 using namespace spikeem;
@@ -482,6 +483,70 @@ TEST_CASE("Traces carried over many eras still equal the all-pairs reference") {
         }
     }
     CHECK(straddling >= 20);
+}
+
+TEST_CASE("Both group lookups of a postsynaptic spike give the same weights") {
+    // One pair-STDP projection with shared per-group presynaptic state, built
+    // twice: with the per-synapse group index and with the bucket table.  Random
+    // layouts (empty groups, a group per source, groups of one synapse, targets
+    // repeated within a group) and a random sequence of arrivals and postsynaptic
+    // spikes; the weights must stay equal bit for bit.
+    std::mt19937_64 rng(20261204);
+    const TimeBase time;
+    PlasticitySpec ps;
+    ps.rule = PairStdpParams{0.02, 0.021, 16.8, 33.7, Pairing::AllToAll};
+    ps.w_min_mV = 0.0;
+    ps.w_max_mV = 1.0;
+    std::size_t changed = 0, synapses_seen = 0;
+    for (int layout = 0; layout < 20; ++layout) {
+        const auto n_post = static_cast<std::uint32_t>(5 + rng() % 60);
+        const auto n_groups = static_cast<std::size_t>(1 + rng() % 80);
+        std::vector<std::uint32_t> group_begin{0}, targets;
+        for (std::size_t g = 0; g < n_groups; ++g) {
+            // Mostly large groups (the state is shared at >= 3 synapses per group on average).
+            const std::size_t size = rng() % 7 == 0 ? rng() % 2 : 3 + rng() % 20;
+            for (std::size_t k = 0; k < size; ++k) targets.push_back(static_cast<std::uint32_t>(rng() % n_post));
+            group_begin.push_back(static_cast<std::uint32_t>(targets.size()));
+        }
+        const std::size_t n = targets.size();
+        INFO("layout " << layout << ": " << n << " synapses in " << n_groups << " groups onto " << n_post);
+        PlasticSynapses<PairStdp> direct(PairStdp(std::get<PairStdpParams>(ps.rule), time), ps, targets.data(), n,
+                                         n_post, group_begin.data(), n_groups);
+        PlasticSynapses<PairStdp> bucket(PairStdp(std::get<PairStdpParams>(ps.rule), time), ps, targets.data(), n,
+                                         n_post, group_begin.data(), n_groups, 0);
+        // The per-synapse index is there in one of them only (4 B per synapse), so
+        // both lookups run whenever the state is shared.
+        const bool shared = n >= 3 * n_groups;
+        CHECK(direct.storage_bytes() == bucket.storage_bytes() + (shared ? 4 * n : 0));
+        std::uniform_real_distribution<double> w0(0.2, 0.8);
+        std::vector<double> w_direct(n);
+        for (double& w : w_direct) w = w0(rng);
+        std::vector<double> w_bucket = w_direct;
+        const std::vector<double> w_start = w_direct;
+        Tick t = 0;
+        for (int step = 0; step < 3000; ++step) {
+            t += static_cast<Tick>(rng() % 4'000'000);  // 0-4 ms, ties included
+            if (rng() % 2 == 0) {
+                const auto g = static_cast<std::uint32_t>(rng() % n_groups);
+                const std::uint32_t b = group_begin[g], m = group_begin[g + 1] - b;
+                direct.on_pre(t, g, b, m, w_direct.data(), targets.data());
+                bucket.on_pre(t, g, b, m, w_bucket.data(), targets.data());
+            } else {
+                const auto post = static_cast<std::uint32_t>(rng() % n_post);
+                direct.on_post(t, post, w_direct.data());
+                bucket.on_post(t, post, w_bucket.data());
+            }
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+            if (w_direct[k] != w_bucket[k]) {
+                INFO("synapse " << k << ": " << w_direct[k] << " against " << w_bucket[k]);
+                CHECK(w_direct[k] == w_bucket[k]);
+            }
+            changed += w_direct[k] != w_start[k];
+        }
+        synapses_seen += n;
+    }
+    CHECK(changed > synapses_seen / 2);  // learning happened at most synapses
 }
 
 TEST_CASE("A single pair changes the weight by exactly the STDP window") {
