@@ -105,13 +105,13 @@ public:
         if (shared_ && n_synapses <= direct_group_synapses) {
             // Each incoming synapse's group, read in order beside it: no dependent
             // bucket-then-group loads and no scan at a postsynaptic spike.
+            std::vector<std::uint32_t> group_of(n_synapses);  // in storage order
+            for (std::size_t g = 0; g < n_groups; ++g)
+                std::fill(group_of.begin() + group_begin[g], group_of.begin() + group_begin[g + 1],
+                          static_cast<std::uint32_t>(g));
             std::vector<std::uint32_t>& in_group = index->in_group;
             in_group.resize(n_synapses);
-            for (std::size_t i = 0; i < n_synapses; ++i) {
-                const std::uint32_t k = in_syn[i];
-                in_group[i] = static_cast<std::uint32_t>(
-                    std::upper_bound(group_begin + 1, group_begin + n_groups + 1, k) - (group_begin + 1));
-            }
+            for (std::size_t i = 0; i < n_synapses; ++i) in_group[i] = group_of[in_syn[i]];
         }
         index_ = std::move(index);
     }
