@@ -81,9 +81,12 @@ public:
           pre_(shared_ ? 0 : n_synapses),
           post_(target_size) {
         auto index = std::make_shared<Index>();
+        const bool direct = shared_ && n_synapses <= direct_group_synapses;  // in_group, else bucket
         if (shared_) {
             groups_.resize(n_groups);
             for (std::size_t g = 0; g < n_groups; ++g) groups_[g].end = group_begin[g + 1];
+        }
+        if (shared_ && !direct) {
             while (index->shift < 20 && (std::size_t{2} << index->shift) * n_groups <= n_synapses) ++index->shift;
             index->bucket.resize((n_synapses >> index->shift) + 1);
             std::uint32_t g = 0;
@@ -102,7 +105,7 @@ public:
         for (std::uint32_t j = 0; j < target_size; ++j) in_row[j + 1] += in_row[j];
         std::vector<std::uint32_t> fill(in_row.begin(), in_row.end() - 1);
         for (std::size_t k = 0; k < n_synapses; ++k) in_syn[fill[targets[k]]++] = static_cast<std::uint32_t>(k);
-        if (shared_ && n_synapses <= direct_group_synapses) {
+        if (direct) {
             // Each incoming synapse's group, read in order beside it: no dependent
             // bucket-then-group loads and no scan at a postsynaptic spike.
             std::vector<std::uint32_t> group_of(n_synapses);  // in storage order
@@ -288,11 +291,12 @@ private:
     // What never changes after building, shared by the copies of the partitions.
     struct Index {
         BigVector<std::uint32_t> in_row, in_syn;    // incoming synapses per postsynaptic neuron (CSC)
-        std::vector<std::uint32_t> bucket;          // when shared_: group of synapse b << shift
-        unsigned shift = 0;
-        // When shared_ and the projection is small: the group of each in_syn entry
-        // (4 B per synapse; a large projection finds it through bucket instead).
+        // When shared_, one of two ways to a synapse's group.  A small projection:
+        // the group of each in_syn entry (4 B per synapse).  A large one: the group
+        // of synapse b << shift, then a short scan.
         std::vector<std::uint32_t> in_group;
+        std::vector<std::uint32_t> bucket;
+        unsigned shift = 0;
     };
 
     bool shared_;                              // presynaptic state per delay group (else per synapse)
