@@ -40,10 +40,12 @@ namespace spikeem {
 // state bit for bit, so one copy per group gives byte-identical results with
 // 16 B less per synapse.  What is left per synapse is the index of the
 // incoming-synapse list (4 B), next to the projection's target (4 B) and
-// weight (8 B): 16 B per plastic synapse.  A postsynaptic spike finds the
-// group of an incoming synapse k from a table of the group at every 2^shift-th
-// synapse (2^shift <= the mean group size, so at most ~4/mean B per synapse)
-// and a short forward scan.  With groups of one or two synapses sharing saves
+// weight (8 B): 16 B per plastic synapse.  A postsynaptic spike needs the
+// group of each incoming synapse: a projection of up to kDirectGroupSynapses
+// keeps it beside the incoming-synapse index (in_group, 4 B more per synapse);
+// a larger one finds it from a table of the group at every 2^shift-th synapse
+// (2^shift <= the mean group size, so at most ~4/mean B per synapse) and a
+// short forward scan.  With groups of one or two synapses sharing saves
 // nothing, and the state stays per synapse.
 //
 // Partitions.  Per-synapse state is written only by the partition owning the

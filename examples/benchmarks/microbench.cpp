@@ -1,5 +1,6 @@
 // The bare inner loop of spike delivery, as a lower bound for spikeem's cost
-// per synaptic event (Google Benchmark; see README.md, "Where the time goes").
+// per synaptic event (Google Benchmark; see README.md, "Where the time goes").  Also
+// BM_WindowBound at the end: the cost of a design measured and not built.
 //
 // What one synaptic event costs at least, with spikeem's data layout
 // (Projection: CSR blocks of uint32 targets and double weights;
@@ -129,6 +130,50 @@ void BM_Deliver(benchmark::State& st) {
 
 // cuba_delta / scale_4k; scale_40k; scale_400k (all with 80 synapses per source).
 BENCHMARK(BM_Deliver)->Args({4000, 80})->Args({40000, 80})->Args({400000, 80})->Unit(benchmark::kNanosecond);
+
+// A design spikeem measured and did not build: instead of lif_exp's lazy
+// checks, bound V over every 1 ms window for every neuron (chord bound: the
+// larger end value plus h^2/8 times a bound of V'').  With the window's decay
+// factors shared, the bound is a few multiplies per neuron over lif_exp's
+// 48 B state.  Counter ns_per_neuron_window = wall ns per neuron and window;
+// times the windows and neurons of a network, it is what such a sweep would
+// cost (README.md, "Design choices", measured and not adopted).
+void BM_WindowBound(benchmark::State& st) {
+    struct ExpState {  // lif_exp's per-neuron state
+        double a, be, bi, margin;
+        Tick pending;
+        std::uint8_t mode;
+    };
+    const auto neurons = static_cast<std::size_t>(st.range(0));
+    std::vector<ExpState> x(neurons);
+    std::mt19937_64 rng(1);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    for (ExpState& s : x) s = {-8.0 + u(rng), 2.0 * u(rng), -1.0 - 2.0 * u(rng), 0.0, 0, 0};
+    // tau_m, tau_e, tau_i = 20, 5, 10 ms; a 1 ms window; v_th - v_rest = 1 mV.
+    const double fm = std::exp(-1.0 / 20.0), fe = std::exp(-1.0 / 5.0), fi = std::exp(-1.0 / 10.0);
+    const double cm = 1.0 / (400.0 * 8.0), ce = 1.0 / (25.0 * 8.0), ci = 1.0 / (100.0 * 8.0);
+    std::uint64_t windows = 0, fails = 0;
+    for (auto _ : st) {
+        // The window's start factors change from window to window (the rescaled form).
+        const double w = static_cast<double>(windows & 1023);
+        const double m0 = 1.0 + 1e-7 * w, e0 = 1.0 + 2e-7 * w, i0 = 1.0 + 3e-7 * w;
+        const double m1 = m0 * fm, e1 = e0 * fe, i1 = i0 * fi;
+        for (ExpState& s : x) {
+            const double A0 = s.a * m0, E0 = s.be * e0, I0 = s.bi * i0, A1 = s.a * m1, E1 = s.be * e1, I1 = s.bi * i1;
+            const double curv = std::max(A0 * cm, A1 * cm) + std::max(E0 * ce, E1 * ce) + std::max(I0 * ci, I1 * ci);
+            s.margin = 1.0 - (std::max(A0 + E0 + I0, A1 + E1 + I1) + std::max(curv, 0.0));
+            fails += s.margin <= 0.0;
+        }
+        ++windows;
+    }
+    const std::uint64_t sink = fails;
+    benchmark::DoNotOptimize(sink);
+    st.counters["ns_per_neuron_window"] = benchmark::Counter(
+        static_cast<double>(windows * neurons) * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// cuba_exp's 4000 neurons.
+BENCHMARK(BM_WindowBound)->Arg(4000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
