@@ -23,8 +23,9 @@ namespace {
 
 // Bumped whenever the message or the layout of the engine state changes in a
 // way the version string would not show (it does on every release).  3:
-// spike-pair traces stored scaled to their era, not as (value, time).
-constexpr std::uint32_t kFormat = 3;
+// spike-pair traces stored scaled to their era, not as (value, time).  4:
+// voltage samples held as values per probe, not as rows.
+constexpr std::uint32_t kFormat = 4;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
 constexpr const char* kStateFile = "checkpoint";
 

@@ -597,7 +597,7 @@ void write_run_outputs(const fs::path& dir, const Simulation& sim, const LoadedS
 void write_run_outputs(OutputSet& out, const Simulation& sim, const LoadedSpec& spec, const RunInfo& info) {
     RecordingWriter w(out, sim, spec.spec, info.format);
     w.spikes(sim.sorted_spikes());
-    w.voltages(sim.voltages());
+    w.voltages(sim.voltage_rows());
     w.rates(sim.rate_samples());
     w.weights(sim.weight_samples());
     w.population_rates(sim.population_rates());

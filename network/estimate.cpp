@@ -45,7 +45,9 @@ constexpr double kStaticSynapseBytes = 10;
 constexpr double kBuildSynapseBytes = 26;
 constexpr double kPlasticSynapseBytes = 56;
 constexpr double kPoissonInputBytes = 232;    // per target neuron (estimate_memory says why)
-constexpr double kSampleBytes = 32;           // one voltage, rate or weight sample, kept and written
+// One voltage, rate or weight sample, kept and written: a row of 32 bytes.  (A
+// voltage sample is held as its 8-byte value; reading the rows builds them.)
+constexpr double kSampleBytes = 32;
 constexpr double kWriterBytes = 6e6;          // a streaming writer's buffers: a megabyte per table
 
 std::uint32_t range_size(const std::optional<NeuronRange>& r, std::uint32_t size) {

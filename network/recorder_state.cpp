@@ -24,7 +24,10 @@ void Recorders::save_state(StateWriter& w) const {
     }
     w.values(isi_);
     w.values(spikes_);
-    w.values(voltages_);
+    for (const VoltageValues& held : voltage_values_) {
+        w.value(static_cast<std::uint64_t>(held.first));
+        w.values(held.v_mV);
+    }
     w.values(weight_samples_);
     w.values(rate_samples_);
 }
@@ -36,7 +39,6 @@ void Recorders::load_state(StateReader& r) {
         // What the new simulation's start recorded (a neuron that starts above
         // threshold spikes at t = 0) belongs to the saved run's past: it is in the rows read below.
         sh.spikes.clear();
-        sh.voltages.clear();
         sh.weight_samples.clear();
         sh.rate_samples.clear();
         r.same_size(sh.spike_count, "spike counts");
@@ -55,7 +57,17 @@ void Recorders::load_state(StateReader& r) {
     }
     r.same_size(isi_, "spike statistics");
     r.values(spikes_);
-    r.values(voltages_);
+    for (std::size_t k = 0; k < voltage_values_.size(); ++k) {
+        VoltageValues& held = voltage_values_[k];
+        std::uint64_t first = 0;
+        r.value(first);
+        held.first = static_cast<std::size_t>(first);
+        r.values(held.v_mV);
+        const std::size_t n = voltage_probes_[k].neurons.size();
+        if (n == 0 ? !held.v_mV.empty() : held.v_mV.size() % n != 0)
+            throw StateMismatch("recorders: the voltage probes differ");
+    }
+    voltage_rows_built_ = false;
     r.values(weight_samples_);
     r.values(rate_samples_);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -100,6 +101,7 @@ void Recorders::add_voltage_probes(const NetworkSpec& spec, const Network& net, 
               owner);
         voltage_probes_.push_back(std::move(probe));
     }
+    voltage_values_.resize(voltage_probes_.size());
 }
 
 void Recorders::add_weight_probes(const NetworkSpec& spec, const Network& net, const Owner& owner) {
@@ -260,11 +262,13 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
             break;
     }
     const VoltageProbe& probe = voltage_probes_[k];
+    VoltageValues& held = voltage_values_[k];
     Population& pop = net.population(probe.population);
-    for (std::uint32_t pos : sh.vpos[k]) {
-        const std::uint32_t i = probe.neurons[pos];
-        record(sh.voltages, voltages_, k, pos, {e.t, probe.population, i, pop.observe_voltage_mV(i, e.t), k});
-    }
+    // reserve() made room for this sample: partitions write their own positions of its row.
+    assert(probe.grid.index(e.t) >= held.first &&
+           (probe.grid.index(e.t) - held.first + 1) * probe.neurons.size() <= held.v_mV.size());
+    double* row = held.v_mV.data() + (probe.grid.index(e.t) - held.first) * probe.neurons.size();
+    for (std::uint32_t pos : sh.vpos[k]) row[pos] = pop.observe_voltage_mV(probe.neurons[pos], e.t);
     return Event{probe.grid.next(e.t), k, e.aux, 0, EventKind::Sample};
 }
 
@@ -306,21 +310,72 @@ double Recorders::rate_read(RateProbe& probe, Network& net, std::uint32_t neuron
 }
 
 void Recorders::reserve(Tick now, Tick end) {
+    // Voltage values: every sample before `end`, each at its place (sample() writes in place).
+    for (std::size_t k = 0; k < voltage_probes_.size(); ++k) {
+        const VoltageProbe& probe = voltage_probes_[k];
+        VoltageValues& held = voltage_values_[k];
+        const std::size_t samples = probe.grid.count(0, end);
+        if (samples <= held.first) continue;
+        const std::size_t values = (samples - held.first) * probe.neurons.size();
+        if (values <= held.v_mV.size()) continue;
+        make_room(held.v_mV, values - held.v_mV.size());
+        held.v_mV.resize(values);
+    }
+    voltage_rows_built_ = false;
     for (Share& sh : shares_) {
-        std::size_t v = 0, w = 0, r = 0;
-        for (std::size_t k = 0; k < voltage_probes_.size(); ++k) v += sh.vpos[k].size() * voltage_probes_[k].grid.count(now, end);
+        std::size_t w = 0, r = 0;
         for (std::size_t k = 0; k < weight_probes_.size(); ++k) w += sh.wpos[k].size() * weight_probes_[k].grid.count(now, end);
         for (std::size_t k = 0; k < rate_probes_.size(); ++k) r += sh.rpos[k].size() * rate_probes_[k].grid.count(now, end);
         if (shares_.size() == 1) {  // recorded straight into the outputs
-            make_room(voltages_, v);
             make_room(weight_samples_, w);
             make_room(rate_samples_, r);
         } else {
-            make_room(sh.voltages, v);
             make_room(sh.weight_samples, w);
             make_room(sh.rate_samples, r);
         }
     }
+}
+
+std::size_t Recorders::voltage_rows_held() const {
+    std::size_t n = 0;
+    for (const VoltageValues& held : voltage_values_) n += held.v_mV.size();
+    return n;
+}
+
+std::vector<VoltageSample> Recorders::voltage_rows() const {
+    std::vector<VoltageSample> rows;
+    rows.reserve(voltage_rows_held());
+    // Merge the probes' samples by time; at one tick the lower probe index first.
+    const std::size_t probes = voltage_probes_.size();
+    std::vector<std::size_t> next(probes, 0), count(probes, 0);  // samples taken / held, per probe
+    for (std::size_t k = 0; k < probes; ++k)
+        if (const std::size_t n = voltage_probes_[k].neurons.size(); n > 0) count[k] = voltage_values_[k].v_mV.size() / n;
+    const auto time_of = [&](std::size_t k) {
+        const Grid& g = voltage_probes_[k].grid;
+        return g.first() + static_cast<Tick>(voltage_values_[k].first + next[k]) * g.interval;
+    };
+    for (;;) {
+        std::size_t best = probes;
+        Tick t = kNever;
+        for (std::size_t k = 0; k < probes; ++k)
+            if (next[k] < count[k] && (best == probes || time_of(k) < t)) best = k, t = time_of(k);
+        if (best == probes) break;
+        const VoltageProbe& probe = voltage_probes_[best];
+        const std::size_t n = probe.neurons.size();
+        const double* v = voltage_values_[best].v_mV.data() + next[best] * n;
+        for (std::size_t pos = 0; pos < n; ++pos)
+            rows.push_back({t, probe.population, probe.neurons[pos], v[pos], static_cast<std::uint32_t>(best)});
+        ++next[best];
+    }
+    return rows;
+}
+
+const std::vector<VoltageSample>& Recorders::voltages() const {
+    if (!voltage_rows_built_) {
+        voltage_rows_ = voltage_rows();
+        voltage_rows_built_ = true;
+    }
+    return voltage_rows_;
 }
 
 namespace {
@@ -341,26 +396,22 @@ void Recorders::collect() {
         Share& sh = shares_[0];
         if (spikes_.empty()) spikes_.swap(sh.spikes);  // a whole run: no copy
         else spikes_.insert(spikes_.end(), sh.spikes.begin(), sh.spikes.end());
-        // Samples went straight into the outputs (record).
+        // Samples went straight into the outputs (record; voltages: sample).
     } else {
-        std::vector<Keyed<VoltageSample>> v;
         std::vector<Keyed<WeightSample>> w;
         std::vector<Keyed<RateSample>> r;
         for (Share& sh : shares_) {
             spikes_.insert(spikes_.end(), sh.spikes.begin(), sh.spikes.end());
-            v.insert(v.end(), sh.voltages.begin(), sh.voltages.end());
             w.insert(w.end(), sh.weight_samples.begin(), sh.weight_samples.end());
             r.insert(r.end(), sh.rate_samples.begin(), sh.rate_samples.end());
         }
         // Everything recorded in this call lies before its end, everything later after it.
-        merge_keyed(voltages_, v);
         merge_keyed(weight_samples_, w);
         merge_keyed(rate_samples_, r);
     }
     // Released, not kept: after a long run they are as large as the outputs.
     for (Share& sh : shares_) {
         std::vector<SpikeRecord>().swap(sh.spikes);
-        std::vector<Keyed<VoltageSample>>().swap(sh.voltages);
         std::vector<Keyed<WeightSample>>().swap(sh.weight_samples);
         std::vector<Keyed<RateSample>>().swap(sh.rate_samples);
     }
@@ -423,7 +474,7 @@ std::size_t RecordedRows::bytes() const {
 }
 
 std::size_t Recorders::held_bytes() const {
-    return spikes_.size() * sizeof(SpikeRecord) + voltages_.size() * sizeof(VoltageSample) +
+    return spikes_.size() * sizeof(SpikeRecord) + voltage_rows_held() * sizeof(VoltageSample) +
            weight_samples_.size() * sizeof(WeightSample) + rate_samples_.size() * sizeof(RateSample);
 }
 
@@ -443,7 +494,14 @@ RecordedRows Recorders::drain(Tick now, Tick run_end) {
     // Every spike and sample committed lies before `now`, every later one at or after it.
     sort_spikes(spikes_);
     rows.spikes = std::exchange(spikes_, {});
-    rows.voltages = std::exchange(voltages_, {});
+    rows.voltages = voltage_rows();
+    for (std::size_t k = 0; k < voltage_probes_.size(); ++k) {
+        VoltageValues& held = voltage_values_[k];
+        if (const std::size_t n = voltage_probes_[k].neurons.size(); n > 0) held.first += held.v_mV.size() / n;
+        held.v_mV.clear();  // keeps the capacity: a streamed run's pieces reuse it
+    }
+    std::vector<VoltageSample>().swap(voltage_rows_);
+    voltage_rows_built_ = false;
     rows.weight_samples = std::exchange(weight_samples_, {});
     rows.rate_samples = std::exchange(rate_samples_, {});
     // A bin is final in the output order once no bin still to come (a whole

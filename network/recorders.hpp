@@ -14,8 +14,10 @@
 // (synapses: by target) into its own Share; collect() merges the shares into
 // the outputs in the serial order, so that outputs do not depend on the
 // partitioning.  Rate-probe state and spike statistics of a neuron are written
-// only by its owner; population-rate bins are counted per partition and summed.  With one partition, samples go straight into the
-// outputs (the run loop takes them in the serial order).
+// only by its owner; population-rate bins are counted per partition and
+// summed.  With one partition, samples go straight into the outputs (the run
+// loop takes them in the serial order).  Voltage samples always do: each has
+// its place in its probe's values, which every partition writes in place.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -148,7 +150,13 @@ public:
     std::uint64_t sample_rows(SampleKind kind, Tick from, Tick to) const;
 
     std::vector<SpikeRecord> sorted_spikes() const;
-    const std::vector<VoltageSample>& voltages() const { return voltages_; }
+    // The voltage rows held, in output order (time, then probe, then position
+    // in the probe's list).  Held as values alone (voltage_values_), the rows
+    // are built at the first call after a change and kept until the next
+    // run_until, drain or load_state.
+    const std::vector<VoltageSample>& voltages() const;
+    // The same rows built anew and not kept (for a caller that converts them at once).
+    std::vector<VoltageSample> voltage_rows() const;
     const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
     const std::vector<RateSample>& rate_samples() const { return rate_samples_; }
     // Every whole bin of every population-rate probe that ends by `now` (and by
@@ -172,7 +180,6 @@ private:
     struct Share {
         std::vector<std::vector<std::uint32_t>> vpos, wpos, rpos;  // per probe: positions in its list
         std::vector<SpikeRecord> spikes;
-        std::vector<Keyed<VoltageSample>> voltages;
         std::vector<Keyed<WeightSample>> weight_samples;
         std::vector<Keyed<RateSample>> rate_samples;
         std::vector<std::uint64_t> spike_count;  // per population
@@ -183,12 +190,23 @@ private:
         Tick interval, start, stop;  // stop: kNever for none
         Tick first() const;
         Tick next(Tick t) const;  // kNever after the last
+        std::size_t index(Tick t) const { return static_cast<std::size_t>((t - first()) / interval); }  // t on the grid
         std::size_t count(Tick from, Tick to) const;  // samples in [from, to)
     };
     struct VoltageProbe {
         std::uint32_t population;
         std::vector<std::uint32_t> neurons;
         Grid grid;
+    };
+    // A voltage probe's samples held: the values alone, sample-major (sample s
+    // of the grid at [(s - first) * neurons + position]); a row's time,
+    // population and neuron follow from the probe.  8 bytes a sample, not a
+    // row's 32, and partitions write their positions in place, with nothing to
+    // merge.  reserve() sizes the values for every sample before the end of a
+    // run_until call, before the partitions run.
+    struct VoltageValues {
+        std::size_t first = 0;  // grid index of the first sample held (those before were drained)
+        std::vector<double> v_mV;
     };
     struct WeightProbe {
         std::uint32_t projection;
@@ -268,7 +286,11 @@ private:
     std::vector<IsiStats> isi_;                        // per global neuron
 
     std::vector<SpikeRecord> spikes_;
-    std::vector<VoltageSample> voltages_;
+    std::vector<VoltageValues> voltage_values_;  // per voltage probe
+    // The rows of voltages(), built on demand; `voltage_rows_built_` false once the values change.
+    mutable std::vector<VoltageSample> voltage_rows_;
+    mutable bool voltage_rows_built_ = false;
+    std::size_t voltage_rows_held() const;
     std::vector<WeightSample> weight_samples_;
     std::vector<RateSample> rate_samples_;
 };

@@ -114,6 +114,7 @@ public:
     // Voltage samples in order of time, then probe (spec order), then the
     // probe's neuron list order.
     const std::vector<VoltageSample>& voltages() const { return recorders_.voltages(); }
+    std::vector<VoltageSample> voltage_rows() const { return recorders_.voltage_rows(); }  // built anew, not kept
     // Weight samples in order of time, then probe (spec order), then synapse
     // storage order (by pre, then delay, then post).
     const std::vector<WeightSample>& weight_samples() const { return recorders_.weight_samples(); }

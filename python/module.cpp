@@ -274,7 +274,8 @@ void bind_simulation(py::module_& m) {
         .def("spikes", &spikes)
         .def("voltages",
              [](const PySimulation& ps) {
-                 return samples(ps.sim().voltages(), [](const VoltageSample& s) { return s.neuron; },
+                 // (rows built for this call only: the simulation holds voltages as values alone)
+                 return samples(ps.sim().voltage_rows(), [](const VoltageSample& s) { return s.neuron; },
                                 [](const VoltageSample& s) { return s.v_mV; });
              })
         .def("rates",

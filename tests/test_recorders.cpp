@@ -363,6 +363,58 @@ TEST_CASE("run --format: anything but csv or npy is a usage error that names the
     fs::remove_all(dir);
 }
 
+TEST_CASE("voltage rows: by time, then probe, then listed position, each the neuron's voltage at its time") {
+    // Grids that meet (0.3 and 0.6 ms; 0.2 ms from 1 ms on), a neuron listed
+    // twice, a probe of a whole population: the rows built from each probe's
+    // values against a list written here, and each value against the neuron's
+    // voltage read from a run without voltage probes.
+    const std::string probes = R"(
+        voltage { population: "E" neuron: [5, 0, 5] interval_ms: 0.3 }
+        voltage { population: "I" interval_ms: 0.2 start_ms: 1 stop_ms: 250 }
+        voltage { population: "E" neuron: [2] interval_ms: 0.6 })";
+    struct Probe {
+        std::uint32_t population;
+        std::vector<std::uint32_t> neurons;
+        double interval_ms, start_ms, stop_ms;
+    };
+    std::vector<std::uint32_t> all_i(40);
+    for (std::uint32_t i = 0; i < 40; ++i) all_i[i] = i;
+    const std::vector<Probe> listed = {{0, {5, 0, 5}, 0.3, 0, 300}, {1, all_i, 0.2, 1, 250}, {0, {2}, 0.6, 0, 300}};
+    std::map<Tick, std::vector<std::uint32_t>> probes_at;  // sample time -> the probes sampling then, in order
+    for (std::uint32_t k = 0; k < listed.size(); ++k) {
+        const Tick step = ticks(listed[k].interval_ms);
+        for (Tick t = (ticks(listed[k].start_ms) + step - 1) / step * step; t < ticks(listed[k].stop_ms); t += step)
+            probes_at[t].push_back(k);
+    }
+    // The reference values: the voltage at t of a run taken just past t (a sample comes after everything else at its tick).
+    Simulation plain(with_record(kAllSpikes));
+    std::vector<VoltageSample> expected;
+    for (const auto& [t, ks] : probes_at) {
+        plain.run_until(t + 1);
+        for (std::uint32_t k : ks)
+            for (std::uint32_t i : listed[k].neurons)
+                expected.push_back({t, listed[k].population, i, plain.population(listed[k].population).voltage_mV(i, t), k});
+    }
+    plain.run();
+    REQUIRE(expected.size() == 1000 * 3 + 1245 * 40 + 500);
+    for (unsigned threads : {1u, 3u}) {
+        CAPTURE(threads);
+        Simulation sim(with_record(std::string(kAllSpikes) + probes), threads, Partitioning::Exact);
+        sim.run();
+        CHECK(tuples(sim.sorted_spikes()) == tuples(plain.sorted_spikes()));
+        const std::vector<VoltageSample>& got = sim.voltages();
+        REQUIRE(got.size() == expected.size());
+        std::size_t differ = 0;
+        for (std::size_t r = 0; r < got.size(); ++r) {
+            const VoltageSample& a = got[r];
+            const VoltageSample& b = expected[r];
+            differ += a.t != b.t || a.probe != b.probe || a.population != b.population || a.neuron != b.neuron ||
+                      std::bit_cast<std::uint64_t>(a.v_mV) != std::bit_cast<std::uint64_t>(b.v_mV);
+        }
+        CHECK(differ == 0);
+    }
+}
+
 TEST_CASE("drain: the rows drained after every piece, concatenated, are the rows an undrained run keeps") {
     // Population-rate probes of several bins and windows: a bin is drained
     // only when no bin of another probe can still come before it.
