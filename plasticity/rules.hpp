@@ -21,6 +21,10 @@
 //   Pre pre_at(const Pre&, const Now&) const;  (rules that can share Pre) the state as of the
 //                             current era: depression from it gives the same bits as from the
 //                             state it came from, so a delay group's state moves once per spike
+//   double depression_amount(const Pre&, const PostNow&, const Now&) const;  (optional, rules
+//                             that share Pre) what depression() returns from a state as of the
+//                             current era, without updating it: a delay group then computes
+//                             its update once per spike, and per synapse only this amount
 //
 // Traces.  A trace x decays as exp(-t/tau) between jumps.  Reading it at
 // every synapse with an exp of its own cost two library calls per synaptic
@@ -116,8 +120,9 @@ public:
     // Presynaptic-centred pairing consumes the trace at a post spike, synapse by synapse.
     bool pre_shared() const { return p_.pairing != Pairing::NearestPresynapticCentred; }
 
+    double depression_amount(const Pre&, const PostNow& post, const Now&) const { return p_.a_minus_mV * post.y; }
     double depression(Pre& pre, const PostNow& post, const Now& n) const {
-        const double dw = p_.a_minus_mV * post.y;
+        const double dw = depression_amount(pre, post, n);  // (the amount does not read pre)
         const double x = plus_.carry(pre.x, pre.era, n.era);
         // All-to-all and presynaptic-centred accumulate pre spikes; symmetric nearest keeps the last.
         pre.x = p_.pairing == Pairing::NearestSymmetric ? n.plus.grow : x + n.plus.grow;
@@ -187,12 +192,15 @@ public:
         return {plus_.carry(s.r1, s.era, n.era), x_.carry(s.r2, s.era, n.era), n.era};
     }
 
+    // `pre` as of the current era (pre_at): r2 before this spike.
+    double depression_amount(const Pre& pre, const PostNow& post, const Now& n) const {
+        return post.o1 * (p_.a2_minus_mV + p_.a3_minus_mV * (pre.r2 * n.x.shrink));
+    }
     double depression(Pre& pre, const PostNow& post, const Now& n) const {
-        const double r1 = plus_.carry(pre.r1, pre.era, n.era);
-        const double r2 = x_.carry(pre.r2, pre.era, n.era);
-        const double dw = post.o1 * (p_.a2_minus_mV + p_.a3_minus_mV * (r2 * n.x.shrink));  // r2 before this spike
-        pre.r1 = p_.nearest_spike ? n.plus.grow : r1 + n.plus.grow;
-        pre.r2 = p_.nearest_spike ? n.x.grow : r2 + n.x.grow;
+        const Pre now = pre_at(pre, n);
+        const double dw = depression_amount(now, post, n);
+        pre.r1 = p_.nearest_spike ? n.plus.grow : now.r1 + n.plus.grow;
+        pre.r2 = p_.nearest_spike ? n.x.grow : now.r2 + n.x.grow;
         pre.era = n.era;
         return dw;
     }
@@ -306,10 +314,11 @@ public:
     Pre pre_at(const Pre& s, const Now& n) const { return {trace_.carry(s.x, s.era, n.era), n.era}; }
 
     // eta (alpha - x_post), x_post without a post spike at this tick (pre comes first).
+    double depression_amount(const Pre&, const PostNow& post, const Now&) const { return eta_ * (alpha_ - post.y); }
     double depression(Pre& pre, const PostNow& post, const Now& n) const {
         pre.x = trace_.carry(pre.x, pre.era, n.era) + n.at.grow;
         pre.era = n.era;
-        return eta_ * (alpha_ - post.y);
+        return depression_amount(pre, post, n);
     }
     // eta x_pre, x_pre including a pre arrival at this tick.
     double potentiation(Pre& pre, const PostNow&, const Now& n) const {
