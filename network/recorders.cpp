@@ -350,10 +350,7 @@ std::vector<VoltageSample> Recorders::voltage_rows() const {
     std::vector<std::size_t> next(probes, 0), count(probes, 0);  // samples taken / held, per probe
     for (std::size_t k = 0; k < probes; ++k)
         if (const std::size_t n = voltage_probes_[k].neurons.size(); n > 0) count[k] = voltage_values_[k].v_mV.size() / n;
-    const auto time_of = [&](std::size_t k) {
-        const Grid& g = voltage_probes_[k].grid;
-        return g.first() + static_cast<Tick>(voltage_values_[k].first + next[k]) * g.interval;
-    };
+    const auto time_of = [&](std::size_t k) { return held_time(k, next[k]); };
     for (;;) {
         std::size_t best = probes;
         Tick t = kNever;
@@ -368,6 +365,13 @@ std::vector<VoltageSample> Recorders::voltage_rows() const {
         ++next[best];
     }
     return rows;
+}
+
+std::vector<Tick> Recorders::voltage_times(std::size_t k) const {
+    const std::size_t n = voltage_probes_[k].neurons.size();
+    std::vector<Tick> t(n > 0 ? voltage_values_[k].v_mV.size() / n : 0);
+    for (std::size_t s = 0; s < t.size(); ++s) t[s] = held_time(k, s);
+    return t;
 }
 
 const std::vector<VoltageSample>& Recorders::voltages() const {

@@ -157,6 +157,11 @@ public:
     const std::vector<VoltageSample>& voltages() const;
     // The same rows built anew and not kept (for a caller that converts them at once).
     std::vector<VoltageSample> voltage_rows() const;
+    // Voltage probe k's samples held, without rows: their times, and their
+    // values sample-major (sample s, position p of the probe's neuron list at
+    // s * neurons + p).
+    std::vector<Tick> voltage_times(std::size_t k) const;
+    const std::vector<double>& voltage_values(std::size_t k) const { return voltage_values_[k].v_mV; }
     const std::vector<WeightSample>& weight_samples() const { return weight_samples_; }
     const std::vector<RateSample>& rate_samples() const { return rate_samples_; }
     // Every whole bin of every population-rate probe that ends by `now` (and by
@@ -291,6 +296,11 @@ private:
     mutable std::vector<VoltageSample> voltage_rows_;
     mutable bool voltage_rows_built_ = false;
     std::size_t voltage_rows_held() const;
+    // The time of the s-th sample voltage probe k holds.
+    Tick held_time(std::size_t k, std::size_t s) const {
+        const Grid& g = voltage_probes_[k].grid;
+        return g.first() + static_cast<Tick>(voltage_values_[k].first + s) * g.interval;
+    }
     std::vector<WeightSample> weight_samples_;
     std::vector<RateSample> rate_samples_;
 };

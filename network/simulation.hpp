@@ -115,6 +115,9 @@ public:
     // probe's neuron list order.
     const std::vector<VoltageSample>& voltages() const { return recorders_.voltages(); }
     std::vector<VoltageSample> voltage_rows() const { return recorders_.voltage_rows(); }  // built anew, not kept
+    // Voltage probe k's sample times and values (samples x the probe's neurons, row-major), without rows.
+    std::vector<Tick> voltage_times(std::size_t k) const { return recorders_.voltage_times(k); }
+    const std::vector<double>& voltage_values(std::size_t k) const { return recorders_.voltage_values(k); }
     // Weight samples in order of time, then probe (spec order), then synapse
     // storage order (by pre, then delay, then post).
     const std::vector<WeightSample>& weight_samples() const { return recorders_.weight_samples(); }

@@ -128,6 +128,25 @@ py::dict weights_now(const PySimulation& ps, std::size_t projection) {
                    std::pair{"w", [](const WeightSample& r) { return r.w; }});
 }
 
+// Voltage probe k's samples: t_ticks (one per sample time) and values
+// (samples x the probe's neurons), copied straight from the values the
+// simulation holds (8 bytes a sample; no rows are built).
+py::dict voltage_trace(const PySimulation& ps, std::size_t k) {
+    const Simulation& s = ps.sim();
+    if (k >= s.spec().record.voltages.size()) throw py::index_error("voltage probe index out of range");
+    const std::vector<Tick> t = s.voltage_times(k);
+    const std::vector<double>& v = s.voltage_values(k);
+    const std::size_t n = t.empty() ? 0 : v.size() / t.size();
+    py::array_t<std::int64_t> t_ticks(static_cast<py::ssize_t>(t.size()));
+    std::copy(t.begin(), t.end(), t_ticks.mutable_data());
+    py::array_t<double> values({static_cast<py::ssize_t>(t.size()), static_cast<py::ssize_t>(n)});
+    std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(t.size() * n), values.mutable_data());
+    py::dict d;
+    d["t_ticks"] = t_ticks;
+    d["values"] = values;
+    return d;
+}
+
 py::array_t<double> voltages_now(PySimulation& ps, std::size_t p) {
     Simulation& s = ps.sim();
     const std::uint32_t n = s.population(check_population(s, p)).size();
@@ -272,12 +291,7 @@ void bind_simulation(py::module_& m) {
         .def("projection_info", [](const PySimulation& ps, std::size_t j) { return projection_info(ps.sim(), j); })
         .def("summary", [](const PySimulation& ps, std::size_t p) { return summary(ps.sim(), p); })
         .def("spikes", &spikes)
-        .def("voltages",
-             [](const PySimulation& ps) {
-                 // (rows built for this call only: the simulation holds voltages as values alone)
-                 return samples(ps.sim().voltage_rows(), [](const VoltageSample& s) { return s.neuron; },
-                                [](const VoltageSample& s) { return s.v_mV; });
-             })
+        .def("voltage_trace", &voltage_trace)
         .def("rates",
              [](const PySimulation& ps) {
                  return samples(ps.sim().rate_samples(), [](const RateSample& s) { return s.neuron; },
