@@ -129,18 +129,17 @@ py::dict weights_now(const PySimulation& ps, std::size_t projection) {
 }
 
 // Voltage probe k's samples: t_ticks (one per sample time) and values
-// (samples x the probe's neurons), copied straight from the values the
-// simulation holds (8 bytes a sample; no rows are built).
+// (sample-major: samples x the probe's neurons, flat), copied straight from
+// the values the simulation holds (8 bytes a sample; no rows are built).
 py::dict voltage_trace(const PySimulation& ps, std::size_t k) {
     const Simulation& s = ps.sim();
     if (k >= s.spec().record.voltages.size()) throw py::index_error("voltage probe index out of range");
     const std::vector<Tick> t = s.voltage_times(k);
     const std::vector<double>& v = s.voltage_values(k);
-    const std::size_t n = t.empty() ? 0 : v.size() / t.size();
     py::array_t<std::int64_t> t_ticks(static_cast<py::ssize_t>(t.size()));
     std::copy(t.begin(), t.end(), t_ticks.mutable_data());
-    py::array_t<double> values({static_cast<py::ssize_t>(t.size()), static_cast<py::ssize_t>(n)});
-    std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(t.size() * n), values.mutable_data());
+    py::array_t<double> values(static_cast<py::ssize_t>(v.size()));
+    std::copy(v.begin(), v.end(), values.mutable_data());
     py::dict d;
     d["t_ticks"] = t_ticks;
     d["values"] = values;

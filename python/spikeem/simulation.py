@@ -281,10 +281,9 @@ class Simulation:
         or a population name: the first probe on it) as a Trace (mV)."""
         k = self._probe_index("voltage", probe, self._record["voltages"])
         neurons = np.asarray(self._sim.probe_neurons("voltage", k), dtype=np.uint32)
-        d = self._sim.voltage_trace(k)
-        if len(neurons) == 0:
-            return Trace(np.zeros(0), neurons, np.zeros((0, 0)), self._record["voltages"][k])
-        return Trace(d["t_ticks"] / self._sim.ticks_per_ms, neurons, d["values"], self._record["voltages"][k])
+        d = self._sim.voltage_trace(k)  # (values held sample-major: no copy in the reshape)
+        t = d["t_ticks"] / self._sim.ticks_per_ms
+        return Trace(t, neurons, d["values"].reshape(len(t), len(neurons)), self._record["voltages"][k])
 
     def rates(self, probe=0):
         """The samples of rate probe ``probe`` (index in record.rates, or a population name) as a Trace (Hz)."""
