@@ -99,6 +99,14 @@ public:
     // its state between events is random (noise): then the draw is part of the
     // realisation.  Without noise this is voltage_mV.
     virtual double observe_voltage_mV(std::uint32_t local, Tick t) { return voltage_mV(local, t); }
+    // observe_voltage_mV of several neurons at one time t: out[pos[j]] for
+    // neurons[pos[j]], j < count (a voltage probe's sample).  The same values
+    // as one call each; a model shares what one time has in common (a decay
+    // factor) instead of computing it per neuron.
+    virtual void observe_voltages_mV(const std::uint32_t* neurons, const std::uint32_t* pos, std::size_t count,
+                                     Tick t, double* out) {
+        for (std::size_t j = 0; j < count; ++j) out[pos[j]] = observe_voltage_mV(neurons[pos[j]], t);
+    }
     // The deterministic part of dV/dt (mV/ms) at t, inputs at t excluded.
     virtual double drift_mV_per_ms(std::uint32_t local, Tick t) const {
         (void)local, (void)t;

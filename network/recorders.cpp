@@ -268,7 +268,7 @@ Event Recorders::sample(std::uint32_t q, const Event& e, Network& net) {
     assert(probe.grid.index(e.t) >= held.first &&
            (probe.grid.index(e.t) - held.first + 1) * probe.neurons.size() <= held.v_mV.size());
     double* row = held.v_mV.data() + (probe.grid.index(e.t) - held.first) * probe.neurons.size();
-    for (std::uint32_t pos : sh.vpos[k]) row[pos] = pop.observe_voltage_mV(probe.neurons[pos], e.t);
+    pop.observe_voltages_mV(probe.neurons.data(), sh.vpos[k].data(), sh.vpos[k].size(), e.t, row);
     return Event{probe.grid.next(e.t), k, e.aux, 0, EventKind::Sample};
 }
 

@@ -415,6 +415,55 @@ TEST_CASE("voltage rows: by time, then probe, then listed position, each the neu
     }
 }
 
+TEST_CASE("voltage probes read every model's neurons as one read each would, bit for bit") {
+    // A probe's sample reads its neurons together (Population::observe_voltages_mV,
+    // one decay factor for a population with shared time constants): its values
+    // against voltage_mV of each neuron at the sample time, in a run without probes.
+    const std::string net = R"(
+name: "batched_reads"
+run { duration_ms: 120 seed: 3 }
+population { name: "in" size: 40 poisson { rate_hz: 30 } }
+population { name: "D" size: 30 lif_delta { tau_m_ms: 20 v_rest_mV: -65 v_th_mV: -50 v_reset_mV: -65 t_ref_ms: 2
+             v_init_mV { uniform { low: -65 high: -51 } } } }
+population { name: "Dt" size: 30 lif_delta { tau_m_ms: 20 v_rest_mV: -65 v_th_mV: -50 v_reset_mV: -65 t_ref_ms: 2 }
+             per_neuron { parameter: "tau_m_ms" value { uniform { low: 8 high: 30 } } } }
+population { name: "X" size: 30 lif_exp { tau_m_ms: 15 tau_e_ms: 3 tau_i_ms: 6 v_rest_mV: -60 v_th_mV: -50
+             v_reset_mV: -60 t_ref_ms: 2 } }
+population { name: "Xt" size: 30 lif_exp { tau_m_ms: 15 tau_e_ms: 3 tau_i_ms: 6 v_rest_mV: -60 v_th_mV: -50
+             v_reset_mV: -60 t_ref_ms: 2 }
+             per_neuron { parameter: "tau_m_ms" value { uniform { low: 8 high: 30 } } } }
+population { name: "C" size: 20 lif_cond_exp { } }
+population { name: "A" size: 10 adex { i_e_pA: 300 } }
+projection { source: "in" target: "D" fixed_probability { p: 0.4 } weight_mV { constant: 4 } delay_ms { constant: 1 } }
+projection { source: "in" target: "Dt" fixed_probability { p: 0.4 } weight_mV { constant: 4 } delay_ms { constant: 1 } }
+projection { source: "in" target: "X" fixed_probability { p: 0.4 } weight_mV { constant: 6 } delay_ms { constant: 1 } }
+projection { source: "in" target: "Xt" fixed_probability { p: 0.4 } weight_mV { constant: 6 } delay_ms { constant: 1 } }
+projection { source: "in" target: "C" fixed_probability { p: 0.4 } weight_mV { constant: 3 } delay_ms { constant: 1 } }
+projection { source: "in" target: "A" fixed_probability { p: 0.4 } weight_mV { constant: 3 } delay_ms { constant: 1 } }
+)";
+    const char* populations[] = {"D", "Dt", "X", "Xt", "C", "A"};
+    std::string probes = "record { spikes: \"D\" spikes: \"X\" spikes: \"C\" spikes: \"A\"";
+    for (const char* p : populations) probes += std::string(" voltage { population: \"") + p + "\" interval_ms: 0.7 }";
+    probes += " }\n";
+    Simulation plain(io::load_spec_text(net + "record { spikes: \"D\" spikes: \"X\" spikes: \"C\" spikes: \"A\" }\n").spec);
+    Simulation probed(io::load_spec_text(net + probes).spec);
+    probed.run();
+    const std::vector<VoltageSample>& got = probed.voltages();
+    REQUIRE(got.size() == 172 * 150);  // samples at 0, 0.7, ... 119.7 ms of 150 neurons
+    std::size_t differ = 0, spiked = 0;
+    for (std::size_t r = 0; r < got.size(); ++r) {
+        const VoltageSample& a = got[r];
+        if (a.t >= plain.now()) plain.run_until(a.t + 1);  // a sample comes after everything else at its tick
+        differ += std::bit_cast<std::uint64_t>(a.v_mV) !=
+                  std::bit_cast<std::uint64_t>(plain.population(a.population).voltage_mV(a.neuron, a.t));
+    }
+    plain.run();
+    for (std::size_t p = 0; p < probed.num_populations(); ++p) spiked += probed.summary(p).spikes > 0;
+    CHECK(differ == 0);
+    CHECK(tuples(probed.sorted_spikes()) == tuples(plain.sorted_spikes()));
+    CHECK(spiked >= 5);  // the inputs drive the neurons to threshold (refractory reads too)
+}
+
 TEST_CASE("drain: the rows drained after every piece, concatenated, are the rows an undrained run keeps") {
     // Population-rate probes of several bins and windows: a bin is drained
     // only when no bin of another probe can still come before it.

@@ -278,9 +278,21 @@ void LifDeltaPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick 
     if (delta_mV > 0.0) consider(engine, i, t);
 }
 
-double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
+double LifDeltaPopulation::voltage_with(std::uint32_t i, Tick t, double f) const {
     if (last_spike_[i] >= 0 && t <= n_[i].clamp) return lv_.reset(i);  // held at reset while refractory
-    return lv_.rest(i) + n_[i].u * decay(i, t - t0_);
+    return lv_.rest(i) + n_[i].u * f;
+}
+
+double LifDeltaPopulation::voltage_mV(std::uint32_t i, Tick t) const {
+    if (last_spike_[i] >= 0 && t <= n_[i].clamp) return lv_.reset(i);  // (no exp for it)
+    return voltage_with(i, t, decay(i, t - t0_));
+}
+
+void LifDeltaPopulation::observe_voltages_mV(const std::uint32_t* neurons, const std::uint32_t* pos,
+                                             std::size_t count, Tick t, double* out) {
+    if (!inv_tau_i_.empty()) return Population::observe_voltages_mV(neurons, pos, count, t, out);
+    const double f = decay(0, t - t0_);  // every neuron's, with a shared tau_m
+    for (std::size_t j = 0; j < count; ++j) out[pos[j]] = voltage_with(neurons[pos[j]], t, f);
 }
 
 double LifDeltaPopulation::drift_mV_per_ms(std::uint32_t i, Tick t) const {

@@ -40,6 +40,8 @@ public:
     void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                  std::size_t n) override;
     double voltage_mV(std::uint32_t local, Tick t) const override;
+    void observe_voltages_mV(const std::uint32_t* neurons, const std::uint32_t* pos, std::size_t count, Tick t,
+                             double* out) override;
     double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
     double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
     void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) override;
@@ -61,6 +63,8 @@ private:
     double inv_tau(std::uint32_t i) const { return inv_tau_i_.empty() ? inv_tau_ticks_ : inv_tau_i_[i]; }
     double tau_ms(std::uint32_t i) const { return tau_i_ms_.empty() ? p_.tau_m_ms : tau_i_ms_[i]; }
     double decay(std::uint32_t i, Tick dt) const;   // exp(-dt/tau_m)
+    // V of neuron i at t, with f = decay(i, t - t0_).
+    double voltage_with(std::uint32_t i, Tick t, double f) const;
     double growth(std::uint32_t i, Tick t) const;   // exp((t - t0)/tau_m)
     Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
     // u at or above this may cross before the window ending at `end`; below it

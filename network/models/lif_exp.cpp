@@ -355,11 +355,22 @@ void LifExpPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uin
     }
 }
 
-double LifExpPopulation::voltage_mV(std::uint32_t i, Tick t) const {
+double LifExpPopulation::voltage_with(std::uint32_t i, const Decay& d) const {
     const State& x = n_[i];
     if (x.mode == kRefractory) return lv_.reset(i);  // held at reset until the own event ends it
-    const Decay d = decay(kin(i), t);
     return lv_.rest(i) + x.a * d.m + x.be * d.e + x.bi * d.i;
+}
+
+double LifExpPopulation::voltage_mV(std::uint32_t i, Tick t) const {
+    if (n_[i].mode == kRefractory) return lv_.reset(i);  // (no exp for it)
+    return voltage_with(i, decay(kin(i), t));
+}
+
+void LifExpPopulation::observe_voltages_mV(const std::uint32_t* neurons, const std::uint32_t* pos, std::size_t count,
+                                           Tick t, double* out) {
+    if (k_.size() != 1) return Population::observe_voltages_mV(neurons, pos, count, t, out);
+    const Decay d = decay(k_[0], t);  // every neuron's, with shared time constants
+    for (std::size_t j = 0; j < count; ++j) out[pos[j]] = voltage_with(neurons[pos[j]], d);
 }
 
 void LifExpPopulation::add_current(EngineHooks& engine, std::uint32_t i, Tick t, double delta_mV) {

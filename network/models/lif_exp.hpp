@@ -55,6 +55,8 @@ public:
     void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                  std::size_t n) override;
     double voltage_mV(std::uint32_t local, Tick t) const override;
+    void observe_voltages_mV(const std::uint32_t* neurons, const std::uint32_t* pos, std::size_t count, Tick t,
+                             double* out) override;
     double drift_mV_per_ms(std::uint32_t local, Tick t) const override;
     double psp_mV(std::uint32_t local, double w, Tick t_in, Tick t_now) const override;
     void add_current(EngineHooks& engine, std::uint32_t local, Tick t, double delta_mV) override;
@@ -98,6 +100,7 @@ private:
     const Kinetics& kin(std::uint32_t i) const { return k_.size() == 1 ? k_[0] : k_[i]; }
     Decay decay(const Kinetics& k, Tick t) const;   // at t (t0 <= t)
     Decay growth(const Kinetics& k, Tick t) const;  // 1 / decay(t)
+    double voltage_with(std::uint32_t i, const Decay& d) const;  // V of neuron i at t, d = decay(kin(i), t)
     // deliver() for shared (Spread = false) or per-neuron time constants.
     template <bool Spread>
     void deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
