@@ -246,30 +246,18 @@ public:
 private:
     // on_pre with one Pre per delay group.  The group's state is moved to now
     // once (pre_at): the same bits as moving it in every synapse's depression.
-    // A rule with depression_amount gives each synapse its amount from that
-    // state, and the group's state takes depression's update once; otherwise
-    // each synapse updates a copy of it exactly as it updated its own state
-    // before, and all copies end equal.
+    // Each synapse takes its amount from that state (depression_amount), and
+    // the group's state takes depression's update once: it does not depend on
+    // the synapse (pre_shared).
     void on_pre_shared(const typename Rule::Now& at, std::uint32_t group, std::uint32_t begin, std::uint32_t n,
                        double* w, const std::uint32_t* targets) {
         const typename Rule::Pre before = rule_.pre_at(groups_[group].pre, at);
-        typename Rule::Pre after = before;
-        if constexpr (requires(const Rule& r, const typename Rule::PostNow& y) { r.depression_amount(before, y, at); }) {
-            // The group's update once (it does not depend on the synapse), per synapse only the amount.
-            for (std::uint32_t k = begin; k < begin + n; ++k) {
-                const double d = rule_.depression_amount(before, rule_.post_at(post_[targets[k]], at), at);
-                if (d != 0.0) w[k] = depress(w[k], d);
-            }
-            if (n > 0) (void)rule_.depression(after, typename Rule::PostNow{}, at);
-            groups_[group].pre = after;
-            return;
-        }
         for (std::uint32_t k = begin; k < begin + n; ++k) {
-            const auto now = rule_.post_at(post_[targets[k]], at);
-            after = before;
-            const double d = rule_.depression(after, now, at);
+            const double d = rule_.depression_amount(before, rule_.post_at(post_[targets[k]], at), at);
             if (d != 0.0) w[k] = depress(w[k], d);
         }
+        typename Rule::Pre after = before;
+        if (n > 0) (void)rule_.depression(after, typename Rule::PostNow{}, at);
         groups_[group].pre = after;
     }
 

@@ -21,10 +21,10 @@
 //   Pre pre_at(const Pre&, const Now&) const;  (rules that can share Pre) the state as of the
 //                             current era: depression from it gives the same bits as from the
 //                             state it came from, so a delay group's state moves once per spike
-//   double depression_amount(const Pre&, const PostNow&, const Now&) const;  (optional, rules
-//                             that share Pre) what depression() returns from a state as of the
-//                             current era, without updating it: a delay group then computes
-//                             its update once per spike, and per synapse only this amount
+//   double depression_amount(const Pre&, const PostNow&, const Now&) const;  (rules that can
+//                             share Pre) what depression() returns from a state as of the
+//                             current era, without updating it: a delay group computes its
+//                             update once per spike, and per synapse only this amount
 //
 // Traces.  A trace x decays as exp(-t/tau) between jumps.  Reading it at
 // every synapse with an exp of its own cost two library calls per synaptic
