@@ -194,6 +194,43 @@ TEST_CASE("lif_exp early crossing with a strong fast term: tangent quadratics st
     }
 }
 
+TEST_CASE("lif_exp margins: chord_bound and rise_bound are never below V on random states") {
+    // The window sweep keeps threshold minus these bounds as a neuron's margin, so a
+    // bound below the largest V of its interval would miss a crossing.  Random
+    // coefficients of both signs, time constants and interval lengths up to twice the
+    // shortest time constant; V sampled at 4001 points of the interval (and up to 20
+    // tau_m for rise_bound).  Among the states are concave ones whose maximum lies
+    // inside the interval, above both ends: a bound from the end values and an upper
+    // bound of V'' misses those, and the count makes sure the test has them.
+    std::mt19937_64 rng(20261205);
+    std::uniform_real_distribution<double> coef(-20.0, 20.0), tau(1.0, 40.0), frac(0.01, 2.0);
+    int inside = 0;
+    double worst_slack = 0.0;  // largest bound - max over states with an interior maximum, relative to |max|
+    for (int n = 0; n < 20000; ++n) {
+        const double tm = tau(rng), te = tau(rng), ti = tau(rng);
+        if (std::abs(te - tm) < 0.1 || std::abs(ti - tm) < 0.1) continue;
+        const double a = coef(rng), e = coef(rng), i = coef(rng);
+        const double h = frac(rng) * std::min({tm, te, ti});
+        const ChordFactors f{std::exp(-h / tm), std::exp(-h / te), std::exp(-h / ti), 1.0 / (tm * tm),
+                             1.0 / (te * te),  1.0 / (ti * ti),  0.125 * h * h};
+        auto g = [&](double s) { return a * std::exp(-s / tm) + e * std::exp(-s / te) + i * std::exp(-s / ti); };
+        double mx = -INFINITY;
+        for (int k = 0; k <= 4000; ++k) mx = std::max(mx, g(h * k / 4000.0));
+        const double bound = chord_bound(f, a, e, i), scale = std::abs(a) + std::abs(e) + std::abs(i);
+        CHECK(bound >= mx - 1e-12 * scale);
+        if (mx > std::max(g(0.0), g(h)) + 1e-9 * scale) {
+            ++inside;
+            worst_slack = std::max(worst_slack, (bound - mx) / scale);
+        }
+        double forever = -INFINITY;
+        for (int k = 0; k <= 4000; ++k) forever = std::max(forever, g(20.0 * tm * k / 4000.0));
+        CHECK(rise_bound(a, e, i) >= forever - 1e-12 * scale);
+    }
+    MESSAGE(inside, " states with a maximum inside their interval; largest slack of the bound there ", worst_slack,
+            " of |a| + |e| + |i|");
+    CHECK(inside > 300);
+}
+
 TEST_CASE("neg_log_below is never above -ln x and close to it") {
     // Lazy event times use it in place of -ln x: it must not exceed it (or an event
     // could come after the level it guards), and should be close (or events come early).

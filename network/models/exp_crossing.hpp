@@ -18,9 +18,14 @@
 // one root, refined by safeguarded Newton (bisection whenever Newton leaves
 // the bracket) to full double precision.  A cheap upper bound first rejects
 // states that can never reach the level.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace spikeem {
 
@@ -69,6 +74,40 @@ inline double neg_log_below(double x) {
     const double v = (m - 1.0) / (m + 1.0), v2 = v * v, v11 = v * v2 * v2 * v2 * v2 * v2;
     const double ln_m_above = series(v) + 2.0 * 0.103 * v11;
     return (-k * 0.6931471805599453 - ln_m_above) * (1.0 - 1e-14);
+}
+
+// Upper bounds of g(s) = a e^{-s/tau_m} + e e^{-s/tau_e} + i e^{-s/tau_i} (V - v_rest
+// of lif_exp between inputs) without root finding or exp, for margins that only have
+// to hold, not to be tight.
+
+// For all s >= 0: each term decays to 0 monotonically.
+inline double rise_bound(double a, double e, double i) {
+    return std::max(a, 0.0) + std::max(e, 0.0) + std::max(i, 0.0);
+}
+
+// What chord_bound needs of h and the time constants (in any one time unit).
+struct ChordFactors {
+    double fm, fe, fi;  // e^{-h/tau} for tau_m, tau_e, tau_i
+    double cm, ce, ci;  // 1/tau^2
+    double hh;          // h^2 / 8
+};
+
+// For s in [0, h]: the larger of g's end values plus h^2/8 times a bound of -g''
+// (a function whose second derivative is >= -c lies at most c s (h - s) / 2 above
+// its chord; so where g is concave its maximum may lie inside, above both ends).
+// Each term of g'' = a/tau_m^2 e^{-s/tau_m} + ... is monotone, so at least its
+// smaller end value.  Tight for h short against the time constants.
+inline double chord_bound(const ChordFactors& f, double a, double e, double i) {
+    const double am = a * f.cm, ae = e * f.ce, ai = i * f.ci;
+    const double curv = std::min(am, am * f.fm) + std::min(ae, ae * f.fe) + std::min(ai, ai * f.fi);
+#if defined(__SSE2__)
+    // maxsd: lif_exp's window sweep bounds every neuron, and a branch on the sign of
+    // the curvature would be mispredicted about as often as not.
+    const double bend = _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(-curv), _mm_setzero_pd()));
+#else
+    const double bend = std::max(-curv, 0.0);
+#endif
+    return std::max(a + e + i, a * f.fm + e * f.fe + i * f.fi) + f.hh * bend;
 }
 
 class ExpCrossing {

@@ -199,22 +199,16 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
     }
 }
 
-double LifExpPopulation::chord_bound(const Kinetics& k, double A, double E, double I, double h) const {
-    // Over [0, h] (ticks) V - v_rest is at most the larger of its end values plus h^2/8
-    // times a bound of V'' (the chord bound of a function with bounded curvature), and
-    // each term of V'' = A/tau_m^2 e^{-s/tau_m} + ... is at most its larger end value.
-    // Tight for short windows: no root finding, one exp.
+ChordFactors LifExpPopulation::bound_factors(const Kinetics& k, double h) const {
     const double fm = std::exp(-h * k.inv_m);
-    const double fe = k.ne ? ipow(fm, k.ne) : std::exp(-h * k.inv_e), fi = k.ni ? ipow(fm, k.ni) : std::exp(-h * k.inv_i);
-    const double v0 = A + E + I, vh = A * fm + E * fe + I * fi;
-    const double am = A * k.inv_m * k.inv_m, ae = E * k.inv_e * k.inv_e, ai = I * k.inv_i * k.inv_i;  // per tick^2
-    const double curv = std::max(am, am * fm) + std::max(ae, ae * fe) + std::max(ai, ai * fi);
-    return std::max(v0, vh) + 0.125 * h * h * std::max(curv, 0.0);
+    return {fm, k.ne ? ipow(fm, k.ne) : std::exp(-h * k.inv_e), k.ni ? ipow(fm, k.ni) : std::exp(-h * k.inv_i),
+            k.inv_m * k.inv_m, k.inv_e * k.inv_e, k.inv_i * k.inv_i, 0.125 * h * h};
 }
 
 bool LifExpPopulation::revalidate(std::uint32_t i, const Kinetics& k, State& x, const Decay& d, Tick t) const {
     if (x.pending == kNever) return false;
-    const double bound = chord_bound(k, x.a * d.m, x.be * d.e, x.bi * d.i, static_cast<double>(x.pending - t));
+    const double bound =
+        chord_bound(bound_factors(k, static_cast<double>(x.pending - t)), x.a * d.m, x.be * d.e, x.bi * d.i);
     const double margin = (lv_.th(i) - lv_.rest(i) - bound) * (1.0 - 1e-9);
     if (!(margin > 0.0)) return false;
     x.margin = margin;

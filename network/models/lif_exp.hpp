@@ -110,7 +110,7 @@ private:
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
     bool revalidate(std::uint32_t i, const Kinetics& k, State& x, const Decay& d, Tick t) const;
-    double chord_bound(const Kinetics& k, double A, double E, double I, double h_ticks) const;
+    ChordFactors bound_factors(const Kinetics& k, double h_ticks) const;  // for chord_bound over h ticks (one exp)
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     double kernel(const Kinetics& k, bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
 
