@@ -24,8 +24,10 @@ namespace {
 // Bumped whenever the message or the layout of the engine state changes in a
 // way the version string would not show (it does on every release).  3:
 // spike-pair traces stored scaled to their era, not as (value, time).  4:
-// voltage samples held as values per probe, not as rows.
-constexpr std::uint32_t kFormat = 4;
+// voltage samples held as values per probe, not as rows.  5: lif_exp's window
+// sweeps at 0.6 of the shortest time constant (a margin held until the next
+// window's start), not at 1 ms.
+constexpr std::uint32_t kFormat = 5;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
 constexpr const char* kStateFile = "checkpoint";
 

@@ -57,10 +57,12 @@ LifExpPopulation::LifExpPopulation(const PopulationSpec& spec, std::uint32_t ind
     rebase_ticks_ = std::max<Tick>(time.round(30.0 * tau_min_ms), 1);
     // At most 20 of the shortest time constant, so that the decay factors at a
     // window's end stay well inside double range after rebasing.
-    window_ticks_ = std::max<Tick>(time.round(std::min(kWindow_ms, 20.0 * tau_min_ms)), 1);
-    // Closer than this to threshold the exact crossing is predicted; farther, a lazy
-    // check part of the way there.  A speed trade-off only (examples/benchmarks/README.md
-    // says how it was tuned): spikes do not depend on it.
+    bounded_ = k_.size() == 1;
+    window_ticks_ = std::max<Tick>(
+        time.round(bounded_ ? kBoundWindowTaus * tau_min_ms : std::min(kWindow_ms, 20.0 * tau_min_ms)), 1);
+    // Closer than this to threshold the exact crossing is predicted; farther, a window
+    // bound or a lazy check part of the way there.  A speed trade-off only
+    // (examples/benchmarks/README.md says how it was tuned): spikes do not depend on it.
     m_exact_ = 0.05 * (p_.v_th_mV - p_.v_reset_mV);
     const std::uint64_t pop_key = stable_hash(spec.name);
     for (std::uint32_t i = 0; i < spec.size; ++i) {
@@ -163,7 +165,28 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
         engine.schedule_own(global_offset() + i, when);
     };
     auto later = [&](Tick dt) { return dt >= kNever - t ? kNever : t + dt; };
-    if (gap > m_exact_) {
+    if (gap > m_exact_ && bounded_) {
+        // Below threshold for good without input (a rest level below it): no check.
+        const double forever = (v_th - v_rest - rise_bound(A, E, I)) * (1.0 - 1e-9);
+        if (forever > 0.0) {
+            x.mode = kLazy;
+            x.margin = forever;
+            schedule(kNever);
+            return;
+        }
+        // Far from threshold: V stays below its chord bound until the window's end,
+        // where the sweep bounds it again; only if that bound reaches threshold is
+        // the crossing looked for.
+        const Tick w_end = window_end(t);
+        const ChordFactors f = bound_factors(k, static_cast<double>(w_end - t));
+        const double margin = (v_th - v_rest - chord_bound(f, A, E, I)) * (1.0 - 1e-9);
+        if (margin > 0.0) {
+            x.mode = kLazy;
+            x.margin = margin;
+            schedule(w_end);
+            return;
+        }
+    } else if (gap > m_exact_) {
         // Far from threshold: only find a time before V gets a fraction of the way there
         // (early_crossing: a bound, exact enough, without root finding).  Until then
         // (floor: not past it) V <= level, which leaves kLazyFraction * gap for excitation
@@ -195,7 +218,8 @@ void LifExpPopulation::predict(EngineHooks& engine, std::uint32_t i, Tick t, con
     } else {
         x.mode = kLazy;
         x.margin = -r.sup;
-        schedule(r.beyond ? later(k.horizon_ticks) : kNever);
+        // (With window bounds the sweep looks again anyway, at the next window.)
+        schedule(bounded_ ? window_end(t) : r.beyond ? later(k.horizon_ticks) : kNever);
     }
 }
 
@@ -241,12 +265,15 @@ void LifExpPopulation::start(EngineHooks& engine) {
 
 void LifExpPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
     assert(t % window_ticks_ == 0 && t - t0_ < rebase_ticks_);
+    if (bounded_) {
+        if (lv_.varied()) bound_window<true>(engine, t, begin, end);
+        else bound_window<false>(engine, t, begin, end);
+        return;
+    }
     const Tick w_end = t + window_ticks_;
-    const bool shared = k_.size() == 1;
-    const Decay d0 = decay(k_[0], t);
-    // The lazy checks due in this window happen now, at its start: earlier than
-    // their time, which a lazy check may always be.  They cannot spike here: V
-    // stays below v_th - margin until `pending`.
+    // Per-neuron time constants: the lazy checks due in this window happen now, at
+    // its start: earlier than their time, which a lazy check may always be.  They
+    // cannot spike here: V stays below v_th - margin until `pending`.
     // Nearly every neuron has nothing due.  With SSE2, four neurons per test:
     // due - w_end is negative exactly when due < w_end (both are ticks >= 0, so
     // the difference cannot overflow), and movmskpd reads the sign bits.
@@ -255,7 +282,7 @@ void LifExpPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, s
     auto look = [&](std::size_t i) {
         if (due[i] >= w_end) return;
         assert(n_[i].mode == kSwept);
-        predict(engine, static_cast<std::uint32_t>(i), t, shared ? d0 : decay(kin(static_cast<std::uint32_t>(i)), t));
+        predict(engine, static_cast<std::uint32_t>(i), t, decay(kin(static_cast<std::uint32_t>(i)), t));
     };
 #if defined(__SSE2__)
     const __m128i line = _mm_set1_epi64x(w_end);
@@ -274,6 +301,55 @@ void LifExpPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin, s
         }
 #endif
         for (; i < stop; ++i) look(i);
+    }
+}
+
+template <bool VariedLevels>
+void LifExpPopulation::bound_window(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) {
+    // Every kSwept neuron is due now (its margin was until this window's start):
+    // bound V over the window from its state, with the factors of the window shared
+    // by all, and keep the bound's distance to threshold as its margin.  Only where
+    // the bound reaches threshold is the neuron predicted (after its chunk, in index
+    // order; predict() touches only its own neuron's entries).  A neuron that was
+    // predicted at this tick already (an input at t) is due at the next window.
+    const Tick w_end = t + window_ticks_;
+    const Decay d = decay(k_[0], t);
+    const ChordFactors f = bound_factors(k_[0], static_cast<double>(window_ticks_));
+    const double room0 = p_.v_th_mV - p_.v_rest_mV;
+    Tick* due = due_.data();
+    State* st = n_.data();
+    std::uint32_t reached[kChunk];
+    for (std::uint32_t c = begin / kChunk; c * kChunk < end; ++c) {
+        // Chunks without a kSwept neuron (a quiet population) cost one test.
+        if (swept_in_chunk_[c].load(std::memory_order_relaxed) == 0) continue;
+        const std::uint32_t c0 = std::max(begin, c * kChunk), c1 = std::min(end, (c + 1) * kChunk);
+        std::uint32_t n = 0;
+        for (std::uint32_t i = c0; i < c1; ++i) {
+            if (due[i] >= w_end) continue;  // refractory, exact, not swept, or bounded at t already
+            State& x = st[i];
+            assert(x.mode == kSwept);
+            const double room = VariedLevels ? lv_.th(i) - lv_.rest(i) : room0;
+            const double A = x.a * d.m, E = x.be * d.e, I = x.bi * d.i;
+            if (room > 0.0) {
+                // Decayed to below threshold for good: out of the sweep until an input.
+                const double forever = (room - rise_bound(A, E, I)) * (1.0 - 1e-9);
+                if (forever > 0.0) {
+                    x.mode = kLazy;
+                    x.margin = forever;
+                    x.pending = kNever;
+                    due[i] = kNever;
+                    count_swept(i, true, false);
+                    continue;
+                }
+            }
+            const double margin = (room - chord_bound(f, A, E, I)) * (1.0 - 1e-9);
+            x.margin = margin;
+            x.pending = w_end;
+            due[i] = w_end;
+            reached[n] = i;
+            n += margin > 0.0 ? 0 : 1;
+        }
+        for (std::uint32_t j = 0; j < n; ++j) predict(engine, reached[j], t, d);
     }
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+
 #include "network/models/exp_crossing.hpp"
 #include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
@@ -25,23 +26,35 @@ namespace spikeem {
 // An excitatory input of weight w can raise V before the pending event by at
 // most w min(h/tau_m, kmax_e) (h: time left, kmax_e: the peak of its PSP), so
 // it only spends margin.  When the margin runs out, a cheap bound of V over
-// the time left (its end values plus the curvature term, one exp) first tries
-// to renew it; only when that fails, or the lazy event comes due, is the
-// crossing looked at again.  Inhibition lowers V at all later times, so the
+// the time left (chord_bound: its end values plus a curvature term, one exp)
+// first tries to renew it; only when that fails, or the lazy time comes, is
+// the crossing looked at again.  Inhibition lowers V at all later times, so the
 // pending event stays a valid lower bound (an exact one becomes lazy).
-// Refractoriness ends with an own event too.  A lazy check due after the
-// current window (kWindow_ms) does not go into the event queue: the window
-// sweep at the start of the window it falls in looks again, a little early
-// (which is always allowed), from a compact array of due times.  Most lazy
-// checks are of that kind, so most of them cost no queue operation.  The
-// spikes do not depend on the laziness or the window: they decide only when
-// the exact crossing is computed.
+// Refractoriness ends with an own event too.  Close to threshold (m_exact_) the
+// exact crossing is computed.  Farther from it, how the lazy time is chosen
+// depends on the time constants:
+//  - shared by all neurons (bounded_): windows of kBoundWindowTaus of the
+//    shortest time constant.  A neuron's margin holds until the end of the
+//    current window, where the window sweep bounds V over the next window for
+//    every such neuron at once (chord_bound with the window's factors, a few
+//    multiplications per neuron, no exp) and keeps threshold minus that bound
+//    as the margin.  Only the neurons whose bound reaches threshold are
+//    predicted (on cuba_exp about one per spike).  A neuron whose V stays below
+//    threshold for good without input (rise_bound) leaves the sweep until an
+//    input spends its margin, so a quiet population costs one test per chunk;
+//  - per neuron: a lazy level part of the way to threshold (early_crossing),
+//    kLazyFraction of the distance kept as margin; a check due after the current
+//    window (kWindow_ms) waits for the sweep of its window instead of the event
+//    queue, which looks again, a little early (always allowed), from a compact
+//    array of due times.
+// The spikes do not depend on either choice or on the windows: they decide only
+// when the exact crossing is computed.
 class LifExpPopulation final : public Population {
 public:
     // The rescaled state's reference time moves at multiples of rebase_period(), by the engine.
     Tick rebase_period() const override { return rebase_ticks_; }
     void rebase(Tick t) override;
-    // The windows of the lazy checks that are not in the event queue (kSwept).
+    // The windows of the lazy checks that are not in the event queue (kSwept) and of the bounds.
     Tick sweep_period() const override { return window_ticks_; }
     void sweep(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end) override;
     LifExpPopulation(const PopulationSpec& spec, std::uint32_t index, std::uint32_t global_offset,
@@ -74,12 +87,18 @@ public:
 private:
     // kLazy, kExact, kRefractory: the own event is in the event queue at `pending`
     // (kLazy: unless pending is kNever).  kSwept: lazy, with no event in the queue;
-    // the sweep of the window holding `pending` looks again.
+    // the sweep of the window holding `pending` looks again (with window bounds,
+    // `pending` is always the start of the next window).
     enum Mode : std::uint8_t { kLazy = 0, kExact = 1, kRefractory = 2, kSwept = 3 };
     static constexpr double kLazyFraction = 0.35;  // of the distance to threshold, kept as margin
-    // Window width: a cost trade-off only (a sweep of due_ per window against a
-    // queue operation per lazy check); spikes do not depend on it.
+    // With per-neuron time constants, the window width: a cost trade-off only (a sweep
+    // of due_ per window against a queue operation per lazy check); spikes do not
+    // depend on it.
     static constexpr double kWindow_ms = 1.0;
+    // With shared time constants: the window in shortest time constants.  A cost
+    // trade-off too (the chord bound loosens as h^2, and each window bounds every
+    // neuron once); on cuba_exp 0.4 / 0.6 / 0.8 gave 0.223 / 0.209 / 0.208 s.
+    static constexpr double kBoundWindowTaus = 0.6;
     Tick window_end(Tick t) const { return (t / window_ticks_ + 1) * window_ticks_; }
     struct Decay {
         double m, e, i;  // e^{-(t - t0)/tau} for tau_m, tau_e, tau_i
@@ -110,7 +129,9 @@ private:
     void predict(EngineHooks& engine, std::uint32_t i, Tick t, const Decay& d);
     struct State;
     bool revalidate(std::uint32_t i, const Kinetics& k, State& x, const Decay& d, Tick t) const;
-    ChordFactors bound_factors(const Kinetics& k, double h_ticks) const;  // for chord_bound over h ticks (one exp)
+    ChordFactors bound_factors(const Kinetics& k, double h_ticks) const;  // (one exp)
+    template <bool VariedLevels>
+    void bound_window(EngineHooks& engine, Tick t, std::uint32_t begin, std::uint32_t end);
     void spike(EngineHooks& engine, std::uint32_t i, Tick t);
     double kernel(const Kinetics& k, bool excitatory, double s_ms) const;  // V response (mV) to a unit jump of g
 
@@ -121,6 +142,10 @@ private:
     double m_exact_;            // below this distance to threshold, predict the exact crossing
     Tick rebase_ticks_;         // 30 times the shortest time constant
     Tick window_ticks_;         // kWindow_ms, at most 20 times the shortest time constant
+    // Shared time constants: a neuron far from threshold is bounded window by window
+    // (chord bounds with shared factors at each sweep) instead of lazy levels, which
+    // per-neuron time constants keep (their factors would cost exps per neuron).
+    bool bounded_;
     Tick t0_ = 0;
     // Per neuron, together (one cache line for a delivery).
     struct State {
