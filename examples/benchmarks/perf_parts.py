@@ -20,7 +20,8 @@ for f in sys.argv[1:]:
         if m: rows.append((float(m.group(1)),m.group(2),m.group(3)))
     def cat(n):
         if 'LifDeltaPopulation::deliver' in n or 'LifExpPopulation::deliver' in n: return 'delivery loop (deliver)'
-        if 'LifDeltaPopulation::sweep' in n or 'LifExpPopulation::sweep' in n: return 'window sweeps'
+        if any(k in n for k in ('LifDeltaPopulation::sweep', 'LifExpPopulation::sweep', 'LifExpPopulation::bound_window')):
+            return 'window sweeps (lif_exp: with its bounds)'
         if any(k in n for k in ('schedule_crossing', 'LifDeltaPopulation::on_event', 'LifDeltaPopulation::candidate',
                                 'crossing_after', 'predict_crossing', 'after_input', 'consider', 'set_pending',
                                 'ExpCrossing', 'LifExpPopulation::predict', 'LifExpPopulation::on_event',
