@@ -205,7 +205,7 @@ TEST_CASE("lif_exp margins: chord_bound and rise_bound are never below V on rand
     std::mt19937_64 rng(20261205);
     std::uniform_real_distribution<double> coef(-20.0, 20.0), tau(1.0, 40.0), frac(0.01, 2.0);
     int inside = 0;
-    double worst_slack = 0.0;  // largest bound - max over states with an interior maximum, relative to |max|
+    double worst_slack = 0.0;  // largest bound - max of the states with an interior maximum, over |a| + |e| + |i|
     for (int n = 0; n < 20000; ++n) {
         const double tm = tau(rng), te = tau(rng), ti = tau(rng);
         if (std::abs(te - tm) < 0.1 || std::abs(ti - tm) < 0.1) continue;

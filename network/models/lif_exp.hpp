@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <vector>
 
-
 #include "network/models/exp_crossing.hpp"
 #include "network/models/levels.hpp"
 #include "network/models/registry.hpp"
@@ -141,7 +140,8 @@ private:
     std::vector<Kinetics> k_;   // one for all neurons, or one per neuron (kin())
     double m_exact_;            // below this distance to threshold, predict the exact crossing
     Tick rebase_ticks_;         // 30 times the shortest time constant
-    Tick window_ticks_;         // kWindow_ms, at most 20 times the shortest time constant
+    // bounded_: kBoundWindowTaus of the shortest time constant; else kWindow_ms, at most 20 of it.
+    Tick window_ticks_;
     // Shared time constants: a neuron far from threshold is bounded window by window
     // (chord bounds with shared factors at each sweep) instead of lazy levels, which
     // per-neuron time constants keep (their factors would cost exps per neuron).
