@@ -230,7 +230,8 @@ void Partition::deliver(const Event& e) {
     Population& post = net_.population(pj.target_population());
     SynapseRule* rule = pj.rule(index_);
     if (rule == nullptr) {
-        post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+        if (pj.shared_weight()) post.deliver_one_weight(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+        else post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
         return;
     }
     const Arrival a = pj.arrival(e.t, e.aux2, begin, n, post);

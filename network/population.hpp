@@ -25,6 +25,7 @@
 //   - randomness comes from per-neuron streams (sim/random.hpp).
 // deliver() is then given only targets of the calling partition.  start() is
 // called once, single-threaded, with hooks that route by neuron.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -46,9 +47,24 @@ public:
     // Set or move the one own event (a Crossing) of neuron `global`; see OwnEvents.
     virtual void schedule_own(std::uint32_t global, Tick t) = 0;
     virtual void emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) = 0;
+    // exp(x), bit for bit, keeping the last argument and result: the blocks of
+    // one spike reach its target populations at one instant, one after the
+    // other, and populations with the same time constant need the same factor
+    // exp((t - t0)/tau).  Each partition has its own, so threads never share it.
+    double exp_memo(double x) {
+        if (x != memo_x_) {  // (NaN, the first argument, never equals)
+            memo_x_ = x;
+            memo_y_ = std::exp(x);
+        }
+        return memo_y_;
+    }
 
 protected:
     ~EngineHooks() = default;
+
+private:
+    double memo_x_ = std::numeric_limits<double>::quiet_NaN();
+    double memo_y_ = 0.0;
 };
 
 class Population : public Membrane {
@@ -76,6 +92,12 @@ public:
     virtual void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                          std::size_t n) {
         (void)engine, (void)t, (void)targets, (void)weights, (void)n;
+    }
+    // The same, for a block whose weights all equal weights[0] (a projection with
+    // one weight): a model may take the weight out of its loop.
+    virtual void deliver_one_weight(EngineHooks& engine, Tick t, const std::uint32_t* targets,
+                                    const double* weights, std::size_t n) {
+        deliver(engine, t, targets, weights, n);
     }
     // Membrane potential at time t >= the last event applied; read-only, so
     // recording never perturbs the dynamics (not even its rounding).

@@ -1,6 +1,7 @@
 #include "network/models/lif_delta.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <stdexcept>
@@ -224,11 +225,19 @@ void LifDeltaPopulation::deliver(EngineHooks& engine, Tick t, const std::uint32_
     }
 }
 
-template <bool Varied, bool Prefetch>
+void LifDeltaPopulation::deliver_one_weight(EngineHooks& engine, Tick t, const std::uint32_t* targets,
+                                            const double* weights, std::size_t n) {
+    if (lv_.varied() || !inv_tau_i_.empty()) return deliver(engine, t, targets, weights, n);
+    if (n_.size() * sizeof(State) > kPrefetchBytes) deliver_block<false, true, true>(engine, t, targets, weights, n);
+    else deliver_block<false, false, true>(engine, t, targets, weights, n);
+}
+
+template <bool Varied, bool Prefetch, bool OneWeight>
 void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets,
                                        const double* weights, std::size_t n) {
     assert(t - t0_ < rebase_ticks_);
-    const double g = growth(0, t);
+    // growth(0, t), shared with the spike's blocks to other populations with this tau_m
+    const double g = engine.exp_memo(static_cast<double>(t - t0_) * inv_tau(0));
     // Shared levels: one line for every target; else per target, gap(i) times these.
     const double u_th = Varied ? 0.0 : gap(0) * g;
     // Excitation taking u to u_reach may bring the crossing before the window's end.
@@ -247,11 +256,18 @@ void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::u
     // larger than the cache each is a miss, so the loads run kAhead targets
     // ahead of their use.
     constexpr std::size_t kAhead = 8;
+    // (a local pointer: the stores to u cannot then be taken to move n_'s buffer)
+    State* const st = n_.data();
+    // The sign bit of clamp + (-1 - t) says "live" (clamp <= t); no overflow, both are below 2^62.
+    const Tick minus_t1 = -1 - t;
+    // One weight: its input w g, once (a local: the stores to u could otherwise be weights[0]).
+    const double w0 = OneWeight ? weights[0] : 0.0;
+    const auto wg0 = std::bit_cast<std::uint64_t>(w0 * g);
     for (std::size_t k = 0; k < n; ++k) {
-        if (Prefetch && k + kAhead < n) __builtin_prefetch(&n_[targets[k + kAhead]], 1);
+        if (Prefetch && k + kAhead < n) __builtin_prefetch(&st[targets[k + kAhead]], 1);
         const std::uint32_t i = targets[k];
-        const double w = weights[k];
-        State& x = n_[i];
+        const double w = OneWeight ? w0 : weights[k];
+        State& x = st[i];
         double gi = g;
         if constexpr (Varied) {
             if (t < x.clamp) continue;  // refractory: the input is lost
@@ -260,11 +276,13 @@ void LifDeltaPopulation::deliver_block(EngineHooks& engine, Tick t, const std::u
             if (x.u < line_reach(i, gi)) continue;
         } else {
             // A refractory neuron (about one input in twenty on cuba_delta, at random)
-            // takes the input times 0: the same u, without a branch that would be
-            // mispredicted at nearly every such input (w g 1 = w g and u + 0 = u exactly).
-            const bool live = t >= x.clamp;
-            x.u += w * g * static_cast<double>(live);
-            if (x.u < u_reach || !live) continue;
+            // takes +0 instead of w g: the same u, without a branch that would be
+            // mispredicted at nearly every such input.  The mask is integer work (no
+            // conversion of the comparison to a double): a few instructions fewer in
+            // the loop that every synaptic event runs.
+            const auto live = static_cast<std::uint64_t>((x.clamp + minus_t1) >> 63);  // all ones, or 0
+            x.u += std::bit_cast<double>((OneWeight ? wg0 : std::bit_cast<std::uint64_t>(w * g)) & live);
+            if (x.u < u_reach || t < x.clamp) continue;
         }
         if (x.u >= (Varied ? gap(i) * gi : u_th)) {
             spike(engine, i, t);

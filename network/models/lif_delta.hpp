@@ -39,6 +39,8 @@ public:
     void prefetch(std::uint32_t local) const override { __builtin_prefetch(&n_[local], 1); }
     void deliver(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                  std::size_t n) override;
+    void deliver_one_weight(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
+                            std::size_t n) override;
     double voltage_mV(std::uint32_t local, Tick t) const override;
     void observe_voltages_mV(const std::uint32_t* neurons, const std::uint32_t* pos, std::size_t count, Tick t,
                              double* out) override;
@@ -72,7 +74,8 @@ private:
     double reach(std::uint32_t i, Tick end) const;
     double gap(std::uint32_t i) const { return lv_.th(i) - lv_.rest(i); }  // v_th - v_rest
     // Prefetch: load the targets' states a few synapses ahead (large populations).
-    template <bool Varied, bool Prefetch>
+    // OneWeight: every weight is weights[0] (shared levels and tau_m only).
+    template <bool Varied, bool Prefetch, bool OneWeight = false>
     void deliver_block(EngineHooks& engine, Tick t, const std::uint32_t* targets, const double* weights,
                        std::size_t n);
     // The tick of the neuron's crossing from `now` on if nothing arrives: `now`
