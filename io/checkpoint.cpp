@@ -26,8 +26,9 @@ namespace {
 // spike-pair traces stored scaled to their era, not as (value, time).  4:
 // voltage samples held as values per probe, not as rows.  5: lif_exp's window
 // sweeps at 0.6 of the shortest time constant (a margin held until the next
-// window's start), not at 1 ms.
-constexpr std::uint32_t kFormat = 5;
+// window's start), not at 1 ms.  6: lif_delta's own event times stored apart
+// from its neuron states.
+constexpr std::uint32_t kFormat = 6;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
 constexpr const char* kStateFile = "checkpoint";
 

@@ -42,7 +42,8 @@ LifDeltaPopulation::LifDeltaPopulation(const PopulationSpec& spec, std::uint32_t
       time_(time),
       self_crossing_(lv_.any_self_crossing()),
       inv_tau_ticks_(time.resolution_ms() / p_.tau_m_ms),
-      n_(spec.size, State{0.0, 0, kNever}),
+      n_(spec.size, State{0.0, 0}),
+      pending_(spec.size, kNever),
       last_spike_(spec.size, -1) {
     double tau_min_ms = p_.tau_m_ms;
     if (find_spread(spec, "tau_m_ms")) {
@@ -118,8 +119,8 @@ Tick LifDeltaPopulation::crossing_after(std::uint32_t i, double u, Tick from) co
 }
 
 void LifDeltaPopulation::set_pending(EngineHooks& engine, std::uint32_t i, Tick when) {
-    if (when < n_[i].pending) {
-        n_[i].pending = when;
+    if (when < pending_[i]) {
+        pending_[i] = when;
         engine.schedule_own(global_offset() + i, when);
     }
 }
@@ -146,7 +147,7 @@ void LifDeltaPopulation::sweep(EngineHooks& engine, Tick t, std::uint32_t begin,
     auto look = [&](std::uint32_t i) {
         const State& x = n_[i];
         // A pending event is no later than the crossing: it looks again when it pops.
-        if (x.clamp >= w_end || x.pending != kNever) return;
+        if (x.clamp >= w_end || pending_[i] != kNever) return;
         const Tick when = predict_crossing(i, t);
         if (when < w_end) set_pending(engine, i, when);
     };
@@ -189,7 +190,7 @@ void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     n_[i].clamp = t + lv_.t_ref(i);  // V is held at v_reset until then
     n_[i].u = (lv_.reset(i) - lv_.rest(i)) * growth(i, n_[i].clamp);
     last_spike_[i] = t;
-    n_[i].pending = kNever;
+    pending_[i] = kNever;
     engine.emit_spike(index(), i, t);
     if (self_crossing_) consider(engine, i, t);
 }
@@ -201,9 +202,9 @@ void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint
     // an input makes the neuron spike (spike() does not look again): V then
     // only decays towards a rest level below threshold, and the look below
     // finds no crossing.
-    assert(n_[i].pending == e.t || !self_crossing_);
+    assert(pending_[i] == e.t || !self_crossing_);
     assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
-    n_[i].pending = kNever;
+    pending_[i] = kNever;
     // The event was the crossing, or a lower bound of it if inhibition came
     // since: look from here on.
     const Tick when = predict_crossing(i, e.t);
@@ -340,6 +341,7 @@ void LifDeltaPopulation::save_state(StateWriter& w) const {
     lv_.save_state(w);
     w.value(t0_);
     w.values(n_);
+    w.values(pending_);
     w.values(last_spike_);
 }
 
@@ -348,6 +350,7 @@ void LifDeltaPopulation::load_state(StateReader& r) {
     lv_.load_state(r);
     r.value(t0_);
     r.same_size(n_, "neuron state");
+    r.same_size(pending_, "own event times");
     r.same_size(last_spike_, "last spikes");
     build_end_growth();
 }

@@ -119,11 +119,11 @@ private:
         const auto k = static_cast<std::size_t>(w_end / window_ticks_ - end_base_);
         return k < end_growth_.size() ? end_growth_[k] : growth(0, w_end);
     }
-    // Per neuron, together: a delivery touches all of it (one cache line).
+    // Per neuron, together: a delivery reads both (16 B: four neurons per cache
+    // line, and a target's address is a shift).
     struct State {
         double u;          // (V - v_rest) exp((t - t0)/tau_m), constant between inputs
         Tick clamp;        // end of refractoriness (V held at v_reset before it)
-        Tick pending;      // tick of the live Crossing event, kNever if none
     };
     // Reference time of the u's: the last multiple of the rebase period that
     // the engine has reached (rebase()), so events see t - t0 < 40 tau_m.
@@ -131,6 +131,9 @@ private:
     // Above this much neuron state a delivery prefetches its targets' (see deliver()).
     static constexpr std::size_t kPrefetchBytes = std::size_t{512} << 10;
     BigVector<State> n_;  // on huge pages when large: inputs reach it at random
+    // Per neuron: the tick of its live Crossing event, kNever if none (read
+    // only where a crossing is predicted, so apart from the states).
+    std::vector<Tick> pending_;
     std::vector<Tick> last_spike_;   // -1 before the first
 };
 
