@@ -265,6 +265,14 @@ void Partition::sweep(const Event& e) {
 
 void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) {
     const std::uint32_t global = net_.offset(population) + neuron;
+    // A spike at an input comes unannounced: its interval statistics and its
+    // delay groups are mostly cache misses, here started together instead of
+    // one after the other.
+    recorders_.prefetch_spike(global);
+    for (std::uint32_t j : net_.outgoing(population)) {
+        const Projection& pj = net_.projection(j);
+        __builtin_prefetch(&pj.group(pj.group_begin(neuron)));
+    }
     recorders_.on_spike(index_, population, neuron, global, t);
     for (std::uint32_t j : net_.outgoing(population)) {
         const Projection& pj = net_.projection(j);
