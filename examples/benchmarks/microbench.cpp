@@ -4,7 +4,7 @@
 //
 // What one synaptic event costs at least, with spikeem's data layout
 // (Projection: CSR blocks of uint32 targets and double weights;
-// LifDeltaPopulation: one 24 B State per neuron, the rescaled membrane u;
+// LifDeltaPopulation: one 16 B State per neuron, the rescaled membrane u;
 // arrays of 2 MiB or more on huge pages):
 // read the target and the weight, touch the target's state, skip it if
 // refractory, add w * g (g = exp((t - t0)/tau_m), one exp per block), compare
@@ -16,7 +16,7 @@
 // `fanout` synapses with targets drawn at random over `neurons` neurons.
 // Sizes: cuba_delta / scale_4k (4000 neurons, 80 synapses per source, 320 k
 // synapses: everything fits in L2) and scale_400k (400 000 neurons, 32 M
-// synapses, 384 MB of synapses and 9.6 MB of neuron state: the state of a
+// synapses, 384 MB of synapses and 6.4 MB of neuron state: the state of a
 // random target is a cache miss).  Counter ns_per_event = wall ns per
 // synaptic event.
 #include <benchmark/benchmark.h>
@@ -37,7 +37,6 @@ using Tick = std::int64_t;
 struct State {
     double u;          // (V - v_rest) exp((t - t0)/tau_m)
     Tick clamp;        // end of refractoriness
-    Tick pending;      // tick of the pending crossing
 };
 
 struct Network {
@@ -72,7 +71,7 @@ Network make_network(std::uint32_t neurons, std::uint32_t fanout) {
         std::sort(net.targets.begin() + net.row[s], net.targets.begin() + net.row[s + 1]);
     }
     net.state.resize(neurons);
-    for (State& x : net.state) x = State{-11.0 + 10.0 * unif(rng), 0, INT64_MAX};
+    for (State& x : net.state) x = State{-11.0 + 10.0 * unif(rng), 0};
     net.spike_order.resize(1u << 20);
     std::uniform_int_distribution<std::uint32_t> src(0, sources - 1);
     for (auto& s : net.spike_order) s = src(rng);
