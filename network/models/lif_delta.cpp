@@ -190,19 +190,20 @@ void LifDeltaPopulation::spike(EngineHooks& engine, std::uint32_t i, Tick t) {
     n_[i].clamp = t + lv_.t_ref(i);  // V is held at v_reset until then
     n_[i].u = (lv_.reset(i) - lv_.rest(i)) * growth(i, n_[i].clamp);
     last_spike_[i] = t;
+    // An input may make the neuron spike before its own event: that event is
+    // then stale, and goes unless consider() moves it to a new crossing.
+    const bool had_event = pending_[i] != kNever;
     pending_[i] = kNever;
     engine.emit_spike(index(), i, t);
     if (self_crossing_) consider(engine, i, t);
+    if (had_event && pending_[i] == kNever) engine.schedule_own(global_offset() + i, kNever);
 }
 
 void LifDeltaPopulation::on_event(EngineHooks& engine, const Event& e, std::uint32_t i) {
     assert(e.kind == EventKind::Crossing);
-    // The one own event of a neuron is moved in place (OwnEvents).  Only a
-    // population whose neurons cannot fire on their own leaves one behind when
-    // an input makes the neuron spike (spike() does not look again): V then
-    // only decays towards a rest level below threshold, and the look below
-    // finds no crossing.
-    assert(pending_[i] == e.t || !self_crossing_);
+    // The one own event of a neuron is moved in place (OwnEvents), and taken
+    // out when a spike makes it stale (spike()): the event that pops is the live one.
+    assert(pending_[i] == e.t);
     assert(e.t - t0_ < rebase_ticks_);  // the engine rebases at every multiple of the period
     pending_[i] = kNever;
     // The event was the crossing, or a lower bound of it if inhibition came
