@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "helpers.hpp"
 
@@ -292,4 +293,48 @@ TEST_CASE("A recurrent network crossing on its own matches a plain event-driven 
     CHECK(recurrent_against_reference(-50.02, 0.1) > 1000);
     // 43 neurons: the sweep tests groups of four neurons at once, and the last three one by one.
     CHECK(recurrent_against_reference(-60.0, 3.0, 35) > 300);
+}
+
+TEST_CASE("Each synapse's own weight reaches its target, and a projection's one weight every target: V in closed form") {
+    // Per-synapse weights (drawn) and a projection with one weight take different
+    // delivery paths (Population::deliver, deliver_one_weight); both must give each
+    // target exactly its synapses' jumps, on one partition or split over three.
+    NetworkSpec s;
+    s.run.duration_ms = 20.0;
+    const double tau = 10.0, rest = -70.0;
+    LifDeltaParams p{tau, rest, -75.0, -40.0, 2.0, rest};  // the jumps sum to at most 8.5 mV: no spike
+    s.populations = {lif("n", 40, p), spike_times("in", {{5.0}, {8.0}})};
+    s.projections = {connect("in", "n", AllToAll{}, UniformDist{-2.0, 3.0}, 1.0),
+                     connect("in", "n", AllToAll{}, 1.25, 2.0)};
+    s.record.voltages = {VoltageProbeSpec{"n", {}, 0.5}};
+    for (unsigned threads : {1u, 3u}) {
+        CAPTURE(threads);
+        Simulation sim(s, threads, Partitioning::Exact);
+        sim.run();
+        REQUIRE(!sim.projection(0).shared_weight());
+        REQUIRE(sim.projection(1).shared_weight());
+        // Each neuron's inputs (arrival tick, weight), read from the synapses.
+        const std::vector<Tick> spike_tick{5000000, 8000000};
+        std::vector<std::vector<std::pair<Tick, double>>> inputs(40);
+        std::set<double> weights;
+        for (std::size_t j = 0; j < 2; ++j) {
+            const Projection& pj = sim.projection(j);
+            for (std::uint32_t src = 0; src < 2; ++src)
+                for (std::uint32_t g = pj.group_begin(src); g < pj.group_end(src); ++g)
+                    for (std::uint32_t k = pj.group(g).begin; k < pj.group(g).begin + pj.group_size(g); ++k) {
+                        inputs[pj.targets()[k]].push_back({spike_tick[src] + pj.group(g).delay, pj.weight(k)});
+                        weights.insert(pj.weight(k));
+                    }
+        }
+        REQUIRE(weights.size() == 81);  // 80 drawn, all different, and the one weight
+        REQUIRE(sim.voltages().size() == 40 * 40);
+        double worst = 0.0;
+        for (const VoltageSample& v : sim.voltages()) {
+            double ref = rest;
+            for (const auto& [ta, w] : inputs[v.neuron])
+                if (ta <= v.t) ref += w * std::exp(-ms(v.t - ta) / tau);
+            worst = std::max(worst, std::abs(v.v_mV - ref));
+        }
+        CHECK(worst < 1e-12);
+    }
 }
