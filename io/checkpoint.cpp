@@ -27,7 +27,8 @@ namespace {
 // voltage samples held as values per probe, not as rows.  5: lif_exp's window
 // sweeps at 0.6 of the shortest time constant (a margin held until the next
 // window's start), not at 1 ms.  6: lif_delta's own event times stored apart
-// from its neuron states.
+// from its neuron states; one queued delivery per spike for a population whose
+// projections are static and share a delay (Partition::deliver_merged).
 constexpr std::uint32_t kFormat = 6;
 constexpr std::string_view kMagic = "spikeem checkpoint\n";
 constexpr const char* kStateFile = "checkpoint";

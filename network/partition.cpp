@@ -90,6 +90,21 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
         lane_.push_back(static_cast<std::uint32_t>(at - lane_delays.begin()));
     }
     lanes_ = DelayLanes(lane_delays.size());
+    // A neuron population whose outgoing projections are all static, each of one
+    // delay and all of the same one: its spike's blocks would be queued side by
+    // side (same time, kind and source; projections in ascending order), so one
+    // event stands for all of them (emit_spike, deliver_merged).
+    merged_.assign(net.num_projections(), 0);
+    for (std::size_t p = 0; p < net.num_populations(); ++p) {
+        const std::vector<std::uint32_t>& out = net.outgoing(p);
+        if (out.size() < 2) continue;
+        bool same = true;
+        for (std::uint32_t j : out)
+            same = same && lane_[j] != kNoLane && single_delay_[j] == single_delay_[out[0]] &&
+                   net.projection(j).rule() == nullptr;
+        if (same)
+            for (std::uint32_t j : out) merged_[j] = 1;
+    }
     double targets = 0.0, per_ms = 0.0;
     for (std::uint32_t k = 0; k < net.num_poisson_inputs(); ++k) {
         const PoissonInput& in = net.poisson_input(k);
@@ -223,6 +238,7 @@ void Partition::handle(const Event& e) {
 // A spike reaches one delay group: the rule sees the membrane before the PSP,
 // the PSP goes out with the weights as they are, then the rule learns.
 void Partition::deliver(const Event& e) {
+    if (merged_[e.aux]) return deliver_merged(e);
     Projection& pj = net_.projection(e.aux);
     std::uint32_t begin = pj.group(e.aux2).begin, n = pj.group_size(e.aux2);
     if (count_ > 1) block(e.aux, e.aux2, begin, n);
@@ -239,6 +255,36 @@ void Partition::deliver(const Event& e) {
     post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
     if (rule->after_transmit(a))
         queue_.push(Event{e.t + rule->probe_delay(), e.src, e.aux, e.aux2, EventKind::ProbeAfter});
+}
+
+void Partition::deliver_merged(const Event& e) {
+    // Every block of the spike from the head's projection on, in the order their
+    // own events would have come.  Counted as they would have been: each
+    // non-empty part once, by the lowest partition with a part of its block.
+    const std::uint32_t p = net_.projection(e.aux).source_population(), local = e.src - net_.offset(p);
+    const std::vector<std::uint32_t>& out = net_.outgoing(p);
+    std::uint64_t counted = 0;
+    for (auto it = std::find(out.begin(), out.end(), e.aux); it != out.end(); ++it) {
+        Projection& pj = net_.projection(*it);
+        const std::uint32_t g = pj.group_begin(local);
+        if (g == pj.group_end(local)) continue;
+        std::uint32_t begin = pj.group(g).begin, n = pj.group_size(g);
+        if (count_ > 1) {
+            const std::uint32_t* s = split(*it, g);
+            if (s[0] == s[1]) continue;
+            if (s[0] == begin) ++counted;
+            begin = s[0];
+            n = s[1] - s[0];
+        } else {
+            ++counted;
+        }
+        synaptic_ += n;
+        Population& post = net_.population(pj.target_population());
+        if (pj.shared_weight()) post.deliver_one_weight(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+        else post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+    }
+    processed_ += counted;
+    ++uncounted_;  // (the run loop counted the event itself)
 }
 
 // The membrane reads a rule asked for, before an arrival and after it.
@@ -263,6 +309,31 @@ void Partition::sweep(const Event& e) {
     queue_.push(Event{e.t + pop.sweep_period(), e.src, e.aux, 0, EventKind::Sweep});
 }
 
+void Partition::emit_merged(std::uint32_t population, std::uint32_t neuron, std::uint32_t global, Tick t) {
+    // One event, with the key of the first block (the first projection with
+    // synapses from this neuron), to every partition that owns targets of any block.
+    const std::vector<std::uint32_t>& out = net_.outgoing(population);
+    for (std::size_t h = 0; h < out.size(); ++h) {
+        const Projection& head = net_.projection(out[h]);
+        const std::uint32_t g = head.group_begin(neuron);
+        if (g == head.group_end(neuron)) continue;
+        const Event deliver{t + head.group(g).delay, global, out[h], g, EventKind::Deliver};
+        if (count_ == 1) return schedule(deliver);
+        for (std::uint32_t q = 0; q < count_; ++q) {
+            bool any = false;
+            for (std::size_t k = h; k < out.size() && !any; ++k) {
+                const Projection& pj = net_.projection(out[k]);
+                const std::uint32_t gk = pj.group_begin(neuron);
+                if (gk == pj.group_end(neuron)) continue;
+                const std::uint32_t* s = &layout_.split[out[k]][std::size_t{gk} * (count_ + 1)];
+                any = s[q] != s[q + 1];
+            }
+            if (any) send(q, deliver);
+        }
+        return;
+    }
+}
+
 void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) {
     const std::uint32_t global = net_.offset(population) + neuron;
     // A spike at an input comes unannounced: its interval statistics and its
@@ -274,25 +345,30 @@ void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick 
         __builtin_prefetch(&pj.group(pj.group_begin(neuron)));
     }
     recorders_.on_spike(index_, population, neuron, global, t);
-    for (std::uint32_t j : net_.outgoing(population)) {
-        const Projection& pj = net_.projection(j);
-        const SynapseRule* rule = pj.rule();
-        const bool before = rule && rule->reads_before_arrival();
-        for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g) {
-            const Event deliver{t + pj.group(g).delay, global, j, g, EventKind::Deliver};
-            // Validation guarantees delays >= the rule's lead, so this is not in the past.
-            const Event read{deliver.t - (before ? rule->lead() : 0), global, j, g, EventKind::ProbeBefore};
-            if (count_ == 1) {
-                schedule(deliver);
-                if (before) queue_.push(read);
-                continue;
-            }
-            // To every partition owning targets of the group (the lookahead makes them due after this epoch).
-            const std::uint32_t* s = &layout_.split[j][std::size_t{g} * (count_ + 1)];
-            for (std::uint32_t q = 0; q < count_; ++q) {
-                if (s[q] == s[q + 1]) continue;
-                send(q, deliver);
-                if (before) send(q, read);
+    const std::vector<std::uint32_t>& out = net_.outgoing(population);
+    if (!out.empty() && merged_[out[0]]) {
+        emit_merged(population, neuron, global, t);
+    } else {
+        for (std::uint32_t j : out) {
+            const Projection& pj = net_.projection(j);
+            const SynapseRule* rule = pj.rule();
+            const bool before = rule && rule->reads_before_arrival();
+            for (std::uint32_t g = pj.group_begin(neuron); g < pj.group_end(neuron); ++g) {
+                const Event deliver{t + pj.group(g).delay, global, j, g, EventKind::Deliver};
+                // Validation guarantees delays >= the rule's lead, so this is not in the past.
+                const Event read{deliver.t - (before ? rule->lead() : 0), global, j, g, EventKind::ProbeBefore};
+                if (count_ == 1) {
+                    schedule(deliver);
+                    if (before) queue_.push(read);
+                    continue;
+                }
+                // To every partition owning targets of the group (the lookahead makes them due after this epoch).
+                const std::uint32_t* s = &layout_.split[j][std::size_t{g} * (count_ + 1)];
+                for (std::uint32_t q = 0; q < count_; ++q) {
+                    if (s[q] == s[q + 1]) continue;
+                    send(q, deliver);
+                    if (before) send(q, read);
+                }
             }
         }
     }

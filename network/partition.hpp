@@ -79,6 +79,8 @@ public:
 
 private:
     void deliver(const Event& e);
+    void deliver_merged(const Event& e);
+    void emit_merged(std::uint32_t population, std::uint32_t neuron, std::uint32_t global, Tick t);
     void rule_event(const Event& e);
     void sweep(const Event& e);
     void send(std::uint32_t q, const Event& e) {
@@ -121,6 +123,9 @@ private:
     static constexpr std::uint32_t kNoLane = ~std::uint32_t{0};
     std::vector<std::uint32_t> lane_;
     std::uint32_t lane_of(const Event& e) const { return e.kind == EventKind::Deliver ? lane_[e.aux] : kNoLane; }
+    // Per projection: its source population's spikes are one event for all their
+    // blocks (static projections of one common delay; see the constructor).
+    std::vector<char> merged_;
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition
