@@ -36,6 +36,18 @@ capture() {  # BIN_DIR OUT_DIR
         run brunel "$ex/benchmarks/brunel_plastic.pbtxt" $th 50
         run eq1_network "$ex/eq1/eq1_network.pbtxt" $th 20000
         run song2000 "$ex/song2000/song2000.pbtxt" $th 5000
+        run brunel_input "$ex/benchmarks/brunel_plastic_input.pbtxt" $th 50
+        run coba "$ex/benchmarks/coba.pbtxt" $th 1000
+        run quiet_lif_exp "$ex/benchmarks/quiet_lif_exp.pbtxt" $th 100
+        run short_lookahead "$ex/benchmarks/short_lookahead.pbtxt" $th 200
+        run istdp_small "$ex/inhibitory_plasticity/small.pbtxt" $th 2000
+        run istdp_balanced "$ex/inhibitory_plasticity/balanced.pbtxt" $th 500
+        run first_network "$ex/first_network/first_network.pbtxt" $th 1000
+        run currents "$ex/currents/currents.pbtxt" $th 1000
+        run file_inputs "$ex/file_inputs/file_inputs.pbtxt" $th 1000
+        for s in adapting bursting initial_burst tonic; do
+            run adex_$s "$ex/adex/$s.pbtxt" $th 1000
+        done
         for s in energy energy_deep gaussian_layer learn_regression supervised; do
             run $s "$ex/gradient_alignment/$s.pbtxt" $th 5000
         done
