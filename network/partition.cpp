@@ -245,16 +245,17 @@ void Partition::deliver(const Event& e) {
     synaptic_ += n;
     Population& post = net_.population(pj.target_population());
     SynapseRule* rule = pj.rule(index_);
-    if (rule == nullptr) {
-        if (pj.shared_weight()) post.deliver_one_weight(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
-        else post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
-        return;
-    }
+    if (rule == nullptr) return transmit(pj, post, e.t, begin, n);
     const Arrival a = pj.arrival(e.t, e.aux2, begin, n, post);
     rule->before_transmit(a);
     post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
     if (rule->after_transmit(a))
         queue_.push(Event{e.t + rule->probe_delay(), e.src, e.aux, e.aux2, EventKind::ProbeAfter});
+}
+
+void Partition::transmit(const Projection& pj, Population& post, Tick t, std::uint32_t begin, std::uint32_t n) {
+    if (pj.shared_weight()) post.deliver_one_weight(*this, t, pj.targets() + begin, pj.block_weights(begin), n);
+    else post.deliver(*this, t, pj.targets() + begin, pj.block_weights(begin), n);
 }
 
 void Partition::deliver_merged(const Event& e) {
@@ -279,9 +280,7 @@ void Partition::deliver_merged(const Event& e) {
             ++counted;
         }
         synaptic_ += n;
-        Population& post = net_.population(pj.target_population());
-        if (pj.shared_weight()) post.deliver_one_weight(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
-        else post.deliver(*this, e.t, pj.targets() + begin, pj.block_weights(begin), n);
+        transmit(pj, net_.population(pj.target_population()), e.t, begin, n);
     }
     processed_ += counted;
     ++uncounted_;  // (the run loop counted the event itself)

@@ -80,6 +80,9 @@ public:
 private:
     void deliver(const Event& e);
     void deliver_merged(const Event& e);
+    // A block of a static projection [begin, begin + n) to its target population
+    // (deliver_one_weight when the projection has one weight).
+    void transmit(const Projection& pj, Population& post, Tick t, std::uint32_t begin, std::uint32_t n);
     void emit_merged(std::uint32_t population, std::uint32_t neuron, std::uint32_t global, Tick t);
     void rule_event(const Event& e);
     void sweep(const Event& e);
