@@ -259,19 +259,19 @@ void Partition::transmit(const Projection& pj, Population& post, Tick t, std::ui
 }
 
 void Partition::deliver_merged(const Event& e) {
-    // Every block of the spike from the head's projection on, in the order their
-    // own events would have come.  Counted as they would have been: each
-    // non-empty part once, by the lowest partition with a part of its block.
+    // Every block of the spike, in the order their own events would have come
+    // (the projections before the head's have no synapses from this neuron).
+    // Counted as they would have been: each non-empty part once, by the lowest
+    // partition with a part of its block.
     const std::uint32_t p = net_.projection(e.aux).source_population(), local = e.src - net_.offset(p);
-    const std::vector<std::uint32_t>& out = net_.outgoing(p);
     std::uint64_t counted = 0;
-    for (auto it = std::find(out.begin(), out.end(), e.aux); it != out.end(); ++it) {
-        Projection& pj = net_.projection(*it);
+    for (std::uint32_t j : net_.outgoing(p)) {
+        Projection& pj = net_.projection(j);
         const std::uint32_t g = pj.group_begin(local);
         if (g == pj.group_end(local)) continue;
         std::uint32_t begin = pj.group(g).begin, n = pj.group_size(g);
         if (count_ > 1) {
-            const std::uint32_t* s = split(*it, g);
+            const std::uint32_t* s = split(j, g);
             if (s[0] == s[1]) continue;
             if (s[0] == begin) ++counted;
             begin = s[0];
