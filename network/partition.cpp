@@ -1,6 +1,7 @@
 #include "network/partition.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 
 namespace spikeem {
@@ -105,6 +106,7 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
         if (same)
             for (std::uint32_t j : out) merged_[j] = 1;
     }
+    build_merged_tables();
     double targets = 0.0, per_ms = 0.0;
     for (std::uint32_t k = 0; k < net.num_poisson_inputs(); ++k) {
         const PoissonInput& in = net.poisson_input(k);
@@ -121,6 +123,45 @@ Partition::Partition(Network& net, const PartitionLayout& layout, Recorders& rec
     }
     const double ticks = kInputsPerNeuron * targets / per_ms * static_cast<double>(time.ticks_per_ms());
     input_window_ = ticks >= 1e12 ? Tick{1} << 40 : std::max<Tick>(static_cast<Tick>(ticks), 1);
+}
+
+void Partition::build_merged_tables() {
+    dest_words_ = (count_ + 63) / 64;
+    merged_parts_.assign(net_.num_populations(), {});
+    merged_dest_.assign(net_.num_populations(), {});
+    for (std::size_t p = 0; p < net_.num_populations(); ++p) {
+        const std::vector<std::uint32_t>& out = net_.outgoing(p);
+        if (out.empty() || !merged_[out[0]]) continue;
+        const std::uint32_t size = net_.population(p).size();
+        std::vector<Part>& parts = merged_parts_[p];
+        std::vector<std::uint64_t>& dest = merged_dest_[p];
+        parts.assign(std::size_t{size} * out.size(), Part{0, 0});
+        dest.assign(std::size_t{size} * dest_words_, 0);
+        bool prefetch = false;
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            const Projection& pj = net_.projection(out[k]);
+            prefetch = prefetch || prefetch_rows_[out[k]];
+            for (std::uint32_t i = 0; i < size; ++i) {
+                const std::uint32_t g = pj.group_begin(i);
+                if (g == pj.group_end(i)) continue;
+                assert(pj.group_end(i) == g + 1);  // one delay: at most one group per neuron
+                assert(pj.group_size(g) < kCounts);
+                const std::uint32_t* s = count_ > 1 ? &layout_.split[out[k]][std::size_t{g} * (count_ + 1)] : nullptr;
+                bool counted = false;  // by a lower partition
+                for (std::uint32_t q = 0; q < count_; ++q) {
+                    const std::uint32_t begin = s ? s[q] : pj.group(g).begin;
+                    const std::uint32_t n = s ? s[q + 1] - s[q] : pj.group_size(g);
+                    if (n == 0) continue;
+                    dest[std::size_t{i} * dest_words_ + q / 64] |= std::uint64_t{1} << (q % 64);
+                    if (q == index_) parts[std::size_t{i} * out.size() + k] = Part{begin, n | (counted ? 0 : kCounts)};
+                    counted = true;
+                }
+            }
+        }
+        // A merged event carries the population's first projection: it prefetches
+        // the spike's rows when any of them is worth it.
+        for (std::uint32_t j : out) prefetch_rows_[j] = prefetch;
+    }
 }
 
 void Partition::fill_inputs() {
@@ -172,19 +213,10 @@ void Partition::prefetch(const Event& e) const {
     }
 }
 
-void Partition::prefetch_queued(const Event& e) const {
-    if (e.kind != EventKind::Deliver || !prefetch_rows_[e.aux]) return;
-    const Projection& pj = net_.projection(e.aux);
-    std::uint32_t begin, n;
-    if (count_ == 1) {
-        begin = pj.group(e.aux2).begin;
-        n = pj.group_size(e.aux2);
-    } else {  // this partition's part of the group
-        const std::uint32_t* s = split(e.aux, e.aux2);
-        begin = s[0];
-        n = s[1] - s[0];
-    }
-    // The first lines of the row (the hardware prefetcher follows a longer one).
+// The first lines of a row (the hardware prefetcher follows a longer one).
+// Always inlined: GCC finds a function of prefetches alone free of effects
+// and drops the calls to it.
+[[gnu::always_inline]] static inline void prefetch_row(const Projection& pj, std::uint32_t begin, std::uint32_t n) {
     const std::uint32_t m = std::min<std::uint32_t>(n, 128);
     const std::uint32_t* t = pj.targets() + begin;
     for (std::uint32_t k = 0; k < m; k += 16) __builtin_prefetch(t + k);
@@ -193,6 +225,26 @@ void Partition::prefetch_queued(const Event& e) const {
         for (std::uint32_t k = 0; k < m; k += 8) __builtin_prefetch(w + k);
     }
 }
+
+void Partition::prefetch_queued(const Event& e) const {
+    if (e.kind != EventKind::Deliver || !prefetch_rows_[e.aux]) return;
+    if (merged_[e.aux]) {  // every part of the spike
+        const std::uint32_t p = net_.projection(e.aux).source_population();
+        const std::vector<std::uint32_t>& out = net_.outgoing(p);
+        const Part* part = parts_of(p, e.src - net_.offset(p));
+        for (std::size_t k = 0; k < out.size(); ++k)
+            prefetch_row(net_.projection(out[k]), part[k].begin, part[k].n & ~kCounts);
+        return;
+    }
+    const Projection& pj = net_.projection(e.aux);
+    if (count_ == 1) {
+        prefetch_row(pj, pj.group(e.aux2).begin, pj.group_size(e.aux2));
+    } else {  // this partition's part of the group
+        const std::uint32_t* s = split(e.aux, e.aux2);
+        prefetch_row(pj, s[0], s[1] - s[0]);
+    }
+}
+
 
 void Partition::handle(const Event& e) {
     switch (e.kind) {
@@ -260,27 +312,19 @@ void Partition::transmit(const Projection& pj, Population& post, Tick t, std::ui
 
 void Partition::deliver_merged(const Event& e) {
     // Every block of the spike, in the order their own events would have come
-    // (the projections before the head's have no synapses from this neuron).
-    // Counted as they would have been: each non-empty part once, by the lowest
-    // partition with a part of its block.
-    const std::uint32_t p = net_.projection(e.aux).source_population(), local = e.src - net_.offset(p);
+    // (ascending projections).  Counted as they would have been: each non-empty
+    // block once, by the lowest partition with a part of it.
+    const std::uint32_t p = net_.projection(e.aux).source_population();
+    const std::vector<std::uint32_t>& out = net_.outgoing(p);
+    const Part* part = parts_of(p, e.src - net_.offset(p));
     std::uint64_t counted = 0;
-    for (std::uint32_t j : net_.outgoing(p)) {
-        Projection& pj = net_.projection(j);
-        const std::uint32_t g = pj.group_begin(local);
-        if (g == pj.group_end(local)) continue;
-        std::uint32_t begin = pj.group(g).begin, n = pj.group_size(g);
-        if (count_ > 1) {
-            const std::uint32_t* s = split(j, g);
-            if (s[0] == s[1]) continue;
-            if (s[0] == begin) ++counted;
-            begin = s[0];
-            n = s[1] - s[0];
-        } else {
-            ++counted;
-        }
+    for (std::size_t k = 0; k < out.size(); ++k) {
+        const std::uint32_t n = part[k].n & ~kCounts;
+        if (n == 0) continue;
+        counted += part[k].n >> 31;
         synaptic_ += n;
-        transmit(pj, net_.population(pj.target_population()), e.t, begin, n);
+        const Projection& pj = net_.projection(out[k]);
+        transmit(pj, net_.population(pj.target_population()), e.t, part[k].begin, n);
     }
     processed_ += counted;
     ++uncounted_;  // (the run loop counted the event itself)
@@ -309,28 +353,15 @@ void Partition::sweep(const Event& e) {
 }
 
 void Partition::emit_merged(std::uint32_t population, std::uint32_t neuron, std::uint32_t global, Tick t) {
-    // One event, with the key of the first block (the first projection with
-    // synapses from this neuron), to every partition that owns targets of any block.
-    const std::vector<std::uint32_t>& out = net_.outgoing(population);
-    for (std::size_t h = 0; h < out.size(); ++h) {
-        const Projection& head = net_.projection(out[h]);
-        const std::uint32_t g = head.group_begin(neuron);
-        if (g == head.group_end(neuron)) continue;
-        const Event deliver{t + head.group(g).delay, global, out[h], g, EventKind::Deliver};
-        if (count_ == 1) return schedule(deliver);
-        for (std::uint32_t q = 0; q < count_; ++q) {
-            bool any = false;
-            for (std::size_t k = h; k < out.size() && !any; ++k) {
-                const Projection& pj = net_.projection(out[k]);
-                const std::uint32_t gk = pj.group_begin(neuron);
-                if (gk == pj.group_end(neuron)) continue;
-                const std::uint32_t* s = &layout_.split[out[k]][std::size_t{gk} * (count_ + 1)];
-                any = s[q] != s[q + 1];
-            }
-            if (any) send(q, deliver);
-        }
-        return;
-    }
+    // One event, keyed by the population's first projection, to every partition
+    // that owns targets of any block (in ascending order).  The key's projection
+    // and group never order it: no other delivery has its time, kind and source.
+    const std::uint32_t head = net_.outgoing(population)[0];
+    const Event deliver{t + single_delay_[head], global, head, 0, EventKind::Deliver};
+    const std::uint64_t* dest = &merged_dest_[population][std::size_t{neuron} * dest_words_];
+    for (std::uint32_t w = 0; w < dest_words_; ++w)
+        for (std::uint64_t bits = dest[w]; bits != 0; bits &= bits - 1)
+            send(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits)), deliver);
 }
 
 void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) {
@@ -339,13 +370,18 @@ void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick 
     // delay groups are mostly cache misses, here started together instead of
     // one after the other.
     recorders_.prefetch_spike(global);
-    for (std::uint32_t j : net_.outgoing(population)) {
-        const Projection& pj = net_.projection(j);
-        __builtin_prefetch(&pj.group(pj.group_begin(neuron)));
+    const std::vector<std::uint32_t>& out = net_.outgoing(population);
+    const bool merged = !out.empty() && merged_[out[0]];
+    if (merged) {
+        __builtin_prefetch(&merged_dest_[population][std::size_t{neuron} * dest_words_]);
+    } else {
+        for (std::uint32_t j : out) {
+            const Projection& pj = net_.projection(j);
+            __builtin_prefetch(&pj.group(pj.group_begin(neuron)));
+        }
     }
     recorders_.on_spike(index_, population, neuron, global, t);
-    const std::vector<std::uint32_t>& out = net_.outgoing(population);
-    if (!out.empty() && merged_[out[0]]) {
+    if (merged) {
         emit_merged(population, neuron, global, t);
     } else {
         for (std::uint32_t j : out) {

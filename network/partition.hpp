@@ -129,6 +129,25 @@ private:
     // Per projection: its source population's spikes are one event for all their
     // blocks (static projections of one common delay; see the constructor).
     std::vector<char> merged_;
+    // For each population whose spikes are merged (empty for the others), per
+    // neuron and outgoing projection: this partition's part of the neuron's
+    // block, with kCounts set in `n` on the part that counts the block (the
+    // lowest partition with a part).  A spike reads one entry here instead of
+    // its groups' index, its groups and their split: one cache miss instead of
+    // three per projection.
+    struct Part {
+        std::uint32_t begin, n;
+    };
+    static constexpr std::uint32_t kCounts = std::uint32_t{1} << 31;
+    std::vector<std::vector<Part>> merged_parts_;
+    // For the same populations, per neuron: the partitions its spike goes to,
+    // bit q % 64 of word q / 64 of its dest_words_ words (none: no synapses).
+    std::vector<std::vector<std::uint64_t>> merged_dest_;
+    std::uint32_t dest_words_ = 1;
+    void build_merged_tables();
+    const Part* parts_of(std::uint32_t population, std::uint32_t local) const {
+        return &merged_parts_[population][std::size_t{local} * net_.outgoing(population).size()];
+    }
     OwnEvents own_;  // indexed by global neuron (only this partition's are ever set)
     unsigned parity_ = 0;
     std::vector<std::vector<Event>> out_[2];  // per parity, per destination partition
