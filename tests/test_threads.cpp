@@ -147,6 +147,46 @@ TEST_CASE("cuba_stdp gives identical spikes and weights on 1 2 4 and 8 threads")
     check_threads(spec, 7000);
 }
 
+TEST_CASE("A spike merged into one event reaches 70 partitions as on one: destinations past the first 64") {
+    // E's and I's projections are static with one delay each, the same for all
+    // of a population: each spike is one delivery event, sent to the partitions
+    // that own its targets, from a mask of 64 partitions per word.  Targets in
+    // partitions 64-69 (the last E and I neurons) need the second word.  E's
+    // last neuron has no E->E synapses (its spike's first block is empty),
+    // E->I has a weight per synapse, and "solo" has one projection only (not
+    // merged).
+    const char* text = R"(
+name: "merged_many"
+run { duration_ms: 300 seed: 11 }
+population { name: "E" size: 140 lif_delta { tau_m_ms: 20 v_rest_mV: -49 v_th_mV: -50 v_reset_mV: -60 t_ref_ms: 2
+             v_init_mV { uniform { low: -60 high: -50 } } } }
+population { name: "I" size: 75 lif_delta { tau_m_ms: 10 v_rest_mV: -49.5 v_th_mV: -50 v_reset_mV: -60 t_ref_ms: 1
+             v_init_mV { uniform { low: -60 high: -50 } } } }
+population { name: "solo" size: 9 lif_delta { tau_m_ms: 10 v_rest_mV: -70 v_th_mV: -55 v_reset_mV: -70 t_ref_ms: 1 } }
+projection { source: "E" target: "E" source_neurons { begin: 0 end: 139 } fixed_indegree { indegree: 12 }
+             weight_mV { constant: 0.3 } delay_ms { constant: 0.5 } }
+projection { source: "E" target: "I" fixed_indegree { indegree: 10 } weight_mV { uniform { low: 0.1 high: 0.5 } }
+             delay_ms { constant: 0.5 } }
+projection { source: "I" target: "E" fixed_indegree { indegree: 4 } weight_mV { constant: -1.5 } delay_ms { constant: 0.4 } }
+projection { source: "I" target: "I" fixed_probability { p: 0.05 } weight_mV { constant: -1 } delay_ms { constant: 0.4 } }
+projection { source: "I" target: "solo" all_to_all {} weight_mV { constant: 2 } delay_ms { constant: 0.4 } }
+projection { source: "solo" target: "E" all_to_all {} weight_mV { constant: 0.1 } delay_ms { constant: 1 } }
+record { spikes: "E" spikes: "I" spikes: "solo" voltage { population: "I" neuron: [0, 74] interval_ms: 0.3 } }
+)";
+    const NetworkSpec spec = load(text);
+    const Fingerprint one = run_whole(spec, 1);
+    REQUIRE(one.spikes.size() / 3 >= 2000);
+    for (unsigned threads : {3u, 70u}) {
+        CAPTURE(threads);
+        std::size_t partitions = 0;
+        const Fingerprint many = run_whole(spec, threads, &partitions);
+        CHECK(partitions == threads);
+        CHECK(many.spikes == one.spikes);
+        CHECK(many.voltages == one.voltages);
+        CHECK(many.counts == one.counts);
+    }
+}
+
 TEST_CASE("A network with tied projections runs in one partition") {
     const NetworkSpec spec =
         io::load_spec_file(std::string(SPIKEEM_SOURCE_DIR) + "/examples/gradient_alignment/energy.pbtxt").spec;
