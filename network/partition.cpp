@@ -245,7 +245,6 @@ void Partition::prefetch_queued(const Event& e) const {
     }
 }
 
-
 void Partition::handle(const Event& e) {
     switch (e.kind) {
         case EventKind::Deliver:
@@ -367,8 +366,8 @@ void Partition::emit_merged(std::uint32_t population, std::uint32_t neuron, std:
 void Partition::emit_spike(std::uint32_t population, std::uint32_t neuron, Tick t) {
     const std::uint32_t global = net_.offset(population) + neuron;
     // A spike at an input comes unannounced: its interval statistics and its
-    // delay groups are mostly cache misses, here started together instead of
-    // one after the other.
+    // delay groups (a merged spike: its destinations) are mostly cache misses,
+    // here started together instead of one after the other.
     recorders_.prefetch_spike(global);
     const std::vector<std::uint32_t>& out = net_.outgoing(population);
     const bool merged = !out.empty() && merged_[out[0]];
