@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,11 @@ Fingerprint run_whole(const NetworkSpec& spec, unsigned threads, std::size_t* pa
     return finish(sim);
 }
 
-void check_threads(const NetworkSpec& spec, std::size_t min_spikes) {
+void check_threads(const NetworkSpec& spec, std::size_t min_spikes,
+                   std::initializer_list<unsigned> thread_counts = {2u, 4u, 8u}) {
     const Fingerprint one = run_whole(spec, 1);
     REQUIRE(one.spikes.size() / 3 >= min_spikes);
-    for (unsigned threads : {2u, 4u, 8u}) {
+    for (unsigned threads : thread_counts) {
         CAPTURE(threads);
         std::size_t partitions = 0;
         const Fingerprint many = run_whole(spec, threads, &partitions);
@@ -173,18 +175,7 @@ projection { source: "I" target: "solo" all_to_all {} weight_mV { constant: 2 } 
 projection { source: "solo" target: "E" all_to_all {} weight_mV { constant: 0.1 } delay_ms { constant: 1 } }
 record { spikes: "E" spikes: "I" spikes: "solo" voltage { population: "I" neuron: [0, 74] interval_ms: 0.3 } }
 )";
-    const NetworkSpec spec = load(text);
-    const Fingerprint one = run_whole(spec, 1);
-    REQUIRE(one.spikes.size() / 3 >= 2000);
-    for (unsigned threads : {3u, 70u}) {
-        CAPTURE(threads);
-        std::size_t partitions = 0;
-        const Fingerprint many = run_whole(spec, threads, &partitions);
-        CHECK(partitions == threads);
-        CHECK(many.spikes == one.spikes);
-        CHECK(many.voltages == one.voltages);
-        CHECK(many.counts == one.counts);
-    }
+    check_threads(load(text), 2000, {3u, 70u});
 }
 
 TEST_CASE("A network with tied projections runs in one partition") {
