@@ -6,6 +6,9 @@
 #include <cmath>
 #include <set>
 #include <vector>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "sim/event_queue.hpp"
 #include "sim/huge_pages.hpp"
@@ -416,7 +419,7 @@ TEST_CASE("Uniform and exponential and bounded integers have the right moments (
 TEST_CASE("Big vectors: large storage starts on a 2 MiB boundary, small storage is ordinary, contents survive growth") {
     auto offset = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kHugePageBytes; };
     BigVector<std::uint32_t> v;
-    const std::size_t threshold = kHugePageBytes / sizeof(std::uint32_t);
+    const std::size_t threshold = kHugeArrayBytes / sizeof(std::uint32_t);
     // Grown one element at a time across the threshold: every reallocation copies.
     std::size_t large = 0, aligned = 0;  // reallocations to large storage, and those on a boundary
     const std::uint32_t* before = nullptr;
@@ -443,3 +446,26 @@ TEST_CASE("Big vectors: large storage starts on a 2 MiB boundary, small storage 
     CHECK(offset(w.data()) == 0);
     CHECK(w.back() == 1.5);
 }
+
+#if defined(__linux__)
+TEST_CASE("Big vectors: large storage is whole huge pages of its own, given back when freed") {
+    // mincore fails with ENOMEM on an address range that is not mapped.
+    auto mapped = [](const void* p, std::size_t bytes) {
+        std::vector<unsigned char> pages(bytes / 4096 + 1);
+        return mincore(const_cast<void*>(p), bytes, pages.data()) == 0;
+    };
+    const std::size_t n = kHugeArrayBytes / sizeof(double) + 1000;  // a little over 1 MiB
+    const void* p = nullptr;
+    {
+        BigVector<double> v(n, 2.5);
+        p = v.data();
+        CHECK(reinterpret_cast<std::uintptr_t>(p) % kHugePageBytes == 0);
+        // The array's 1 MiB and the rest of its huge page: a whole 2 MiB can be a huge page.
+        CHECK(mapped(p, kHugePageBytes));
+        CHECK(v.back() == 2.5);
+    }
+    // Freed (nothing was allocated since): the whole mapping went back.
+    CHECK_FALSE(mapped(p, 4096));
+    CHECK_FALSE(mapped(static_cast<const char*>(p) + kHugePageBytes - 4096, 4096));
+}
+#endif

@@ -5,7 +5,7 @@
 // What one synaptic event costs at least, with spikeem's data layout
 // (Projection: CSR blocks of uint32 targets and double weights;
 // LifDeltaPopulation: one 16 B State per neuron, the rescaled membrane u;
-// arrays of 2 MiB or more on huge pages):
+// arrays of 1 MiB or more on huge pages, BigVector):
 // read the target and the weight, touch the target's state, skip it if
 // refractory, add w * g (g = exp((t - t0)/tau_m), one exp per block), compare
 // with the threshold line, and on a crossing reset the neuron.  Nothing else:
