@@ -133,7 +133,7 @@ void Partition::build_merged_tables() {
         const std::vector<std::uint32_t>& out = net_.outgoing(p);
         if (out.empty() || !merged_[out[0]]) continue;
         const std::uint32_t size = net_.population(p).size();
-        std::vector<Part>& parts = merged_parts_[p];
+        BigVector<Part>& parts = merged_parts_[p];
         std::vector<std::uint64_t>& dest = merged_dest_[p];
         parts.assign(std::size_t{size} * out.size(), Part{0, 0});
         dest.assign(std::size_t{size} * dest_words_, 0);

@@ -10,6 +10,7 @@
 #include "network/population.hpp"
 #include "network/recorders.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -117,7 +118,7 @@ private:
     // Per projection: its rows are worth prefetching (prefetch_queued).  Below
     // kPrefetchRowBytes of targets and weights the rows stay in the caches and
     // the look-up of the row would cost more than it saves (cuba_delta: 5 % of
-    // its time); the threshold is where BigVector turns to huge pages.
+    // its time).
     static constexpr std::size_t kPrefetchRowBytes = std::size_t{2} << 20;
     std::vector<char> prefetch_rows_;
     std::vector<Tick> single_delay_;  // per projection: the delay of all its groups, kNever if they differ
@@ -139,7 +140,7 @@ private:
         std::uint32_t begin, n;
     };
     static constexpr std::uint32_t kCounts = std::uint32_t{1} << 31;
-    std::vector<std::vector<Part>> merged_parts_;
+    std::vector<BigVector<Part>> merged_parts_;  // (read at random, a spike at a time: huge pages when large)
     // For the same populations, per neuron: the partitions its spike goes to,
     // bit q % 64 of word q / 64 of its dest_words_ words (none: no synapses).
     std::vector<std::vector<std::uint64_t>> merged_dest_;

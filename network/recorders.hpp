@@ -27,6 +27,7 @@
 #include "network/network.hpp"
 #include "network/spec.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/state.hpp"
 #include "sim/time.hpp"
 
@@ -288,7 +289,7 @@ private:
     std::vector<WeightProbe> weight_probes_;
     std::vector<RateProbe> rate_probes_;
     std::vector<std::vector<std::uint32_t>> rate_in_;  // per population: Count/Exp probes its spikes feed
-    std::vector<IsiStats> isi_;                        // per global neuron
+    BigVector<IsiStats> isi_;                        // per global neuron (written at random: huge pages when large)
 
     std::vector<SpikeRecord> spikes_;
     std::vector<VoltageValues> voltage_values_;  // per voltage probe

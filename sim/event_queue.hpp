@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/huge_pages.hpp"
 #include "sim/time.hpp"
 
 namespace spikeem {
@@ -158,7 +159,7 @@ public:
     bool empty() const { return live_ == 0; }
     // Every neuron's own event time (kNever: none), for checkpoints: set()
     // with these on a fresh calendar gives the same sequence of pops.
-    const std::vector<Tick>& times() const { return when_; }
+    const BigVector<Tick>& times() const { return when_; }
     // The earliest own event; requires !empty().
     Event top() {
         const OwnEvent& e = front();
@@ -214,7 +215,7 @@ private:
         std::make_heap(active_.begin(), active_.end(), later_);
     }
 
-    std::vector<Tick> when_;  // per neuron: the time of its own event, kNever if none
+    BigVector<Tick> when_;  // per neuron: the time of its own event, kNever if none (set at random)
     std::size_t live_ = 0;    // neurons with an own event (ring_ and far_ may hold stale entries too)
 };
 

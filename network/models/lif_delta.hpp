@@ -132,9 +132,10 @@ private:
     static constexpr std::size_t kPrefetchBytes = std::size_t{512} << 10;
     BigVector<State> n_;  // on huge pages when large: inputs reach it at random
     // Per neuron: the tick of its live Crossing event, kNever if none (read
-    // only where a crossing is predicted, so apart from the states).
-    std::vector<Tick> pending_;
-    std::vector<Tick> last_spike_;   // -1 before the first
+    // only where a crossing is predicted, so apart from the states).  This and
+    // the last spikes are reached at random: on huge pages when large.
+    BigVector<Tick> pending_;
+    BigVector<Tick> last_spike_;   // -1 before the first
 };
 
 }  // namespace spikeem
