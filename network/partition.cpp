@@ -162,6 +162,10 @@ void Partition::build_merged_tables() {
         // the spike's rows when any of them is worth it.
         for (std::uint32_t j : out) prefetch_rows_[j] = prefetch;
     }
+    parts_source_.assign(net_.num_projections(), kNoParts);
+    for (std::size_t j = 0; j < net_.num_projections(); ++j)
+        if (merged_[j] && prefetch_rows_[j]) parts_source_[j] = net_.projection(j).source_population();
+    parts_ahead_ = std::any_of(parts_source_.begin(), parts_source_.end(), [](std::uint32_t p) { return p != kNoParts; });
 }
 
 void Partition::fill_inputs() {

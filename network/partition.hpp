@@ -59,6 +59,18 @@ public:
     // The next event of the heap, at the pop before it: a delivery starts
     // loading its synapse row (targets, and weights when per synapse).
     void prefetch_queued(const Event& e) const;
+    // After a pop from the lanes: a merged delivery kPartsAhead events further
+    // on starts loading its parts entry, which prefetch_queued reads when that
+    // event is next, so the row prefetch does not wait for it (a cache hint).
+    // Always inlined: GCC takes a function of prefetches alone for one without
+    // effects and drops the calls to it.
+    [[gnu::always_inline]] void prefetch_lanes(const DelayLanes& lanes) const {
+        if (!parts_ahead_) return;
+        const Event* e = lanes.ahead(kPartsAhead);
+        if (e == nullptr) return;
+        if (const std::uint32_t p = parts_source_[e->aux]; p != kNoParts)
+            __builtin_prefetch(parts_of(p, e->src - net_.offset(p)));
+    }
 
     // Every event before `end` (one partition: the whole run loop).
     void run(Tick end) { processed_ += spikeem::run_until(queue_, lanes_, drive_, inputs_, own_, *this, end); }
@@ -141,6 +153,14 @@ private:
     };
     static constexpr std::uint32_t kCounts = std::uint32_t{1} << 31;
     std::vector<BigVector<Part>> merged_parts_;  // (read at random, a spike at a time: huge pages when large)
+    // Per projection (lanes hold deliveries only): its source population when
+    // its spikes are merged and their rows prefetched, else kNoParts; and
+    // whether any projection has one.  Two and four events ahead ran alike on
+    // scale_40k, eight no better (examples/benchmarks/README.md).
+    static constexpr std::uint32_t kNoParts = ~std::uint32_t{0};
+    static constexpr std::size_t kPartsAhead = 4;
+    std::vector<std::uint32_t> parts_source_;
+    bool parts_ahead_ = false;
     // For the same populations, per neuron: the partitions its spike goes to,
     // bit q % 64 of word q / 64 of its dest_words_ words (none: no synapses).
     std::vector<std::vector<std::uint64_t>> merged_dest_;

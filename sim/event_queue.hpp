@@ -368,6 +368,13 @@ public:
     }
     // The earliest event; requires !empty().
     const Event& top() const { return *front_; }
+    // The event k places behind the earliest in the earliest's lane, or null
+    // (for cache hints: another lane's events may come between).
+    const Event* ahead(std::size_t k) const {
+        if (front_ == nullptr) return nullptr;
+        const Lane& l = lanes_[best_];
+        return l.head + k < l.buf.size() ? &l.buf[l.head + k] : nullptr;
+    }
     // Remove the earliest event; requires !empty().
     void pop() {
         Lane& l = lanes_[best_];
@@ -586,6 +593,7 @@ std::uint64_t run_until(EventQueue& queue, DelayLanes& lanes, DriveCalendar& dri
         } else if (from == 4) {
             lanes.pop();
             if (!lanes.empty()) handler.prefetch_queued(lanes.top());
+            handler.prefetch_lanes(lanes);
         } else if (from == 2) {
             own.pop();
         } else {

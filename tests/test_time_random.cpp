@@ -241,8 +241,8 @@ TEST_CASE("The drive calendar pops the same events as the heap whatever the buck
 // aux and aux2 order, pushed in any order), and batches of another
 // partition's deliveries staged out of order and merged in at "epoch" starts
 // (between the local ones; never before the last pop, as the lookahead ensures).
-// Every pop must be the heap's, and the checkpoint view must hold exactly
-// what is queued.
+// Every pop must be the heap's, the checkpoint view must hold exactly what is
+// queued, and a look ahead in a lane must see that lane's events in key order.
 TEST_CASE("Delay lanes pop the same deliveries as the heap") {
     for (std::size_t lanes : {std::size_t{1}, std::size_t{3}}) {
         CAPTURE(lanes);
@@ -252,7 +252,7 @@ TEST_CASE("Delay lanes pop the same deliveries as the heap") {
         RandomStream rng(9, 8, 7, lanes);
         auto below = [&](double n) { return static_cast<std::uint32_t>(rng.uniform(0.0, n - 1e-9)); };
         Tick now = 0;
-        std::size_t pops = 0, merges = 0, ties = 0;
+        std::size_t pops = 0, merges = 0, ties = 0, ahead_checks = 0;
         std::vector<Tick> last_push(lanes, -1);
         std::vector<std::pair<std::size_t, Event>> remote;  // sent during the current "epoch"
         for (int step = 0; step < 200000; ++step) {
@@ -283,6 +283,21 @@ TEST_CASE("Delay lanes pop the same deliveries as the heap") {
                 REQUIRE(!fifo.empty());
                 const Event b = ref.top();
                 require_same(fifo.top(), b);
+                if (pops % 500 == 0) {
+                    // ahead(k): the k-th event after the earliest in the earliest's lane
+                    // (here aux is the lane), null past the lane's end.
+                    std::vector<Event> lane;
+                    for (const Event& e : fifo.events())
+                        if (e.aux == b.aux) lane.push_back(e);
+                    std::sort(lane.begin(), lane.end(), [](const Event& x, const Event& y) { return EventLater()(y, x); });
+                    for (std::size_t k : {std::size_t{0}, std::size_t{1}, std::size_t{4}, lane.size() - 1, lane.size()}) {
+                        CAPTURE(k);
+                        const Event* a = fifo.ahead(k);
+                        REQUIRE((a != nullptr) == (k < lane.size()));
+                        if (a != nullptr) require_same(*a, lane[k]);
+                    }
+                    ++ahead_checks;
+                }
                 fifo.pop();
                 ref.pop();
                 now = b.t;
@@ -296,6 +311,7 @@ TEST_CASE("Delay lanes pop the same deliveries as the heap") {
         CHECK(pops > 50000);
         CHECK(merges > 1000);
         CHECK(ties > 1000);
+        CHECK(ahead_checks > 100);
         require_drains_as(fifo, ref);
     }
 }
