@@ -11,6 +11,9 @@ ratio is the noise any difference must clear.
   /usr/bin/python3 examples/benchmarks/paired.py --old /tmp/spikeem.old --new build/spikeem \\
       --networks cuba_exp,cuba_stdp --rounds 8 --duration-ms 10000
 
+--bench-args passes more arguments to `spikeem bench`: "--partitions 2 --threads 1" times the work
+of two partitions, run one after the other on each build's core.
+
 Prints, per network, the medians of both builds and the median, range and
 quartiles of the per-pair ratios (new / old: below 1 means the new build is faster).
 """
@@ -24,19 +27,19 @@ import sys
 import tempfile
 
 
-def bench_cmd(binary, network, duration_ms, core):
-    cmd = [binary, "bench", network, "--repeat", "1", "--duration-ms", str(duration_ms), "-q", "--json"]
+def bench_cmd(binary, network, duration_ms, core, extra):
+    cmd = [binary, "bench", network, "--repeat", "1", "--duration-ms", str(duration_ms), "-q", "--json"] + extra
     if core is not None:
         cmd = ["taskset", "-c", str(core)] + cmd
     return cmd
 
 
-def run_pair(old, new, network, duration_ms, round_index, pin):
+def run_pair(old, new, network, duration_ms, round_index, pin, extra):
     """Both builds at once; returns (old cpu_s, new cpu_s)."""
     cores = (round_index % 2, 1 - round_index % 2) if pin else (None, None)
     with tempfile.TemporaryFile() as out_old, tempfile.TemporaryFile() as out_new:
-        procs = [subprocess.Popen(bench_cmd(old, network, duration_ms, cores[0]), stdout=out_old),
-                 subprocess.Popen(bench_cmd(new, network, duration_ms, cores[1]), stdout=out_new)]
+        procs = [subprocess.Popen(bench_cmd(old, network, duration_ms, cores[0], extra), stdout=out_old),
+                 subprocess.Popen(bench_cmd(new, network, duration_ms, cores[1], extra), stdout=out_new)]
         for p in procs:
             if p.wait() != 0:
                 sys.exit(f"paired.py: {' '.join(p.args)} failed with status {p.returncode}")
@@ -59,6 +62,9 @@ def main():
     ap.add_argument("--networks", default="cuba_exp", help="comma-separated benchmark names or spec paths")
     ap.add_argument("--rounds", type=int, default=8, help="pairs per network (default 8)")
     ap.add_argument("--duration-ms", type=float, default=10000.0, help="simulated time per run (default 10000)")
+    ap.add_argument("--bench-args", default="",
+                    help="more arguments for spikeem bench, e.g. \"--partitions 2 --threads 1\" (two partitions run "
+                         "one after the other on one thread, so each build keeps to its core)")
     args = ap.parse_args()
     for b in (args.old, args.new):
         if not (os.path.isfile(b) and os.access(b, os.X_OK)):
@@ -71,7 +77,7 @@ def main():
     for network in args.networks.split(","):
         olds, news = [], []
         for r in range(args.rounds):
-            o, n = run_pair(args.old, args.new, network, args.duration_ms, r, pin)
+            o, n = run_pair(args.old, args.new, network, args.duration_ms, r, pin, args.bench_args.split())
             olds.append(o)
             news.append(n)
             print(f"  {network} pair {r + 1}/{args.rounds}: old {o:.3f} s, new {n:.3f} s, ratio {n / o:.3f}",
