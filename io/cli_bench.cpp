@@ -288,7 +288,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         return cmd.print_help(
             "NAME is a spec in examples/benchmarks/ of spikeem's data folder (cuba_delta, cuba_exp, cuba_stdp, coba,\n"
             "scale_4k, scale_40k, scale_400k: the default; brunel_plastic: 10k neurons, 10 M synapses, STDP, about\n"
-            "22 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
+            "14 s of CPU per simulated second, so not in the default) or a path to a spec file.  For each network the\n"
             "Simulation is built and run --repeat times on --threads threads, nothing is written.\n"
             "Columns: wall = simulation only (median; building is timed separately as build), CPU s\n"
             "= CPU time of the simulation, all threads (median; below wall when the machine is\n"
